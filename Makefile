@@ -1,0 +1,30 @@
+# The two commands of the quick start: `make demo` and `make test`.
+# Each creates or updates the local virtualenv from the project's own files, then runs.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test bench venv clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/hashbench demo
+
+# pytest exits 5 when it collects no test: that is a failure of the suite, not a pass.
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests were collected" >&2; fi; exit $$rc
+
+bench: $(STAMP)
+	mkdir -p results/benchmarks
+	$(BIN)/python -m pytest -q benchmarks --benchmark-only --benchmark-json=results/benchmarks/latest.json
+
+clean:
+	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .benchmarks

@@ -1,0 +1,77 @@
+"""The ``hashbench`` command line: one sub-command, one call into the library.
+
+Each module in this package registers a group of sub-commands with ``register(subparsers)``
+and keeps only argument parsing and printing; the work is done by library modules. Errors the
+user can fix (:class:`hashbench.errors.UsageError`) become one line on stderr and exit code 2;
+``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from .. import __version__
+from ..errors import HashbenchError, UsageError
+
+__all__ = ["main", "build_parser"]
+
+# Modules of this package that add sub-commands, in the order --help lists them.
+COMMAND_MODULES: tuple[str, ...] = (
+    "hash",
+    "demo",
+)
+
+DESCRIPTION = """\
+Measure perceptual-hash matchers on benign images: how often they find altered copies of
+known images, how often they wrongly match distinct images, and how fast.
+
+Every command works offline. Run `hashbench COMMAND --help` for what it does and an example.
+"""
+
+EPILOG = """\
+examples:
+  hashbench hashers                                  list the hashers and their libraries
+  hashbench hash photos/ --hasher pdq,phash --out hashes.parquet
+  hashbench demo                                     a small end-to-end run on bundled images
+"""
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps the examples in descriptions and epilogs as written."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hashbench", description=DESCRIPTION, epilog=EPILOG, formatter_class=HelpFormatter
+    )
+    parser.add_argument("--version", action="version", version=f"hashbench {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"{__name__}.{name}").register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except (UsageError, HashbenchError) as exc:
+        if args.debug:
+            raise
+        print(f"hashbench: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("hashbench: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

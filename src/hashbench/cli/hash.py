@@ -1,0 +1,132 @@
+"""`hashbench hash` and `hashbench hashers`: hash image files, list the hashers."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .. import hashers as hashers_mod
+from ..errors import UsageError
+from ..files import find_images
+from ..hashing import default_workers, hash_files
+from ..imageio import DEFAULT_MAX_PIXELS
+from ..store import result_to_table, write_table
+from . import HelpFormatter
+from .output import print_table
+
+HASH_DESCRIPTION = """\
+Hash image files with one or more hashers and write a Parquet table (one row per image and
+hasher: id, hasher, nbits, hash_hex, quality, variants_hex, error).
+
+Each image is decoded once (EXIF orientation applied, any mode to RGB) and the same pixels go to
+every hasher. An image that cannot be read is reported with its reason, on stderr and in the
+table's `error` column, and the others are still hashed: the exit code is 0 unless --strict is
+given or nothing could be hashed.
+"""
+
+HASH_EPILOG = f"""\
+examples:
+  hashbench hash photos/ --hasher pdq,phash --out hashes.parquet
+  hashbench hash a.jpg b.png --hasher md5            print CSV to stdout (no --out)
+  hashbench hash photos/ --hasher 'pdq,command:./photodna-wrapper --fast' --out pd.parquet
+                                        (an external program comes last in the list)
+
+hashers: {", ".join(hashers_mod.BUILTIN)} (see `hashbench hashers`)
+exit codes: 0 done (bad images reported), 1 some failed with --strict or none hashed, 2 usage error
+"""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("hash", help="hash image files into a Parquet table",
+                       description=HASH_DESCRIPTION, epilog=HASH_EPILOG, formatter_class=HelpFormatter)
+    p.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders (searched recursively)")
+    p.add_argument("--hasher", default="pdq",
+                   help="comma-separated hasher names (default: pdq); 'all' for every built-in")
+    p.add_argument("--out", metavar="FILE", help="Parquet file to write; without it, CSV goes to stdout")
+    p.add_argument("--workers", type=int, default=None,
+                   help=f"worker processes (default: the CPUs available, here {default_workers()})")
+    p.add_argument("--strict", action="store_true", help="exit 1 when any image failed")
+    p.add_argument("--all-files", action="store_true",
+                   help="also try files without an image suffix found in folders")
+    p.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
+                   help=f"refuse images with more pixels than this (default {DEFAULT_MAX_PIXELS:,})")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.set_defaults(func=run_hash)
+
+    q = sub.add_parser("hashers", help="list the hashers: name, bits, kind, library and version",
+                       description="List every hasher hashbench can run, built-in and plugin, with its "
+                       "bit length, kind, backing library and that library's version.",
+                       epilog="example:\n  hashbench hashers", formatter_class=HelpFormatter)
+    q.set_defaults(func=run_hashers)
+
+
+def parse_hasher_list(text: str) -> list[str]:
+    """Split a --hasher value at commas; `command:PROGRAM ARGS` comes last and is taken whole."""
+    text = text.strip()
+    if text == "all":
+        return [n for n in hashers_mod.BUILTIN if n != "command"]
+    head, sep, program = text.partition("command:")
+    names = [part.strip() for part in head.split(",") if part.strip()]
+    if sep:
+        names.append("command:" + program)
+    if not names:
+        raise UsageError("--hasher is empty; name at least one hasher (see `hashbench hashers`)")
+    return names
+
+
+def run_hash(args: argparse.Namespace) -> int:
+    hashers = [hashers_mod.get(n) for n in parse_hasher_list(args.hasher)]
+    found = find_images(args.paths, all_files=args.all_files)
+    for rel, reason in found.skipped:
+        print(f"hashbench: skipped {rel}: {reason}", file=sys.stderr)
+    if not found.paths:
+        print("hashbench: error: no image files found", file=sys.stderr)
+        return 1
+    result = hash_files(found.paths, found.ids, hashers, workers=args.workers,
+                        max_pixels=args.max_pixels, progress=not args.no_progress and sys.stderr.isatty())
+    for item_id, reason in result.errors:
+        print(f"hashbench: failed {item_id}: {reason}", file=sys.stderr)
+    table = result_to_table(result)
+    if args.out:
+        write_table(table, args.out)
+    else:
+        _print_csv(table)
+    ok = result.ok
+    rows = []
+    for h in hashers:
+        n_ok = int(ok[h.name].sum())
+        secs = result.hash_seconds.get(h.name, 0.0)
+        rows.append([h.name, h.nbits, n_ok, len(result) - n_ok, f"{n_ok / secs:,.0f}" if secs > 0 and n_ok else "-"])
+    summary_to = sys.stderr if not args.out else sys.stdout
+    print_table(["hasher", "bits", "hashed", "failed", "images/s (hash only)"], rows, file=summary_to)
+    if args.out:
+        print(f"wrote {len(table)} rows for {len(result)} images to {args.out}", file=summary_to)
+    n_good = sum(int(m.sum()) for m in ok.values())
+    if n_good == 0:
+        return 1
+    if args.strict and result.errors:
+        return 1
+    return 0
+
+
+def _print_csv(table) -> None:
+    import csv
+
+    w = csv.writer(sys.stdout, lineterminator="\n")
+    w.writerow(["id", "hasher", "nbits", "hash_hex", "quality", "error"])
+    for row in table.select(["id", "hasher", "nbits", "hash_hex", "quality", "error"]).to_pylist():
+        w.writerow([row[k] if row[k] is not None else "" for k in ("id", "hasher", "nbits", "hash_hex", "quality", "error")])
+
+
+def run_hashers(args: argparse.Namespace) -> int:
+    rows = []
+    for name in hashers_mod.available():
+        if name == "command":
+            rows.append(["command", "any", "external", "no", "your program", "-",
+                         "image paths on stdin, one hex hash per line on stdout"])
+            continue
+        d = hashers_mod.get(name).describe()
+        rows.append([d["name"], d["nbits"], d["kind"], "yes" if d["exact"] else "no", d["library"],
+                     d["version"], d["description"]])
+    print_table(["name", "bits", "kind", "exact", "library", "version", "description"], rows)
+    return 0

@@ -1,0 +1,69 @@
+"""Finding image files under the paths a user names, with stable ids.
+
+Ids are what results are keyed by, so they must not depend on where the folder is mounted: a
+file found under a folder gets its path relative to that folder (with ``/`` separators); a file
+named directly keeps the path as given. File names that are not valid UTF-8 are kept readable in
+ids with backslash escapes, while the real bytes are used to open the file.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import UsageError
+from .imageio import IMAGE_SUFFIXES
+
+__all__ = ["FoundFiles", "find_images", "display_id"]
+
+
+@dataclass
+class FoundFiles:
+    """Files to hash (``paths`` with ``ids``) and what was passed over, with the reason."""
+
+    paths: list[Path] = field(default_factory=list)
+    ids: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+
+def display_id(path: str | os.PathLike) -> str:
+    """A path as text that is always valid UTF-8 (undecodable bytes become ``\\xNN``)."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace").replace(os.sep, "/")
+
+
+def find_images(paths: list[str | os.PathLike], *, all_files: bool = False) -> FoundFiles:
+    """Expand files and folders (recursively, in sorted order, not following symlinked folders).
+
+    Files in folders are taken when their suffix is an image suffix, or always with
+    ``all_files``; others are listed in ``skipped`` so nothing disappears without a word. A path
+    that does not exist raises :class:`UsageError`.
+    """
+    found = FoundFiles()
+    several = len(paths) > 1
+    for given in paths:
+        root = Path(given)
+        if not root.exists() and not root.is_symlink():
+            raise UsageError(f"no such file or folder: {display_id(root)}")
+        if not root.is_dir():
+            found.paths.append(root)
+            found.ids.append(display_id(given))
+            continue
+        prefix = f"{display_id(root.resolve().name)}/" if several else ""
+        for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+            dirnames.sort()
+            for name in sorted(filenames):
+                p = Path(dirpath) / name
+                rel = prefix + display_id(p.relative_to(root))
+                if not all_files and p.suffix.lower() not in IMAGE_SUFFIXES:
+                    found.skipped.append((rel, "no image suffix (pass --all-files to include it)"))
+                    continue
+                found.paths.append(p)
+                found.ids.append(rel)
+    seen: dict[str, int] = {}
+    for i in found.ids:
+        seen[i] = seen.get(i, 0) + 1
+    dupes = [i for i, c in seen.items() if c > 1]
+    if dupes:
+        raise UsageError(f"two inputs have the same id {dupes[0]!r}; name each folder once")
+    return found

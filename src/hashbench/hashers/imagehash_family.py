@@ -1,0 +1,94 @@
+"""The ``imagehash`` family: pHash, dHash, aHash, wHash and colour hash.
+
+Each hasher calls the imagehash function on ``PIL.Image.fromarray(pixels)`` of the shared decoded
+array, so its hex form is exactly ``str(imagehash.<function>(image))`` and users can compare
+hashbench's output with hashes they already have. Codes are the flattened hash bits, most
+significant first (imagehash's own bit order).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import ClassVar
+
+import imagehash
+import numpy as np
+from PIL import Image
+
+from ..bits import pack_bits
+from ..errors import HasherError
+from .base import Hasher, HashOutput, ImageItem
+
+__all__ = [
+    "ImageHashHasher",
+    "PHash",
+    "PHash16",
+    "DHash",
+    "AHash",
+    "WHash",
+    "ColorHash",
+]
+
+
+class ImageHashHasher(Hasher):
+    """Base for hashers backed by one imagehash function with fixed keyword arguments."""
+
+    kind = "perceptual"
+    library = "ImageHash"
+    function: ClassVar[Callable[..., imagehash.ImageHash]]
+    kwargs: ClassVar[dict[str, object]] = {}
+
+    def hash_one(self, item: ImageItem) -> HashOutput:
+        if item.pixels is None:
+            raise HasherError(f"{self.name} needs decoded pixels")
+        h = type(self).function(Image.fromarray(item.pixels), **self.kwargs)
+        return HashOutput(code=pack_bits(h.hash.reshape(-1), self.nbits))
+
+
+class PHash(ImageHashHasher):
+    name = "phash"
+    nbits = 64
+    function = staticmethod(imagehash.phash)
+    description = "perceptual hash: DCT of a 32x32 greyscale image, 8x8 low frequencies"
+
+
+class PHash16(ImageHashHasher):
+    name = "phash16"
+    nbits = 256
+    function = staticmethod(imagehash.phash)
+    kwargs = {"hash_size": 16}
+    description = "pHash with hash_size=16 (256 bits), the size Thorn's Safer matches with"
+
+
+class DHash(ImageHashHasher):
+    name = "dhash"
+    nbits = 64
+    function = staticmethod(imagehash.dhash)
+    description = "difference hash: signs of horizontal gradients on a 9x8 greyscale image"
+
+
+class AHash(ImageHashHasher):
+    name = "ahash"
+    nbits = 64
+    function = staticmethod(imagehash.average_hash)
+    description = "average hash: 8x8 greyscale pixels above their mean"
+
+
+class WHash(ImageHashHasher):
+    name = "whash"
+    nbits = 64
+    function = staticmethod(imagehash.whash)
+    description = "wavelet hash: Haar wavelet low frequencies, 8x8"
+
+
+class ColorHash(ImageHashHasher):
+    name = "colorhash"
+    nbits = 42
+    function = staticmethod(imagehash.colorhash)
+    description = "colour hash: HSV colour-fraction histogram, 14 bins x 3 bits (binbits=3)"
+
+
+def _check_sizes() -> None:  # pragma: no cover - guards against an imagehash change
+    probe = Image.fromarray(np.zeros((8, 8, 3), dtype=np.uint8))
+    for cls in (PHash, PHash16, DHash, AHash, WHash, ColorHash):
+        assert cls.function(probe, **cls.kwargs).hash.size == cls.nbits, cls.name

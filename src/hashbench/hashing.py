@@ -1,0 +1,338 @@
+"""Batch hashing: decode each image once, run every hasher on it, in worker processes.
+
+``pdqhash`` holds the GIL while it hashes, so threads do not add throughput; worker processes do.
+Inputs are cut into chunks, at most a few chunks are in flight at a time (so a stream of
+generated images is never held whole in memory), and results come back in input order whatever
+order the workers finish in. A bad item (unreadable file, failing hasher) is recorded with its
+reason and the run goes on.
+
+Entry points:
+
+- :func:`hash_stream` yields one :class:`ChunkResult` per chunk, in order (resumable runs build on it);
+- :func:`hash_files` and :func:`hash_arrays` collect a whole run into a :class:`HashResult`.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import sys
+import time
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
+from typing import Union
+
+import numpy as np
+import numpy.typing as npt
+
+from .errors import ImageDecodeError, UsageError
+from .hashers import HashBatch, Hasher, ImageItem
+from .hashers import get as get_hasher
+from .imageio import DEFAULT_MAX_PIXELS, read_image
+
+__all__ = [
+    "Source",
+    "ChunkResult",
+    "HashResult",
+    "resolve_hashers",
+    "hash_stream",
+    "hash_files",
+    "hash_arrays",
+    "default_workers",
+]
+
+#: One input: a file path, a decoded (H, W, 3) uint8 array, or (array, encoded bytes).
+Source = Union[str, os.PathLike, npt.NDArray[np.uint8], tuple]
+
+DEFAULT_CHUNK_SIZE = 64
+
+
+def default_workers() -> int:
+    """Worker processes to use by default: the CPUs this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def resolve_hashers(hashers: Sequence[str | Hasher]) -> list[Hasher]:
+    """Turn names (or hasher objects) into hasher objects; unknown names raise UsageError."""
+    out = [h if isinstance(h, Hasher) else get_hasher(h) for h in hashers]
+    if not out:
+        raise UsageError("no hasher given")
+    names = [h.name for h in out]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise UsageError(f"hasher named more than once: {', '.join(dupes)}")
+    return out
+
+
+@dataclass
+class ChunkResult:
+    """The hashes of one chunk: ``batches[name]`` aligned with ``ids``; timings in seconds."""
+
+    index: int
+    ids: list[str]
+    decode_errors: list[str | None]
+    batches: dict[str, HashBatch]
+    decode_seconds: float
+    hash_seconds: dict[str, float]
+
+
+@dataclass
+class HashResult:
+    """Every hasher's codes for a run, aligned with ``ids``.
+
+    ``ok[name]`` marks the rows that may be used; a row failed when its image could not be
+    decoded (``decode_errors``) or the hasher failed on it (``hasher_errors[name]``). Timings are
+    CPU-side wall time summed over workers, decode and each hasher apart.
+    """
+
+    ids: list[str]
+    hashers: list[Hasher]
+    codes: dict[str, npt.NDArray[np.uint8]]
+    quality: dict[str, npt.NDArray[np.int16] | None]
+    variant_codes: dict[str, npt.NDArray[np.uint8] | None]
+    decode_errors: list[str | None]
+    hasher_errors: dict[str, list[str | None]]
+    decode_seconds: float = 0.0
+    hash_seconds: dict[str, float] = field(default_factory=dict)
+    wall_seconds: float = 0.0
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @property
+    def ok(self) -> dict[str, npt.NDArray[np.bool_]]:
+        decoded = np.array([e is None for e in self.decode_errors], dtype=bool)
+        return {
+            name: decoded & np.array([e is None for e in errs], dtype=bool)
+            for name, errs in self.hasher_errors.items()
+        }
+
+    @property
+    def errors(self) -> list[tuple[str, str]]:
+        """(id, reason) for every failure: one per undecodable item, one per (item, hasher) failure."""
+        out: list[tuple[str, str]] = []
+        for i, item_id in enumerate(self.ids):
+            if self.decode_errors[i] is not None:
+                out.append((item_id, self.decode_errors[i]))
+                continue
+            for name, errs in self.hasher_errors.items():
+                if errs[i] is not None:
+                    out.append((item_id, f"{name}: {errs[i]}"))
+        return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Worker side
+
+_WORKER_HASHERS: list[Hasher] = []
+_WORKER_MAX_PIXELS = DEFAULT_MAX_PIXELS
+
+
+def _init_worker(hashers: list[Hasher], max_pixels: int) -> None:
+    global _WORKER_HASHERS, _WORKER_MAX_PIXELS
+    _WORKER_HASHERS = hashers
+    _WORKER_MAX_PIXELS = max_pixels
+
+
+def _load(item_id: str, source: Source, max_pixels: int) -> ImageItem:
+    """Decode one source into the item every hasher sees; raises ImageDecodeError."""
+    if isinstance(source, (str, os.PathLike)):
+        loaded = read_image(source, item_id=item_id, max_pixels=max_pixels)
+        return ImageItem(id=item_id, pixels=loaded.pixels, data=loaded.data, path=os.fspath(source))
+    data = None
+    if isinstance(source, tuple):
+        source, data = source
+    px = np.asarray(source)
+    if px.dtype != np.uint8 or px.ndim != 3 or px.shape[2] != 3 or px.shape[0] == 0 or px.shape[1] == 0:
+        raise ImageDecodeError(item_id, f"expected an (H, W, 3) uint8 array, got {px.shape} {px.dtype}")
+    return ImageItem(id=item_id, pixels=np.ascontiguousarray(px), data=data)
+
+
+def _hash_chunk(index: int, ids: list[str], sources: list[Source]) -> ChunkResult:
+    t0 = time.perf_counter()
+    items: list[ImageItem] = []
+    decode_errors: list[str | None] = []
+    for item_id, src in zip(ids, sources):
+        try:
+            items.append(_load(item_id, src, _WORKER_MAX_PIXELS))
+            decode_errors.append(None)
+        except ImageDecodeError as exc:
+            items.append(ImageItem(id=item_id, pixels=None))
+            decode_errors.append(exc.reason)
+        except Exception as exc:  # a decoder bug must still not lose the rest of the chunk
+            items.append(ImageItem(id=item_id, pixels=None))
+            decode_errors.append(f"unexpected decode failure: {type(exc).__name__}: {exc}")
+    decode_seconds = time.perf_counter() - t0
+    good = [i for i, e in enumerate(decode_errors) if e is None]
+    good_items = [items[i] for i in good]
+    batches: dict[str, HashBatch] = {}
+    hash_seconds: dict[str, float] = {}
+    for hasher in _WORKER_HASHERS:
+        t1 = time.perf_counter()
+        sub = hasher.hash_many(good_items)
+        hash_seconds[hasher.name] = time.perf_counter() - t1
+        batches[hasher.name] = _scatter(sub, good, len(items), hasher)
+    return ChunkResult(index, list(ids), decode_errors, batches, decode_seconds, hash_seconds)
+
+
+def _scatter(sub: HashBatch, rows: list[int], n: int, hasher: Hasher) -> HashBatch:
+    """Place the hashes of the decoded rows back at their positions in the chunk."""
+    codes = np.zeros((n, hasher.nbytes), dtype=np.uint8)
+    errors: list[str | None] = ["not decoded"] * n
+    quality = np.full(n, -1, dtype=np.int16) if sub.quality is not None else None
+    variants = np.zeros((n,) + sub.variant_codes.shape[1:], dtype=np.uint8) if sub.variant_codes is not None else None
+    if rows:
+        idx = np.asarray(rows)
+        codes[idx] = sub.codes
+        if quality is not None:
+            quality[idx] = sub.quality
+        if variants is not None:
+            variants[idx] = sub.variant_codes
+        for j, r in enumerate(rows):
+            errors[r] = sub.errors[j]
+    return HashBatch(codes=codes, errors=errors, quality=quality, variant_codes=variants)
+
+
+# ---------------------------------------------------------------------------------------------
+# Parent side
+
+
+def _mp_context() -> mp.context.BaseContext:
+    # fork is unsafe once threads exist (numba, tqdm's monitor); forkserver forks from a clean,
+    # pre-imported server, so workers start fast and safe.
+    if sys.platform.startswith("linux"):
+        ctx = mp.get_context("forkserver")
+        ctx.set_forkserver_preload(["hashbench.hashing"])
+        return ctx
+    return mp.get_context("spawn")
+
+
+def _chunks(items: Iterable[tuple[str, Source]], size: int) -> Iterator[tuple[list[str], list[Source]]]:
+    it = iter(items)
+    while True:
+        block = list(islice(it, size))
+        if not block:
+            return
+        yield [b[0] for b in block], [b[1] for b in block]
+
+
+def hash_stream(
+    items: Iterable[tuple[str, Source]],
+    hashers: Sequence[str | Hasher],
+    *,
+    workers: int | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    skip_chunks: frozenset[int] = frozenset(),
+) -> Iterator[ChunkResult]:
+    """Hash ``(id, source)`` pairs chunk by chunk, yielding results in input order.
+
+    ``workers=1`` hashes in this process (no pool). At most ``2 * workers`` chunks are in flight,
+    so memory stays bounded for any stream length. Chunks whose index is in ``skip_chunks`` are
+    neither loaded nor hashed (a resumed run passes the chunks it already has).
+    """
+    hs = resolve_hashers(hashers)
+    workers = default_workers() if workers is None else workers
+    if workers < 1:
+        raise UsageError(f"workers must be at least 1, got {workers}")
+    if chunk_size < 1:
+        raise UsageError(f"chunk size must be at least 1, got {chunk_size}")
+    chunks = ((i, ids, srcs) for i, (ids, srcs) in enumerate(_chunks(items, chunk_size)) if i not in skip_chunks)
+    if workers == 1:
+        _init_worker(hs, max_pixels)
+        for i, ids, srcs in chunks:
+            yield _hash_chunk(i, ids, srcs)
+        return
+    with ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context(),
+                             initializer=_init_worker, initargs=(hs, max_pixels)) as pool:
+        pending: deque[Future[ChunkResult]] = deque()
+        for i, ids, srcs in chunks:
+            pending.append(pool.submit(_hash_chunk, i, ids, srcs))
+            if len(pending) >= 2 * workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+def collect(chunks: Iterable[ChunkResult], hashers: Sequence[Hasher], progress=None) -> HashResult:
+    """Concatenate chunk results (in the order given) into one :class:`HashResult`."""
+    ids: list[str] = []
+    decode_errors: list[str | None] = []
+    parts: dict[str, list[HashBatch]] = {h.name: [] for h in hashers}
+    decode_seconds = 0.0
+    hash_seconds = {h.name: 0.0 for h in hashers}
+    for ch in chunks:
+        ids.extend(ch.ids)
+        decode_errors.extend(ch.decode_errors)
+        decode_seconds += ch.decode_seconds
+        for name, b in ch.batches.items():
+            parts[name].append(b)
+            hash_seconds[name] += ch.hash_seconds[name]
+        if progress is not None:
+            progress.update(len(ch.ids))
+    codes, quality, variants, errors = {}, {}, {}, {}
+    for h in hashers:
+        bs = parts[h.name]
+        codes[h.name] = np.concatenate([b.codes for b in bs]) if bs else np.zeros((0, h.nbytes), np.uint8)
+        quality[h.name] = (np.concatenate([b.quality for b in bs]) if bs else np.zeros(0, np.int16)) if h.has_quality else None
+        variants[h.name] = (
+            (np.concatenate([b.variant_codes for b in bs]) if bs else np.zeros((0, h.variants, h.nbytes), np.uint8))
+            if h.variants > 1 else None
+        )
+        errors[h.name] = [e for b in bs for e in b.errors]
+    return HashResult(ids, list(hashers), codes, quality, variants, decode_errors, errors,
+                      decode_seconds=decode_seconds, hash_seconds=hash_seconds)
+
+
+def _run(items: Iterable[tuple[str, Source]], total: int | None, hashers: Sequence[str | Hasher], *,
+         workers: int | None, chunk_size: int, max_pixels: int, progress: bool, desc: str) -> HashResult:
+    from tqdm.auto import tqdm
+
+    hs = resolve_hashers(hashers)
+    t0 = time.perf_counter()
+    with tqdm(total=total, disable=not progress, unit="img", desc=desc, dynamic_ncols=True) as bar:
+        result = collect(hash_stream(items, hs, workers=workers, chunk_size=chunk_size, max_pixels=max_pixels), hs, bar)
+    result.wall_seconds = time.perf_counter() - t0
+    return result
+
+
+def hash_files(
+    paths: Sequence[str | os.PathLike],
+    ids: Sequence[str] | None = None,
+    hashers: Sequence[str | Hasher] = ("pdq",),
+    *,
+    workers: int | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    progress: bool = True,
+) -> HashResult:
+    """Hash image files; ``ids`` default to the paths as given."""
+    ids = [os.fspath(p) for p in paths] if ids is None else list(ids)
+    if len(ids) != len(paths):
+        raise ValueError(f"{len(ids)} ids for {len(paths)} paths")
+    return _run(zip(ids, [Path(p) for p in paths]), len(ids), hashers, workers=workers,
+                chunk_size=chunk_size, max_pixels=max_pixels, progress=progress, desc="hashing")
+
+
+def hash_arrays(
+    arrays: Iterable[Source],
+    ids: Iterable[str],
+    hashers: Sequence[str | Hasher] = ("pdq",),
+    *,
+    workers: int | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    total: int | None = None,
+    progress: bool = True,
+) -> HashResult:
+    """Hash decoded images (arrays, or (array, encoded bytes) pairs), streamed in chunks."""
+    if total is None and hasattr(arrays, "__len__"):
+        total = len(arrays)  # type: ignore[arg-type]
+    return _run(zip(ids, arrays, strict=True), total, hashers, workers=workers, chunk_size=chunk_size,
+                max_pixels=DEFAULT_MAX_PIXELS, progress=progress, desc="hashing")

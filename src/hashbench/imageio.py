@@ -1,0 +1,182 @@
+"""The one place where images are decoded.
+
+Every hasher must see the same pixels for the same file, or a comparison between hashers measures
+decoders instead of hashers. So a file is read once, decoded once here, and the resulting RGB
+uint8 array (plus the file's bytes, for the exact hashers) goes to every hasher.
+
+Decoding rules, chosen to match what a person sees when the image is displayed:
+
+- EXIF orientation is applied (a phone photo stored sideways is hashed upright).
+- Animated images (GIF, WebP, APNG) contribute their first frame.
+- Transparency (RGBA, LA, PA, P with a transparent colour) is composited on white.
+- CMYK, YCbCr, LAB, HSV, 1-bit and palette images are converted to RGB by Pillow.
+- 16-bit and 32-bit integer images are scaled to 8 bits by their bit depth (not clipped), and
+  floating-point images are clipped to 0..255.
+
+Hostile input is refused with :class:`~hashbench.errors.ImageDecodeError` (item id + reason)
+instead of exhausting memory: files larger than ``max_bytes`` and images whose header declares more
+than ``max_pixels`` pixels are refused before any pixel is decoded.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .errors import ImageDecodeError
+
+__all__ = [
+    "DEFAULT_MAX_PIXELS",
+    "DEFAULT_MAX_BYTES",
+    "IMAGE_SUFFIXES",
+    "LoadedImage",
+    "read_image",
+    "decode_bytes",
+    "to_rgb",
+]
+
+#: Refuse images whose header declares more pixels than this (a 16k x 16k photo is 268 Mpx).
+DEFAULT_MAX_PIXELS = 200_000_000
+#: Refuse files larger than this many bytes before reading them.
+DEFAULT_MAX_BYTES = 512 * 1024 * 1024
+
+#: File suffixes treated as images when a folder is scanned (case-insensitive).
+IMAGE_SUFFIXES = frozenset(
+    {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".gif", ".bmp", ".dib", ".tif", ".tiff", ".ppm", ".pgm", ".pbm", ".pnm"}
+)
+
+RGBArray = npt.NDArray[np.uint8]
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedImage:
+    """A decoded image: ``pixels`` (H, W, 3) RGB uint8 and the encoded ``data`` it came from."""
+
+    pixels: RGBArray
+    data: bytes
+
+
+def read_image(
+    path: str | os.PathLike[str],
+    *,
+    item_id: str | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> LoadedImage:
+    """Read and decode one file; raise :class:`ImageDecodeError` with ``item_id`` on any failure."""
+    item = item_id if item_id is not None else os.fsdecode(path)
+    p = Path(path)
+    try:
+        st = p.stat()
+    except OSError as exc:
+        raise ImageDecodeError(item, f"cannot read file: {exc.strerror or exc}") from None
+    if not p.is_file():
+        raise ImageDecodeError(item, "not a regular file")
+    if st.st_size == 0:
+        raise ImageDecodeError(item, "empty file (0 bytes)")
+    if st.st_size > max_bytes:
+        raise ImageDecodeError(item, f"file is {st.st_size} bytes, above the limit of {max_bytes}")
+    try:
+        with open(p, "rb") as fh:
+            data = fh.read(max_bytes + 1)
+    except OSError as exc:
+        raise ImageDecodeError(item, f"cannot read file: {exc.strerror or exc}") from None
+    return LoadedImage(decode_bytes(data, item_id=item, max_pixels=max_pixels), data)
+
+
+def decode_bytes(
+    data: bytes, *, item_id: str | None = None, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> RGBArray:
+    """Decode an encoded image to (H, W, 3) RGB uint8, applying the rules in the module docstring."""
+    if not data:
+        raise ImageDecodeError(item_id, "empty file (0 bytes)")
+    with warnings.catch_warnings():
+        # Pillow warns about large images; the explicit pixel limit below decides instead.
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            im = Image.open(io.BytesIO(data))
+        except UnidentifiedImageError:
+            raise ImageDecodeError(item_id, "not an image Pillow can identify") from None
+        except Image.DecompressionBombError as exc:
+            raise ImageDecodeError(item_id, f"refused as a decompression bomb: {exc}") from None
+        except Exception as exc:  # corrupt headers raise assorted errors inside Pillow plugins
+            raise ImageDecodeError(item_id, f"unreadable image header: {_describe(exc)}") from None
+        with im:
+            w, h = im.size
+            if w <= 0 or h <= 0:
+                raise ImageDecodeError(item_id, f"image has no pixels ({w}x{h})")
+            if w * h > max_pixels:
+                raise ImageDecodeError(
+                    item_id,
+                    f"{w}x{h} = {w * h} pixels is above the limit of {max_pixels} "
+                    "(possible decompression bomb; raise max_pixels to accept it)",
+                )
+            try:
+                im.seek(0)
+                im.load()
+            except Image.DecompressionBombError as exc:
+                raise ImageDecodeError(item_id, f"refused as a decompression bomb: {exc}") from None
+            except Exception as exc:
+                raise ImageDecodeError(item_id, f"corrupt or truncated image data: {_describe(exc)}") from None
+            try:
+                im = _apply_orientation(im)
+                return to_rgb(im)
+            except ImageDecodeError:
+                raise
+            except Exception as exc:
+                raise ImageDecodeError(item_id, f"cannot convert {im.mode} image to RGB: {_describe(exc)}") from None
+
+
+def _apply_orientation(im: Image.Image) -> Image.Image:
+    """Rotate/flip by the EXIF orientation tag; an invalid tag leaves the image as stored."""
+    try:
+        orientation = im.getexif().get(0x0112)
+    except Exception:
+        return im
+    if orientation not in (2, 3, 4, 5, 6, 7, 8):
+        return im
+    return ImageOps.exif_transpose(im)
+
+
+def to_rgb(im: Image.Image) -> RGBArray:
+    """Convert a loaded Pillow image of any mode to a C-contiguous (H, W, 3) uint8 RGB array."""
+    mode = im.mode
+    if mode == "RGB" and "transparency" not in im.info:
+        return _as_rgb_array(im)
+    if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
+        arr = np.asarray(im)
+        if mode == "I":
+            # 32-bit signed container; Pillow uses it for 16-bit PNG/TIFF data too.
+            arr = np.clip(arr, 0, 65535)
+        gray = (arr.astype(np.uint32) >> 8).astype(np.uint8)
+        return np.ascontiguousarray(np.repeat(gray[:, :, None], 3, axis=2))
+    if mode == "F":
+        gray = np.clip(np.nan_to_num(np.asarray(im, dtype=np.float32)), 0, 255).astype(np.uint8)
+        return np.ascontiguousarray(np.repeat(gray[:, :, None], 3, axis=2))
+    has_alpha = mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
+        mode in ("P", "L", "RGB") and "transparency" in im.info
+    )
+    if has_alpha:
+        rgba = im.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return _as_rgb_array(Image.alpha_composite(white, rgba).convert("RGB"))
+    return _as_rgb_array(im.convert("RGB"))
+
+
+def _as_rgb_array(im: Image.Image) -> RGBArray:
+    arr = np.asarray(im, dtype=np.uint8)
+    if arr.ndim != 3 or arr.shape[2] != 3:
+        raise ImageDecodeError(None, f"unexpected decoded shape {arr.shape}")
+    return np.ascontiguousarray(arr)
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -1,0 +1,137 @@
+"""The hash store: one Parquet table, one row per (image, hasher), written atomically.
+
+Long format keeps the table readable by any tool (pandas, DuckDB, Spark) and lets hashers of
+different lengths share one file. Columns:
+
+=============  ==========================================================================
+id             the item's id (for files: the path relative to the folder given)
+hasher         hasher name
+nbits          bits in the hash
+hash_hex       lowercase hex, ``ceil(nbits/4)`` digits; null when the item failed
+quality        PDQ quality 0-100; null for hashers without one, or on failure
+variants_hex   list of hex strings (pdq8: the 8 dihedral hashes, identity first); else null
+error          why the item failed for this hasher; null when it was hashed
+=============  ==========================================================================
+
+The file's metadata records the hashbench version and each hasher's library and version, so a
+table says how it was made. Writes go to a temporary file in the same folder and are renamed
+into place: a reader never sees half a table, and an interrupted write leaves the old one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from . import __version__
+from .bits import codes_from_hex, codes_to_hex
+from .errors import UsageError
+from .hashing import HashResult
+
+__all__ = ["SCHEMA", "result_to_table", "write_table", "read_table", "codes_from_table"]
+
+SCHEMA = pa.schema(
+    [
+        pa.field("id", pa.string(), nullable=False),
+        pa.field("hasher", pa.string(), nullable=False),
+        pa.field("nbits", pa.int32(), nullable=False),
+        pa.field("hash_hex", pa.string()),
+        pa.field("quality", pa.int16()),
+        pa.field("variants_hex", pa.list_(pa.string())),
+        pa.field("error", pa.string()),
+    ]
+)
+
+
+def result_to_table(result: HashResult) -> pa.Table:
+    """Long table of a :class:`HashResult`: rows ordered by item, then by hasher as given."""
+    n = len(result.ids)
+    ok = result.ok
+    per_hasher: list[dict[str, list]] = []
+    for h in result.hashers:
+        name = h.name
+        mask = ok[name]
+        hexes = codes_to_hex(result.codes[name], h.nbits) if n else []
+        q = result.quality[name]
+        v = result.variant_codes[name]
+        errors = [result.decode_errors[i] or result.hasher_errors[name][i] for i in range(n)]
+        per_hasher.append(
+            {
+                "hash_hex": [hexes[i] if mask[i] else None for i in range(n)],
+                "quality": [int(q[i]) if (q is not None and mask[i] and q[i] >= 0) else None for i in range(n)],
+                "variants_hex": [codes_to_hex(v[i], h.nbits) if (v is not None and mask[i]) else None for i in range(n)],
+                "error": errors,
+            }
+        )
+    cols: dict[str, list] = {k: [] for k in SCHEMA.names}
+    for i in range(n):
+        for h, col in zip(result.hashers, per_hasher):
+            cols["id"].append(result.ids[i])
+            cols["hasher"].append(h.name)
+            cols["nbits"].append(h.nbits)
+            for k in ("hash_hex", "quality", "variants_hex", "error"):
+                cols[k].append(col[k][i])
+    meta = {
+        "hashbench_version": __version__,
+        "hashers": [h.describe() for h in result.hashers],
+    }
+    table = pa.Table.from_pydict(cols, schema=SCHEMA)
+    return table.replace_schema_metadata({"hashbench": json.dumps(meta, default=str)})
+
+
+def write_table(table: pa.Table, path: str | os.PathLike) -> Path:
+    """Write ``table`` to ``path`` atomically (temporary file in the same folder, then rename)."""
+    out = Path(path)
+    folder = out.parent if str(out.parent) else Path(".")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise UsageError(f"cannot write to {folder}: {exc.strerror or exc}; choose another --out") from None
+    os.close(fd)
+    try:
+        pq.write_table(table, tmp, compression="zstd")
+        os.replace(tmp, out)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise UsageError(f"cannot write {out}: {exc.strerror or exc}") from None
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return out
+
+
+def read_table(path: str | os.PathLike) -> pa.Table:
+    """Read a hash store written by :func:`write_table`."""
+    try:
+        table = pq.read_table(path)
+    except (OSError, pa.ArrowInvalid) as exc:
+        raise UsageError(f"cannot read hash table {path}: {exc}") from None
+    missing = [c for c in ("id", "hasher", "nbits", "hash_hex", "error") if c not in table.column_names]
+    if missing:
+        raise UsageError(f"{path} is not a hashbench hash table (missing columns: {', '.join(missing)})")
+    return table
+
+
+def codes_from_table(table: pa.Table, hasher: str) -> tuple[list[str], npt.NDArray[np.uint8], npt.NDArray[np.int16] | None]:
+    """Ids, packed codes and quality (or None) of one hasher's successfully hashed rows."""
+    rows = table.filter(pc.and_(pc.equal(table["hasher"], hasher), pc.is_valid(table["hash_hex"])))
+    if rows.num_rows == 0:
+        known = sorted(set(table["hasher"].to_pylist()))
+        if hasher not in known:
+            raise UsageError(f"no hasher {hasher!r} in this table; it has: {', '.join(known)}")
+    nbits = int(rows["nbits"][0].as_py()) if rows.num_rows else 0
+    ids = rows["id"].to_pylist()
+    codes = codes_from_hex(rows["hash_hex"].to_pylist(), nbits) if rows.num_rows else np.zeros((0, 0), np.uint8)
+    quality = None
+    if "quality" in rows.column_names and rows["quality"].null_count < rows.num_rows:
+        quality = np.array([q if q is not None else -1 for q in rows["quality"].to_pylist()], dtype=np.int16)
+    return ids, codes, quality
