@@ -100,12 +100,18 @@ def decode_bytes(
     with warnings.catch_warnings():
         # Pillow warns about large images; the explicit pixel limit below decides instead.
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        if Image.MAX_IMAGE_PIXELS is not None and max_pixels > 2 * Image.MAX_IMAGE_PIXELS:
+            # Pillow's own guard would refuse what the caller explicitly allows; widen it (only
+            # ever upwards) and keep the caller's limit, checked below, as the one that decides.
+            Image.MAX_IMAGE_PIXELS = max_pixels
         try:
             im = Image.open(io.BytesIO(data))
         except UnidentifiedImageError:
             raise ImageDecodeError(item_id, "not an image Pillow can identify") from None
         except Image.DecompressionBombError as exc:
-            raise ImageDecodeError(item_id, f"refused as a decompression bomb: {exc}") from None
+            raise ImageDecodeError(
+                item_id, f"refused: more pixels than the limit (possible decompression bomb): {exc}"
+            ) from None
         except Exception as exc:  # corrupt headers raise assorted errors inside Pillow plugins
             raise ImageDecodeError(item_id, f"unreadable image header: {_describe(exc)}") from None
         with im:

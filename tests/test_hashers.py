@@ -1,0 +1,190 @@
+"""Every wrapped hasher against its reference library, on real photos shipped with dependencies."""
+
+import hashlib
+import importlib.metadata
+import json
+import sys
+from pathlib import Path
+
+import imagehash
+import numpy as np
+import pdqhash
+import pytest
+from PIL import Image
+
+from hashbench import hashers
+from hashbench.bits import code_to_hex, codes_to_hex, hamming, pack_bits
+from hashbench.errors import UsageError
+from hashbench.hashers import ImageItem, check_conformance
+from hashbench.imageio import read_image
+
+IMAGEHASH_REFERENCE = {
+    "phash": lambda im: imagehash.phash(im),
+    "phash16": lambda im: imagehash.phash(im, hash_size=16),
+    "dhash": lambda im: imagehash.dhash(im),
+    "ahash": lambda im: imagehash.average_hash(im),
+    "whash": lambda im: imagehash.whash(im),
+    "colorhash": lambda im: imagehash.colorhash(im),
+}
+
+
+@pytest.fixture(scope="module")
+def items(photo_paths):
+    out = []
+    for p in photo_paths:
+        img = read_image(p, item_id=p.name)
+        out.append(ImageItem(id=p.name, pixels=img.pixels, data=img.data, path=str(p)))
+    assert len(out) >= 10
+    return out
+
+
+def test_pdq_is_bit_identical_to_pdqhash(items):
+    batch = hashers.get("pdq").hash_many(items)
+    assert all(e is None for e in batch.errors)
+    for i, it in enumerate(items):
+        bits, quality = pdqhash.compute(it.pixels)
+        assert np.array_equal(batch.codes[i], np.packbits(bits.astype(np.uint8)))
+        assert batch.quality[i] == quality
+        # python-threatexchange's hex: the bits as a binary number, 64 hex digits.
+        assert code_to_hex(batch.codes[i], 256) == hex(int("".join(map(str, bits)), 2))[2:].zfill(64)
+
+
+def test_pdq8_gives_pdqhash_dihedral_variants(items):
+    batch = hashers.get("pdq8").hash_many(items)
+    plain = hashers.get("pdq").hash_many(items)
+    assert np.array_equal(batch.codes, plain.codes)
+    for i, it in enumerate(items[:5]):
+        vectors, _ = pdqhash.compute_dihedral(it.pixels)
+        assert np.array_equal(batch.variant_codes[i], np.packbits(np.asarray(vectors, np.uint8), axis=1))
+    # A rotated copy is far from the original's plain hash but close to one of its variants.
+    rotated = ImageItem(id="r", pixels=np.ascontiguousarray(np.rot90(items[0].pixels)))
+    r = hashers.get("pdq8").hash_many([rotated])
+    assert hamming(r.codes[0], plain.codes[0]) > 60
+    assert hamming(batch.variant_codes[0], r.codes[0]).min() <= 16
+
+
+@pytest.mark.parametrize("name", sorted(IMAGEHASH_REFERENCE))
+def test_imagehash_family_is_bit_identical(name, items):
+    h = hashers.get(name)
+    batch = h.hash_many(items)
+    for i, it in enumerate(items):
+        ref = IMAGEHASH_REFERENCE[name](Image.fromarray(it.pixels))
+        assert code_to_hex(batch.codes[i], h.nbits) == str(ref)
+        assert np.array_equal(batch.codes[i], pack_bits(ref.hash.reshape(-1), h.nbits))
+
+
+@pytest.mark.parametrize("name,algo", [("md5", "md5"), ("sha256", "sha256")])
+def test_crypto_hashes_file_bytes(name, algo, items):
+    batch = hashers.get(name).hash_many(items)
+    for i, it in enumerate(items):
+        assert code_to_hex(batch.codes[i], hashers.get(name).nbits) == hashlib.new(algo, Path(it.path).read_bytes()).hexdigest()
+    # Without file bytes, identical pixels still match and a one-pixel change does not.
+    px = items[0].pixels.copy()
+    a, b = hashers.get(name).hash_many([ImageItem("a", px), ImageItem("b", px.copy())]).codes
+    px[0, 0, 0] ^= 1
+    c = hashers.get(name).hash_many([ImageItem("c", px)]).codes[0]
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+    assert hashers.get(name).exact
+
+
+def test_golden_hashes_are_pinned(photo_paths):
+    """Pinned hex values: exact under the recorded library versions; close under others."""
+    golden = json.loads((Path(__file__).parent / "golden" / "hashes.json").read_text())
+    same_versions = all(importlib.metadata.version(d) == v for d, v in golden["versions"].items())
+    by_name = {p.name: p for p in photo_paths}
+    # Under other versions resampling may move a few bits; a hash that moves more is a real change.
+    tolerance = {"pdq": 16, "phash16": 16, "colorhash": 4, "md5": 0}
+    for name, pinned in golden["hashes"].items():
+        h = hashers.get(name)
+        ids = sorted(pinned)
+        batch = h.hash_many([ImageItem(i, read_image(by_name[i]).pixels, by_name[i].read_bytes()) for i in ids])
+        got = codes_to_hex(batch.codes, h.nbits)
+        if same_versions:
+            assert dict(zip(ids, got)) == pinned, name
+        else:
+            for i, g in zip(ids, got):
+                d = hamming(np.frombuffer(bytes.fromhex(g.zfill(2 * h.nbytes)), np.uint8),
+                            np.frombuffer(bytes.fromhex(pinned[i].zfill(2 * h.nbytes)), np.uint8))
+                assert d <= tolerance.get(name, 6), (name, i, d)
+
+
+@pytest.mark.parametrize("name", [n for n in hashers.BUILTIN if n != "command"])
+def test_builtin_hashers_conform(name):
+    report = check_conformance(hashers.get(name))
+    assert report.ok, report.problems
+
+
+def test_failures_are_per_item():
+    h = hashers.get("pdq")
+    good = np.zeros((32, 32, 3), np.uint8)
+    batch = h.hash_many([ImageItem("ok", good), ImageItem("bad", None), ImageItem("odd", np.zeros((4, 4), np.uint8))])
+    assert batch.errors[0] is None
+    assert "pixels" in batch.errors[1] and "pixels" in batch.errors[2]
+    assert batch.ok.tolist() == [True, False, False]
+
+
+def test_unknown_hasher_names_the_known_ones():
+    with pytest.raises(UsageError, match="unknown hasher 'pdqq'.*pdq"):
+        hashers.get("pdqq")
+
+
+SCRIPT = """
+import hashlib, sys
+for line in sys.stdin:
+    p = line.rstrip("\\n")
+    if p.endswith("bad.png"):
+        print("error: refused by the program")
+    else:
+        print(hashlib.sha1(open(p, "rb").read()).hexdigest()[:36])
+"""
+
+
+def test_command_hasher_runs_an_external_program(tmp_path):
+    prog = tmp_path / "hasher.py"
+    prog.write_text(SCRIPT)
+    h = hashers.get(f"command:{sys.executable} {prog}")
+    assert h.nbits == 144 and h.kind == "external"
+    a = tmp_path / "a.png"
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(a)
+    (tmp_path / "bad.png").write_bytes(a.read_bytes())
+    batch = h.hash_many([ImageItem("a", None, path=str(a)), ImageItem("bad", None, path=str(tmp_path / "bad.png")),
+                         ImageItem("mem", np.zeros((8, 8, 3), np.uint8))])
+    assert code_to_hex(batch.codes[0], 144) == hashlib.sha1(a.read_bytes()).hexdigest()[:36]
+    assert batch.errors[1] == "refused by the program"
+    assert batch.errors[2] is None  # pixels were written to a temporary PNG for the program
+    assert check_conformance(h).ok
+
+
+def test_command_hasher_errors_are_clear(tmp_path):
+    with pytest.raises(UsageError, match="not found"):
+        hashers.get("command:/no/such/program")
+    with pytest.raises(UsageError, match="needs a program"):
+        hashers.get("command:")
+    prog = tmp_path / "p.py"
+    prog.write_text("import sys\nfor _ in sys.stdin: print('zz')\n")
+    with pytest.raises(UsageError, match="not a hex hash"):
+        hashers.get(f"command:{sys.executable} {prog}")
+
+
+def test_plugins_register_through_entry_points(monkeypatch):
+    from hashbench.hashers import base
+
+    class Plugin(hashers.Hasher):
+        name = "plugin-zero"
+        nbits = 16
+
+        def hash_one(self, item):
+            return hashers.HashOutput(code=np.zeros(2, np.uint8))
+
+    class FakeEP:
+        name, value = "plugin-zero", "pkg:Plugin"
+
+        def load(self):
+            return Plugin
+
+    monkeypatch.setattr(base, "_entry_points_loaded", False)
+    monkeypatch.setattr(base.importlib.metadata, "entry_points", lambda group: [FakeEP()] if group == base.ENTRY_POINT_GROUP else [])
+    monkeypatch.setattr(base, "_REGISTRY", dict(base._REGISTRY))
+    assert "plugin-zero" in hashers.available()
+    assert isinstance(hashers.get("plugin-zero"), Plugin)
+    assert check_conformance(hashers.get("plugin-zero")).ok

@@ -1,0 +1,71 @@
+import numpy as np
+import pytest
+
+from hashbench.errors import UsageError
+from hashbench.hashing import hash_arrays, hash_files, hash_stream
+
+
+def arrays(n, seed=0):
+    rng = np.random.default_rng(seed)
+    return [rng.integers(0, 256, (40 + i % 7, 50, 3), dtype=np.uint8) for i in range(n)]
+
+
+def test_workers_give_identical_results_in_input_order():
+    imgs = arrays(37)
+    ids = [f"img/{i}" for i in range(37)]
+    one = hash_arrays(imgs, ids, ["pdq", "phash", "md5"], workers=1, chunk_size=5, progress=False)
+    two = hash_arrays(imgs, ids, ["pdq", "phash", "md5"], workers=2, chunk_size=5, progress=False)
+    assert one.ids == two.ids == ids
+    for name in ("pdq", "phash", "md5"):
+        assert np.array_equal(one.codes[name], two.codes[name])
+        assert one.ok[name].all()
+    assert np.array_equal(one.quality["pdq"], two.quality["pdq"])
+    assert one.quality["phash"] is None
+
+
+def test_bad_items_are_collected_and_the_rest_hashed(tmp_path):
+    from PIL import Image
+
+    good = tmp_path / "good.png"
+    Image.fromarray(arrays(1)[0]).save(good)
+    (tmp_path / "bad.jpg").write_bytes(b"nope")
+    paths = [good, tmp_path / "bad.jpg", tmp_path / "missing.png", good]
+    res = hash_files(paths, ["g1", "bad", "missing", "g2"], ["pdq", "pdq8"], workers=2, chunk_size=1, progress=False)
+    assert res.ok["pdq"].tolist() == [True, False, False, True]
+    assert res.variant_codes["pdq8"].shape == (4, 8, 32)
+    assert np.array_equal(res.codes["pdq"][0], res.codes["pdq"][3])
+    reasons = dict(res.errors)
+    assert set(reasons) == {"bad", "missing"}
+    assert "not an image" in reasons["bad"] and "cannot read" in reasons["missing"]
+    assert (res.codes["pdq"][1:3] == 0).all()
+
+
+def test_stream_is_bounded_and_skips_finished_chunks():
+    produced = []
+
+    def gen():
+        for i, a in enumerate(arrays(20)):
+            produced.append(i)
+            yield f"i{i}", a
+
+    chunks = hash_stream(gen(), ["dhash"], workers=1, chunk_size=4, skip_chunks=frozenset({1, 3}))
+    first = next(chunks)
+    assert first.index == 0 and len(produced) == 4  # streaming: nothing read ahead in-process
+    rest = list(chunks)
+    assert [c.index for c in rest] == [2, 4]
+    assert rest[0].ids == ["i8", "i9", "i10", "i11"]
+
+
+def test_bad_arrays_and_bad_arguments():
+    res = hash_arrays([np.zeros((4, 4), np.uint8), np.zeros((8, 8, 3), np.float32)], ["a", "b"], ["ahash"],
+                      workers=1, progress=False)
+    assert not res.ok["ahash"].any()
+    assert all("uint8" in r for _, r in res.errors)
+    with pytest.raises(UsageError, match="unknown hasher"):
+        hash_arrays([], [], ["nope"], progress=False)
+    with pytest.raises(UsageError, match="more than once"):
+        hash_arrays([], [], ["pdq", "pdq"], progress=False)
+    with pytest.raises(UsageError, match="workers"):
+        list(hash_stream(iter([]), ["pdq"], workers=0))
+    with pytest.raises(ValueError):
+        hash_arrays(arrays(2), ["only-one"], ["pdq"], workers=1, progress=False)
