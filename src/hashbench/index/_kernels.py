@@ -1,0 +1,584 @@
+"""numba kernels of the Hamming index (numba only; no Python objects, no I/O).
+
+Why the shapes are what they are:
+
+* The flat scan keeps the database **column-major**: ``cols[w, j]`` is word ``w`` of code ``j``.
+  A chunk of codes then reads ``nwords`` contiguous streams, which LLVM vectorizes with
+  AVX-512 ``vpopcntq`` (8 codes per instruction) where the CPU has it; row-major codes measured
+  about 8x slower here because the vectorizer has to transpose.
+* Work is tiled: a block of queries meets a tile of the database that fits in L2, so the
+  database is streamed from memory once per query block, not once per query.
+* Variable-length outputs (range search) go to a fixed-capacity slot per work item; an item
+  whose matches do not fit reports its true count and is run again with an exact slot. This
+  keeps the common case (few matches) to a single pass.
+* Multi-index hashing keeps codes **row-major** (one cache line per random verification) and
+  one direct-addressed table per substring: ``offsets`` (2**s + 1 entries) and ``ids`` sorted
+  by substring value (a counting sort).
+
+All kernels use ``parallel=True`` where there is parallel work; numba's thread count
+(``numba.get_num_threads()``) decides how many threads run.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange, types
+from numba.extending import intrinsic
+
+# Distance sentinel larger than any Hamming distance handled here.
+_BIG = np.int64(1) << np.int64(40)
+
+
+@intrinsic
+def popcount64(typingctx, x):  # type: ignore[no-untyped-def]
+    """Hardware popcount of a uint64 (LLVM ``ctpop``; ``popcnt``/``vpopcntq`` on x86)."""
+    if x != types.uint64:
+        return None
+    sig = types.int64(types.uint64)
+
+    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+        return builder.ctpop(args[0])
+
+    return sig, codegen
+
+
+# --------------------------------------------------------------------------------------------
+# flat scan: one chunk of codes against one query
+# --------------------------------------------------------------------------------------------
+
+
+@njit(nogil=True, cache=True)
+def _chunk_count_le(cols, j0, m, q, radius):  # type: ignore[no-untyped-def]
+    """Number of codes ``j0 .. j0+m-1`` within ``radius`` of query words ``q`` (no stores)."""
+    nw = cols.shape[0]
+    c = 0
+    if nw == 4:
+        a0 = q[0]
+        a1 = q[1]
+        a2 = q[2]
+        a3 = q[3]
+        c0 = cols[0]
+        c1 = cols[1]
+        c2 = cols[2]
+        c3 = cols[3]
+        for j in range(j0, j0 + m):
+            d = (
+                popcount64(a0 ^ c0[j])
+                + popcount64(a1 ^ c1[j])
+                + popcount64(a2 ^ c2[j])
+                + popcount64(a3 ^ c3[j])
+            )
+            c += d <= radius
+    elif nw == 2:
+        a0 = q[0]
+        a1 = q[1]
+        c0 = cols[0]
+        c1 = cols[1]
+        for j in range(j0, j0 + m):
+            d = popcount64(a0 ^ c0[j]) + popcount64(a1 ^ c1[j])
+            c += d <= radius
+    elif nw == 1:
+        a0 = q[0]
+        c0 = cols[0]
+        for j in range(j0, j0 + m):
+            c += popcount64(a0 ^ c0[j]) <= radius
+    else:
+        buf = np.zeros(m, np.int64)
+        for w in range(nw):
+            aw = q[w]
+            cw = cols[w]
+            for j in range(m):
+                buf[j] += popcount64(aw ^ cw[j0 + j])
+        for j in range(m):
+            c += buf[j] <= radius
+    return c
+
+
+@njit(nogil=True, cache=True)
+def _chunk_dist(cols, j0, m, q, buf, limit):  # type: ignore[no-untyped-def]
+    """Distances of codes ``j0 .. j0+m-1`` into ``buf[:m]``; returns how many are ``< limit``."""
+    nw = cols.shape[0]
+    c = 0
+    if nw == 4:
+        a0 = q[0]
+        a1 = q[1]
+        a2 = q[2]
+        a3 = q[3]
+        c0 = cols[0]
+        c1 = cols[1]
+        c2 = cols[2]
+        c3 = cols[3]
+        for j in range(m):
+            d = (
+                popcount64(a0 ^ c0[j0 + j])
+                + popcount64(a1 ^ c1[j0 + j])
+                + popcount64(a2 ^ c2[j0 + j])
+                + popcount64(a3 ^ c3[j0 + j])
+            )
+            buf[j] = d
+            c += d < limit
+    elif nw == 2:
+        a0 = q[0]
+        a1 = q[1]
+        c0 = cols[0]
+        c1 = cols[1]
+        for j in range(m):
+            d = popcount64(a0 ^ c0[j0 + j]) + popcount64(a1 ^ c1[j0 + j])
+            buf[j] = d
+            c += d < limit
+    elif nw == 1:
+        a0 = q[0]
+        c0 = cols[0]
+        for j in range(m):
+            d = popcount64(a0 ^ c0[j0 + j])
+            buf[j] = d
+            c += d < limit
+    else:
+        for j in range(m):
+            buf[j] = 0
+        for w in range(nw):
+            aw = q[w]
+            cw = cols[w]
+            for j in range(m):
+                buf[j] += popcount64(aw ^ cw[j0 + j])
+        for j in range(m):
+            c += buf[j] < limit
+    return c
+
+
+# --------------------------------------------------------------------------------------------
+# flat scan kernels
+# --------------------------------------------------------------------------------------------
+
+
+@njit(parallel=True, nogil=True, cache=True)
+def flat_count(cols, n, xq, radius, qblock, tile):  # type: ignore[no-untyped-def]
+    """Per query, the number of the first ``n`` codes within ``radius`` (inclusive)."""
+    nq = xq.shape[0]
+    counts = np.zeros(nq, np.int64)
+    nqb = (nq + qblock - 1) // qblock
+    for b in prange(nqb):
+        q0 = b * qblock
+        q1 = min(nq, q0 + qblock)
+        for t0 in range(0, n, tile):
+            m = min(n, t0 + tile) - t0
+            for qi in range(q0, q1):
+                counts[qi] += _chunk_count_le(cols, t0, m, xq[qi], radius)
+    return counts
+
+
+@njit(parallel=True, nogil=True, cache=True)
+def flat_range(  # type: ignore[no-untyped-def]
+    cols, xq, radius, item_q0, item_q1, item_j0, item_j1, slot_start, slot_cap,
+    tile, chunk, out_q, out_i, out_d, item_count,
+):
+    """Range search over work items (a query block x a database segment).
+
+    Item ``it`` writes its matches ``(query, id, distance)`` into
+    ``out_*[slot_start[it] : slot_start[it] + slot_cap[it]]`` in (tile, query, id) order,
+    so each query's ids come out ascending within the item; ``item_count[it]`` receives the
+    true number of matches even when it exceeds the slot (the caller then reruns the item).
+    """
+    nitems = item_q0.shape[0]
+    for it in prange(nitems):
+        buf = np.empty(chunk, np.int64)
+        base = slot_start[it]
+        cap = slot_cap[it]
+        cnt = 0
+        j1 = item_j1[it]
+        for t0 in range(item_j0[it], j1, tile):
+            t1 = min(j1, t0 + tile)
+            for qi in range(item_q0[it], item_q1[it]):
+                q = xq[qi]
+                for c0 in range(t0, t1, chunk):
+                    m = min(chunk, t1 - c0)
+                    hits = _chunk_dist(cols, c0, m, q, buf, radius + 1)
+                    if hits > 0:
+                        for j in range(m):
+                            if buf[j] <= radius:
+                                if cnt < cap:
+                                    out_q[base + cnt] = qi
+                                    out_i[base + cnt] = c0 + j
+                                    out_d[base + cnt] = buf[j]
+                                cnt += 1
+        item_count[it] = cnt
+
+
+@njit(nogil=True, cache=True)
+def _topk_insert(topd, topi, filled, k, d, i):  # type: ignore[no-untyped-def]
+    """Insert ``(d, i)`` into the (distance, id)-sorted first ``filled`` entries; new fill."""
+    lo = 0
+    hi = filled
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if topd[mid] < d or (topd[mid] == d and topi[mid] < i):
+            lo = mid + 1
+        else:
+            hi = mid
+    last = filled if filled < k else k - 1
+    for p in range(last, lo, -1):
+        topd[p] = topd[p - 1]
+        topi[p] = topi[p - 1]
+    if lo < k:
+        topd[lo] = d
+        topi[lo] = i
+    return filled + 1 if filled < k else k
+
+
+@njit(parallel=True, nogil=True, cache=True)
+def flat_knn(  # type: ignore[no-untyped-def]
+    cols, xq, qids, k, item_q0, item_q1, item_j0, item_j1, item_seg, tile, chunk, topd, topi, fill
+):
+    """k nearest codes, ties broken by lower id, over work items.
+
+    Query ``qids[p]`` (``p`` in ``item_q0[it] .. item_q1[it]``) keeps its per-segment list in
+    ``topd[item_seg[it], p]`` / ``topi[...]``, sorted by (distance, id); ``fill`` counts entries.
+    Within a segment ids are scanned ascending, so a later code enters only with a strictly
+    smaller distance than the current k-th: that is the lower-id tie rule for free.
+    """
+    nitems = item_q0.shape[0]
+    for it in prange(nitems):
+        buf = np.empty(chunk, np.int64)
+        s = item_seg[it]
+        j1 = item_j1[it]
+        for t0 in range(item_j0[it], j1, tile):
+            t1 = min(j1, t0 + tile)
+            for p in range(item_q0[it], item_q1[it]):
+                q = xq[qids[p]]
+                td = topd[s, p]
+                ti = topi[s, p]
+                f = fill[s, p]
+                for c0 in range(t0, t1, chunk):
+                    m = min(chunk, t1 - c0)
+                    limit = td[k - 1] if f == k else _BIG
+                    if _chunk_dist(cols, c0, m, q, buf, limit) > 0:
+                        for j in range(m):
+                            limit = td[k - 1] if f == k else _BIG
+                            if buf[j] < limit:
+                                f = _topk_insert(td, ti, f, k, buf[j], c0 + j)
+                fill[s, p] = f
+
+
+@njit(parallel=True, nogil=True, cache=True)
+def merge_topk(topd, topi, fill, k, D, I, pad_d):  # type: ignore[no-untyped-def]
+    """Merge per-segment top-k lists (by distance, then id) into ``D``/``I``; pad the rest."""
+    nseg = topd.shape[0]
+    nq = topd.shape[1]
+    for p in prange(nq):
+        td = np.empty(k, np.int64)
+        ti = np.empty(k, np.int64)
+        f = 0
+        for s in range(nseg):
+            for e in range(fill[s, p]):
+                d = topd[s, p, e]
+                i = topi[s, p, e]
+                if f < k or d < td[k - 1] or (d == td[k - 1] and i < ti[k - 1]):
+                    f = _topk_insert(td, ti, f, k, d, i)
+        for e in range(k):
+            if e < f:
+                D[p, e] = td[e]
+                I[p, e] = ti[e]
+            else:
+                D[p, e] = pad_d
+                I[p, e] = -1
+
+
+# --------------------------------------------------------------------------------------------
+# result assembly
+# --------------------------------------------------------------------------------------------
+
+
+@njit(nogil=True, cache=True)
+def scatter_results(nq, slot_start, item_count, out_q, out_i, out_d):  # type: ignore[no-untyped-def]
+    """Group item outputs by query, keeping their order (stable): ``(lims, D, I)``."""
+    counts = np.zeros(nq + 1, np.int64)
+    nitems = slot_start.shape[0]
+    for it in range(nitems):
+        b = slot_start[it]
+        for e in range(item_count[it]):
+            counts[out_q[b + e] + 1] += 1
+    lims = np.cumsum(counts)
+    D = np.empty(lims[nq], np.int32)
+    I = np.empty(lims[nq], np.int64)
+    pos = lims[:nq].copy()
+    for it in range(nitems):
+        b = slot_start[it]
+        for e in range(item_count[it]):
+            q = out_q[b + e]
+            D[pos[q]] = out_d[b + e]
+            I[pos[q]] = out_i[b + e]
+            pos[q] += 1
+    return lims, D, I
+
+
+@njit(parallel=True, nogil=True, cache=True)
+def merge_variants(lims, D, I, variants):  # type: ignore[no-untyped-def]
+    """Per group of ``variants`` consecutive queries (each sorted by id), each id once with
+    its smallest distance, sorted by id: ``(lims, D, I)`` of the groups."""
+    ng = (lims.shape[0] - 1) // variants
+    tmp_i = np.empty(I.shape[0], np.int64)
+    tmp_d = np.empty(I.shape[0], np.int32)
+    ucount = np.zeros(ng + 1, np.int64)
+    for g in prange(ng):
+        a = lims[g * variants]
+        b = lims[(g + 1) * variants]
+        if b == a:
+            continue
+        order = np.argsort(I[a:b], kind="mergesort")
+        u = 0
+        for e in range(b - a):
+            i = I[a + order[e]]
+            d = D[a + order[e]]
+            if u > 0 and tmp_i[a + u - 1] == i:
+                if d < tmp_d[a + u - 1]:
+                    tmp_d[a + u - 1] = d
+            else:
+                tmp_i[a + u] = i
+                tmp_d[a + u] = d
+                u += 1
+        ucount[g + 1] = u
+    out_lims = np.cumsum(ucount)
+    out_I = np.empty(out_lims[ng], np.int64)
+    out_D = np.empty(out_lims[ng], np.int32)
+    for g in prange(ng):
+        a = lims[g * variants]
+        o = out_lims[g]
+        for e in range(out_lims[g + 1] - o):
+            out_I[o + e] = tmp_i[a + e]
+            out_D[o + e] = tmp_d[a + e]
+    return out_lims, out_D, out_I
+
+
+# --------------------------------------------------------------------------------------------
+# multi-index hashing
+# --------------------------------------------------------------------------------------------
+
+
+@njit(nogil=True, cache=True)
+def _substring(words, bit0, nbits):  # type: ignore[no-untyped-def]
+    """Bits ``bit0 .. bit0+nbits-1`` (nbits <= 32) of a word row, in word-bit order, as int64."""
+    w = bit0 >> 6
+    o = bit0 & 63
+    v = words[w] >> np.uint64(o)
+    if o + nbits > 64:
+        v |= words[w + 1] << np.uint64(64 - o)
+    return np.int64(v & np.uint64((1 << nbits) - 1))
+
+
+@njit(parallel=True, nogil=True, cache=True)
+def mih_build(words, n, sub_bit0, sub_len, off_base, offsets, ids):  # type: ignore[no-untyped-def]
+    """Fill each substring table by counting sort: ``offsets[off_base[t] + key]`` is where the
+    ids (ascending) with substring value ``key`` start in ``ids[t]``."""
+    m = sub_bit0.shape[0]
+    for t in prange(m):
+        b0 = sub_bit0[t]
+        s = sub_len[t]
+        nb = 1 << s
+        ob = off_base[t]
+        keys = np.empty(n, np.int64)
+        for j in range(n):
+            keys[j] = _substring(words[j], b0, s)
+        cnt = np.zeros(nb + 1, np.int64)
+        for j in range(n):
+            cnt[keys[j] + 1] += 1
+        acc = 0
+        for key in range(nb + 1):
+            acc += cnt[key]
+            offsets[ob + key] = acc
+        pos = np.empty(nb, np.int64)
+        for key in range(nb):
+            pos[key] = offsets[ob + key]
+        for j in range(n):
+            kk = keys[j]
+            ids[t, pos[kk]] = j
+            pos[kk] += 1
+
+
+@njit(nogil=True, cache=True)
+def _row_distance(words, j, q):  # type: ignore[no-untyped-def]
+    d = 0
+    for w in range(q.shape[0]):
+        d += popcount64(q[w] ^ words[j, w])
+    return d
+
+
+@njit(nogil=True, cache=True)
+def _next_same_weight(mask):  # type: ignore[no-untyped-def]
+    """Next larger integer with the same number of set bits (Gosper's hack)."""
+    c = mask & -mask
+    r = mask + c
+    return (((r ^ mask) >> 2) // c) | r
+
+
+@njit(parallel=True, nogil=True, cache=True)
+def mih_range(  # type: ignore[no-untyped-def]
+    words, xq, radius, sub_bit0, sub_len, sub_radius, off_base, offsets, ids,
+    item_q0, item_q1, slot_start, slot_cap, out_q, out_i, out_d, item_count,
+):
+    """Range search (distance <= radius) by multi-index hashing.
+
+    Table ``t`` is probed with every key within ``sub_radius[t]`` of the query's substring
+    (Norouzi et al.'s pigeonhole bound; -1 skips the table). A verified match found in table
+    ``t`` is reported only if no earlier table would have found it, so each id appears once
+    without a visited set. Each query's ids are sorted before they are written.
+    """
+    m = sub_bit0.shape[0]
+    nitems = item_q0.shape[0]
+    for it in prange(nitems):
+        base = slot_start[it]
+        cap = slot_cap[it]
+        cnt = 0
+        qkeys = np.empty(m, np.int64)
+        hit_i = np.empty(64, np.int64)
+        hit_d = np.empty(64, np.int64)
+        for qi in range(item_q0[it], item_q1[it]):
+            q = xq[qi]
+            for t in range(m):
+                qkeys[t] = _substring(q, sub_bit0[t], sub_len[t])
+            nh = 0
+            for t in range(m):
+                rho = sub_radius[t]
+                s = sub_len[t]
+                ob = off_base[t]
+                for level in range(rho + 1):
+                    mask = (np.int64(1) << level) - 1
+                    limit = np.int64(1) << s
+                    while mask < limit:
+                        key = qkeys[t] ^ mask
+                        for p in range(offsets[ob + key], offsets[ob + key + 1]):
+                            j = ids[t, p]
+                            d = _row_distance(words, j, q)
+                            if d <= radius:
+                                seen = False
+                                for t2 in range(t):
+                                    if sub_radius[t2] >= 0:
+                                        k2 = _substring(words[j], sub_bit0[t2], sub_len[t2])
+                                        if popcount64(np.uint64(k2 ^ qkeys[t2])) <= sub_radius[t2]:
+                                            seen = True
+                                            break
+                                if not seen:
+                                    if nh == hit_i.shape[0]:
+                                        hit_i = np.concatenate((hit_i, np.empty(nh, np.int64)))
+                                        hit_d = np.concatenate((hit_d, np.empty(nh, np.int64)))
+                                    hit_i[nh] = j
+                                    hit_d[nh] = d
+                                    nh += 1
+                        if mask == 0:
+                            break
+                        mask = _next_same_weight(mask)
+            if nh > 0:
+                order = np.argsort(hit_i[:nh])
+                for e in range(nh):
+                    if cnt < cap:
+                        out_q[base + cnt] = qi
+                        out_i[base + cnt] = hit_i[order[e]]
+                        out_d[base + cnt] = hit_d[order[e]]
+                    cnt += 1
+        item_count[it] = cnt
+
+
+@njit(parallel=True, nogil=True, cache=True)
+def mih_knn(  # type: ignore[no-untyped-def]
+    words, xq, k, sub_bit0, sub_len, off_base, offsets, ids, budget, D, I, done
+):
+    """k nearest by incremental multi-index search (Norouzi et al.), per query.
+
+    Level ``l`` probes, in every table, the keys at exactly ``l`` flipped bits. After level
+    ``l`` every unseen code differs in at least ``l + 1`` bits in each of the ``m`` substrings,
+    so once the k-th distance is below ``m * (l + 1)`` the list is final. A query whose next
+    level would push its probe + candidate work past ``budget`` gives up (``done[q] = False``)
+    and is left to the flat scan, which is cheaper for it.
+    """
+    m = sub_bit0.shape[0]
+    nq = xq.shape[0]
+    n = words.shape[0]
+    maxlen = 0
+    for t in range(m):
+        maxlen = max(maxlen, sub_len[t])
+    # binomials C(s, l) for the probe-cost estimate
+    binom = np.zeros((maxlen + 1, maxlen + 1), np.float64)
+    for s in range(maxlen + 1):
+        binom[s, 0] = 1.0
+        for l in range(1, s + 1):
+            binom[s, l] = binom[s - 1, l - 1] + (binom[s - 1, l] if l <= s - 1 else 0.0)
+    for qi in prange(nq):
+        q = xq[qi]
+        qkeys = np.empty(m, np.int64)
+        dsub = np.empty(m, np.int64)
+        for t in range(m):
+            qkeys[t] = _substring(q, sub_bit0[t], sub_len[t])
+        td = np.empty(k, np.int64)
+        ti = np.empty(k, np.int64)
+        f = 0
+        spent = 0.0
+        finished = False
+        for level in range(maxlen + 1):
+            est = 0.0
+            for t in range(m):
+                if level <= sub_len[t]:
+                    est += binom[sub_len[t], level] * (1.0 + n / float(np.int64(1) << sub_len[t]))
+            if spent + est > budget:
+                break
+            spent += est
+            for t in range(m):
+                s = sub_len[t]
+                if level > s:
+                    continue
+                ob = off_base[t]
+                mask = (np.int64(1) << level) - 1
+                limit = np.int64(1) << s
+                while mask < limit:
+                    key = qkeys[t] ^ mask
+                    for p in range(offsets[ob + key], offsets[ob + key + 1]):
+                        j = ids[t, p]
+                        d = _row_distance(words, j, q)
+                        if f < k or d < td[k - 1] or (d == td[k - 1] and j < ti[k - 1]):
+                            # seen before iff an earlier (level, table) in visiting order holds it
+                            seen = False
+                            for t2 in range(m):
+                                if t2 == t:
+                                    continue
+                                k2 = _substring(words[j], sub_bit0[t2], sub_len[t2])
+                                d2 = popcount64(np.uint64(k2 ^ qkeys[t2]))
+                                if d2 < level or (d2 == level and t2 < t):
+                                    seen = True
+                                    break
+                            if not seen:
+                                f = _topk_insert(td, ti, f, k, d, j)
+                    if mask == 0:
+                        break
+                    mask = _next_same_weight(mask)
+            # every unseen code is at distance >= m * (level + 1)
+            if (f == k and td[k - 1] < m * (level + 1)) or f == n:
+                finished = True
+                break
+            if level == maxlen:
+                finished = True
+        done[qi] = finished
+        if finished:
+            for e in range(k):
+                if e < f:
+                    D[qi, e] = td[e]
+                    I[qi, e] = ti[e]
+
+
+# --------------------------------------------------------------------------------------------
+# machine limit (benchmarks)
+# --------------------------------------------------------------------------------------------
+
+
+@njit(parallel=True, nogil=True, cache=True)
+def popcount_peak(data, repeats):  # type: ignore[no-untyped-def]
+    """XOR + popcount over a small (L1-resident) array, ``repeats`` times per thread block:
+    the machine's popcount throughput with no memory traffic, the ceiling for any scan."""
+    nthreads_blocks = data.shape[0]
+    out = np.zeros(nthreads_blocks, np.int64)
+    for b in prange(nthreads_blocks):
+        row = data[b]
+        acc = 0
+        for r in range(repeats):
+            key = np.uint64(r)
+            for j in range(row.shape[0]):
+                acc += popcount64(row[j] ^ key)
+        out[b] = acc
+    return out
