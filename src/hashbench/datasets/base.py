@@ -1,0 +1,252 @@
+"""The dataset interface and the registry of dataset factories.
+
+A dataset is an ordered, sized collection of *items*. Each item has a stable ``id`` (the key of
+every result row), a ``source`` dict that says where the pixels come from (so a run can be
+repeated and audited), and ``load()`` which returns the (H, W, 3) uint8 RGB pixels. Items are
+small picklable values: a worker process receives the item, not the image, and loads it there.
+
+Datasets are looked up by name (``get("synthetic", family="text", count=1000)``) in a registry of
+factories, the way ann-benchmarks keys its datasets, so a run configuration only names things.
+Capabilities are declared as class attributes (``has_files``), never sniffed.
+"""
+
+from __future__ import annotations
+
+import abc
+import os
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ..errors import UsageError
+
+__all__ = [
+    "Item",
+    "Dataset",
+    "DatasetInfo",
+    "register",
+    "get",
+    "available",
+    "default_workers",
+    "parse_spec",
+    "from_spec",
+    "chunked",
+    "ordered_chunked_map",
+]
+
+RGBArray = npt.NDArray[np.uint8]
+
+
+class Item(abc.ABC):
+    """One image of a dataset: a stable ``id``, its ``source`` and a way to get its pixels.
+
+    ``path`` is the file the pixels are decoded from, or ``None`` for generated images; callers
+    that want file bytes (exact hashers) read ``path`` themselves.
+    """
+
+    id: str
+    source: Mapping[str, Any]
+    path: str | None = None
+
+    @abc.abstractmethod
+    def load(self) -> RGBArray:
+        """Return the pixels, (H, W, 3) uint8 RGB, C-contiguous."""
+
+    @property
+    def pixels(self) -> RGBArray:
+        """The pixels (an alias of :meth:`load`; each access loads them again)."""
+        return self.load()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.id!r})"
+
+
+class Dataset(abc.ABC):
+    """An ordered, sized, re-iterable collection of :class:`Item`.
+
+    Subclasses implement ``__len__`` and ``item(i)``; iteration, ``describe()`` and the
+    process-parallel ``iter_arrays`` come from here. ``iter_arrays`` streams: it keeps at most a
+    few chunks of pixels in flight, so a dataset of any size passes through bounded memory.
+    """
+
+    #: registry name of the dataset kind ("synthetic", "sample", "folder")
+    name: str = ""
+    #: True when every item has a ``path`` to an encoded file (exact hashers can hash its bytes)
+    has_files: bool = False
+
+    @abc.abstractmethod
+    def __len__(self) -> int: ...
+
+    @abc.abstractmethod
+    def item(self, index: int) -> Item:
+        """The item at position ``index`` (0 <= index < len)."""
+
+    @abc.abstractmethod
+    def describe(self) -> dict[str, Any]:
+        """The parameters that recreate this dataset (recorded in a run's report)."""
+
+    def __iter__(self) -> Iterator[Item]:
+        for i in range(len(self)):
+            yield self.item(i)
+
+    def __getitem__(self, index: int) -> Item:
+        n = len(self)
+        if index < 0:
+            index += n
+        if not 0 <= index < n:
+            raise IndexError(f"item {index} out of range for a dataset of {n}")
+        return self.item(index)
+
+    @property
+    def ids(self) -> list[str]:
+        """Every item id, in order."""
+        return [it.id for it in self]
+
+    def iter_arrays(
+        self, workers: int | None = None, chunk_size: int = 64
+    ) -> Iterator[tuple[str, RGBArray]]:
+        """Yield ``(id, pixels)`` for every item, in order, loading in ``workers`` processes.
+
+        ``workers=None`` uses every core (:func:`default_workers`), ``workers<=1`` loads in this
+        process. Items are sent to the workers in chunks of ``chunk_size``; at most
+        ``2 * workers`` chunks are in flight, which bounds memory whatever the dataset's size.
+        """
+        items = iter(self)
+        yield from ordered_chunked_map(_load_chunk, chunked(items, chunk_size), workers)
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """A registry entry: how to build a dataset kind and what it is for."""
+
+    name: str
+    factory: Callable[..., Dataset]
+    description: str
+    params: Mapping[str, str] = field(default_factory=dict)
+
+
+_REGISTRY: dict[str, DatasetInfo] = {}
+
+
+def register(
+    name: str, factory: Callable[..., Dataset], description: str, params: Mapping[str, str] | None = None
+) -> None:
+    """Add a dataset kind; ``params`` maps each keyword of ``factory`` to a one-line help."""
+    if name in _REGISTRY:
+        raise ValueError(f"dataset {name!r} is already registered")
+    _REGISTRY[name] = DatasetInfo(name, factory, description, dict(params or {}))
+
+
+def available() -> list[DatasetInfo]:
+    """Registered dataset kinds, in registration order."""
+    return list(_REGISTRY.values())
+
+
+def get(name: str, **params: Any) -> Dataset:
+    """Build the dataset registered as ``name`` with keyword ``params``.
+
+    Raises :class:`UsageError` for an unknown name or parameter, so the CLI can say which.
+    """
+    try:
+        info = _REGISTRY[name]
+    except KeyError:
+        known = ", ".join(sorted(_REGISTRY))
+        raise UsageError(f"unknown dataset {name!r}; known datasets: {known}") from None
+    unknown = sorted(set(params) - set(info.params))
+    if unknown:
+        raise UsageError(
+            f"dataset {name!r} has no parameter {', '.join(map(repr, unknown))}; "
+            f"its parameters are: {', '.join(info.params) or '(none)'}"
+        )
+    return info.factory(**params)
+
+
+def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
+    """Split ``"NAME:key=value,key=value"`` into a name and keyword parameters.
+
+    Values that read as integers or floats become numbers; everything else stays a string.
+    A spec naming an existing directory (``"photos/"``) means the ``folder`` dataset at that path.
+    """
+    text = spec.strip()
+    if not text:
+        raise UsageError("empty dataset spec")
+    if os.path.isdir(text):
+        return "folder", {"root": text}
+    name, _, rest = text.partition(":")
+    params: dict[str, Any] = {}
+    if rest:
+        for part in rest.split(","):
+            key, eq, value = part.partition("=")
+            if not eq or not key.strip():
+                raise UsageError(f"bad dataset parameter {part!r} in {spec!r}: expected key=value")
+            params[key.strip().replace("-", "_")] = _parse_value(value.strip())
+    return name.strip(), params
+
+
+def from_spec(spec: str) -> Dataset:
+    """Build a dataset from a spec string (see :func:`parse_spec`)."""
+    name, params = parse_spec(spec)
+    return get(name, **params)
+
+
+def default_workers() -> int:
+    """Worker processes to use by default: the cores this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _parse_value(value: str) -> Any:
+    for cast in (int, float):
+        try:
+            return cast(value)
+        except ValueError:
+            pass
+    return value
+
+
+def chunked(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
+    """Cut an iterator into lists of ``size`` (the last one shorter)."""
+    if size < 1:
+        raise ValueError(f"chunk_size must be >= 1, got {size}")
+    chunk: list[Any] = []
+    for it in items:
+        chunk.append(it)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _load_chunk(items: list[Item]) -> list[tuple[str, RGBArray]]:
+    return [(it.id, it.load()) for it in items]
+
+
+def ordered_chunked_map(
+    fn: Callable[[Any], list[Any]], chunks: Iterator[Any], workers: int | None
+) -> Iterator[Any]:
+    """Apply ``fn`` to each chunk in worker processes; yield the results' elements in order.
+
+    A bounded window of submitted chunks (2 per worker) keeps memory flat; results come back in
+    submission order so output order never depends on scheduling.
+    """
+    n_workers = default_workers() if workers is None else int(workers)
+    if n_workers <= 1:
+        for chunk in chunks:
+            yield from fn(chunk)
+        return
+    window = 2 * n_workers
+    with ProcessPoolExecutor(max_workers=n_workers) as pool:
+        pending = []
+        for chunk in chunks:
+            pending.append(pool.submit(fn, chunk))
+            if len(pending) >= window:
+                yield from pending.pop(0).result()
+        for fut in pending:
+            yield from fut.result()
