@@ -69,3 +69,13 @@ def test_bad_arrays_and_bad_arguments():
         list(hash_stream(iter([]), ["pdq"], workers=0))
     with pytest.raises(ValueError):
         hash_arrays(arrays(2), ["only-one"], ["pdq"], workers=1, progress=False)
+
+
+def test_pdq_derived_from_pdq8_equals_pdq_alone():
+    imgs = arrays(6, seed=3)
+    ids = [str(i) for i in range(6)]
+    both = hash_arrays(imgs, ids, ["pdq8", "pdq"], workers=1, progress=False)
+    alone = hash_arrays(imgs, ids, ["pdq"], workers=1, progress=False)
+    assert np.array_equal(both.codes["pdq"], alone.codes["pdq"])
+    assert np.array_equal(both.quality["pdq"], alone.quality["pdq"])
+    assert both.hash_seconds["pdq"] == 0.0  # computed once, inside pdq8

@@ -174,11 +174,20 @@ def _hash_chunk(index: int, ids: list[str], sources: list[Source]) -> ChunkResul
     good_items = [items[i] for i in good]
     batches: dict[str, HashBatch] = {}
     hash_seconds: dict[str, float] = {}
+    names = {h.name for h in _WORKER_HASHERS}
+    derived = [h for h in _WORKER_HASHERS if h.same_as_variant0_of in names]
     for hasher in _WORKER_HASHERS:
+        if hasher in derived:
+            continue
         t1 = time.perf_counter()
         sub = hasher.hash_many(good_items)
         hash_seconds[hasher.name] = time.perf_counter() - t1
         batches[hasher.name] = _scatter(sub, good, len(items), hasher)
+    for hasher in derived:  # e.g. pdq is variant 0 of pdq8: computed once, reported for both
+        src = batches[hasher.same_as_variant0_of]
+        batches[hasher.name] = HashBatch(codes=src.codes.copy(), errors=list(src.errors),
+                                         quality=None if src.quality is None else src.quality.copy())
+        hash_seconds[hasher.name] = 0.0
     return ChunkResult(index, list(ids), decode_errors, batches, decode_seconds, hash_seconds)
 
 

@@ -100,6 +100,7 @@ class Hasher(ABC):
         variants: hashes per image (8 for PDQ's dihedral set), variant 0 being the plain hash.
         has_quality: whether ``HashOutput.quality`` is filled (PDQ's 0-100 quality).
         library: the backing distribution's name, for reports.
+        same_as_variant0_of: a hasher whose variant 0 equals this one's hash (see below).
     """
 
     name: ClassVar[str]
@@ -111,6 +112,9 @@ class Hasher(ABC):
     has_quality: ClassVar[bool] = False
     library: ClassVar[str] = "hashbench"
     description: ClassVar[str] = ""
+    #: Name of a hasher whose variant 0 and quality are exactly this hasher's output. When both
+    #: run on the same images, the pipeline computes only that one (pdq from pdq8 halves PDQ cost).
+    same_as_variant0_of: ClassVar[str | None] = None
 
     @property
     def nbytes(self) -> int:

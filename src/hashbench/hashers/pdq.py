@@ -33,6 +33,7 @@ class PDQHasher(Hasher):
     has_quality = True
     library = "pdqhash"
     description = "PDQ, 256-bit DCT hash by Meta (ThreatExchange); quality 0-100"
+    same_as_variant0_of = "pdq8"
 
     def hash_one(self, item: ImageItem) -> HashOutput:
         bits, quality = pdqhash.compute(_pixels(item))
