@@ -1,0 +1,107 @@
+"""How fast the impostor histogram runs, against the ceiling measured in the same call.
+
+Absolute pairs/s depend on the CPU and on whatever else the machine is running, so the figure
+that travels is a *fraction*: the histogram's rate over the rate of the distances-only loop (the
+same tiles, the same vector popcounts, no counting) measured alternately in the same call, each
+the best of several rounds.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+from typing import Any
+
+import numba
+import numpy as np
+
+from . import _kernels
+from .distances import DEFAULT_BLOCK, _columns, impostor_histogram
+
+__all__ = ["measure_histogram_rate"]
+
+
+def measure_histogram_rate(
+    n: int = 150_000,
+    nbits: int = 256,
+    *,
+    threads: int | None = 2,
+    rounds: int = 3,
+    block: int = DEFAULT_BLOCK,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Pairs/s of :func:`impostor_histogram` on ``n`` random ``nbits`` codes, and its ceiling.
+
+    Runs ``rounds`` alternating rounds of the histogram and of the distances-only loop (after
+    one small warm-up call of each, so compilation is not timed) and keeps each one's fastest
+    round. ``threads`` sets numba's thread count for the call (``None``: leave it); it is
+    restored afterwards. The histogram is checked to hold ``n * (n - 1) / 2`` pairs.
+
+    Returns ``pairs``, ``histogram_seconds``, ``histogram_pairs_per_s``, ``limit_seconds``,
+    ``limit_pairs_per_s``, ``fraction_of_limit`` and the conditions of the run.
+    """
+    if n < 2 or rounds < 1:
+        raise ValueError("need n >= 2 and rounds >= 1")
+    rng = np.random.default_rng(seed)
+    nbytes = (nbits + 7) // 8
+    codes = rng.integers(0, 256, size=(n, nbytes), dtype=np.uint8)
+    if nbits % 8:
+        codes[:, 0] &= np.uint8((1 << (nbits % 8)) - 1)
+    pairs = n * (n - 1) // 2
+    previous_threads = numba.get_num_threads()
+    if threads is not None:
+        numba.set_num_threads(threads)
+    try:
+        nthreads = numba.get_num_threads()
+        cols = _columns(codes)
+        tiles, weights = _kernels._tiles(n, n, block, True)
+
+        def limit() -> int:
+            return int(_kernels._pair_distance_sum(cols, cols, block, True, tiles, weights, nthreads))
+
+        small = codes[: min(n, 2 * block + 3)]
+        impostor_histogram(small, nbits, block=block)  # warm-up / compile
+        small_cols = _columns(small)
+        small_tiles, small_weights = _kernels._tiles(small.shape[0], small.shape[0], block, True)
+        _kernels._pair_distance_sum(small_cols, small_cols, block, True, small_tiles, small_weights, nthreads)
+
+        hist_times: list[float] = []
+        limit_times: list[float] = []
+        for _ in range(rounds):
+            t0 = time.perf_counter()
+            hist = impostor_histogram(codes, nbits, block=block)
+            hist_times.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            distance_sum = limit()
+            limit_times.append(time.perf_counter() - t0)
+        if int(hist.sum()) != pairs or int((hist * np.arange(nbits + 1)).sum()) != distance_sum:
+            raise RuntimeError("histogram and distances-only loop disagree: the kernel is broken")
+    finally:
+        numba.set_num_threads(previous_threads)
+    hist_s = min(hist_times)
+    limit_s = min(limit_times)
+    return {
+        "n": n,
+        "nbits": nbits,
+        "pairs": pairs,
+        "threads": nthreads,
+        "block": block,
+        "rounds": rounds,
+        "histogram_seconds": hist_s,
+        "histogram_pairs_per_s": pairs / hist_s,
+        "limit_seconds": limit_s,
+        "limit_pairs_per_s": pairs / limit_s,
+        "fraction_of_limit": limit_s / hist_s,
+        "histogram_seconds_all": hist_times,
+        "limit_seconds_all": limit_times,
+        "cpu": numba.config.CPU_NAME or _host_cpu(),
+        "machine": platform.machine(),
+        "cpu_count": os.cpu_count(),
+    }
+
+
+def _host_cpu() -> str:
+    import llvmlite.binding as llvm
+
+    return str(llvm.get_host_cpu_name())
