@@ -18,6 +18,7 @@ import multiprocessing as mp
 import os
 import sys
 import time
+from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -36,6 +37,7 @@ from .imageio import DEFAULT_MAX_PIXELS, read_image
 
 __all__ = [
     "Source",
+    "LazySource",
     "ChunkResult",
     "HashResult",
     "resolve_hashers",
@@ -45,8 +47,21 @@ __all__ = [
     "default_workers",
 ]
 
-#: One input: a file path, a decoded (H, W, 3) uint8 array, or (array, encoded bytes).
-Source = Union[str, os.PathLike, npt.NDArray[np.uint8], tuple]
+class LazySource(ABC):
+    """A picklable recipe for an image, materialised inside the worker that hashes it.
+
+    Generated and edited images are made where they are hashed, so pixels never cross a process
+    boundary; ``materialise`` may return metadata (an edit's resolved parameters) that comes back
+    with the hashes in :attr:`ChunkResult.meta`.
+    """
+
+    @abstractmethod
+    def materialise(self, item_id: str) -> tuple[ImageItem, dict | None]:
+        """Return the item every hasher sees, and optional metadata; raise ImageDecodeError."""
+
+
+#: One input: a file path, a decoded (H, W, 3) uint8 array, (array, encoded bytes), or a LazySource.
+Source = Union[str, os.PathLike, npt.NDArray[np.uint8], tuple, LazySource]
 
 DEFAULT_CHUNK_SIZE = 64
 
@@ -73,7 +88,10 @@ def resolve_hashers(hashers: Sequence[str | Hasher]) -> list[Hasher]:
 
 @dataclass
 class ChunkResult:
-    """The hashes of one chunk: ``batches[name]`` aligned with ``ids``; timings in seconds."""
+    """The hashes of one chunk: ``batches[name]`` aligned with ``ids``; timings in seconds.
+
+    ``meta[i]`` is what a :class:`LazySource` reported for item ``i`` (None for other sources).
+    """
 
     index: int
     ids: list[str]
@@ -81,6 +99,7 @@ class ChunkResult:
     batches: dict[str, HashBatch]
     decode_seconds: float
     hash_seconds: dict[str, float]
+    meta: list[dict | None] = field(default_factory=list)
 
 
 @dataclass
@@ -141,34 +160,49 @@ def _init_worker(hashers: list[Hasher], max_pixels: int) -> None:
     _WORKER_MAX_PIXELS = max_pixels
 
 
-def _load(item_id: str, source: Source, max_pixels: int) -> ImageItem:
+def _load(item_id: str, source: Source, max_pixels: int) -> tuple[ImageItem, dict | None]:
     """Decode one source into the item every hasher sees; raises ImageDecodeError."""
+    if isinstance(source, LazySource):
+        item, meta = source.materialise(item_id)
+        _check_pixels(item_id, item.pixels)
+        return item, meta
     if isinstance(source, (str, os.PathLike)):
         loaded = read_image(source, item_id=item_id, max_pixels=max_pixels)
-        return ImageItem(id=item_id, pixels=loaded.pixels, data=loaded.data, path=os.fspath(source))
+        return ImageItem(id=item_id, pixels=loaded.pixels, data=loaded.data, path=os.fspath(source)), None
     data = None
     if isinstance(source, tuple):
         source, data = source
-    px = np.asarray(source)
-    if px.dtype != np.uint8 or px.ndim != 3 or px.shape[2] != 3 or px.shape[0] == 0 or px.shape[1] == 0:
-        raise ImageDecodeError(item_id, f"expected an (H, W, 3) uint8 array, got {px.shape} {px.dtype}")
-    return ImageItem(id=item_id, pixels=np.ascontiguousarray(px), data=data)
+    px = _check_pixels(item_id, np.asarray(source))
+    return ImageItem(id=item_id, pixels=np.ascontiguousarray(px), data=data), None
+
+
+def _check_pixels(item_id: str, px: object) -> npt.NDArray[np.uint8]:
+    if (not isinstance(px, np.ndarray) or px.dtype != np.uint8 or px.ndim != 3 or px.shape[2] != 3
+            or px.shape[0] == 0 or px.shape[1] == 0):
+        shape = getattr(px, "shape", None)
+        raise ImageDecodeError(item_id, f"expected an (H, W, 3) uint8 array, got {shape} {getattr(px, 'dtype', type(px).__name__)}")
+    return px
 
 
 def _hash_chunk(index: int, ids: list[str], sources: list[Source]) -> ChunkResult:
     t0 = time.perf_counter()
     items: list[ImageItem] = []
     decode_errors: list[str | None] = []
+    meta: list[dict | None] = []
     for item_id, src in zip(ids, sources):
         try:
-            items.append(_load(item_id, src, _WORKER_MAX_PIXELS))
+            item, m = _load(item_id, src, _WORKER_MAX_PIXELS)
+            items.append(item)
+            meta.append(m)
             decode_errors.append(None)
         except ImageDecodeError as exc:
             items.append(ImageItem(id=item_id, pixels=None))
+            meta.append(None)
             decode_errors.append(exc.reason)
-        except Exception as exc:  # a decoder bug must still not lose the rest of the chunk
+        except Exception as exc:  # a decoder or generator bug must still not lose the rest of the chunk
             items.append(ImageItem(id=item_id, pixels=None))
-            decode_errors.append(f"unexpected decode failure: {type(exc).__name__}: {exc}")
+            meta.append(None)
+            decode_errors.append(f"unexpected failure making the image: {type(exc).__name__}: {exc}")
     decode_seconds = time.perf_counter() - t0
     good = [i for i, e in enumerate(decode_errors) if e is None]
     good_items = [items[i] for i in good]
@@ -188,7 +222,7 @@ def _hash_chunk(index: int, ids: list[str], sources: list[Source]) -> ChunkResul
         batches[hasher.name] = HashBatch(codes=src.codes.copy(), errors=list(src.errors),
                                          quality=None if src.quality is None else src.quality.copy())
         hash_seconds[hasher.name] = 0.0
-    return ChunkResult(index, list(ids), decode_errors, batches, decode_seconds, hash_seconds)
+    return ChunkResult(index, list(ids), decode_errors, batches, decode_seconds, hash_seconds, meta)
 
 
 def _scatter(sub: HashBatch, rows: list[int], n: int, hasher: Hasher) -> HashBatch:
