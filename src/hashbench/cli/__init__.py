@@ -21,6 +21,8 @@ __all__ = ["main", "build_parser"]
 # Modules of this package that add sub-commands, in the order --help lists them.
 COMMAND_MODULES: tuple[str, ...] = (
     "hash",
+    "datasets",
+    "transforms",
     "demo",
 )
 
