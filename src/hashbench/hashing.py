@@ -121,6 +121,7 @@ class HashResult:
     decode_seconds: float = 0.0
     hash_seconds: dict[str, float] = field(default_factory=dict)
     wall_seconds: float = 0.0
+    meta: list[dict | None] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -308,12 +309,14 @@ def collect(chunks: Iterable[ChunkResult], hashers: Sequence[Hasher], progress=N
     """Concatenate chunk results (in the order given) into one :class:`HashResult`."""
     ids: list[str] = []
     decode_errors: list[str | None] = []
+    meta: list[dict | None] = []
     parts: dict[str, list[HashBatch]] = {h.name: [] for h in hashers}
     decode_seconds = 0.0
     hash_seconds = {h.name: 0.0 for h in hashers}
     for ch in chunks:
         ids.extend(ch.ids)
         decode_errors.extend(ch.decode_errors)
+        meta.extend(ch.meta or [None] * len(ch.ids))
         decode_seconds += ch.decode_seconds
         for name, b in ch.batches.items():
             parts[name].append(b)
@@ -331,7 +334,7 @@ def collect(chunks: Iterable[ChunkResult], hashers: Sequence[Hasher], progress=N
         )
         errors[h.name] = [e for b in bs for e in b.errors]
     return HashResult(ids, list(hashers), codes, quality, variants, decode_errors, errors,
-                      decode_seconds=decode_seconds, hash_seconds=hash_seconds)
+                      decode_seconds=decode_seconds, hash_seconds=hash_seconds, meta=meta)
 
 
 def _run(items: Iterable[tuple[str, Source]], total: int | None, hashers: Sequence[str | Hasher], *,

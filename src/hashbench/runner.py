@@ -1,0 +1,326 @@
+"""`hashbench run`: a configuration run end to end, resumable, with everything recorded.
+
+Stages, each hashed chunk by chunk in worker processes and checkpointed (:mod:`checkpoint`):
+
+1. **references**: the known images (the list a platform matches against);
+2. **queries**: every edit of the transform suite applied to every reference (genuine pairs);
+3. **distractors**: distinct images that must not match (impostor trials).
+
+Images are generated, decoded and edited inside the workers (:class:`hashing.LazySource`), so
+pixels never cross a process boundary. Then each hasher is evaluated (:mod:`evaluate.study`),
+the index is timed, and the report is written under ``results/<run-id>/``. The run id is the
+configuration's name and digest: running the same configuration again resumes the same folder
+and skips every chunk already saved.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import resource
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import datasets as datasets_mod
+from . import transforms as transforms_mod
+from .checkpoint import ChunkStore, atomic_write_text
+from .config import RunConfig
+from .errors import ImageDecodeError, UsageError
+from .evaluate.study import Codes, StudySettings, study_composite, study_hasher
+from .hashers import Hasher, ImageItem
+from .hashing import HashResult, LazySource, collect, default_workers, hash_stream, resolve_hashers
+from .imageio import read_image
+from .provenance import digest_lines, environment
+
+__all__ = ["run", "RunOutcome", "run_id", "REPORT_SCHEMA"]
+
+REPORT_SCHEMA = "hashbench.report/1"
+
+
+# ---------------------------------------------------------------------------------------------
+# Sources made inside the workers
+
+
+@dataclass(frozen=True)
+class DatasetSource(LazySource):
+    """A dataset item: a file is read and decoded (its bytes kept for exact hashers); a
+    generated item is generated."""
+
+    item: datasets_mod.Item
+
+    def materialise(self, item_id: str) -> tuple[ImageItem, dict | None]:
+        path = self.item.path
+        if path is not None:
+            img = read_image(path, item_id=item_id)
+            return ImageItem(id=item_id, pixels=img.pixels, data=img.data, path=str(path)), None
+        return ImageItem(id=item_id, pixels=self.item.load()), None
+
+
+_REFERENCE_CACHE: dict[str, Any] = {}
+
+
+def _reference_pixels(item: datasets_mod.Item) -> np.ndarray:
+    """The decoded pixels of a reference, kept for the next edit of the same reference."""
+    cached = _REFERENCE_CACHE.get("id")
+    if cached == item.id:
+        return _REFERENCE_CACHE["pixels"]
+    try:
+        pixels = DatasetSource(item).materialise(item.id)[0].pixels
+    except ImageDecodeError as exc:
+        raise ImageDecodeError(item.id, f"its reference could not be read: {exc.reason}") from None
+    _REFERENCE_CACHE.update(id=item.id, pixels=pixels)
+    return pixels
+
+
+@dataclass(frozen=True)
+class EditSource(LazySource):
+    """One transform of one reference, with a random stream fixed by (seed, reference, transform)."""
+
+    item: datasets_mod.Item
+    transform: transforms_mod.Transform
+    seed: int
+
+    def materialise(self, item_id: str) -> tuple[ImageItem, dict | None]:
+        pixels = _reference_pixels(self.item)
+        rng = transforms_mod.transform_rng(self.seed, self.item.id, self.transform.name)
+        out = self.transform.apply(pixels, rng)
+        meta = {"ref": self.item.id, "transform": self.transform.name, "params": out.params}
+        return ImageItem(id=item_id, pixels=out.pixels, data=out.data), meta
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class RunOutcome:
+    run_dir: Path
+    report: dict[str, Any]
+
+
+def run_id(config: RunConfig) -> str:
+    return f"{config.name}-{config.digest()}"
+
+
+def _build(specs) -> list[datasets_mod.Item]:
+    items: list[datasets_mod.Item] = []
+    for spec in specs:
+        ds = datasets_mod.get(spec.dataset, **spec.params)
+        items.extend(ds)
+    return items
+
+
+def _suite(config: RunConfig) -> list[transforms_mod.Transform]:
+    if config.custom_transforms:
+        return transforms_mod.build_suite(list(config.custom_transforms))
+    return transforms_mod.get_suite(config.suite)
+
+
+def _hash_stage(name: str, items: Sequence[tuple[str, LazySource]], hashers: list[Hasher], config: RunConfig,
+                run_dir: Path, workers: int, progress: bool) -> tuple[HashResult, dict[str, Any]]:
+    from tqdm.auto import tqdm
+
+    store = ChunkStore(run_dir, name, hashers, config.digest())
+    chunk = config.chunk_size
+    n_chunks = math.ceil(len(items) / chunk)
+    done = store.done() & frozenset(range(n_chunks))
+    t0 = time.perf_counter()
+    with tqdm(total=len(items), desc=f"{name:>11}", unit="img", disable=not progress, dynamic_ncols=True) as bar:
+        bar.update(min(len(items), len(done) * chunk))
+        for result in hash_stream(items, hashers, workers=workers, chunk_size=chunk, skip_chunks=done):
+            store.write(result)
+            bar.update(len(result.ids))
+    wall = time.perf_counter() - t0
+    res = collect(store.read(range(n_chunks)), hashers)
+    if res.ids != [i for i, _ in items]:
+        raise RuntimeError(f"checkpoint parts of stage {name} do not match its items; delete {store.folder} and rerun")
+    return res, {"items": len(items), "chunks": n_chunks, "resumed_chunks": len(done), "wall_seconds": wall}
+
+
+def _codes(res: HashResult, h: Hasher) -> Codes:
+    return Codes(codes=res.codes[h.name], ok=res.ok[h.name], quality=res.quality[h.name],
+                 variants=res.variant_codes[h.name])
+
+
+def _failures(stage: str, res: HashResult) -> list[dict[str, Any]]:
+    out = []
+    for i, item_id in enumerate(res.ids):
+        if res.decode_errors[i] is not None:
+            out.append({"stage": stage, "id": item_id, "hasher": None, "reason": res.decode_errors[i]})
+            continue
+        for name, errs in res.hasher_errors.items():
+            if errs[i] is not None:
+                out.append({"stage": stage, "id": item_id, "hasher": name, "reason": errs[i]})
+    return out
+
+
+def _index_throughput(h: Hasher, refs: Codes, distractors: Codes, radius: int) -> dict[str, Any]:
+    """Build and query times of both indexes on this run's references and distractors."""
+    from .index import FlatIndex, MIHIndex
+
+    xb = refs.codes[refs.ok]
+    xq = distractors.codes[distractors.ok]
+    if len(xb) == 0 or len(xq) == 0:
+        return {}
+    nbits = 8 * xb.shape[1]
+    out: dict[str, Any] = {"n_listed": int(len(xb)), "n_queries": int(len(xq)), "radius": radius}
+    results = {}
+    for label, cls in (("flat", FlatIndex), ("mih", MIHIndex)):
+        t0 = time.perf_counter()
+        index = cls(nbits)
+        index.add(xb)
+        if hasattr(index, "build"):
+            index.build()
+        build = time.perf_counter() - t0
+        index.range_search(xq[:2], radius)  # compile outside the timed call
+        t1 = time.perf_counter()
+        lims, D, I = index.range_search(xq, radius)
+        query = time.perf_counter() - t1
+        results[label] = (lims, I)
+        out[label] = {"build_seconds": build, "query_seconds": query,
+                      "queries_per_second": len(xq) / query if query > 0 else None,
+                      "bytes_per_code": float(index.nbytes_per_code)}
+    out["identical_results"] = bool(np.array_equal(results["flat"][0], results["mih"][0]) and all(
+        np.array_equal(np.sort(results["flat"][1][a:b]), np.sort(results["mih"][1][a:b]))
+        for a, b in zip(results["flat"][0][:-1], results["flat"][0][1:])))
+    return out
+
+
+def _peak_memory_mib() -> dict[str, float]:
+    kib_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    kib_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return {"main_process": round(kib_self / 1024, 1), "largest_worker": round(kib_children / 1024, 1)}
+
+
+def _input_manifest(items: Sequence[datasets_mod.Item]) -> list[str]:
+    return [f"{it.id}\t{json.dumps(dict(it.source), sort_keys=True, default=str)}" for it in items]
+
+
+def run(config: RunConfig, *, out_root: str | Path = "results", progress: bool | None = None,
+        workers: int | None = None, write: bool = True) -> RunOutcome:
+    """Run ``config`` end to end (resuming saved chunks) and write its report."""
+    if progress is None:
+        progress = sys.stderr.isatty()
+    started = time.perf_counter()
+    created = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    workers = workers or config.workers or default_workers()
+    rid = run_id(config)
+    run_dir = Path(out_root) / rid
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create {run_dir}: {exc.strerror or exc}; choose another --out") from None
+    hashers = resolve_hashers(list(config.hashers))
+    suite = _suite(config)
+
+    ref_items = _build(config.references)
+    dis_items = _build(config.distractors)
+    ref_ids = {it.id for it in ref_items}
+    if len(ref_ids) != len(ref_items):
+        raise UsageError("two references have the same id; name each dataset once")
+    clash = ref_ids.intersection(it.id for it in dis_items)
+    if clash:
+        raise UsageError(f"{len(clash)} distractors are also references (e.g. {sorted(clash)[0]}); "
+                         "use a different seed or dataset for distractors")
+    atomic_write_text(run_dir / "config.json", json.dumps(config.to_dict(), indent=1, sort_keys=True, default=str))
+
+    stages: dict[str, Any] = {}
+    refs, stages["references"] = _hash_stage(
+        "references", [(it.id, DatasetSource(it)) for it in ref_items], hashers, config, run_dir, workers, progress)
+    queries_in = [(f"{it.id}#{t.name}", EditSource(it, t, config.seed)) for it in ref_items for t in suite]
+    queries, stages["queries"] = _hash_stage("queries", queries_in, hashers, config, run_dir, workers, progress)
+    dis, stages["distractors"] = _hash_stage(
+        "distractors", [(it.id, DatasetSource(it)) for it in dis_items], hashers, config, run_dir, workers, progress)
+
+    ref_row = {it.id: i for i, it in enumerate(ref_items)}
+    query_ref = np.array([ref_row[qid.rsplit("#", 1)[0]] for qid in queries.ids], dtype=np.int64)
+    query_transform = [qid.rsplit("#", 1)[1] for qid in queries.ids]
+
+    results: dict[str, Any] = {}
+    genuine: dict[str, np.ndarray] = {}
+    eval_seconds: dict[str, Any] = {}
+    index_perf: dict[str, Any] = {}
+    for h in hashers:
+        dihedral = config.matching == "dihedral" and h.variants > 1
+        settings = StudySettings(
+            name=h.name, threshold=config.thresholds[h.name], dihedral=dihedral,
+            quality_floor=config.quality_floor if h.has_quality else None, seed=config.seed, alpha=config.alpha,
+            target_fprs=config.target_fprs, list_sizes=config.list_sizes,
+            volume_per_year=config.volume_per_year, list_size=config.list_size)
+        res, genuine[h.name], eval_seconds[h.name] = study_hasher(
+            h.nbits, _codes(refs, h), _codes(queries, h), query_ref, query_transform, _codes(dis, h), settings)
+        res.update({"library": h.library, "library_version": h.library_version(), "kind": h.kind,
+                    "exact": h.exact, "variants": h.variants})
+        results[h.name] = res
+        index_perf[h.name] = _index_throughput(h, _codes(refs, h), _codes(dis, h), config.thresholds[h.name])
+
+    composites: dict[str, Any] = {}
+    by_name = {h.name: h for h in hashers}
+    for comp in config.composites:
+        op, names = config.composite_parts(comp)
+        common_r = np.logical_and.reduce([refs.ok[n] for n in names])
+        common_d = np.logical_and.reduce([dis.ok[n] for n in names])
+        images = {}
+        for n in names:
+            v = None
+            if results[n]["matching"] == "dihedral":
+                v = np.concatenate([refs.variant_codes[n][common_r], dis.variant_codes[n][common_d]])
+            images[n] = Codes(codes=np.concatenate([refs.codes[n][common_r], dis.codes[n][common_d]]),
+                              ok=np.ones(int(common_r.sum() + common_d.sum()), bool), variants=v)
+        parts = [(n, config.thresholds[n], results[n]["matching"] == "dihedral") for n in names]
+        composites[comp] = study_composite(op, parts, genuine, images, config.alpha)
+
+    transforms_info = [t.describe() for t in suite]
+    n_images = {k: v["items"] for k, v in stages.items()}
+    hashing_rates = {}
+    for h in hashers:
+        secs = refs.hash_seconds[h.name] + queries.hash_seconds[h.name] + dis.hash_seconds[h.name]
+        n_ok = int(refs.ok[h.name].sum() + queries.ok[h.name].sum() + dis.ok[h.name].sum())
+        hashing_rates[h.name] = {
+            "images": n_ok, "cpu_seconds": secs,
+            "images_per_second_per_core": (n_ok / secs) if secs > 0 else None,
+            "shared_with": h.same_as_variant0_of if secs == 0 and h.same_as_variant0_of in by_name else None,
+        }
+    make_secs = refs.decode_seconds + queries.decode_seconds + dis.decode_seconds
+    report: dict[str, Any] = {
+        "schema": REPORT_SCHEMA,
+        "run_id": rid,
+        "config": config.to_dict(),
+        "seed": config.seed,
+        "environment": environment(),
+        "inputs": {
+            "references": {"count": len(ref_items), "datasets": [s.label() for s in config.references],
+                           "digest": digest_lines(_input_manifest(ref_items))},
+            "distractors": {"count": len(dis_items), "datasets": [s.label() for s in config.distractors],
+                            "digest": digest_lines(_input_manifest(dis_items))},
+            "queries": {"count": len(queries_in), "suite": config.suite if not config.custom_transforms else "custom",
+                        "transforms": transforms_info},
+            "failures": _failures("references", refs) + _failures("queries", queries) + _failures("distractors", dis),
+        },
+        "hashers": results,
+        "composites": composites,
+        "timing": {
+            "created": created,
+            "workers": workers,
+            "stages": stages,
+            "evaluation_seconds": eval_seconds,
+            "make_images_per_second_per_core": (sum(n_images.values()) / make_secs) if make_secs > 0 else None,
+            "hashing": hashing_rates,
+            "index": index_perf,
+            "peak_memory_mib": _peak_memory_mib(),
+            "wall_seconds": None,
+        },
+    }
+    report["timing"]["wall_seconds"] = time.perf_counter() - started
+    if write:
+        from .report import write_report
+
+        write_report(report, run_dir)
+    return RunOutcome(run_dir, report)
+
