@@ -102,6 +102,16 @@ def test_progress_steps_add_up(monkeypatch):
     np.testing.assert_array_equal(cross_histogram(codes, b, block=16, progress=True), brute_cross(codes, b, 64))
 
 
+def test_int32_tables_folded_often_give_the_same_counts(monkeypatch):
+    """Each thread counts into int32 and folds into int64 every so many pairs; fold often."""
+    monkeypatch.setattr(distances_module, "_FLUSH_PAIRS", 50)
+    rng = np.random.default_rng(8)
+    codes = clustered_codes(rng, 300, 256)
+    b = random_codes(rng, 70, 256)
+    np.testing.assert_array_equal(impostor_histogram(codes, block=9), brute_impostor(codes, 256))
+    np.testing.assert_array_equal(cross_histogram(codes, b, block=9), brute_cross(codes, b, 256))
+
+
 @pytest.mark.parametrize("nbits", [64, 256, 42, 1024])
 @pytest.mark.parametrize("na,nb", [(0, 5), (5, 0), (1, 1), (17, 40), (130, 9)])
 def test_cross_histogram_equals_brute_force(nbits, na, nb):
@@ -160,6 +170,8 @@ def test_impostor_histogram_refuses_codes_that_do_not_fit():
         impostor_histogram(codes[0])
     with pytest.raises(ValueError, match="block"):
         impostor_histogram(codes, block=0)
+    with pytest.raises(ValueError, match="block"):
+        impostor_histogram(codes, block=10**6)
     with pytest.raises(ValueError, match="widths differ|does not hold"):
         cross_histogram(codes, codes[:, :5])
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import numba
+import numpy as np
 
-from hashbench.evaluate import measure_histogram_rate
+from hashbench.bits import hamming_matrix
+from hashbench.evaluate import impostor_histogram, measure_histogram_rate
+from hashbench.evaluate.throughput import pair_distance_sum
 
 
 def test_measure_histogram_rate_small():
@@ -20,3 +23,13 @@ def test_measure_histogram_rate_small():
 def test_measure_histogram_rate_odd_width():
     r = measure_histogram_rate(n=500, nbits=42, threads=None, rounds=1)
     assert r["nbits"] == 42 and r["pairs"] == 500 * 499 // 2
+
+
+def test_pair_distance_sum_matches_the_histogram():
+    rng = np.random.default_rng(0)
+    for nbytes in (8, 32, 6, 128):
+        codes = rng.integers(0, 256, size=(211, nbytes), dtype=np.uint8)
+        want = int(np.triu(hamming_matrix(codes, codes), 1).sum())
+        assert pair_distance_sum(codes, block=50) == want
+        assert int((impostor_histogram(codes) * np.arange(8 * nbytes + 1)).sum()) == want
+    assert pair_distance_sum(codes[:1]) == 0

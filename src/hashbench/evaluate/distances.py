@@ -37,6 +37,12 @@ MAX_HISTOGRAM_BITS = 2048
 # Pairs per kernel call when a progress bar is shown (about a second of work each).
 _PAIRS_PER_PROGRESS_STEP = 4_000_000_000
 
+# Pairs counted in a thread's int32 table before it is folded into int64 (tests lower it).
+_FLUSH_PAIRS = _kernels.FLUSH_PAIRS
+
+# Largest block: one tile's pairs must fit the int32 table between flushes.
+MAX_BLOCK = 32768
+
 
 def _checked_codes(codes: npt.ArrayLike, nbits: int | None, what: str) -> tuple[np.ndarray, int]:
     """``(n, nbytes)`` uint8 codes and their bit count, with the padding bits checked.
@@ -72,8 +78,8 @@ def _columns(codes: np.ndarray) -> np.ndarray:
 def _histogram(
     a_cols: np.ndarray, b_cols: np.ndarray, nbits: int, block: int, triangle: bool, progress: bool, desc: str
 ) -> np.ndarray:
-    if block < 1:
-        raise ValueError(f"block must be at least 1, got {block}")
+    if not 1 <= block <= MAX_BLOCK:
+        raise ValueError(f"block must be in 1..{MAX_BLOCK}, got {block}")
     n_a = a_cols.shape[1]
     n_b = b_cols.shape[1]
     stride = nbits + 1
@@ -91,7 +97,7 @@ def _histogram(
             t0, t1 = int(bounds[s]), int(bounds[s + 1])
             if t1 > t0:
                 _kernels._accumulate_pair_histogram(
-                    a_cols, b_cols, block, triangle, tiles[t0:t1], weights[t0:t1], hist2, hist1
+                    a_cols, b_cols, block, triangle, tiles[t0:t1], weights[t0:t1], hist2, hist1, _FLUSH_PAIRS
                 )
                 bar.update(int(weights[t0:t1].sum()))
     return _kernels._fold_pair_histogram(hist2, hist1)

@@ -19,7 +19,22 @@ import numpy as np
 from . import _kernels
 from .distances import DEFAULT_BLOCK, _columns, impostor_histogram
 
-__all__ = ["measure_histogram_rate"]
+__all__ = ["measure_histogram_rate", "pair_distance_sum"]
+
+
+def pair_distance_sum(codes: np.ndarray, *, block: int = DEFAULT_BLOCK) -> int:
+    """Sum of the distances of all pairs ``i < j``: the distances-only loop, as a callable.
+
+    Same tiles, thread split and vector popcounts as :func:`impostor_histogram`, without the
+    counting. Its speed is the ceiling the histogram is measured against; its value equals
+    ``(hist * arange(nbits + 1)).sum()``, which checks both.
+    """
+    cols = _columns(np.asarray(codes, dtype=np.uint8))
+    n = cols.shape[1]
+    if n < 2:
+        return 0
+    tiles, weights = _kernels._tiles(n, n, block, True)
+    return int(_kernels._pair_distance_sum(cols, cols, block, True, tiles, weights, numba.get_num_threads()))
 
 
 def measure_histogram_rate(
@@ -62,9 +77,7 @@ def measure_histogram_rate(
 
         small = codes[: min(n, 2 * block + 3)]
         impostor_histogram(small, nbits, block=block)  # warm-up / compile
-        small_cols = _columns(small)
-        small_tiles, small_weights = _kernels._tiles(small.shape[0], small.shape[0], block, True)
-        _kernels._pair_distance_sum(small_cols, small_cols, block, True, small_tiles, small_weights, nthreads)
+        pair_distance_sum(small, block=block)
 
         hist_times: list[float] = []
         limit_times: list[float] = []
