@@ -21,7 +21,7 @@ from typing import Any
 
 from .errors import UsageError
 
-__all__ = ["DatasetSpec", "RunConfig", "load_config", "default_config_text", "parse_config"]
+__all__ = ["DatasetSpec", "RunConfig", "load_config", "default_config_text", "parse_config", "config_from_dict"]
 
 _SECTIONS = {"run", "references", "distractors", "transforms", "hashers", "thresholds", "matching", "statistics"}
 _KEYS = {
@@ -249,3 +249,25 @@ def parse_config(data: dict[str, Any], origin: str = "config") -> RunConfig:
         volume_per_year=_positive(st.get("volume_per_year", base.volume_per_year), "[statistics] volume_per_year", origin),
         list_size=_positive(st.get("list_size", base.list_size), "[statistics] list_size", origin),
     )
+
+
+def config_from_dict(d: dict[str, Any], origin: str = "report.json") -> RunConfig:
+    """Rebuild a configuration from :meth:`RunConfig.to_dict` (as recorded in report.json).
+
+    It goes through the same validation as a TOML file, so a hand-edited record is checked too.
+    """
+    try:
+        data = {
+            "run": {"name": d["name"], "seed": d["seed"], "workers": d["workers"], "chunk_size": d["chunk_size"]},
+            "references": list(d["references"]),
+            "distractors": list(d["distractors"]),
+            "transforms": {"suite": d["suite"], **({"custom": list(d["custom_transforms"])} if d["custom_transforms"] else {})},
+            "hashers": {"names": list(d["hashers"]), "composites": list(d["composites"])},
+            "thresholds": dict(d["thresholds"]),
+            "matching": {"mode": d["matching"], "quality_floor": d["quality_floor"]},
+            "statistics": {"alpha": d["alpha"], "target_fprs": list(d["target_fprs"]), "list_sizes": list(d["list_sizes"]),
+                           "volume_per_year": d["volume_per_year"], "list_size": d["list_size"]},
+        }
+    except (KeyError, TypeError) as exc:
+        raise UsageError(f"{origin}: the recorded configuration is incomplete (missing {exc})") from None
+    return parse_config(data, origin=origin)

@@ -45,6 +45,7 @@ __all__ = [
     "hash_files",
     "hash_arrays",
     "default_workers",
+    "open_pool",
 ]
 
 class LazySource(ABC):
@@ -248,12 +249,13 @@ def _scatter(sub: HashBatch, rows: list[int], n: int, hasher: Hasher) -> HashBat
 # Parent side
 
 
-def _mp_context() -> mp.context.BaseContext:
+def _mp_context(preload: Sequence[str] = ("hashbench.hashing",)) -> mp.context.BaseContext:
     # fork is unsafe once threads exist (numba, tqdm's monitor); forkserver forks from a clean,
-    # pre-imported server, so workers start fast and safe.
+    # pre-imported server, so workers start fast and safe. The preload list takes effect when the
+    # server starts (once per process), so the first pool's list is the one that counts.
     if sys.platform.startswith("linux"):
         ctx = mp.get_context("forkserver")
-        ctx.set_forkserver_preload(["hashbench.hashing"])
+        ctx.set_forkserver_preload(list(preload))
         return ctx
     return mp.get_context("spawn")
 
@@ -267,6 +269,17 @@ def _chunks(items: Iterable[tuple[str, Source]], size: int) -> Iterator[tuple[li
         yield [b[0] for b in block], [b[1] for b in block]
 
 
+def open_pool(hashers: Sequence[Hasher], workers: int, max_pixels: int = DEFAULT_MAX_PIXELS,
+              preload: Sequence[str] = ("hashbench.hashing",)) -> ProcessPoolExecutor:
+    """A pool of hashing workers, to share between several :func:`hash_stream` calls.
+
+    Starting workers costs imports (about a second each on a loaded machine); a run with several
+    stages opens one pool and passes it to every stage.
+    """
+    return ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context(),
+                               initializer=_init_worker, initargs=(list(hashers), max_pixels))
+
+
 def hash_stream(
     items: Iterable[tuple[str, Source]],
     hashers: Sequence[str | Hasher],
@@ -275,12 +288,14 @@ def hash_stream(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     skip_chunks: frozenset[int] = frozenset(),
+    pool: ProcessPoolExecutor | None = None,
 ) -> Iterator[ChunkResult]:
     """Hash ``(id, source)`` pairs chunk by chunk, yielding results in input order.
 
     ``workers=1`` hashes in this process (no pool). At most ``2 * workers`` chunks are in flight,
     so memory stays bounded for any stream length. Chunks whose index is in ``skip_chunks`` are
-    neither loaded nor hashed (a resumed run passes the chunks it already has).
+    neither loaded nor hashed (a resumed run passes the chunks it already has). ``pool`` (from
+    :func:`open_pool`, made with the same hashers) is used instead of starting new workers.
     """
     hs = resolve_hashers(hashers)
     workers = default_workers() if workers is None else workers
@@ -289,20 +304,24 @@ def hash_stream(
     if chunk_size < 1:
         raise UsageError(f"chunk size must be at least 1, got {chunk_size}")
     chunks = ((i, ids, srcs) for i, (ids, srcs) in enumerate(_chunks(items, chunk_size)) if i not in skip_chunks)
-    if workers == 1:
+    if workers == 1 and pool is None:
         _init_worker(hs, max_pixels)
         for i, ids, srcs in chunks:
             yield _hash_chunk(i, ids, srcs)
         return
-    with ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context(),
-                             initializer=_init_worker, initargs=(hs, max_pixels)) as pool:
+    own = pool is None
+    executor = open_pool(hs, workers, max_pixels) if own else pool
+    try:
         pending: deque[Future[ChunkResult]] = deque()
         for i, ids, srcs in chunks:
-            pending.append(pool.submit(_hash_chunk, i, ids, srcs))
+            pending.append(executor.submit(_hash_chunk, i, ids, srcs))
             if len(pending) >= 2 * workers:
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()
+    finally:
+        if own:
+            executor.shutdown(wait=True, cancel_futures=True)
 
 
 def collect(chunks: Iterable[ChunkResult], hashers: Sequence[Hasher], progress=None) -> HashResult:

@@ -32,67 +32,16 @@ from . import datasets as datasets_mod
 from . import transforms as transforms_mod
 from .checkpoint import ChunkStore, atomic_write_text
 from .config import RunConfig
-from .errors import ImageDecodeError, UsageError
+from .errors import UsageError
 from .evaluate.study import Codes, StudySettings, study_composite, study_hasher
-from .hashers import Hasher, ImageItem
-from .hashing import HashResult, LazySource, collect, default_workers, hash_stream, resolve_hashers
-from .imageio import read_image
+from .hashers import Hasher
+from .hashing import HashResult, LazySource, collect, default_workers, hash_stream, open_pool, resolve_hashers
 from .provenance import digest_lines, environment
+from .sources import DatasetSource, EditSource
 
 __all__ = ["run", "RunOutcome", "run_id", "REPORT_SCHEMA"]
 
 REPORT_SCHEMA = "hashbench.report/1"
-
-
-# ---------------------------------------------------------------------------------------------
-# Sources made inside the workers
-
-
-@dataclass(frozen=True)
-class DatasetSource(LazySource):
-    """A dataset item: a file is read and decoded (its bytes kept for exact hashers); a
-    generated item is generated."""
-
-    item: datasets_mod.Item
-
-    def materialise(self, item_id: str) -> tuple[ImageItem, dict | None]:
-        path = self.item.path
-        if path is not None:
-            img = read_image(path, item_id=item_id)
-            return ImageItem(id=item_id, pixels=img.pixels, data=img.data, path=str(path)), None
-        return ImageItem(id=item_id, pixels=self.item.load()), None
-
-
-_REFERENCE_CACHE: dict[str, Any] = {}
-
-
-def _reference_pixels(item: datasets_mod.Item) -> np.ndarray:
-    """The decoded pixels of a reference, kept for the next edit of the same reference."""
-    cached = _REFERENCE_CACHE.get("id")
-    if cached == item.id:
-        return _REFERENCE_CACHE["pixels"]
-    try:
-        pixels = DatasetSource(item).materialise(item.id)[0].pixels
-    except ImageDecodeError as exc:
-        raise ImageDecodeError(item.id, f"its reference could not be read: {exc.reason}") from None
-    _REFERENCE_CACHE.update(id=item.id, pixels=pixels)
-    return pixels
-
-
-@dataclass(frozen=True)
-class EditSource(LazySource):
-    """One transform of one reference, with a random stream fixed by (seed, reference, transform)."""
-
-    item: datasets_mod.Item
-    transform: transforms_mod.Transform
-    seed: int
-
-    def materialise(self, item_id: str) -> tuple[ImageItem, dict | None]:
-        pixels = _reference_pixels(self.item)
-        rng = transforms_mod.transform_rng(self.seed, self.item.id, self.transform.name)
-        out = self.transform.apply(pixels, rng)
-        meta = {"ref": self.item.id, "transform": self.transform.name, "params": out.params}
-        return ImageItem(id=item_id, pixels=out.pixels, data=out.data), meta
 
 
 # ---------------------------------------------------------------------------------------------
@@ -123,7 +72,7 @@ def _suite(config: RunConfig) -> list[transforms_mod.Transform]:
 
 
 def _hash_stage(name: str, items: Sequence[tuple[str, LazySource]], hashers: list[Hasher], config: RunConfig,
-                run_dir: Path, workers: int, progress: bool) -> tuple[HashResult, dict[str, Any]]:
+                run_dir: Path, workers: int, progress: bool, pool) -> tuple[HashResult, dict[str, Any]]:
     from tqdm.auto import tqdm
 
     store = ChunkStore(run_dir, name, hashers, config.digest())
@@ -133,7 +82,7 @@ def _hash_stage(name: str, items: Sequence[tuple[str, LazySource]], hashers: lis
     t0 = time.perf_counter()
     with tqdm(total=len(items), desc=f"{name:>11}", unit="img", disable=not progress, dynamic_ncols=True) as bar:
         bar.update(min(len(items), len(done) * chunk))
-        for result in hash_stream(items, hashers, workers=workers, chunk_size=chunk, skip_chunks=done):
+        for result in hash_stream(items, hashers, workers=workers, chunk_size=chunk, skip_chunks=done, pool=pool):
             store.write(result)
             bar.update(len(result.ids))
     wall = time.perf_counter() - t0
@@ -231,12 +180,19 @@ def run(config: RunConfig, *, out_root: str | Path = "results", progress: bool |
     atomic_write_text(run_dir / "config.json", json.dumps(config.to_dict(), indent=1, sort_keys=True, default=str))
 
     stages: dict[str, Any] = {}
-    refs, stages["references"] = _hash_stage(
-        "references", [(it.id, DatasetSource(it)) for it in ref_items], hashers, config, run_dir, workers, progress)
     queries_in = [(f"{it.id}#{t.name}", EditSource(it, t, config.seed)) for it in ref_items for t in suite]
-    queries, stages["queries"] = _hash_stage("queries", queries_in, hashers, config, run_dir, workers, progress)
-    dis, stages["distractors"] = _hash_stage(
-        "distractors", [(it.id, DatasetSource(it)) for it in dis_items], hashers, config, run_dir, workers, progress)
+    pool = open_pool(hashers, workers, preload=("hashbench.sources",)) if workers > 1 else None
+    try:
+        refs, stages["references"] = _hash_stage(
+            "references", [(it.id, DatasetSource(it)) for it in ref_items], hashers, config, run_dir, workers,
+            progress, pool)
+        queries, stages["queries"] = _hash_stage("queries", queries_in, hashers, config, run_dir, workers, progress, pool)
+        dis, stages["distractors"] = _hash_stage(
+            "distractors", [(it.id, DatasetSource(it)) for it in dis_items], hashers, config, run_dir, workers,
+            progress, pool)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
 
     ref_row = {it.id: i for i, it in enumerate(ref_items)}
     query_ref = np.array([ref_row[qid.rsplit("#", 1)[0]] for qid in queries.ids], dtype=np.int64)
@@ -324,3 +280,69 @@ def run(config: RunConfig, *, out_root: str | Path = "results", progress: bool |
         write_report(report, run_dir)
     return RunOutcome(run_dir, report)
 
+
+
+# ---------------------------------------------------------------------------------------------
+# Reproduction
+
+#: Top-level report keys that hold accuracy figures and inputs: identical for the same config and
+#: seed on any machine with the same library versions. Everything else is timing or provenance.
+ACCURACY_KEYS = ("config", "seed", "inputs", "hashers", "composites")
+
+
+def _differences(a: Any, b: Any, path: str, out: list[str], limit: int = 50) -> None:
+    if len(out) >= limit:
+        return
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in sorted(set(a) | set(b), key=str):
+            if k not in a or k not in b:
+                out.append(f"{path}.{k}: present in only one report")
+            else:
+                _differences(a[k], b[k], f"{path}.{k}", out, limit)
+    elif isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            out.append(f"{path}: {len(a)} entries vs {len(b)}")
+        else:
+            for i, (x, y) in enumerate(zip(a, b)):
+                _differences(x, y, f"{path}[{i}]", out, limit)
+    elif a != b:
+        out.append(f"{path}: {a!r} vs {b!r}")
+
+
+def accuracy_differences(report_a: dict[str, Any], report_b: dict[str, Any]) -> list[str]:
+    """Every accuracy figure that differs between two reports (timing fields are ignored)."""
+    from .report.writers import to_json
+
+    a = json.loads(to_json({k: report_a.get(k) for k in ACCURACY_KEYS}))
+    b = json.loads(to_json({k: report_b.get(k) for k in ACCURACY_KEYS}))
+    out: list[str] = []
+    _differences(a, b, "report", out)
+    return out
+
+
+def reproduce(report_path: str | Path, *, out_root: str | Path, workers: int | None = None,
+              progress: bool | None = None) -> tuple[RunOutcome, list[str], list[str]]:
+    """Run the configuration recorded in a report again, from scratch, and compare.
+
+    Returns (the new run, accuracy differences, library versions that differ). Nothing is
+    reused from the original run: the new run writes under ``out_root/reproduce-<timestamp>``.
+    """
+    from .config import config_from_dict
+
+    path = Path(report_path)
+    if path.is_dir():
+        path = path / "report.json"
+    try:
+        original = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"cannot read report {path}: {exc}") from None
+    if original.get("schema") != REPORT_SCHEMA:
+        raise UsageError(f"{path} is not a hashbench report ({REPORT_SCHEMA})")
+    config = config_from_dict(original["config"], origin=str(path))
+    stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%S")
+    outcome = run(config, out_root=Path(out_root) / f"reproduce-{stamp}", progress=progress, workers=workers)
+    versions_a = original.get("environment", {}).get("versions", {})
+    versions_b = outcome.report["environment"]["versions"]
+    changed = [f"{k}: {versions_a.get(k)} -> {versions_b.get(k)}" for k in sorted(set(versions_a) | set(versions_b))
+               if versions_a.get(k) != versions_b.get(k)]
+    return outcome, accuracy_differences(original, outcome.report), changed

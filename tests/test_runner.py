@@ -1,0 +1,93 @@
+"""`hashbench run` end to end on a tiny configuration: counts, exactness, determinism, resume."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from hashbench.config import parse_config
+from hashbench.runner import accuracy_differences, run
+
+TINY = {
+    "run": {"name": "tiny", "seed": 7, "chunk_size": 5},
+    "references": [{"dataset": "synthetic", "family": "mixed", "count": 8, "size": 64, "seed": 0}],
+    "distractors": [{"dataset": "synthetic", "family": "mixed", "count": 12, "size": 64, "seed": 1}],
+    "transforms": {"custom": [{"kind": "hflip", "name": "hflip"}, {"kind": "jpeg", "name": "jpeg_q50", "quality": 50},
+                              {"kind": "png", "name": "png"}]},
+    "hashers": {"names": ["pdq", "pdq8", "phash", "md5"], "composites": ["md5|pdq"]},
+    "thresholds": {"pdq": 31, "pdq8": 31, "phash": 10},
+    "statistics": {"target_fprs": [0.1, 1e-6]},
+}
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs")
+    config = parse_config(TINY, origin="tiny")
+    return config, run(config, out_root=out, workers=1, progress=False)
+
+
+def test_counts_and_stage_sizes(tiny):
+    config, outcome = tiny
+    r = outcome.report
+    assert (outcome.run_dir / "report.json").is_file()
+    assert r["inputs"]["queries"]["count"] == 8 * 3
+    assert r["inputs"]["failures"] == []
+    for name in config.hashers:
+        h = r["hashers"][name]
+        assert h["counts"]["genuine_pairs"] == 24
+        assert sum(sum(t["genuine_histogram"]) for t in h["transforms"].values()) == 24
+        n = 8 + 12
+        pairs = n * (n - 1) if h["matching"] == "dihedral" else n * (n - 1) // 2
+        assert sum(h["impostor"]["histogram"]) == pairs
+        assert sum(h["per_query"]["nearest_histogram"]) == 12
+
+
+def test_exact_and_dihedral_behaviour(tiny):
+    _, outcome = tiny
+    hs = outcome.report["hashers"]
+    # A lossless PNG re-encode keeps the pixels, so every perceptual hash stays at distance 0;
+    # MD5 hashes the new file's bytes, which differ from the reference's, so it finds nothing.
+    for name in ("pdq", "pdq8", "phash"):
+        assert hs[name]["transforms"]["png"]["genuine_histogram"][0] == 8
+    assert hs["md5"]["at_threshold"]["tpr"]["count"] == 0
+    # Mirrored copies: plain PDQ far away, dihedral PDQ close.
+    flip_plain = np.array(hs["pdq"]["transforms"]["hflip"]["genuine_histogram"])
+    flip_dihedral = np.array(hs["pdq8"]["transforms"]["hflip"]["genuine_histogram"])
+    assert flip_plain[:32].sum() < 8 and flip_dihedral[:32].sum() == 8
+    comp = outcome.report["composites"]["md5|pdq"]
+    assert comp["tpr"]["count"] == hs["pdq"]["at_threshold"]["tpr"]["count"]
+
+
+def test_rates_have_exact_intervals(tiny):
+    _, outcome = tiny
+    fpr = outcome.report["hashers"]["pdq"]["at_threshold"]["fpr_per_pair"]
+    from scipy.stats import beta
+
+    k, n = fpr["count"], fpr["n"]
+    high = beta.ppf(0.975, k + 1, n - k) if k < n else 1.0
+    assert fpr["ci_high"] == pytest.approx(high, rel=1e-9)
+    ops = outcome.report["hashers"]["pdq"]["operating_points"]
+    assert [o["target_fpr"] for o in ops] == [0.1, 1e-6]
+    assert ops[1]["resolvable"] is False  # 95 calibration pairs cannot show 1e-6
+
+
+def test_same_config_and_seed_give_identical_accuracy(tiny, tmp_path):
+    config, first = tiny
+    second = run(config, out_root=tmp_path, workers=2, progress=False)
+    assert accuracy_differences(first.report, second.report) == []
+    assert json.loads((second.run_dir / "report.json").read_text())["hashers"] == json.loads(
+        (first.run_dir / "report.json").read_text())["hashers"]
+
+
+def test_resume_skips_saved_chunks_and_gives_the_same_result(tiny, tmp_path):
+    config, first = tiny
+    shutil.copytree(first.run_dir, tmp_path / first.run_dir.name)
+    parts = sorted((tmp_path / first.run_dir.name / "parts" / "queries").glob("chunk-*.parquet"))
+    for p in parts[::2]:
+        p.unlink()  # as if the run had died before these chunks were written
+    again = run(config, out_root=tmp_path, workers=1, progress=False)
+    stage = again.report["timing"]["stages"]["queries"]
+    assert stage["chunks"] == len(parts) and stage["resumed_chunks"] == len(parts) - len(parts[::2])
+    assert accuracy_differences(first.report, again.report) == []
