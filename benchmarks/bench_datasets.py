@@ -128,6 +128,7 @@ def family_collisions(family: str, count: int, seed: int, size: int, workers: in
     near31 = find_near_duplicates(all_codes, ids, 31, nbits=256)
     near10 = int((near31.distance <= 10).sum())
     identical = sum(c * (c - 1) // 2 for c in pixel_digests.values())
+    nn = nearest_other_distance(all_codes)
     return {
         "family": family,
         "images": count,
@@ -136,10 +137,24 @@ def family_collisions(family: str, count: int, seed: int, size: int, workers: in
         "pdq_pairs_le_10": near10,
         "pdq_pairs_le_31_per_million_pairs": round(len(near31) / (count * (count - 1) / 2) * 1e6, 3),
         "images_in_a_pair_le_31": len(set(near31.i.tolist()) | set(near31.j.tolist())),
+        "pdq_nearest_pair": int(nn.min()),
+        "pdq_nn_distance_p1": int(np.percentile(nn, 1)),
+        "pdq_nn_distance_median": int(np.median(nn)),
         "pdq_quality_below_50": int((q < 50).sum()),
         "pdq_quality_median": int(np.median(q)),
         "seconds": round(time.perf_counter() - t0, 1),
     }
+
+
+def nearest_other_distance(codes: np.ndarray) -> np.ndarray:
+    """Each code's Hamming distance to its nearest *other* code (exact, FlatIndex k=2)."""
+    from hashbench.index import FlatIndex
+
+    index = FlatIndex(8 * codes.shape[1])
+    index.add(codes)
+    D, I = index.search(codes, 2)
+    own = I[:, 0] == np.arange(len(codes))
+    return np.where(own, D[:, 1], D[:, 0]).astype(np.int64)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -205,13 +205,18 @@ def run_preview(args: argparse.Namespace) -> int:
     return 0
 
 
-def _save_small_png(sheet, path: str) -> None:  # type: ignore[no-untyped-def]
-    """Save as a 256-colour PNG: contact sheets for docs stay small (a few hundred KiB at most)."""
+def _save_small_png(sheet, path: str, limit: int = 290_000) -> None:  # type: ignore[no-untyped-def]
+    """Save as PNG; if that exceeds ``limit`` bytes, as a 256-colour PNG (docs keep sheets small).
+
+    Quantising only when needed keeps smooth sheets (low-detail gradients) free of banding.
+    """
     from PIL import Image
 
-    sheet.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.FLOYDSTEINBERG).save(
-        path, format="PNG", optimize=True
-    )
+    sheet.save(path, format="PNG", optimize=True)
+    if os.path.getsize(path) > limit:
+        sheet.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.FLOYDSTEINBERG).save(
+            path, format="PNG", optimize=True
+        )
 
 
 def run_generate(args: argparse.Namespace) -> int:

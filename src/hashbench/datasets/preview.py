@@ -85,7 +85,7 @@ def family_sheet(family: str, count: int = 24, seed: int = 0, size: int | str = 
 
 
 def suite_sheet(
-    image: RGBArray, item_id: str, suite_name: str = "default", seed: int = 0, columns: int = 8
+    image: RGBArray, item_id: str, suite_name: str = "default", seed: int = 0, columns: int = 9
 ) -> Image.Image:
     """Contact sheet of ``image`` and every output of a built-in suite applied to it."""
     from ..transforms import apply_suite, get_suite
@@ -95,4 +95,4 @@ def suite_sheet(
     images = [image] + [o.pixels for o in outputs]
     labels = ["original"] + [t.name for t in suite]
     title = f"suite '{suite_name}' applied to {item_id} (seed {seed}; drawn at one common scale)"
-    return contact_sheet(images, labels, columns=columns, cell=150, title=title, common_scale=True)
+    return contact_sheet(images, labels, columns=columns, cell=132, title=title, common_scale=True)
