@@ -11,9 +11,9 @@ Why the shapes are what they are:
 * Variable-length outputs (range search) go to a fixed-capacity slot per work item; an item
   whose matches do not fit reports its true count and is run again with an exact slot. This
   keeps the common case (few matches) to a single pass.
-* Multi-index hashing keeps codes **row-major** (one cache line per random verification) and
-  one direct-addressed table per substring: ``offsets`` (2**s + 1 entries) and ``ids`` sorted
-  by substring value (a counting sort).
+* Multi-index hashing keeps one direct-addressed table per substring: ``offsets``
+  (2**s + 1 entries) and, sorted by substring value (a counting sort), the ``ids`` and a copy
+  of each code, so verifying a bucket is one contiguous read.
 
 All kernels use ``parallel=True`` where there is parallel work; numba's thread count
 (``numba.get_num_threads()``) decides how many threads run.
@@ -49,7 +49,11 @@ def popcount64(typingctx, x):  # type: ignore[no-untyped-def]
 
 @njit(nogil=True, cache=True)
 def _chunk_count_le(cols, j0, m, q, radius):  # type: ignore[no-untyped-def]
-    """Number of codes ``j0 .. j0+m-1`` within ``radius`` of query words ``q`` (no stores)."""
+    """Number of codes ``j0 .. j0+m-1`` within ``radius`` of query words ``q`` (no stores).
+
+    Columns are sliced first and indexed from 0: indexing ``cols[w, j0 + j]`` directly makes
+    numba emit a negative-index check that blocks vectorization (measured 9x slower).
+    """
     nw = cols.shape[0]
     c = 0
     if nw == 4:
@@ -57,11 +61,11 @@ def _chunk_count_le(cols, j0, m, q, radius):  # type: ignore[no-untyped-def]
         a1 = q[1]
         a2 = q[2]
         a3 = q[3]
-        c0 = cols[0]
-        c1 = cols[1]
-        c2 = cols[2]
-        c3 = cols[3]
-        for j in range(j0, j0 + m):
+        c0 = cols[0, j0 : j0 + m]
+        c1 = cols[1, j0 : j0 + m]
+        c2 = cols[2, j0 : j0 + m]
+        c3 = cols[3, j0 : j0 + m]
+        for j in range(m):
             d = (
                 popcount64(a0 ^ c0[j])
                 + popcount64(a1 ^ c1[j])
@@ -72,23 +76,23 @@ def _chunk_count_le(cols, j0, m, q, radius):  # type: ignore[no-untyped-def]
     elif nw == 2:
         a0 = q[0]
         a1 = q[1]
-        c0 = cols[0]
-        c1 = cols[1]
-        for j in range(j0, j0 + m):
+        c0 = cols[0, j0 : j0 + m]
+        c1 = cols[1, j0 : j0 + m]
+        for j in range(m):
             d = popcount64(a0 ^ c0[j]) + popcount64(a1 ^ c1[j])
             c += d <= radius
     elif nw == 1:
         a0 = q[0]
-        c0 = cols[0]
-        for j in range(j0, j0 + m):
+        c0 = cols[0, j0 : j0 + m]
+        for j in range(m):
             c += popcount64(a0 ^ c0[j]) <= radius
     else:
         buf = np.zeros(m, np.int64)
         for w in range(nw):
             aw = q[w]
-            cw = cols[w]
+            cw = cols[w, j0 : j0 + m]
             for j in range(m):
-                buf[j] += popcount64(aw ^ cw[j0 + j])
+                buf[j] += popcount64(aw ^ cw[j])
         for j in range(m):
             c += buf[j] <= radius
     return c
@@ -104,33 +108,33 @@ def _chunk_dist(cols, j0, m, q, buf, limit):  # type: ignore[no-untyped-def]
         a1 = q[1]
         a2 = q[2]
         a3 = q[3]
-        c0 = cols[0]
-        c1 = cols[1]
-        c2 = cols[2]
-        c3 = cols[3]
+        c0 = cols[0, j0 : j0 + m]
+        c1 = cols[1, j0 : j0 + m]
+        c2 = cols[2, j0 : j0 + m]
+        c3 = cols[3, j0 : j0 + m]
         for j in range(m):
             d = (
-                popcount64(a0 ^ c0[j0 + j])
-                + popcount64(a1 ^ c1[j0 + j])
-                + popcount64(a2 ^ c2[j0 + j])
-                + popcount64(a3 ^ c3[j0 + j])
+                popcount64(a0 ^ c0[j])
+                + popcount64(a1 ^ c1[j])
+                + popcount64(a2 ^ c2[j])
+                + popcount64(a3 ^ c3[j])
             )
             buf[j] = d
             c += d < limit
     elif nw == 2:
         a0 = q[0]
         a1 = q[1]
-        c0 = cols[0]
-        c1 = cols[1]
+        c0 = cols[0, j0 : j0 + m]
+        c1 = cols[1, j0 : j0 + m]
         for j in range(m):
-            d = popcount64(a0 ^ c0[j0 + j]) + popcount64(a1 ^ c1[j0 + j])
+            d = popcount64(a0 ^ c0[j]) + popcount64(a1 ^ c1[j])
             buf[j] = d
             c += d < limit
     elif nw == 1:
         a0 = q[0]
-        c0 = cols[0]
+        c0 = cols[0, j0 : j0 + m]
         for j in range(m):
-            d = popcount64(a0 ^ c0[j0 + j])
+            d = popcount64(a0 ^ c0[j])
             buf[j] = d
             c += d < limit
     else:
@@ -138,9 +142,9 @@ def _chunk_dist(cols, j0, m, q, buf, limit):  # type: ignore[no-untyped-def]
             buf[j] = 0
         for w in range(nw):
             aw = q[w]
-            cw = cols[w]
+            cw = cols[w, j0 : j0 + m]
             for j in range(m):
-                buf[j] += popcount64(aw ^ cw[j0 + j])
+                buf[j] += popcount64(aw ^ cw[j])
         for j in range(m):
             c += buf[j] < limit
     return c
@@ -192,8 +196,9 @@ def flat_range(  # type: ignore[no-untyped-def]
                 q = xq[qi]
                 for c0 in range(t0, t1, chunk):
                     m = min(chunk, t1 - c0)
-                    hits = _chunk_dist(cols, c0, m, q, buf, radius + 1)
-                    if hits > 0:
+                    # count first (no stores, fastest loop); distances only where there are hits
+                    if _chunk_count_le(cols, c0, m, q, radius) > 0:
+                        _chunk_dist(cols, c0, m, q, buf, radius + 1)
                         for j in range(m):
                             if buf[j] <= radius:
                                 if cnt < cap:
@@ -251,7 +256,8 @@ def flat_knn(  # type: ignore[no-untyped-def]
                 for c0 in range(t0, t1, chunk):
                     m = min(chunk, t1 - c0)
                     limit = td[k - 1] if f == k else _BIG
-                    if _chunk_dist(cols, c0, m, q, buf, limit) > 0:
+                    if limit > _BIG - 1 or _chunk_count_le(cols, c0, m, q, limit - 1) > 0:
+                        _chunk_dist(cols, c0, m, q, buf, limit)
                         for j in range(m):
                             limit = td[k - 1] if f == k else _BIG
                             if buf[j] < limit:
@@ -366,10 +372,16 @@ def _substring(words, bit0, nbits):  # type: ignore[no-untyped-def]
 
 
 @njit(parallel=True, nogil=True, cache=True)
-def mih_build(words, n, sub_bit0, sub_len, off_base, offsets, ids):  # type: ignore[no-untyped-def]
+def mih_build(words, n, sub_bit0, sub_len, off_base, offsets, ids, tcodes):  # type: ignore[no-untyped-def]
     """Fill each substring table by counting sort: ``offsets[off_base[t] + key]`` is where the
-    ids (ascending) with substring value ``key`` start in ``ids[t]``."""
+    entries (ascending ids) with substring value ``key`` start in ``ids[t]`` / ``tcodes[t]``.
+
+    ``tcodes[t, p]`` is a copy of the code whose id is ``ids[t, p]``: a bucket is then one
+    contiguous run of codes, verified without a second random access per candidate. Random
+    accesses, not comparisons, bound multi-index hashing on large databases.
+    """
     m = sub_bit0.shape[0]
+    nw = words.shape[1]
     for t in prange(m):
         b0 = sub_bit0[t]
         s = sub_len[t]
@@ -390,15 +402,18 @@ def mih_build(words, n, sub_bit0, sub_len, off_base, offsets, ids):  # type: ign
             pos[key] = offsets[ob + key]
         for j in range(n):
             kk = keys[j]
-            ids[t, pos[kk]] = j
-            pos[kk] += 1
+            p = pos[kk]
+            ids[t, p] = j
+            for w in range(nw):
+                tcodes[t, p, w] = words[j, w]
+            pos[kk] = p + 1
 
 
 @njit(nogil=True, cache=True)
-def _row_distance(words, j, q):  # type: ignore[no-untyped-def]
+def _code_distance(code, q):  # type: ignore[no-untyped-def]
     d = 0
     for w in range(q.shape[0]):
-        d += popcount64(q[w] ^ words[j, w])
+        d += popcount64(q[w] ^ code[w])
     return d
 
 
@@ -412,15 +427,19 @@ def _next_same_weight(mask):  # type: ignore[no-untyped-def]
 
 @njit(parallel=True, nogil=True, cache=True)
 def mih_range(  # type: ignore[no-untyped-def]
-    words, xq, radius, sub_bit0, sub_len, sub_radius, off_base, offsets, ids,
+    xq, radius, sub_bit0, sub_len, sub_radius, off_base, offsets, ids, tcodes, nprobe,
     item_q0, item_q1, slot_start, slot_cap, out_q, out_i, out_d, item_count,
 ):
     """Range search (distance <= radius) by multi-index hashing.
 
     Table ``t`` is probed with every key within ``sub_radius[t]`` of the query's substring
-    (Norouzi et al.'s pigeonhole bound; -1 skips the table). A verified match found in table
-    ``t`` is reported only if no earlier table would have found it, so each id appears once
-    without a visited set. Each query's ids are sorted before they are written.
+    (Norouzi et al.'s pigeonhole bound; -1 skips the table); ``nprobe`` is the total number of
+    keys. A verified match found in table ``t`` is reported only if no earlier table would have
+    found it, so each id appears once without a visited set. Each query's ids are sorted.
+
+    Keys, then bucket bounds, then buckets are separate loops of independent loads rather
+    than one pointer chase per probe, so the CPU keeps many cache misses in flight (measured
+    1.8x on 1M codes); buckets hold code copies, so a candidate costs no extra random access.
     """
     m = sub_bit0.shape[0]
     nitems = item_q0.shape[0]
@@ -429,43 +448,56 @@ def mih_range(  # type: ignore[no-untyped-def]
         cap = slot_cap[it]
         cnt = 0
         qkeys = np.empty(m, np.int64)
+        probe_t = np.empty(nprobe, np.int64)
+        probe_key = np.empty(nprobe, np.int64)
+        lo = np.empty(nprobe, np.int64)
+        hi = np.empty(nprobe, np.int64)
         hit_i = np.empty(64, np.int64)
         hit_d = np.empty(64, np.int64)
         for qi in range(item_q0[it], item_q1[it]):
             q = xq[qi]
             for t in range(m):
                 qkeys[t] = _substring(q, sub_bit0[t], sub_len[t])
-            nh = 0
+            # 1. every key to probe
+            np_ = 0
             for t in range(m):
-                rho = sub_radius[t]
                 s = sub_len[t]
-                ob = off_base[t]
-                for level in range(rho + 1):
+                limit = np.int64(1) << s
+                for level in range(sub_radius[t] + 1):
                     mask = (np.int64(1) << level) - 1
-                    limit = np.int64(1) << s
                     while mask < limit:
-                        key = qkeys[t] ^ mask
-                        for p in range(offsets[ob + key], offsets[ob + key + 1]):
-                            j = ids[t, p]
-                            d = _row_distance(words, j, q)
-                            if d <= radius:
-                                seen = False
-                                for t2 in range(t):
-                                    if sub_radius[t2] >= 0:
-                                        k2 = _substring(words[j], sub_bit0[t2], sub_len[t2])
-                                        if popcount64(np.uint64(k2 ^ qkeys[t2])) <= sub_radius[t2]:
-                                            seen = True
-                                            break
-                                if not seen:
-                                    if nh == hit_i.shape[0]:
-                                        hit_i = np.concatenate((hit_i, np.empty(nh, np.int64)))
-                                        hit_d = np.concatenate((hit_d, np.empty(nh, np.int64)))
-                                    hit_i[nh] = j
-                                    hit_d[nh] = d
-                                    nh += 1
+                        probe_t[np_] = t
+                        probe_key[np_] = off_base[t] + (qkeys[t] ^ mask)
+                        np_ += 1
                         if mask == 0:
                             break
                         mask = _next_same_weight(mask)
+            # 2. bucket bounds (independent loads)
+            for p in range(np_):
+                lo[p] = offsets[probe_key[p]]
+                hi[p] = offsets[probe_key[p] + 1]
+            # 3. scan each bucket's codes; keep each id once
+            nh = 0
+            for p in range(np_):
+                t = probe_t[p]
+                for e in range(lo[p], hi[p]):
+                    code = tcodes[t, e]
+                    d = _code_distance(code, q)
+                    if d <= radius:
+                        seen = False
+                        for t2 in range(t):
+                            if sub_radius[t2] >= 0:
+                                k2 = _substring(code, sub_bit0[t2], sub_len[t2])
+                                if popcount64(np.uint64(k2 ^ qkeys[t2])) <= sub_radius[t2]:
+                                    seen = True
+                                    break
+                        if not seen:
+                            if nh == hit_i.shape[0]:
+                                hit_i = np.concatenate((hit_i, np.empty(nh, np.int64)))
+                                hit_d = np.concatenate((hit_d, np.empty(nh, np.int64)))
+                            hit_i[nh] = ids[t, e]
+                            hit_d[nh] = d
+                            nh += 1
             if nh > 0:
                 order = np.argsort(hit_i[:nh])
                 for e in range(nh):
@@ -479,7 +511,7 @@ def mih_range(  # type: ignore[no-untyped-def]
 
 @njit(parallel=True, nogil=True, cache=True)
 def mih_knn(  # type: ignore[no-untyped-def]
-    words, xq, k, sub_bit0, sub_len, off_base, offsets, ids, budget, D, I, done
+    xq, k, sub_bit0, sub_len, off_base, offsets, ids, tcodes, budget, D, I, done
 ):
     """k nearest by incremental multi-index search (Norouzi et al.), per query.
 
@@ -491,7 +523,7 @@ def mih_knn(  # type: ignore[no-untyped-def]
     """
     m = sub_bit0.shape[0]
     nq = xq.shape[0]
-    n = words.shape[0]
+    n = ids.shape[1]
     maxlen = 0
     for t in range(m):
         maxlen = max(maxlen, sub_len[t])
@@ -530,15 +562,16 @@ def mih_knn(  # type: ignore[no-untyped-def]
                 while mask < limit:
                     key = qkeys[t] ^ mask
                     for p in range(offsets[ob + key], offsets[ob + key + 1]):
-                        j = ids[t, p]
-                        d = _row_distance(words, j, q)
+                        code = tcodes[t, p]
+                        d = _code_distance(code, q)
+                        j = np.int64(ids[t, p])
                         if f < k or d < td[k - 1] or (d == td[k - 1] and j < ti[k - 1]):
                             # seen before iff an earlier (level, table) in visiting order holds it
                             seen = False
                             for t2 in range(m):
                                 if t2 == t:
                                     continue
-                                k2 = _substring(words[j], sub_bit0[t2], sub_len[t2])
+                                k2 = _substring(code, sub_bit0[t2], sub_len[t2])
                                 d2 = popcount64(np.uint64(k2 ^ qkeys[t2]))
                                 if d2 < level or (d2 == level and t2 < t):
                                     seen = True

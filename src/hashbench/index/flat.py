@@ -22,7 +22,7 @@ QUERY_BLOCK = 64
 #: cached while a whole query block scans it.
 TILE_BYTES = 512 * 1024
 #: Codes whose distances are computed before the (rare) matches are picked out.
-CHUNK = 512
+CHUNK = 1024
 
 
 class FlatIndex:
@@ -102,7 +102,12 @@ class FlatIndex:
         return words.view(np.uint8).reshape(i1 - i0, 8 * self.nwords)[:, : self.nbytes].copy()
 
     def _columns(self) -> npt.NDArray[np.uint64]:
-        return self._cols[:, : self._n]
+        """The whole (C-contiguous) column buffer; kernels get ``ntotal`` or id ranges apart.
+
+        Passing a ``[:, :n]`` slice instead would type as a non-contiguous array in numba and
+        silently lose vectorization (measured 15x slower).
+        """
+        return self._cols
 
     # ---------------------------------------------------------------- queries
     def search(self, xq: npt.ArrayLike, k: int):  # type: ignore[no-untyped-def]

@@ -101,9 +101,11 @@ class MIHIndex:
     depends on the hint. ``flat_fallback=False`` always probes the tables, even where a flat
     scan would be faster (for tests and benchmarks of the tables themselves).
 
-    Tables are rebuilt at the first query after an ``add``, so add in large batches. Ids are
-    stored as int32 (up to 2**31 - 1 codes) alongside one offset table of ``2**s + 1``
-    entries per substring of ``s`` bits; see :attr:`nbytes_per_code`.
+    Tables are rebuilt at the first query after an ``add``, so add in large batches. Each
+    table stores, per code, an int32 id and a copy of the code (so a bucket is one contiguous
+    run to verify), plus ``2**s + 1`` int32 offsets for a substring of ``s`` bits: memory is
+    traded for fewer random accesses; see :attr:`nbytes_per_code` (about 440 bytes per 256-bit
+    code at 10M codes, m = 11).
     """
 
     kind = "mih"
@@ -192,8 +194,12 @@ class MIHIndex:
         sizes = [(1 << s) + 1 for s in lengths]
         self._off_base = np.cumsum([0] + sizes[:-1]).astype(np.int64)
         self._offsets = np.zeros(sum(sizes), dtype=np.int32)
-        self._ids = np.zeros((m, self._n), dtype=np.int32)
-        _kernels.mih_build(self._words[: self._n], self._n, self._bit0, self._len, self._off_base, self._offsets, self._ids)
+        self._ids = np.empty((m, self._n), dtype=np.int32)
+        self._tcodes = np.empty((m, self._n, self.nwords), dtype=np.uint64)
+        _kernels.mih_build(
+            self._words[: self._n], self._n, self._bit0, self._len, self._off_base, self._offsets,
+            self._ids, self._tcodes,
+        )
         self._tables_n = self._n
         self.build_seconds = time.perf_counter() - t0
 
@@ -203,10 +209,10 @@ class MIHIndex:
 
     @property
     def nbytes_per_code(self) -> float:
-        """Bytes of memory per code: row-major codes + id tables + offset tables (+ the flat
-        copy, if a fallback query has made one)."""
+        """Bytes of memory per code: the codes, and per table an id, a code copy and the offsets
+        (+ the flat copy, if a fallback query has made one)."""
         self._ready()
-        total = self._n * 8 * self.nwords + self._ids.nbytes + self._offsets.nbytes
+        total = self._n * 8 * self.nwords + self._ids.nbytes + self._tcodes.nbytes + self._offsets.nbytes
         if self._flat is not None:
             total += self._flat._cols.nbytes
         return total / max(self._n, 1)
@@ -239,8 +245,8 @@ class MIHIndex:
         Dm = np.empty((nq, k), np.int64)
         Im = np.empty((nq, k), np.int64)
         _kernels.mih_knn(
-            self._words[: self._n], q, k, self._bit0, self._len, self._off_base, self._offsets,
-            self._ids, budget, Dm, Im, done,
+            q, k, self._bit0, self._len, self._off_base, self._offsets, self._ids, self._tcodes,
+            budget, Dm, Im, done,
         )
         filled = np.minimum(k, self._n)
         D[done, :filled] = Dm[done, :filled]
@@ -267,16 +273,16 @@ class MIHIndex:
         self._ready()
         if self._use_flat_for_range(radius):
             return self._flat_index()._range_words(q, radius)
-        radii = np.array(substring_radii(self._lengths, self._n, radius), dtype=np.int64)
+        radii_list = substring_radii(self._lengths, self._n, radius)
+        radii = np.array(radii_list, dtype=np.int64)
+        nprobe = sum(math.comb(s, lv) for s, r in zip(self._lengths, radii_list) for lv in range(r + 1))
         nitems = -(-nq // QUERY_BLOCK)
         q0 = np.arange(nitems, dtype=np.int64) * QUERY_BLOCK
         q1 = np.minimum(nq, q0 + QUERY_BLOCK)
-        words = self._words[: self._n]
-
         def run_items(idx, start, cap, out_q, out_i, out_d, count):  # type: ignore[no-untyped-def]
             _kernels.mih_range(
-                words, q, radius, self._bit0, self._len, radii, self._off_base, self._offsets,
-                self._ids, q0[idx], q1[idx], start, cap, out_q, out_i, out_d, count,
+                q, radius, self._bit0, self._len, radii, self._off_base, self._offsets,
+                self._ids, self._tcodes, nprobe, q0[idx], q1[idx], start, cap, out_q, out_i, out_d, count,
             )
 
         slotted = _common.run_slotted(run_items, nitems)

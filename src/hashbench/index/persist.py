@@ -45,6 +45,10 @@ def save_index(
 def read_index(path: str | PathLike[str]) -> tuple[str, int, npt.NDArray[np.uint8], dict[str, Any]]:
     """``(kind, nbits, codes, params)`` from an index file; clear errors for foreign files."""
     p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"no index file at {p}")
+    if not zipfile.is_zipfile(p):
+        raise ValueError(f"{p} is not a readable hashbench index file (not an .npz archive)")
     try:
         with np.load(p, allow_pickle=False) as data:
             fields = set(data.files)
@@ -60,8 +64,6 @@ def read_index(path: str | PathLike[str]) -> tuple[str, int, npt.NDArray[np.uint
             codes = np.array(data["codes"], dtype=np.uint8)
             params = json.loads(str(data["params"]))
     except (zipfile.BadZipFile, OSError, KeyError) as exc:
-        if isinstance(exc, FileNotFoundError):
-            raise
         raise ValueError(f"{p} is not a readable hashbench index file: {exc}") from None
     return kind, nbits, codes, params
 
