@@ -14,9 +14,12 @@ Parts are wide (one column group per hasher) and internal; the public hash table
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
+import time
 from collections.abc import Iterator, Sequence
+from typing import Any
 from pathlib import Path
 
 import numpy as np
@@ -25,9 +28,9 @@ import pyarrow.parquet as pq
 
 from .errors import UsageError
 from .hashers import HashBatch, Hasher
-from .hashing import ChunkResult
+from .hashing import ChunkResult, HashResult, Source, collect, hash_stream
 
-__all__ = ["ChunkStore", "atomic_write_bytes", "atomic_write_text"]
+__all__ = ["ChunkStore", "atomic_write_bytes", "atomic_write_text", "hash_checkpointed"]
 
 _PART = "chunk-{:06d}.parquet"
 
@@ -80,9 +83,14 @@ class ChunkStore:
         return self.folder / _PART.format(index)
 
     def done(self) -> frozenset[int]:
-        """Indices of the chunks already saved by this configuration."""
+        """Indices of the chunks already saved by this configuration.
+
+        Temporary files left by a write that was killed half-way are removed here.
+        """
         if not self.folder.is_dir():
             return frozenset()
+        for tmp in self.folder.glob(".chunk-*.tmp"):
+            tmp.unlink(missing_ok=True)
         out = set()
         for p in self.folder.glob("chunk-*.parquet"):
             try:
@@ -138,3 +146,43 @@ class ChunkStore:
             yield ChunkResult(index=index, ids=table["id"].to_pylist(), decode_errors=table["error"].to_pylist(),
                               batches=batches, decode_seconds=float(info["decode_seconds"]),
                               hash_seconds={k: float(v) for k, v in info["hash_seconds"].items()}, meta=metas)
+
+
+def hash_checkpointed(
+    stage: str,
+    items: Sequence[tuple[str, Source]],
+    hashers: Sequence[Hasher],
+    root: str | os.PathLike,
+    digest: str,
+    *,
+    workers: int,
+    chunk_size: int,
+    progress: bool,
+    pool=None,
+    max_pixels: int | None = None,
+) -> tuple[HashResult, dict[str, Any]]:
+    """Hash ``items`` chunk by chunk, saving each chunk; skip the chunks already saved.
+
+    Killed at any moment and called again with the same arguments, it recomputes only the
+    chunks that were not saved and returns exactly what an uninterrupted call returns.
+    """
+    from tqdm.auto import tqdm
+
+    from .imageio import DEFAULT_MAX_PIXELS
+
+    store = ChunkStore(root, stage, hashers, digest)
+    n_chunks = math.ceil(len(items) / chunk_size)
+    done = store.done() & frozenset(range(n_chunks))
+    t0 = time.perf_counter()
+    with tqdm(total=len(items), desc=f"{stage:>11}", unit="img", disable=not progress, dynamic_ncols=True) as bar:
+        bar.update(min(len(items), len(done) * chunk_size))
+        for result in hash_stream(items, hashers, workers=workers, chunk_size=chunk_size, skip_chunks=done,
+                                  pool=pool, max_pixels=max_pixels or DEFAULT_MAX_PIXELS):
+            store.write(result)
+            bar.update(len(result.ids))
+    wall = time.perf_counter() - t0
+    res = collect(store.read(range(n_chunks)), hashers)
+    if res.ids != [i for i, _ in items]:
+        raise UsageError(f"the checkpoints in {store.folder} do not belong to these inputs; delete the folder and run again")
+    res.wall_seconds = wall
+    return res, {"items": len(items), "chunks": n_chunks, "resumed_chunks": len(done), "wall_seconds": wall}

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import math
 import resource
 import sys
 import time
@@ -30,12 +29,12 @@ import numpy as np
 
 from . import datasets as datasets_mod
 from . import transforms as transforms_mod
-from .checkpoint import ChunkStore, atomic_write_text
+from .checkpoint import atomic_write_text, hash_checkpointed
 from .config import RunConfig
 from .errors import UsageError
 from .evaluate.study import Codes, StudySettings, study_composite, study_hasher
 from .hashers import Hasher
-from .hashing import HashResult, LazySource, collect, default_workers, hash_stream, open_pool, resolve_hashers
+from .hashing import HashResult, LazySource, default_workers, open_pool, resolve_hashers
 from .provenance import digest_lines, environment
 from .sources import DatasetSource, EditSource
 
@@ -73,23 +72,8 @@ def _suite(config: RunConfig) -> list[transforms_mod.Transform]:
 
 def _hash_stage(name: str, items: Sequence[tuple[str, LazySource]], hashers: list[Hasher], config: RunConfig,
                 run_dir: Path, workers: int, progress: bool, pool) -> tuple[HashResult, dict[str, Any]]:
-    from tqdm.auto import tqdm
-
-    store = ChunkStore(run_dir, name, hashers, config.digest())
-    chunk = config.chunk_size
-    n_chunks = math.ceil(len(items) / chunk)
-    done = store.done() & frozenset(range(n_chunks))
-    t0 = time.perf_counter()
-    with tqdm(total=len(items), desc=f"{name:>11}", unit="img", disable=not progress, dynamic_ncols=True) as bar:
-        bar.update(min(len(items), len(done) * chunk))
-        for result in hash_stream(items, hashers, workers=workers, chunk_size=chunk, skip_chunks=done, pool=pool):
-            store.write(result)
-            bar.update(len(result.ids))
-    wall = time.perf_counter() - t0
-    res = collect(store.read(range(n_chunks)), hashers)
-    if res.ids != [i for i, _ in items]:
-        raise RuntimeError(f"checkpoint parts of stage {name} do not match its items; delete {store.folder} and rerun")
-    return res, {"items": len(items), "chunks": n_chunks, "resumed_chunks": len(done), "wall_seconds": wall}
+    return hash_checkpointed(name, items, hashers, run_dir, config.digest(), workers=workers,
+                             chunk_size=config.chunk_size, progress=progress, pool=pool)
 
 
 def _codes(res: HashResult, h: Hasher) -> Codes:

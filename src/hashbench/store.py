@@ -36,7 +36,7 @@ from .bits import codes_from_hex, codes_to_hex
 from .errors import UsageError
 from .hashing import HashResult
 
-__all__ = ["SCHEMA", "result_to_table", "write_table", "read_table", "codes_from_table"]
+__all__ = ["SCHEMA", "result_to_table", "write_table", "read_table", "codes_from_table", "hash_files_to_table"]
 
 SCHEMA = pa.schema(
     [
@@ -135,3 +135,42 @@ def codes_from_table(table: pa.Table, hasher: str) -> tuple[list[str], npt.NDArr
     if "quality" in rows.column_names and rows["quality"].null_count < rows.num_rows:
         quality = np.array([q if q is not None else -1 for q in rows["quality"].to_pylist()], dtype=np.int16)
     return ids, codes, quality
+
+
+def hash_files_to_table(
+    paths: list[Path],
+    ids: list[str],
+    hashers: list,
+    out: str | os.PathLike,
+    *,
+    workers: int,
+    max_pixels: int,
+    progress: bool,
+    chunk_size: int = 64,
+) -> tuple[HashResult, pa.Table]:
+    """Hash files into the table at ``out``, resumably.
+
+    Chunks are checkpointed in ``<out>.parts/`` while the run goes; killed and started again
+    with the same inputs and hashers, it hashes only what is missing. The folder is removed once
+    the table is written.
+    """
+    import hashlib
+    import shutil
+
+    from .checkpoint import hash_checkpointed
+
+    out = Path(out)
+    parts = out.with_name(out.name + ".parts")
+    key = json.dumps({"hashers": [[h.name, h.nbits] for h in hashers], "ids": ids, "max_pixels": max_pixels,
+                      "chunk": chunk_size}, sort_keys=True).encode()
+    digest = hashlib.sha256(key).hexdigest()[:16]
+    try:
+        parts.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot write next to {out}: {exc.strerror or exc}; choose another --out") from None
+    result, _ = hash_checkpointed("files", list(zip(ids, paths)), hashers, parts, digest, workers=workers,
+                                  chunk_size=chunk_size, progress=progress, max_pixels=max_pixels)
+    table = result_to_table(result)
+    write_table(table, out)
+    shutil.rmtree(parts, ignore_errors=True)
+    return result, table

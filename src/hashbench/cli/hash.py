@@ -10,7 +10,7 @@ from ..errors import UsageError
 from ..files import find_images
 from ..hashing import default_workers, hash_files
 from ..imageio import DEFAULT_MAX_PIXELS
-from ..store import result_to_table, write_table
+from ..store import hash_files_to_table, result_to_table
 from . import HelpFormatter
 from .output import print_table
 
@@ -82,15 +82,23 @@ def run_hash(args: argparse.Namespace) -> int:
     if not found.paths:
         print("hashbench: error: no image files found", file=sys.stderr)
         return 1
-    result = hash_files(found.paths, found.ids, hashers, workers=args.workers,
-                        max_pixels=args.max_pixels, progress=not args.no_progress and sys.stderr.isatty())
+    progress = not args.no_progress and sys.stderr.isatty()
+    if args.out:
+        try:
+            result, table = hash_files_to_table(found.paths, found.ids, hashers, args.out,
+                                                workers=args.workers or default_workers(),
+                                                max_pixels=args.max_pixels, progress=progress)
+        except KeyboardInterrupt:
+            print(f"hashbench: interrupted; finished chunks are kept in {args.out}.parts/ - "
+                  "run the same command again to resume", file=sys.stderr)
+            return 130
+    else:
+        result = hash_files(found.paths, found.ids, hashers, workers=args.workers,
+                            max_pixels=args.max_pixels, progress=progress)
+        table = result_to_table(result)
+        _print_csv(table)
     for item_id, reason in result.errors:
         print(f"hashbench: failed {item_id}: {reason}", file=sys.stderr)
-    table = result_to_table(result)
-    if args.out:
-        write_table(table, args.out)
-    else:
-        _print_csv(table)
     ok = result.ok
     rows = []
     for h in hashers:
