@@ -1,0 +1,41 @@
+"""Render the report's blocks as Markdown (GitHub-flavoured: pipe tables)."""
+
+from __future__ import annotations
+
+from .document import Block, Bullets, Code, Figure, Heading, Paragraph, Table
+
+__all__ = ["render_markdown"]
+
+
+def _cell(text: str) -> str:
+    # A pipe would end the cell, even inside `code`; GFM reads "\|" as a literal pipe there too.
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _table(t: Table) -> list[str]:
+    rule = {"l": "---", "r": "---:"}
+    lines = ["| " + " | ".join(_cell(h) for h in t.header) + " |",
+             "|" + "|".join(rule[a] for a in t.alignment()) + "|"]
+    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in t.rows]
+    return lines
+
+
+def render_markdown(blocks: list[Block], plots_dir: str = "plots") -> str:
+    """The whole report as Markdown; figures link to ``plots_dir/<name>``."""
+    out: list[str] = []
+    for b in blocks:
+        if isinstance(b, Heading):
+            out.append("#" * b.level + " " + b.text)
+        elif isinstance(b, Paragraph):
+            out.append(f"*{b.text}*" if b.note and "*" not in b.text else b.text)
+        elif isinstance(b, Bullets):
+            out.append("\n".join(f"- {item}" for item in b.items))
+        elif isinstance(b, Table):
+            out.append("\n".join(_table(b)))
+        elif isinstance(b, Figure):
+            out.append(f"![{b.caption}]({plots_dir}/{b.name})\n\n*{b.caption}*")
+        elif isinstance(b, Code):
+            out.append((f"**{b.summary}**\n\n" if b.summary else "") + f"```\n{b.text}\n```")
+        else:  # pragma: no cover - every block type is handled above
+            raise TypeError(f"unknown block {b!r}")
+    return "\n\n".join(out) + "\n"

@@ -1,0 +1,225 @@
+"""Rates at every threshold, derived from the histograms in a report dict.
+
+report.json stores counts (distance histograms), not rates, so that every rate can be recomputed
+without the images. This module does that recomputation, always through
+:mod:`hashbench.evaluate` (``rate_curve``, ``fpr_curve``, ``clopper_pearson``), and is the single
+source of the rates in metrics.csv, the tables and the plots.
+
+Conventions (as in :mod:`hashbench.evaluate.study`): a pair matches at threshold ``t`` when its
+distance is ``<= t``; with the quality gate, gated genuine pairs count as misses and gated
+impostor pairs as non-matches, so the gated rates keep the ungated denominators.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..evaluate import RateCurve, clopper_pearson, fpr_curve, rate_curve
+
+__all__ = [
+    "ALL_TRANSFORMS",
+    "METRICS_COLUMNS",
+    "FAILURE_COLUMNS",
+    "transform_names",
+    "genuine_histogram",
+    "tpr_curve_of",
+    "fpr_curve_of",
+    "per_query_curve_of",
+    "GatedCurve",
+    "gated_tpr_curve_of",
+    "gated_fpr_curve_of",
+    "has_gate",
+    "tpr_at",
+    "metrics_rows",
+    "failure_rows",
+]
+
+#: The ``transform`` value of rows that pool the genuine pairs of every transform.
+ALL_TRANSFORMS = "all"
+
+METRICS_COLUMNS: tuple[str, ...] = (
+    "hasher", "transform", "threshold",
+    "tp", "n_genuine", "tpr", "tpr_ci_low", "tpr_ci_high",
+    "fp", "n_pairs", "fpr", "fpr_ci_low", "fpr_ci_high",
+    "fpr_per_query_measured", "fpr_per_query_ci_low", "fpr_per_query_ci_high", "n_queries", "list_size",
+    "tpr_gated", "tpr_gated_ci_low", "tpr_gated_ci_high",
+    "fpr_gated", "fpr_gated_ci_low", "fpr_gated_ci_high",
+)
+
+FAILURE_COLUMNS: tuple[str, ...] = ("stage", "id", "hasher", "reason")
+
+
+def transform_names(report: dict[str, Any]) -> list[str]:
+    """Transform names in suite order (as the run applied them), then any others sorted."""
+    ordered = [t["name"] for t in report.get("inputs", {}).get("queries", {}).get("transforms", [])]
+    seen = set(ordered)
+    extra: set[str] = set()
+    for h in report["hashers"].values():
+        extra.update(n for n in h.get("transforms", {}) if n not in seen)
+    present = set()
+    for h in report["hashers"].values():
+        present.update(h.get("transforms", {}))
+    return [n for n in ordered if n in present] + sorted(extra)
+
+
+def genuine_histogram(h: dict[str, Any], transform: str | None = None, *, gated: bool = False) -> np.ndarray:
+    """Genuine-pair distance histogram of one transform, or pooled over all (``None``/"all").
+
+    ``gated=True`` gives the pairs that pass the quality gate (``genuine_histogram_ungated``).
+    """
+    key = "genuine_histogram_ungated" if gated else "genuine_histogram"
+    nbits = int(h["nbits"])
+    if transform not in (None, ALL_TRANSFORMS):
+        entry = h["transforms"].get(transform)
+        if entry is None or key not in entry:
+            return np.zeros(nbits + 1, dtype=np.int64)
+        return np.asarray(entry[key], dtype=np.int64)
+    total = np.zeros(nbits + 1, dtype=np.int64)
+    for entry in h["transforms"].values():
+        if key in entry:
+            total += np.asarray(entry[key], dtype=np.int64)
+    return total
+
+
+def _alpha(report: dict[str, Any]) -> float:
+    return float(report.get("config", {}).get("alpha", 0.05))
+
+
+def tpr_curve_of(report: dict[str, Any], hasher: str, transform: str | None = None) -> RateCurve:
+    """TPR at every threshold for one hasher (and transform, or all pooled)."""
+    return rate_curve(genuine_histogram(report["hashers"][hasher], transform), "true-positive rate", _alpha(report))
+
+
+def fpr_curve_of(report: dict[str, Any], hasher: str) -> RateCurve:
+    """Per-pair FPR at every threshold from the impostor histogram."""
+    return fpr_curve(np.asarray(report["hashers"][hasher]["impostor"]["histogram"], dtype=np.int64), _alpha(report))
+
+
+def per_query_curve_of(report: dict[str, Any], hasher: str) -> RateCurve | None:
+    """Measured per-query FPR at every threshold: share of distractor queries whose nearest
+    reference is within ``t``; ``None`` when the run could not measure it."""
+    pq = report["hashers"][hasher].get("per_query", {})
+    if "nearest_histogram" not in pq:
+        return None
+    return rate_curve(np.asarray(pq["nearest_histogram"], dtype=np.int64),
+                      "measured per-query false-positive rate", _alpha(report))
+
+
+@dataclass(frozen=True)
+class GatedCurve:
+    """A rate with the quality gate applied: ``count[t]`` of ``n`` with its exact interval."""
+
+    count: np.ndarray
+    n: int
+    rate: np.ndarray
+    ci_low: np.ndarray
+    ci_high: np.ndarray
+
+
+def _gated(counts_hist: np.ndarray, n: int, alpha: float) -> GatedCurve:
+    count = np.cumsum(counts_hist, dtype=np.int64)
+    if n == 0:
+        nan = np.full(count.shape, np.nan)
+        return GatedCurve(count, 0, nan, nan, nan)
+    low, high = clopper_pearson(count, np.full_like(count, n), alpha)
+    return GatedCurve(count, n, count / n, np.asarray(low), np.asarray(high))
+
+
+def has_gate(h: dict[str, Any]) -> bool:
+    """Whether this hasher ran with a quality gate (PDQ family with a floor)."""
+    return h.get("quality_floor") is not None
+
+
+def gated_tpr_curve_of(report: dict[str, Any], hasher: str, transform: str | None = None) -> GatedCurve | None:
+    """TPR with the quality gate (gated pairs are misses); ``None`` without a gate."""
+    h = report["hashers"][hasher]
+    if not has_gate(h):
+        return None
+    n = int(genuine_histogram(h, transform).sum())
+    return _gated(genuine_histogram(h, transform, gated=True), n, _alpha(report))
+
+
+def gated_fpr_curve_of(report: dict[str, Any], hasher: str) -> GatedCurve | None:
+    """Per-pair FPR with the quality gate (pairs with a gated image never match)."""
+    h = report["hashers"][hasher]
+    imp = h["impostor"]
+    if not has_gate(h) or "histogram_ungated" not in imp:
+        return None
+    n = int(np.sum(imp["histogram"]))
+    return _gated(np.asarray(imp["histogram_ungated"], dtype=np.int64), n, _alpha(report))
+
+
+def tpr_at(report: dict[str, Any], hasher: str, threshold: int, transform: str | None = None) -> dict[str, Any]:
+    """``{count, n, rate, ci_low, ci_high}`` of the TPR at one threshold (rate None if n = 0)."""
+    c = tpr_curve_of(report, hasher, transform)
+    if c.n == 0:
+        return {"count": 0, "n": 0, "rate": None, "ci_low": None, "ci_high": None}
+    return {k: v for k, v in c.at(threshold).items() if k in ("count", "n", "rate", "ci_low", "ci_high")}
+
+
+def _num(x: Any) -> Any:
+    """A CSV cell: NaN/None -> empty; numpy scalars -> Python numbers (full precision)."""
+    if x is None:
+        return ""
+    if isinstance(x, (np.floating, float)):
+        return "" if not np.isfinite(x) else float(x)
+    if isinstance(x, np.integer):
+        return int(x)
+    return x
+
+
+def metrics_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """The long-format rows of metrics.csv: one per (hasher, transform, threshold).
+
+    ``transform`` is each transform of the suite and ``"all"`` (every genuine pair pooled).
+    The per-pair and per-query FPR columns do not depend on the transform: they are repeated on
+    every row of a hasher so any filtered slice is complete. Gated columns are empty for
+    hashers without a quality gate; per-query columns are empty where it was not measured.
+    """
+    rows: list[dict[str, Any]] = []
+    transforms = transform_names(report)
+    for name, h in report["hashers"].items():
+        nbits = int(h["nbits"])
+        fpr = fpr_curve_of(report, name)
+        pq = per_query_curve_of(report, name)
+        fpr_g = gated_fpr_curve_of(report, name)
+        list_size = h.get("per_query", {}).get("list_size")
+        for transform in [ALL_TRANSFORMS, *transforms]:
+            if transform != ALL_TRANSFORMS and transform not in h["transforms"]:
+                continue
+            tpr = tpr_curve_of(report, name, transform)
+            tpr_g = gated_tpr_curve_of(report, name, transform)
+            for t in range(nbits + 1):
+                row = {
+                    "hasher": name, "transform": transform, "threshold": t,
+                    "tp": int(tpr.count[t]), "n_genuine": tpr.n, "tpr": _num(tpr.rate[t]),
+                    "tpr_ci_low": _num(tpr.ci_low[t] if tpr.n else None),
+                    "tpr_ci_high": _num(tpr.ci_high[t] if tpr.n else None),
+                    "fp": int(fpr.count[t]), "n_pairs": fpr.n, "fpr": _num(fpr.rate[t]),
+                    "fpr_ci_low": _num(fpr.ci_low[t] if fpr.n else None),
+                    "fpr_ci_high": _num(fpr.ci_high[t] if fpr.n else None),
+                    "fpr_per_query_measured": "", "fpr_per_query_ci_low": "", "fpr_per_query_ci_high": "",
+                    "n_queries": "", "list_size": "",
+                    "tpr_gated": "", "tpr_gated_ci_low": "", "tpr_gated_ci_high": "",
+                    "fpr_gated": "", "fpr_gated_ci_low": "", "fpr_gated_ci_high": "",
+                }
+                if pq is not None and pq.n:
+                    row.update(fpr_per_query_measured=_num(pq.rate[t]), fpr_per_query_ci_low=_num(pq.ci_low[t]),
+                               fpr_per_query_ci_high=_num(pq.ci_high[t]), n_queries=pq.n, list_size=_num(list_size))
+                if tpr_g is not None:
+                    row.update(tpr_gated=_num(tpr_g.rate[t]), tpr_gated_ci_low=_num(tpr_g.ci_low[t]),
+                               tpr_gated_ci_high=_num(tpr_g.ci_high[t]))
+                if fpr_g is not None:
+                    row.update(fpr_gated=_num(fpr_g.rate[t]), fpr_gated_ci_low=_num(fpr_g.ci_low[t]),
+                               fpr_gated_ci_high=_num(fpr_g.ci_high[t]))
+                rows.append(row)
+    return rows
+
+
+def failure_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every recorded failure (an image that did not decode, or a hasher that failed on one)."""
+    return [{k: ("" if f.get(k) is None else f.get(k)) for k in FAILURE_COLUMNS}
+            for f in report.get("inputs", {}).get("failures", [])]

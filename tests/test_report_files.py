@@ -1,0 +1,276 @@
+"""Report files from a real (tiny) run: every file is written, metrics.csv agrees with an
+independent recomputation from the histograms, md/html carry the headline figures, `hashbench
+report` re-renders byte for byte, and `hashbench compare` exits 0 / 1 / 2 as documented."""
+
+from __future__ import annotations
+
+import copy
+import csv
+import json
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from scipy.stats import beta
+
+from hashbench.cli import main
+from hashbench.config import load_config
+from hashbench.evaluate.study import rate_dict
+from hashbench.report import REPORT_FILES, load_report, summary_table
+from hashbench.report.document import build_document
+from hashbench.report.format import k_of_n, pct
+from hashbench.report.html import render_html
+from hashbench.report.metrics import METRICS_COLUMNS
+from hashbench.report.plots import PLOTS
+from hashbench.runner import run
+
+TINY = """\
+[run]
+name = "tiny-report"
+seed = 5
+chunk_size = 16
+[[references]]
+dataset = "synthetic"
+family = "mixed"
+count = 10
+size = 64
+seed = 0
+[[distractors]]
+dataset = "synthetic"
+family = "mixed"
+count = 20
+size = 64
+seed = 1
+[[transforms.custom]]
+name = "jpeg_q50"
+kind = "jpeg"
+quality = 50
+[[transforms.custom]]
+name = "hflip"
+kind = "hflip"
+[hashers]
+names = ["pdq", "pdq8", "phash", "md5"]
+composites = ["md5|pdq"]
+"""
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory) -> Path:
+    """A complete run (10 references x 2 edits, 20 distractors, 4 hashers) with its report files."""
+    root = tmp_path_factory.mktemp("report_run")
+    cfg = root / "tiny.toml"
+    cfg.write_text(TINY)
+    outcome = run(load_config(cfg), out_root=root / "results", workers=1, progress=False)
+    return outcome.run_dir
+
+
+@pytest.fixture(scope="module")
+def report(tiny_run) -> dict:
+    return load_report(tiny_run)
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.name != "config.json" and "checkpoint" not in p.parts and not p.name.startswith(".")
+            and p.suffix in (".json", ".csv", ".md", ".html", ".png")}
+
+
+def test_every_report_file_is_written(tiny_run, report):
+    for name in REPORT_FILES:
+        assert (tiny_run / name).exists(), name
+    for name in PLOTS:
+        png = tiny_run / "plots" / name
+        with Image.open(png) as im:
+            assert im.format == "PNG" and im.width >= 600 and im.height >= 300, (name, im.size)
+    assert (tiny_run / "failures.csv").read_text().splitlines()[0] == "stage,id,hasher,reason"
+    assert len((tiny_run / "failures.csv").read_text().splitlines()) == 1 + len(report["inputs"]["failures"])
+
+
+def _ci(k: int, n: int, alpha: float = 0.05) -> tuple[float, float]:
+    """Clopper-Pearson from scipy's beta quantiles, written out independently of hashbench."""
+    low = 0.0 if k == 0 else beta.ppf(alpha / 2, k, n - k + 1)
+    high = 1.0 if k == n else beta.ppf(1 - alpha / 2, k + 1, n - k)
+    return low, high
+
+
+def test_metrics_csv_equals_rates_recomputed_from_histograms(tiny_run, report):
+    with open(tiny_run / "metrics.csv", newline="") as fh:
+        reader = csv.DictReader(fh)
+        assert tuple(reader.fieldnames) == METRICS_COLUMNS
+        rows = list(reader)
+    transforms = ["jpeg_q50", "hflip"]
+    expected_rows = sum((len(transforms) + 1) * (h["nbits"] + 1) for h in report["hashers"].values())
+    assert len(rows) == expected_rows
+    index = {(r["hasher"], r["transform"], int(r["threshold"])): r for r in rows}
+    for name, h in report["hashers"].items():
+        imp = np.asarray(h["impostor"]["histogram"])
+        n_pairs = int(imp.sum())
+        n_img = h["impostor"]["n_images"]
+        assert n_pairs == (n_img * (n_img - 1) if h["matching"] == "dihedral" else n_img * (n_img - 1) // 2)
+        fp = np.cumsum(imp)
+        gen = {t: np.asarray(h["transforms"][t]["genuine_histogram"]) for t in transforms}
+        gen["all"] = sum(gen.values())
+        for t in ["all", *transforms]:
+            tp = np.cumsum(gen[t])
+            n = int(gen[t].sum())
+            for thr in range(h["nbits"] + 1):
+                row = index[(name, t, thr)]
+                assert int(row["tp"]) == tp[thr] and int(row["n_genuine"]) == n
+                assert float(row["tpr"]) == pytest.approx(tp[thr] / n, rel=1e-12)
+                lo, hi = _ci(int(tp[thr]), n)
+                assert float(row["tpr_ci_low"]) == pytest.approx(lo, rel=1e-9, abs=1e-15)
+                assert float(row["tpr_ci_high"]) == pytest.approx(hi, rel=1e-9)
+                assert int(row["fp"]) == fp[thr] and int(row["n_pairs"]) == n_pairs
+                assert float(row["fpr"]) == pytest.approx(fp[thr] / n_pairs, rel=1e-12)
+                lo, hi = _ci(int(fp[thr]), n_pairs)
+                assert float(row["fpr_ci_low"]) == pytest.approx(lo, rel=1e-9, abs=1e-15)
+                assert float(row["fpr_ci_high"]) == pytest.approx(hi, rel=1e-9)
+        # The pooled row at the named threshold is what the study stored for that threshold.
+        at = h["at_threshold"]
+        row = index[(name, "all", h["threshold"])]
+        assert (int(row["tp"]), int(row["n_genuine"])) == (at["tpr"]["count"], at["tpr"]["n"])
+        assert (int(row["fp"]), int(row["n_pairs"])) == (at["fpr_per_pair"]["count"], at["fpr_per_pair"]["n"])
+        assert float(row["tpr_ci_high"]) == pytest.approx(at["tpr"]["ci_high"], rel=1e-12)
+        pq = at["fpr_per_query_measured"]
+        assert float(row["fpr_per_query_measured"]) == pytest.approx(pq["rate"])
+        assert float(row["fpr_per_query_ci_high"]) == pytest.approx(pq["ci_high"], rel=1e-12)
+        assert (int(row["n_queries"]), int(row["list_size"])) == (pq["n"], pq["list_size"])
+        if h["quality_floor"] is not None:  # the PDQ family: gated columns match the stored gated rates
+            assert float(row["tpr_gated"]) == pytest.approx(at["tpr_gated"]["rate"], rel=1e-12)
+            assert float(row["tpr_gated_ci_low"]) == pytest.approx(at["tpr_gated"]["ci_low"], rel=1e-12, abs=1e-15)
+            assert float(row["fpr_gated"]) == pytest.approx(at["fpr_per_pair_gated"]["rate"], rel=1e-12, abs=0)
+        else:
+            assert row["tpr_gated"] == "" and row["fpr_gated"] == ""
+
+
+def test_markdown_and_html_carry_the_headline_figures(tiny_run, report):
+    md = (tiny_run / "report.md").read_text()
+    page = (tiny_run / "report.html").read_text()
+    assert report["run_id"] in md and report["run_id"] in page
+    for name, h in report["hashers"].items():
+        at = h["at_threshold"]
+        figures = [k_of_n(at["tpr"]["count"], at["tpr"]["n"]), pct(at["tpr"]["rate"]),
+                   k_of_n(at["fpr_per_pair"]["count"], at["fpr_per_pair"]["n"])]
+        for text in figures:
+            assert text in md, (name, text)
+            assert text in page, (name, text)
+        assert f"| `{name}` | {h['nbits']} | ≤ {h['threshold']} | {pct(at['tpr']['rate'])}" in md
+    # which per-query rate is which is said in words
+    for doc in (md, page):
+        assert "Per-query FPR, measured" in doc and "Per-query FPR, projected" in doc
+        assert "calibration half" in doc and "held-out half" in doc
+    assert "`md5\\|pdq`" in md  # a composite's pipe must not split its table cell
+
+
+def test_html_is_self_contained(tiny_run):
+    page = (tiny_run / "report.html").read_text()
+    assert "<script" not in page.lower()
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//)""", page), "the page must not load anything"
+    assert "<link" not in page.lower()
+    assert page.count('src="data:image/png;base64,') == len(PLOTS)
+
+
+def test_html_escapes_what_comes_from_the_data(report):
+    hostile = copy.deepcopy(report)
+    hostile["inputs"]["failures"] = [{"stage": "references", "id": "<img src=x onerror=alert(1)>", "hasher": None,
+                                      "reason": "bad <b>file</b> & worse"}]
+    page = render_html(build_document(hostile), {name: b"png" for name in PLOTS}, title="t")
+    assert "<img src=x" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
+    assert "bad &lt;b&gt;file&lt;/b&gt; &amp; worse" in page
+
+
+def test_summary_table(report):
+    text = summary_table(report)
+    for name, h in report["hashers"].items():
+        fpr = h["at_threshold"]["fpr_per_pair"]
+        line = next(ln for ln in text.splitlines() if ln.startswith(name + " "))
+        assert k_of_n(fpr["count"], fpr["n"]) in line and f"<= {h['threshold']}" in line
+    assert "per-query FPR, measured" in text and "upper end of the 95% interval" in text
+
+
+def test_report_command_rerenders_identically(tiny_run, tmp_path, capsys):
+    copy_dir = tmp_path / "copy"
+    copy_dir.mkdir()
+    shutil.copy(tiny_run / "report.json", copy_dir / "report.json")
+    assert main(["report", str(copy_dir / "report.json")]) == 0
+    assert "wrote" in capsys.readouterr().out
+    original, again = _files(tiny_run), _files(copy_dir)
+    assert sorted(original) == sorted(again)
+    different = [name for name in original if original[name] != again[name]]
+    assert different == []
+
+
+def _edited(report: dict, tmp_path: Path, name: str, edit) -> Path:
+    r = copy.deepcopy(report)
+    edit(r)
+    folder = tmp_path / name
+    folder.mkdir()
+    (folder / "report.json").write_text(json.dumps(r))
+    return folder
+
+
+def _lose_matches(r: dict) -> str:
+    """Move every genuine pair of the best perceptual hasher within its threshold far away."""
+    name = max(("pdq", "phash"), key=lambda n: r["hashers"][n]["at_threshold"]["tpr"]["count"])
+    h = r["hashers"][name]
+    assert h["at_threshold"]["tpr"]["count"] > 0
+    t = h["threshold"]
+    for entry in h["transforms"].values():
+        g = entry["genuine_histogram"]
+        moved = sum(g[: t + 1])
+        g[: t + 1] = [0] * (t + 1)
+        g[-1] += moved
+    h["at_threshold"]["tpr"] = rate_dict(0, h["at_threshold"]["tpr"]["n"], 0.05)
+    return name
+
+
+def test_compare_exit_codes(tiny_run, report, tmp_path, capsys):
+    assert main(["compare", str(tiny_run), str(tiny_run / "report.json")]) == 0
+    assert "OK: no figure of B is worse" in capsys.readouterr().out
+
+    lost: list[str] = []
+    worse_tpr = _edited(report, tmp_path, "worse_tpr", lambda r: lost.append(_lose_matches(r)))
+    assert main(["compare", str(tiny_run), str(worse_tpr), "--json"]) == 1
+    out = json.loads(capsys.readouterr().out)
+    assert out["regressed"] is True
+    assert {(d["matcher"], d["metric"]) for d in out["regressions"]} >= {(lost[0], "tpr")}
+    assert all(d["kind"] == "accuracy" for d in out["regressions"])
+    # the baseline is the first argument: B better than A is no regression
+    assert main(["compare", str(worse_tpr), str(tiny_run)]) == 0
+    capsys.readouterr()
+
+    def more_false_matches(r: dict) -> None:
+        at = r["hashers"]["pdq"]["at_threshold"]
+        at["fpr_per_pair"] = rate_dict(at["fpr_per_pair"]["count"] + 3, at["fpr_per_pair"]["n"], 0.05)
+
+    worse_fpr = _edited(report, tmp_path, "worse_fpr", more_false_matches)
+    assert main(["compare", str(tiny_run), str(worse_fpr), "--json"]) == 1
+    out = json.loads(capsys.readouterr().out)
+    assert [(d["matcher"], d["metric"]) for d in out["regressions"]] == [("pdq", "fpr_per_pair_upper")]
+
+    def slower(r: dict) -> None:
+        rec = r["timing"]["hashing"]["phash"]
+        rec["images_per_second_per_core"] *= 0.5
+
+    slow = _edited(report, tmp_path, "slow", slower)
+    assert main(["compare", str(tiny_run), str(slow)]) == 1
+    assert "REGRESSED" in capsys.readouterr().out
+    assert main(["compare", str(tiny_run), str(slow), "--tolerance-speed", "1"]) == 0
+    capsys.readouterr()
+
+
+def test_compare_usage_errors(tiny_run, report, tmp_path, capsys):
+    fewer = _edited(report, tmp_path, "fewer", lambda r: r["hashers"].pop("md5"))
+    assert main(["compare", str(tiny_run), str(fewer)]) == 2
+    err = capsys.readouterr().err
+    assert "different hashers" in err and "only in A" in err and "md5" in err
+    assert main(["compare", str(tiny_run), str(tmp_path / "missing")]) == 2
+    assert "no such file" in capsys.readouterr().err
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    assert main(["compare", str(bad), str(tiny_run)]) == 2
+    assert "not valid JSON" in capsys.readouterr().err
+    assert main(["report", str(tmp_path / "nothing-here")]) == 2
