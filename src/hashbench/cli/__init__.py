@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "datasets",
     "transforms",
     "demo",
+    "report",
 )
 
 DESCRIPTION = """\
