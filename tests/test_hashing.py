@@ -79,3 +79,24 @@ def test_pdq_derived_from_pdq8_equals_pdq_alone():
     assert np.array_equal(both.codes["pdq"], alone.codes["pdq"])
     assert np.array_equal(both.quality["pdq"], alone.quality["pdq"])
     assert both.hash_seconds["pdq"] == 0.0  # computed once, inside pdq8
+
+
+def test_a_hanging_item_is_reported_and_the_rest_hashed(monkeypatch):
+    import time as _time
+
+    import hashbench.hashing as hashing
+    from hashbench.hashing import LazySource
+    from hashbench.hashers import ImageItem
+
+    class Slow(LazySource):
+        def __init__(self, seconds):
+            self.seconds = seconds
+
+        def materialise(self, item_id):
+            _time.sleep(self.seconds)
+            return ImageItem(id=item_id, pixels=np.zeros((8, 8, 3), np.uint8)), None
+
+    monkeypatch.setattr(hashing, "ITEM_TIMEOUT", 0.3)
+    res = hash_arrays([Slow(0), Slow(5), Slow(0)], ["a", "hangs", "c"], ["dhash"], workers=1, progress=False)
+    assert res.ok["dhash"].tolist() == [True, False, True]
+    assert "limit per item" in dict(res.errors)["hangs"]

@@ -122,7 +122,12 @@ class ChunkStore:
         table = pa.table(cols).replace_schema_metadata({"hashbench": json.dumps(info)})
         sink = pa.BufferOutputStream()
         pq.write_table(table, sink, compression="zstd")
-        atomic_write_bytes(self._path(chunk.index), sink.getvalue().to_pybytes())
+        path = self._path(chunk.index)
+        try:
+            atomic_write_bytes(path, sink.getvalue().to_pybytes())
+        except OSError as exc:
+            raise UsageError(f"cannot save checkpoint {path}: {exc.strerror or exc}; free some space or "
+                             "choose another --out, then run the same command again to resume") from None
 
     def read(self, indices: Sequence[int]) -> Iterator[ChunkResult]:
         """The saved chunks, in the order given (all must exist)."""

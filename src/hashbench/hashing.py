@@ -16,11 +16,14 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import signal
 import sys
+import threading
 import time
 from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from itertools import islice
@@ -154,12 +157,42 @@ class HashResult:
 
 _WORKER_HASHERS: list[Hasher] = []
 _WORKER_MAX_PIXELS = DEFAULT_MAX_PIXELS
+#: Seconds one item may take to be made (read, decoded, generated, edited) or hashed by one hasher.
+ITEM_TIMEOUT = float(os.environ.get("HASHBENCH_ITEM_TIMEOUT", "120"))
 
 
 def _init_worker(hashers: list[Hasher], max_pixels: int) -> None:
     global _WORKER_HASHERS, _WORKER_MAX_PIXELS
     _WORKER_HASHERS = hashers
     _WORKER_MAX_PIXELS = max_pixels
+
+
+class ItemTimeout(Exception):
+    """An item took longer than the per-item time limit."""
+
+
+@contextmanager
+def _time_limit(seconds: float) -> Iterator[None]:
+    """Raise :class:`ItemTimeout` in this thread after ``seconds`` (main thread only, Unix).
+
+    The alarm interrupts Python code and Pillow's decode loop between blocks; elsewhere (another
+    thread, no SIGALRM) it does nothing rather than break the caller.
+    """
+    usable = seconds > 0 and hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    if not usable:
+        yield
+        return
+
+    def on_alarm(signum, frame):  # noqa: ARG001
+        raise ItemTimeout(f"took longer than the {seconds:g} s limit per item")
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _load(item_id: str, source: Source, max_pixels: int) -> tuple[ImageItem, dict | None]:
@@ -193,7 +226,8 @@ def _hash_chunk(index: int, ids: list[str], sources: list[Source]) -> ChunkResul
     meta: list[dict | None] = []
     for item_id, src in zip(ids, sources):
         try:
-            item, m = _load(item_id, src, _WORKER_MAX_PIXELS)
+            with _time_limit(ITEM_TIMEOUT):
+                item, m = _load(item_id, src, _WORKER_MAX_PIXELS)
             items.append(item)
             meta.append(m)
             decode_errors.append(None)
@@ -201,6 +235,10 @@ def _hash_chunk(index: int, ids: list[str], sources: list[Source]) -> ChunkResul
             items.append(ImageItem(id=item_id, pixels=None))
             meta.append(None)
             decode_errors.append(exc.reason)
+        except ItemTimeout as exc:
+            items.append(ImageItem(id=item_id, pixels=None))
+            meta.append(None)
+            decode_errors.append(f"making the image {exc}")
         except Exception as exc:  # a decoder or generator bug must still not lose the rest of the chunk
             items.append(ImageItem(id=item_id, pixels=None))
             meta.append(None)
@@ -216,7 +254,7 @@ def _hash_chunk(index: int, ids: list[str], sources: list[Source]) -> ChunkResul
         if hasher in derived:
             continue
         t1 = time.perf_counter()
-        sub = hasher.hash_many(good_items)
+        sub = _hash_with_limit(hasher, good_items)
         hash_seconds[hasher.name] = time.perf_counter() - t1
         batches[hasher.name] = _scatter(sub, good, len(items), hasher)
     for hasher in derived:  # e.g. pdq is variant 0 of pdq8: computed once, reported for both
@@ -225,6 +263,31 @@ def _hash_chunk(index: int, ids: list[str], sources: list[Source]) -> ChunkResul
                                          quality=None if src.quality is None else src.quality.copy())
         hash_seconds[hasher.name] = 0.0
     return ChunkResult(index, list(ids), decode_errors, batches, decode_seconds, hash_seconds, meta)
+
+
+def _hash_with_limit(hasher: Hasher, items: list[ImageItem]) -> HashBatch:
+    """Hash a batch within ``ITEM_TIMEOUT`` per item; on a timeout, item by item to find the culprit."""
+    try:
+        with _time_limit(ITEM_TIMEOUT * max(1, len(items))):
+            return hasher.hash_many(items)
+    except ItemTimeout:
+        pass
+    parts = []
+    for item in items:
+        try:
+            with _time_limit(ITEM_TIMEOUT):
+                parts.append(hasher.hash_many([item]))
+        except ItemTimeout as exc:
+            parts.append(HashBatch(codes=np.zeros((1, hasher.nbytes), np.uint8), errors=[f"hashing {exc}"],
+                                   quality=np.full(1, -1, np.int16) if hasher.has_quality else None,
+                                   variant_codes=np.zeros((1, hasher.variants, hasher.nbytes), np.uint8)
+                                   if hasher.variants > 1 else None))
+    return HashBatch(
+        codes=np.concatenate([p.codes for p in parts]) if parts else np.zeros((0, hasher.nbytes), np.uint8),
+        errors=[e for p in parts for e in p.errors],
+        quality=np.concatenate([p.quality for p in parts]) if hasher.has_quality and parts else None,
+        variant_codes=np.concatenate([p.variant_codes for p in parts]) if hasher.variants > 1 and parts else None,
+    )
 
 
 def _scatter(sub: HashBatch, rows: list[int], n: int, hasher: Hasher) -> HashBatch:

@@ -98,8 +98,10 @@ def decode_bytes(
     if not data:
         raise ImageDecodeError(item_id, "empty file (0 bytes)")
     with warnings.catch_warnings():
-        # Pillow warns about large images; the explicit pixel limit below decides instead.
+        # Pillow warns about large images (the explicit pixel limit below decides instead) and
+        # about damaged metadata it recovers from; neither should flood a run's output.
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        warnings.simplefilter("ignore", UserWarning)
         if Image.MAX_IMAGE_PIXELS is not None and max_pixels > 2 * Image.MAX_IMAGE_PIXELS:
             # Pillow's own guard would refuse what the caller explicitly allows; widen it (only
             # ever upwards) and keep the caller's limit, checked below, as the one that decides.

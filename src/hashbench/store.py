@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -89,23 +88,15 @@ def result_to_table(result: HashResult) -> pa.Table:
 
 def write_table(table: pa.Table, path: str | os.PathLike) -> Path:
     """Write ``table`` to ``path`` atomically (temporary file in the same folder, then rename)."""
+    from .checkpoint import atomic_write_bytes
+
     out = Path(path)
-    folder = out.parent if str(out.parent) else Path(".")
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, compression="zstd")
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=folder)
+        atomic_write_bytes(out, sink.getvalue().to_pybytes())
     except OSError as exc:
-        raise UsageError(f"cannot write to {folder}: {exc.strerror or exc}; choose another --out") from None
-    os.close(fd)
-    try:
-        pq.write_table(table, tmp, compression="zstd")
-        os.replace(tmp, out)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise UsageError(f"cannot write {out}: {exc.strerror or exc}") from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        raise UsageError(f"cannot write {out}: {exc.strerror or exc}; choose another --out or free some space") from None
     return out
 
 
