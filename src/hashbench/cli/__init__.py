@@ -20,6 +20,7 @@ __all__ = ["main", "build_parser"]
 
 # Modules of this package that add sub-commands, in the order --help lists them.
 COMMAND_MODULES: tuple[str, ...] = (
+    "run",
     "hash",
     "datasets",
     "transforms",
@@ -36,6 +37,7 @@ Every command works offline. Run `hashbench COMMAND --help` for what it does and
 
 EPILOG = """\
 examples:
+  hashbench run                                      the main job: the embedded default benchmark
   hashbench hashers                                  list the hashers and their libraries
   hashbench hash photos/ --hasher pdq,phash --out hashes.parquet
   hashbench demo                                     a small end-to-end run on bundled images
