@@ -23,9 +23,11 @@ def test_default_config_is_valid_and_round_trips():
     assert "[[references]]" in default_config_text()
 
 
-def test_missing_thresholds_get_a_default_and_exact_hashers_zero():
+def test_missing_thresholds_get_the_named_operating_points():
     c = cfg()
-    assert c.thresholds == {"pdq": 32, "md5": 0}
+    assert c.thresholds == {"pdq": 31, "md5": 0}
+    c = cfg(hashers={"names": ["colorhash", "phash"]}, thresholds={"phash": 6})
+    assert c.thresholds == {"colorhash": 4, "phash": 6}
 
 
 @pytest.mark.parametrize("sections,needle", [

@@ -220,10 +220,11 @@ def parse_config(data: dict[str, Any], origin: str = "config") -> RunConfig:
         if nbits is not None and t > nbits:
             raise UsageError(f"{origin}: [thresholds] {hname} = {t} is more than its {nbits} bits")
         thresholds[hname] = t
+    conventional = tomllib.loads(default_config_text())["thresholds"]
     for hname in names:
-        if hname not in thresholds:
+        if hname not in thresholds:  # the named operating point of the embedded default, else nbits/8
             h = hashers_mod.get(hname)
-            thresholds[hname] = 0 if h.exact else max(1, h.nbits // 8)
+            thresholds[hname] = conventional.get(hname, 0 if h.exact else max(1, h.nbits // 8))
 
     m = data.get("matching", {})
     mode = str(m.get("mode", base.matching))
