@@ -185,7 +185,7 @@ def score_operating_point(
         held_out_fpr=held_fpr,
         held_out_tpr=held_tpr,
         calibration_pairs_needed=needed,
-        resolvable=n_cal >= needed,
+        resolvable=target_fpr > 0 and n_cal >= needed,
     )
 
 
