@@ -601,17 +601,16 @@ def mih_knn(  # type: ignore[no-untyped-def]
 
 
 @njit(parallel=True, nogil=True, cache=True)
-def popcount_peak(data, repeats):  # type: ignore[no-untyped-def]
-    """XOR + popcount over a small (L1-resident) array, ``repeats`` times per thread block:
-    the machine's popcount throughput with no memory traffic, the ceiling for any scan."""
-    nthreads_blocks = data.shape[0]
-    out = np.zeros(nthreads_blocks, np.int64)
-    for b in prange(nthreads_blocks):
-        row = data[b]
+def scan_peak(cols, xq, repeats):  # type: ignore[no-untyped-def]
+    """The flat scan's inner loop on a small L1-resident block, ``repeats`` times per query row
+    (one row per thread): comparisons/s with no memory traffic at all, i.e. the popcount
+    (and add/compare) throughput ceiling of any scan on this CPU."""
+    nrows = xq.shape[0]
+    out = np.zeros(nrows, np.int64)
+    m = cols.shape[1]
+    for b in prange(nrows):
         acc = 0
         for r in range(repeats):
-            key = np.uint64(r)
-            for j in range(row.shape[0]):
-                acc += popcount64(row[j] ^ key)
+            acc += _chunk_count_le(cols, 0, m, xq[b], r & 127)
         out[b] = acc
     return out
