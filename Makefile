@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/hashbench demo
+	$(BIN)/hashbench run --out results
 
 # pytest exits 5 when it collects no test: that is a failure of the suite, not a pass.
 test: $(STAMP)

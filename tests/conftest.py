@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from hashbench.demo import bundled_photo_paths
+from hashbench.datasets import get as get_dataset
 
 
 @pytest.fixture(scope="session")
 def photo_paths() -> list[Path]:
-    paths = bundled_photo_paths()
+    paths = [Path(it.path) for it in get_dataset("sample")]
     assert len(paths) >= 10, f"expected at least 10 bundled photos, found {len(paths)}"
     return paths
 

@@ -95,9 +95,3 @@ def test_console_script_is_installed():
     exe = os.path.join(os.path.dirname(sys.executable), "hashbench")
     proc = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and "hashbench" in proc.stdout
-
-
-def test_demo_runs_end_to_end():
-    proc = run_cli("demo", "--workers", "1")
-    assert proc.returncode == 0, proc.stderr
-    assert "pdq8" in proc.stdout and "min d between photos" in proc.stdout

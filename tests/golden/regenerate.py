@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 from hashbench.bits import codes_to_hex
-from hashbench.demo import bundled_photo_paths
+from hashbench.datasets import get as get_dataset
 from hashbench.hashing import hash_files
 
 PINNED = ["pdq", "phash", "phash16", "dhash", "ahash", "whash", "colorhash", "md5"]
@@ -19,7 +19,7 @@ VERSIONED = ["pillow", "pdqhash", "imagehash", "numpy", "scipy", "pywavelets"]
 
 
 def main() -> None:
-    paths = bundled_photo_paths()[:10]
+    paths = [Path(it.path) for it in get_dataset("sample")][:10]
     res = hash_files(paths, [p.name for p in paths], PINNED, workers=1, progress=False)
     out = {
         "versions": {d: importlib.metadata.version(d) for d in VERSIONED},

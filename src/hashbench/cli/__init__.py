@@ -24,7 +24,6 @@ COMMAND_MODULES: tuple[str, ...] = (
     "hash",
     "datasets",
     "transforms",
-    "demo",
     "report",
 )
 
@@ -40,7 +39,6 @@ examples:
   hashbench run                                      the main job: the embedded default benchmark
   hashbench hashers                                  list the hashers and their libraries
   hashbench hash photos/ --hasher pdq,phash --out hashes.parquet
-  hashbench demo                                     a small end-to-end run on bundled images
 """
 
 

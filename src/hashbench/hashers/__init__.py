@@ -53,5 +53,5 @@ BUILTIN: dict[str, type[Hasher]] = {
 for _name, _cls in BUILTIN.items():
     register(_name, _cls)
 
-#: What `hashbench hash` and the demo use when no --hasher is given.
+#: The hashers of the embedded default run (`hashbench run`, `make demo`).
 DEFAULT_HASHERS: tuple[str, ...] = ("pdq", "pdq8", "phash", "phash16", "dhash", "ahash", "whash", "md5", "sha256")
