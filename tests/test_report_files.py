@@ -274,3 +274,46 @@ def test_compare_usage_errors(tiny_run, report, tmp_path, capsys):
     assert main(["compare", str(bad), str(tiny_run)]) == 2
     assert "not valid JSON" in capsys.readouterr().err
     assert main(["report", str(tmp_path / "nothing-here")]) == 2
+
+
+_PLACEHOLDER = {"hashers": "<hasher>", "composites": "<composite>", "stages": "<stage>",
+                "evaluation_seconds": "<hasher>", "hashing": "<hasher>", "index": "<hasher>", "parts": "<hasher>",
+                "thresholds": "<hasher>", "versions": "<package>"}
+
+
+def _key_paths(obj, path: str = "") -> set[str]:
+    """Every key path of a report, with run-chosen keys replaced by their placeholder."""
+    out: set[str] = set()
+    if isinstance(obj, dict):
+        last = path.rsplit(".", 1)[-1]
+        for key, value in obj.items():
+            name = _PLACEHOLDER.get(last) or ("<transform>" if path.endswith("<hasher>.transforms") else None) or key
+            child = f"{path}.{name}" if path else name
+            out.add(child)
+            out |= _key_paths(value, child)
+    elif isinstance(obj, list):
+        for item in obj:
+            out |= _key_paths(item, path + "[]")
+    return out
+
+
+def test_every_report_key_is_documented(report):
+    doc = (Path(__file__).parents[1] / "docs" / "report-schema.md").read_text()
+    documented: dict[str, str] = {}
+    for line in doc.splitlines():
+        m = re.match(r"\| `([^`]+)` \| ([^|]+) \|", line)
+        if m:
+            documented[m.group(1)] = m.group(2).strip()
+    rate_fields = {"count", "n", "rate", "ci_low", "ci_high"}
+
+    def covered(path: str) -> bool:
+        if path in documented:
+            return True
+        parent, _, last = path.rpartition(".")
+        if documented.get(parent, "").startswith(("rate", "projected")) and last in rate_fields:
+            return True
+        # inside an open object (dataset or transform parameters) any key is allowed
+        return any(path.startswith(p + ".") or path.startswith(p + "[]") for p, t in documented.items() if "(open)" in t)
+
+    missing = sorted(p for p in _key_paths(report) if not covered(p))
+    assert missing == []

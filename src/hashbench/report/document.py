@@ -49,6 +49,8 @@ class Table:
     rows: list[list[str]]
     #: per column: "l" text or "r" numbers
     align: list[str] = field(default_factory=list)
+    #: when set, HTML folds the table under this line (it repeats a figure shown just before)
+    fold: str = ""
 
     def alignment(self) -> list[str]:
         return self.align or ["l"] + ["r"] * (len(self.header) - 1)
@@ -149,8 +151,8 @@ def _intro(report: dict[str, Any]) -> list[Block]:
     if dihedral:
         bullets.append(
             f"{', '.join(f'`{n}`' for n in dihedral)} match{'es' if len(dihedral) == 1 else ''} on the closest of 8 "
-            "rotations and flips of the query, so their impostor pairs are ordered (query, listed): n(n − 1) pairs "
-            "instead of n(n − 1)/2.")
+            f"rotations and flips of the query, so {'its' if len(dihedral) == 1 else 'their'} impostor pairs are "
+            "ordered (query, listed): n(n − 1) pairs instead of n(n − 1)/2.")
     blocks += [Heading("How to read this report"), Bullets(bullets)]
     return blocks
 
@@ -164,15 +166,15 @@ def _headline(report: dict[str, Any]) -> list[Block]:
             f"`{name}`", str(h["nbits"]), f"≤ {at['threshold']}",
             _tpr(at.get("tpr")), _kn(at.get("tpr")),
             _fpr(at.get("fpr_per_pair")), _kn(at.get("fpr_per_pair")), _at_most(at.get("fpr_per_pair")),
-            (f"{_fpr(pq)}, {f.k_of_n(pq['count'], pq['n'])} queries vs {f.count(pq['list_size'])} listed"
-             if pq else "not measured"),
+            _fpr(pq) if pq else "not measured",
+            f"{f.k_of_n(pq['count'], pq['n'])} vs {f.count(pq['list_size'])} listed" if pq else f.DASH,
         ])
     conf = _conf(report)
     blocks: list[Block] = [
         Heading("Results at the named thresholds"),
         Table(["hasher", "bits", "threshold", f"TPR [{conf} CI]", "edited copies found",
                f"per-pair FPR [{conf} CI]", "false matches / pairs", "per-pair FPR at most",
-               "per-query FPR, measured"], rows, ["l", "r", "r", "r", "r", "r", "r", "r", "l"]),
+               f"per-query FPR, measured [{conf} CI]", "distractors matched / list"], rows),
     ]
     gated = _gate_names(report)
     if gated:
@@ -209,21 +211,42 @@ def _operational(report: dict[str, Any]) -> list[Block]:
     if not ops:
         return []
     any_op = next(iter(ops.values()))
+    blocks: list[Block]
     rows = []
     for name, o in ops.items():
         pq, fl = o["per_query"], o["flagged_per_year"]
         rows.append([f"`{name}`", f"≤ {report['hashers'][name]['threshold']}",
                      f"{f.small_rate(pq['rate'])} {f.interval(pq['ci_low'], pq['ci_high'])}",
                      f"{f.big(fl['rate'])} [{f.big(fl['ci_low'])}, {f.big(fl['ci_high'])}]"])
-    return [
+    blocks = [
         Heading("Operational projection"),
         Paragraph(f"What the per-pair rate would mean for **{f.big(any_op['volume_per_year'])} images a year**, "
                   f"each matched against a list of **{f.big(any_op['list_size'])} hashes** (set in the configuration "
                   "as `volume_per_year` and `list_size`)."),
         Table(["hasher", "threshold", "chance one innocent image is flagged", "innocent images flagged a year"], rows),
-        Paragraph("In words, with the assumptions each figure rests on:"),
-        Bullets([f"**{name}**: {o['text']}" for name, o in ops.items()]),
     ]
+    own, shared = _split_common_ending([o["text"] for o in ops.values()])
+    blocks += [Paragraph("In words:"), Bullets([f"**{name}**: {text}" for name, text in zip(ops, own)])]
+    if shared:
+        blocks.append(Paragraph(f"**Assumptions.** {shared}"))
+    return blocks
+
+
+def _split_common_ending(texts: list[str]) -> tuple[list[str], str]:
+    """Split texts into their own sentences and the sentences they all end with.
+
+    The projection texts repeat the same assumptions word for word; the report says them once.
+    With a single text nothing is split off.
+    """
+    if len(texts) < 2:
+        return texts, ""
+    split = [re.split(r"(?<=\.) (?=[A-Z])", t) for t in texts]
+    k = 0
+    while all(len(s) > k + 1 for s in split) and len({s[-1 - k] for s in split}) == 1:
+        k += 1
+    if k == 0:
+        return texts, ""
+    return [" ".join(s[:-k]) for s in split], " ".join(split[0][-k:])
 
 
 def _operating_points(report: dict[str, Any]) -> list[Block]:
@@ -232,7 +255,7 @@ def _operating_points(report: dict[str, Any]) -> list[Block]:
         for op in h.get("operating_points", []):
             t = op.get("threshold")
             rows.append([
-                f"`{name}`", f.small_rate(op["target_fpr"]), f.DASH if t is None else f"≤ {t}",
+                f"`{name}`", f"{op['target_fpr']:g}", f.DASH if t is None else f"≤ {t}",
                 _kn(op.get("calibration_fpr")), f"{_fpr(op.get('held_out_fpr'))}" if op.get("held_out_fpr") else f.DASH,
                 _kn(op.get("held_out_fpr")), _tpr(op.get("held_out_tpr")),
                 f.count(op.get("calibration_pairs_needed")), "yes" if op.get("resolvable") else "no",
@@ -317,9 +340,9 @@ def _per_transform(report: dict[str, Any]) -> list[Block]:
         Heading("Robustness per transform"),
         Paragraph(f"{n_text} whose hash matched their original's at the hasher's named threshold (TPR). Intervals and "
                   "every other threshold are in `metrics.csv`."),
-        Table(["transform", "edit", *[f"`{n}` ≤ {report['hashers'][n]['threshold']}" for n in names]], rows,
-              ["l", "l", *["r"] * len(names)]),
         Figure("tpr_heatmap.png", PLOTS["tpr_heatmap.png"][1]),
+        Table(["transform", "edit", *[f"`{n}` ≤ {report['hashers'][n]['threshold']}" for n in names]], rows,
+              ["l", "l", *["r"] * len(names)], fold="the same figures as a table, with each edit's parameters"),
     ]
 
 
@@ -385,7 +408,7 @@ def _failures(report: dict[str, Any], limit: int = 10) -> list[Block]:
                             f"{'The first ' + str(limit) + ' are' if len(rows) > limit else 'They are'} listed here; "
                             "the full list is in `failures.csv`."))
     blocks.append(Table(["stage", "id", "hasher", "reason"],
-                        [[r["stage"], f"`{r['id']}`", r["hasher"] or "all (decode)", r["reason"]] for r in rows[:limit]],
+                        [[r["stage"], f"`{r['id']}`", r["hasher"] or "(the image itself)", r["reason"]] for r in rows[:limit]],
                         ["l", "l", "l", "l"]))
     return blocks
 
@@ -467,8 +490,13 @@ def _provenance(report: dict[str, Any]) -> list[Block]:
                         ["l", "r", "l", "l"]))
     versions = env.get("versions", {})
     machine = env.get("machine", {})
-    blocks.append(Table(["package", "version"], [[k, str(v)] for k, v in versions.items()], ["l", "l"]))
-    blocks.append(Table(["machine", ""], [[k, str(v)] for k, v in machine.items()], ["l", "l"]))
+    if versions:
+        blocks.append(Paragraph("**Versions:** " + ", ".join(f"{k} {v}" for k, v in versions.items()) + "."))
+    if machine:
+        blocks.append(Paragraph(
+            f"**Machine:** {machine.get('cpu', '?')}, {machine.get('cpus_available', '?')} CPUs available, "
+            f"{machine.get('memory_gib', '?')} GiB memory, {machine.get('machine', '?')}, {machine.get('platform', '?')}, "
+            f"{machine.get('python_implementation', '?')}."))
     libs = [[f"`{n}`", str(h.get("library", f.DASH)), str(h.get("library_version", f.DASH)), str(h.get("kind", f.DASH))]
             for n, h in report["hashers"].items()]
     blocks.append(Table(["hasher", "library", "version", "kind"], libs, ["l", "l", "l", "l"]))

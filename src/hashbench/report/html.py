@@ -92,7 +92,7 @@ def render_html(blocks: list[Block], plots: dict[str, bytes], title: str) -> str
         elif isinstance(b, Bullets):
             body.append("<ul>" + "".join(f"<li>{inline(i)}</li>" for i in b.items) + "</ul>")
         elif isinstance(b, Table):
-            body.append(_table(b))
+            body.append(f"<details><summary>{inline(b.fold)}</summary>{_table(b)}</details>" if b.fold else _table(b))
         elif isinstance(b, Figure):
             data = base64.b64encode(plots[b.name]).decode("ascii")
             body.append(f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(b.caption)}">'

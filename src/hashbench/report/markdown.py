@@ -31,7 +31,7 @@ def render_markdown(blocks: list[Block], plots_dir: str = "plots") -> str:
         elif isinstance(b, Bullets):
             out.append("\n".join(f"- {item}" for item in b.items))
         elif isinstance(b, Table):
-            out.append("\n".join(_table(b)))
+            out.append((f"**{b.fold[0].upper()}{b.fold[1:]}:**\n\n" if b.fold else "") + "\n".join(_table(b)))
         elif isinstance(b, Figure):
             out.append(f"![{b.caption}]({plots_dir}/{b.name})\n\n*{b.caption}*")
         elif isinstance(b, Code):

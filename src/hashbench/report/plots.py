@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import EngFormatter
 from scipy.stats import norm
 
 from ..evaluate import det_curve, roc_curve
@@ -279,6 +280,7 @@ def plot_throughput(report: dict[str, Any]) -> bytes:
     if idx_names:
         listed = index[idx_names[0]].get("n_listed")
         ax2.set_yticks(yy, idx_names, fontsize=9)
+        ax2.xaxis.set_major_formatter(EngFormatter(sep=""))
         ax2.legend(fontsize=8, loc="lower right")
         ax2.set_title(f"index range queries (list of {listed:,} hashes)", fontsize=10)
     else:
