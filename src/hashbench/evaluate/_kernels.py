@@ -60,6 +60,9 @@ def popcount64(typingctx, x):  # type: ignore[no-untyped-def]
 def _row_pair_index(a_cols, i, b_cols, js, half, stride, idx, dist):  # type: ignore[no-untyped-def]
     """Write ``idx[k] = d(i, js + k) * stride + d(i, js + half + k)`` for ``k < half``.
 
+    ``idx`` is uint32: numba indexes with an unsigned integer without the negative-index
+    wraparound it adds for signed ones (four instructions per increment in the scalar phase).
+
     ``a_cols`` holds code ``i``; ``b_cols`` the columns. ``dist`` is int32 scratch of at least
     ``2 * half`` used only by the generic (any word count) path.
     """
@@ -83,13 +86,13 @@ def _row_pair_index(a_cols, i, b_cols, js, half, stride, idx, dist):  # type: ig
         for k in range(half):
             d1 = popcount64(a0 ^ b0[k]) + popcount64(a1 ^ b1[k]) + popcount64(a2 ^ b2[k]) + popcount64(a3 ^ b3[k])
             d2 = popcount64(a0 ^ c0[k]) + popcount64(a1 ^ c1[k]) + popcount64(a2 ^ c2[k]) + popcount64(a3 ^ c3[k])
-            idx[k] = np.int32(d1 * stride + d2)
+            idx[k] = np.uint32(d1 * stride + d2)
     elif nw == 1:
         a0 = a_cols[0, i]
         b0 = b_cols[0, lo:mid]
         c0 = b_cols[0, mid:hi]
         for k in range(half):
-            idx[k] = np.int32(popcount64(a0 ^ b0[k]) * stride + popcount64(a0 ^ c0[k]))
+            idx[k] = np.uint32(popcount64(a0 ^ b0[k]) * stride + popcount64(a0 ^ c0[k]))
     elif nw == 2:
         a0 = a_cols[0, i]
         a1 = a_cols[1, i]
@@ -100,7 +103,7 @@ def _row_pair_index(a_cols, i, b_cols, js, half, stride, idx, dist):  # type: ig
         for k in range(half):
             d1 = popcount64(a0 ^ b0[k]) + popcount64(a1 ^ b1[k])
             d2 = popcount64(a0 ^ c0[k]) + popcount64(a1 ^ c1[k])
-            idx[k] = np.int32(d1 * stride + d2)
+            idx[k] = np.uint32(d1 * stride + d2)
     else:
         m = 2 * half
         d = dist[:m]
@@ -114,7 +117,7 @@ def _row_pair_index(a_cols, i, b_cols, js, half, stride, idx, dist):  # type: ig
         d_lo = dist[:half]
         d_hi = dist[half:m]
         for k in range(half):
-            idx[k] = d_lo[k] * np.int32(stride) + d_hi[k]
+            idx[k] = np.uint32(d_lo[k] * stride + d_hi[k])
 
 
 @njit(nogil=True, cache=True)
@@ -235,7 +238,7 @@ def _accumulate_pair_histogram(a_cols, b_cols, block, triangle, tiles, weights, 
         h64 = hist2[p]
         h1 = hist1[p]
         h32 = np.zeros(stride * stride, np.int32)
-        idx = np.empty(block, np.int32)
+        idx = np.empty(block, np.uint32)  # unsigned: no negative-index wraparound per increment
         dist = np.empty(block, np.int32)
         pending = 0
         for t in range(bounds[p], bounds[p + 1]):
