@@ -358,7 +358,9 @@ def hash_stream(
     ``workers=1`` hashes in this process (no pool). At most ``2 * workers`` chunks are in flight,
     so memory stays bounded for any stream length. Chunks whose index is in ``skip_chunks`` are
     neither loaded nor hashed (a resumed run passes the chunks it already has). ``pool`` (from
-    :func:`open_pool`, made with the same hashers) is used instead of starting new workers.
+    :func:`open_pool`, made with the same hashers) is used instead of starting new workers; any
+    other executor with ``submit(fn, *args) -> future`` (a ``dask.distributed.Client``) works
+    too, each task then carrying the hashers.
     """
     hs = resolve_hashers(hashers)
     workers = default_workers() if workers is None else workers
@@ -376,8 +378,10 @@ def hash_stream(
     executor = open_pool(hs, workers, max_pixels) if own else pool
     try:
         pending: deque[Future[ChunkResult]] = deque()
+        ours = isinstance(executor, ProcessPoolExecutor)
+        extra = () if ours else (hs, max_pixels)
         for i, ids, srcs in chunks:
-            pending.append(executor.submit(_hash_chunk, i, ids, srcs))
+            pending.append(executor.submit(_hash_chunk, i, ids, srcs, *extra))
             if len(pending) >= 2 * workers:
                 yield pending.popleft().result()
         while pending:
