@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..config import default_config_text, load_config
-from ..runner import reproduce, run
 from . import HelpFormatter
 
 DESCRIPTION = """\
@@ -45,6 +43,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_command(args: argparse.Namespace) -> int:
+    # Imported here, not at the top: `hashbench --help` should not pay for numba and scikit-learn.
+    from ..config import default_config_text, load_config
+    from ..runner import reproduce, run
+
     if args.print_default_config:
         sys.stdout.write(default_config_text())
         return 0
