@@ -76,7 +76,9 @@ class Webp(Transform):
 class Png(Transform):
     kind = "png"
     description = "save as PNG (lossless): same pixels, different file bytes"
-    defaults = {"compress_level": 6}
+    # level 1: the bytes differ from the source file all the same, and it is ~4x faster than
+    # Pillow's default 6 on photos (a 1024x768 photo: ~60 ms instead of ~250 ms here)
+    defaults = {"compress_level": 1}
     param_help = {"compress_level": "zlib level 0..9 (changes the bytes, never the pixels)"}
 
     def _apply(self, image: RGBArray, params: dict[str, Any], rng: np.random.Generator) -> TransformOutput:
