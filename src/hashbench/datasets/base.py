@@ -114,6 +114,9 @@ class Dataset(abc.ABC):
         ``workers=None`` uses every core (:func:`default_workers`), ``workers<=1`` loads in this
         process. Items are sent to the workers in chunks of ``chunk_size``; at most
         ``2 * workers`` chunks are in flight, which bounds memory whatever the dataset's size.
+        An item that cannot be decoded raises :class:`hashbench.errors.ImageDecodeError`; to hash
+        a file dataset while recording bad files instead, give its paths to
+        :func:`hashbench.hashing.hash_files`.
         """
         items = iter(self)
         yield from ordered_chunked_map(_load_chunk, chunked(items, chunk_size), workers)
