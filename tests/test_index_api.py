@@ -162,6 +162,6 @@ def test_kernels_use_hardware_popcount() -> None:
     from hashbench.index import _kernels
 
     count = njit(nogil=True)(_kernels._chunk_count_le.py_func)  # uncached: asm is inspectable
-    count(np.zeros((4, 64), np.uint64), 0, 64, np.zeros(4, np.uint64), 3)
+    count(np.zeros((4, 64), np.uint64), 0, 64, np.zeros((1, 4), np.uint64), 0, 3, np.zeros(64, np.int64))
     asm = count.inspect_asm(count.signatures[0])
     assert re.search(r"\bv?popcnt[qld]?\b", asm)

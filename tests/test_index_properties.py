@@ -18,7 +18,7 @@ from hashbench.index.reference import (
     reference_search,
 )
 
-SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def _flip(codes: np.ndarray, rng: np.random.Generator, p: float) -> np.ndarray:

@@ -48,106 +48,79 @@ def popcount64(typingctx, x):  # type: ignore[no-untyped-def]
 
 
 @njit(nogil=True, cache=True)
-def _chunk_count_le(cols, j0, m, q, radius):  # type: ignore[no-untyped-def]
-    """Number of codes ``j0 .. j0+m-1`` within ``radius`` of query words ``q`` (no stores).
+def _chunk_count_le(cols, j0, m, xq, qi, radius, buf):  # type: ignore[no-untyped-def]
+    """Number of codes ``j0 .. j0+m-1`` within ``radius`` of query ``xq[qi]`` (no stores for
+    1, 2 or 4 words; ``buf`` (>= m) is scratch for other widths).
 
-    Columns are sliced first and indexed from 0: indexing ``cols[w, j0 + j]`` directly makes
-    numba emit a negative-index check that blocks vectorization (measured 9x slower).
+    Indexes are unsigned and nothing is sliced: a signed ``cols[w, j0 + j]`` makes numba emit
+    a negative-index check that blocks vectorization (measured 9x slower), and slicing inside a
+    hot helper costs atomic reference-count updates on the shared array from every thread.
     """
     nw = cols.shape[0]
     c = 0
+    u0 = np.uint64(j0)
     if nw == 4:
-        a0 = q[0]
-        a1 = q[1]
-        a2 = q[2]
-        a3 = q[3]
-        c0 = cols[0, j0 : j0 + m]
-        c1 = cols[1, j0 : j0 + m]
-        c2 = cols[2, j0 : j0 + m]
-        c3 = cols[3, j0 : j0 + m]
+        a0 = xq[qi, 0]
+        a1 = xq[qi, 1]
+        a2 = xq[qi, 2]
+        a3 = xq[qi, 3]
         for j in range(m):
+            u = u0 + np.uint64(j)
             d = (
-                popcount64(a0 ^ c0[j])
-                + popcount64(a1 ^ c1[j])
-                + popcount64(a2 ^ c2[j])
-                + popcount64(a3 ^ c3[j])
+                popcount64(a0 ^ cols[0, u])
+                + popcount64(a1 ^ cols[1, u])
+                + popcount64(a2 ^ cols[2, u])
+                + popcount64(a3 ^ cols[3, u])
             )
             c += d <= radius
     elif nw == 2:
-        a0 = q[0]
-        a1 = q[1]
-        c0 = cols[0, j0 : j0 + m]
-        c1 = cols[1, j0 : j0 + m]
+        a0 = xq[qi, 0]
+        a1 = xq[qi, 1]
         for j in range(m):
-            d = popcount64(a0 ^ c0[j]) + popcount64(a1 ^ c1[j])
+            u = u0 + np.uint64(j)
+            d = popcount64(a0 ^ cols[0, u]) + popcount64(a1 ^ cols[1, u])
             c += d <= radius
     elif nw == 1:
-        a0 = q[0]
-        c0 = cols[0, j0 : j0 + m]
+        a0 = xq[qi, 0]
         for j in range(m):
-            c += popcount64(a0 ^ c0[j]) <= radius
+            c += popcount64(a0 ^ cols[0, u0 + np.uint64(j)]) <= radius
     else:
-        buf = np.zeros(m, np.int64)
+        for j in range(m):
+            buf[j] = 0
         for w in range(nw):
-            aw = q[w]
-            cw = cols[w, j0 : j0 + m]
+            aw = xq[qi, w]
             for j in range(m):
-                buf[j] += popcount64(aw ^ cw[j])
+                buf[j] += popcount64(aw ^ cols[w, u0 + np.uint64(j)])
         for j in range(m):
             c += buf[j] <= radius
     return c
 
 
 @njit(nogil=True, cache=True)
-def _chunk_dist(cols, j0, m, q, buf, limit):  # type: ignore[no-untyped-def]
-    """Distances of codes ``j0 .. j0+m-1`` into ``buf[:m]``; returns how many are ``< limit``."""
+def _chunk_dist(cols, j0, m, xq, qi, buf):  # type: ignore[no-untyped-def]
+    """Distances of codes ``j0 .. j0+m-1`` to query ``xq[qi]`` into ``buf[:m]``."""
     nw = cols.shape[0]
-    c = 0
+    u0 = np.uint64(j0)
     if nw == 4:
-        a0 = q[0]
-        a1 = q[1]
-        a2 = q[2]
-        a3 = q[3]
-        c0 = cols[0, j0 : j0 + m]
-        c1 = cols[1, j0 : j0 + m]
-        c2 = cols[2, j0 : j0 + m]
-        c3 = cols[3, j0 : j0 + m]
+        a0 = xq[qi, 0]
+        a1 = xq[qi, 1]
+        a2 = xq[qi, 2]
+        a3 = xq[qi, 3]
         for j in range(m):
-            d = (
-                popcount64(a0 ^ c0[j])
-                + popcount64(a1 ^ c1[j])
-                + popcount64(a2 ^ c2[j])
-                + popcount64(a3 ^ c3[j])
+            u = u0 + np.uint64(j)
+            buf[j] = (
+                popcount64(a0 ^ cols[0, u])
+                + popcount64(a1 ^ cols[1, u])
+                + popcount64(a2 ^ cols[2, u])
+                + popcount64(a3 ^ cols[3, u])
             )
-            buf[j] = d
-            c += d < limit
-    elif nw == 2:
-        a0 = q[0]
-        a1 = q[1]
-        c0 = cols[0, j0 : j0 + m]
-        c1 = cols[1, j0 : j0 + m]
-        for j in range(m):
-            d = popcount64(a0 ^ c0[j]) + popcount64(a1 ^ c1[j])
-            buf[j] = d
-            c += d < limit
-    elif nw == 1:
-        a0 = q[0]
-        c0 = cols[0, j0 : j0 + m]
-        for j in range(m):
-            d = popcount64(a0 ^ c0[j])
-            buf[j] = d
-            c += d < limit
     else:
         for j in range(m):
             buf[j] = 0
         for w in range(nw):
-            aw = q[w]
-            cw = cols[w, j0 : j0 + m]
+            aw = xq[qi, w]
             for j in range(m):
-                buf[j] += popcount64(aw ^ cw[j])
-        for j in range(m):
-            c += buf[j] < limit
-    return c
+                buf[j] += popcount64(aw ^ cols[w, u0 + np.uint64(j)])
 
 
 # --------------------------------------------------------------------------------------------
@@ -162,12 +135,13 @@ def flat_count(cols, n, xq, radius, qblock, tile):  # type: ignore[no-untyped-de
     counts = np.zeros(nq, np.int64)
     nqb = (nq + qblock - 1) // qblock
     for b in prange(nqb):
+        buf = np.empty(tile, np.int64)
         q0 = b * qblock
         q1 = min(nq, q0 + qblock)
         for t0 in range(0, n, tile):
             m = min(n, t0 + tile) - t0
             for qi in range(q0, q1):
-                counts[qi] += _chunk_count_le(cols, t0, m, xq[qi], radius)
+                counts[qi] += _chunk_count_le(cols, t0, m, xq, qi, radius, buf)
     return counts
 
 
@@ -193,12 +167,11 @@ def flat_range(  # type: ignore[no-untyped-def]
         for t0 in range(item_j0[it], j1, tile):
             t1 = min(j1, t0 + tile)
             for qi in range(item_q0[it], item_q1[it]):
-                q = xq[qi]
                 for c0 in range(t0, t1, chunk):
                     m = min(chunk, t1 - c0)
                     # count first (no stores, fastest loop); distances only where there are hits
-                    if _chunk_count_le(cols, c0, m, q, radius) > 0:
-                        _chunk_dist(cols, c0, m, q, buf, radius + 1)
+                    if _chunk_count_le(cols, c0, m, xq, qi, radius, buf) > 0:
+                        _chunk_dist(cols, c0, m, xq, qi, buf)
                         for j in range(m):
                             if buf[j] <= radius:
                                 if cnt < cap:
@@ -249,15 +222,15 @@ def flat_knn(  # type: ignore[no-untyped-def]
         for t0 in range(item_j0[it], j1, tile):
             t1 = min(j1, t0 + tile)
             for p in range(item_q0[it], item_q1[it]):
-                q = xq[qids[p]]
+                qi = qids[p]
                 td = topd[s, p]
                 ti = topi[s, p]
                 f = fill[s, p]
                 for c0 in range(t0, t1, chunk):
                     m = min(chunk, t1 - c0)
                     limit = td[k - 1] if f == k else _BIG
-                    if limit > _BIG - 1 or _chunk_count_le(cols, c0, m, q, limit - 1) > 0:
-                        _chunk_dist(cols, c0, m, q, buf, limit)
+                    if limit > _BIG - 1 or _chunk_count_le(cols, c0, m, xq, qi, limit - 1, buf) > 0:
+                        _chunk_dist(cols, c0, m, xq, qi, buf)
                         for j in range(m):
                             limit = td[k - 1] if f == k else _BIG
                             if buf[j] < limit:
@@ -410,10 +383,12 @@ def mih_build(words, n, sub_bit0, sub_len, off_base, offsets, ids, tcodes):  # t
 
 
 @njit(nogil=True, cache=True)
-def _code_distance(code, q):  # type: ignore[no-untyped-def]
+def _entry_distance(tcodes, t, e, xq, qi):  # type: ignore[no-untyped-def]
+    """Distance from query ``xq[qi]`` to table entry ``tcodes[t, e]`` (scalar indexing: no
+    array views, so no shared reference-count updates in the hot loop)."""
     d = 0
-    for w in range(q.shape[0]):
-        d += popcount64(q[w] ^ code[w])
+    for w in range(xq.shape[1]):
+        d += popcount64(xq[qi, w] ^ tcodes[t, e, w])
     return d
 
 
@@ -481,9 +456,9 @@ def mih_range(  # type: ignore[no-untyped-def]
             for p in range(np_):
                 t = probe_t[p]
                 for e in range(lo[p], hi[p]):
-                    code = tcodes[t, e]
-                    d = _code_distance(code, q)
+                    d = _entry_distance(tcodes, t, e, xq, qi)
                     if d <= radius:
+                        code = tcodes[t, e]
                         seen = False
                         for t2 in range(t):
                             if sub_radius[t2] >= 0:
@@ -562,10 +537,10 @@ def mih_knn(  # type: ignore[no-untyped-def]
                 while mask < limit:
                     key = qkeys[t] ^ mask
                     for p in range(offsets[ob + key], offsets[ob + key + 1]):
-                        code = tcodes[t, p]
-                        d = _code_distance(code, q)
+                        d = _entry_distance(tcodes, t, p, xq, qi)
                         j = np.int64(ids[t, p])
                         if f < k or d < td[k - 1] or (d == td[k - 1] and j < ti[k - 1]):
+                            code = tcodes[t, p]
                             # seen before iff an earlier (level, table) in visiting order holds it
                             seen = False
                             for t2 in range(m):
@@ -609,8 +584,9 @@ def scan_peak(cols, xq, repeats):  # type: ignore[no-untyped-def]
     out = np.zeros(nrows, np.int64)
     m = cols.shape[1]
     for b in prange(nrows):
+        buf = np.empty(m, np.int64)
         acc = 0
         for r in range(repeats):
-            acc += _chunk_count_le(cols, 0, m, xq[b], r & 127)
+            acc += _chunk_count_le(cols, 0, m, xq, b, r & 127, buf)
         out[b] = acc
     return out

@@ -75,7 +75,7 @@ def choose_substrings(span_bits: int, n: int, radius_hint: int) -> int:
     Substrings are at most 24 bits (64 MiB offset tables) and their tables have at most
     ``4 n`` buckets, so a small database does not pay for huge empty tables. For PDQ
     (256 bits) at radius 31 this picks ``m = 11`` substrings (~23 bits) at 10M codes and
-    ``m = 12`` at 1M: longer substrings than ThreatExchange's 16 x 16 bits, because bucket
+    ``m = 13`` (~20 bits) at 1M: longer substrings than ThreatExchange's 16 x 16 bits, because bucket
     size (candidates to verify) shrinks with them faster than the probe count grows.
     """
     max_bits = min(MAX_AUTO_SUBSTRING_BITS, max(8, int(math.floor(math.log2(max(4 * n, 2))))))
