@@ -76,9 +76,11 @@ def make_queries(xb: npt.NDArray[np.uint8], nq: int, seed: int = 1) -> npt.NDArr
     return np.concatenate([near, fresh])
 
 
-def popcount_peak_per_core(nbits: int = 256, block_codes: int = 512, repeats: int = 40_000, rounds: int = 3) -> float:
+def popcount_peak_per_core(nbits: int = 256, block_codes: int = 512, repeats: int = 1_000_000, rounds: int = 3) -> float:
     """Comparisons per second per thread of the scan loop on an L1-resident block (16 KiB for
-    256-bit codes): the machine's popcount-bound ceiling for any flat scan, measured now."""
+    256-bit codes): the machine's popcount-bound ceiling for any flat scan, measured now, with
+    every thread busy. Each round lasts long enough (~0.1 s) that one descheduled thread on a
+    shared machine does not dominate it."""
     threads = numba.get_num_threads()
     nwords = (nbits + 63) // 64
     rng = np.random.default_rng(0)
