@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from os import PathLike
 
+import numba
 import numpy as np
 import numpy.typing as npt
 
@@ -114,10 +115,11 @@ class FlatIndex:
         """The ``k`` nearest codes of each query: ``(D int32 (nq, k), I int64 (nq, k))``."""
         k = _common.check_k(k)
         q, nq = _common.as_query_words(xq, self.nbytes, 1)
-        return self._knn_words(q, np.arange(nq, dtype=np.int64), k)
+        return self.search_words(q, np.arange(nq, dtype=np.int64), k)
 
-    def _knn_words(self, q, qids, k):  # type: ignore[no-untyped-def]
-        """kNN for the queries ``q[qids]`` (MIHIndex hands over the queries it gives up on)."""
+    def search_words(self, q, qids, k):  # type: ignore[no-untyped-def]
+        """kNN for the queries ``q[qids]``, given as ``(nq, nwords)`` uint64 words
+        (:func:`hashbench.bits.to_words`); MIHIndex hands over the queries it gives up on."""
         nsel = qids.shape[0]
         D, I = _common.padded_knn(nsel, k)
         if nsel == 0 or self._n == 0:
@@ -136,11 +138,12 @@ class FlatIndex:
     def range_search(self, xq: npt.ArrayLike, radius: int, variants: int = 1):  # type: ignore[no-untyped-def]
         """All codes at distance <= ``radius`` (inclusive, unlike faiss): ``(lims, D, I)``."""
         radius = _common.check_radius(radius)
-        q, ngroups = _common.as_query_words(xq, self.nbytes, variants)
-        lims, D, I = self._range_words(q, radius)
+        q, _ = _common.as_query_words(xq, self.nbytes, variants)
+        lims, D, I = self.range_search_words(q, radius)
         return _common.finish_range(lims, D, I, variants)
 
-    def _range_words(self, q, radius):  # type: ignore[no-untyped-def]
+    def range_search_words(self, q, radius):  # type: ignore[no-untyped-def]
+        """:meth:`range_search` for queries already as ``(nq, nwords)`` uint64 words."""
         nq = q.shape[0]
         if nq == 0 or self._n == 0 or radius < 0:
             return _common.empty_range(nq)
@@ -159,15 +162,15 @@ class FlatIndex:
     def count_within(self, xq: npt.ArrayLike, radius: int, variants: int = 1) -> npt.NDArray[np.int64]:
         """Number of distinct ids within ``radius`` (inclusive) of each query (or query group)."""
         radius = _common.check_radius(radius)
-        q, ngroups = _common.as_query_words(xq, self.nbytes, variants)
+        q, _ = _common.as_query_words(xq, self.nbytes, variants)
         if variants > 1:
             lims, _, _ = self.range_search(xq, radius, variants=variants)
             return np.diff(lims)
         if q.shape[0] == 0 or self._n == 0 or radius < 0:
             return np.zeros(q.shape[0], np.int64)
-        if q.shape[0] < 4 * _threads():
+        if q.shape[0] < 4 * numba.get_num_threads():
             # too few queries to keep every thread busy with query blocks: segment the database
-            lims, _, _ = self._range_words(q, radius)
+            lims, _, _ = self.range_search_words(q, radius)
             return np.diff(lims)
         return _kernels.flat_count(self._columns(), self._n, q, radius, QUERY_BLOCK, self._tile)
 
@@ -186,8 +189,3 @@ class FlatIndex:
         index.add(codes)
         return index
 
-
-def _threads() -> int:
-    import numba
-
-    return numba.get_num_threads()

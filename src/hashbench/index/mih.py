@@ -214,7 +214,7 @@ class MIHIndex:
         self._ready()
         total = self._n * 8 * self.nwords + self._ids.nbytes + self._tcodes.nbytes + self._offsets.nbytes
         if self._flat is not None:
-            total += self._flat._cols.nbytes
+            total += self._flat.nbytes_per_code * self._n
         return total / max(self._n, 1)
 
     def _flat_index(self) -> FlatIndex:
@@ -253,7 +253,7 @@ class MIHIndex:
         I[done, :filled] = Im[done, :filled]
         rest = np.flatnonzero(~done)
         if rest.size:
-            Df, If = self._flat_index()._knn_words(q, rest.astype(np.int64), k)
+            Df, If = self._flat_index().search_words(q, rest.astype(np.int64), k)
             D[rest] = Df
             I[rest] = If
         return D, I
@@ -262,17 +262,17 @@ class MIHIndex:
         """All codes at distance <= ``radius`` (inclusive, unlike faiss): ``(lims, D, I)``,
         ids ascending per query; ``variants`` as in :meth:`FlatIndex.range_search`."""
         radius = _common.check_radius(radius)
-        q, ngroups = _common.as_query_words(xq, self.nbytes, variants)
-        lims, D, I = self._range_words(q, radius)
+        q, _ = _common.as_query_words(xq, self.nbytes, variants)
+        lims, D, I = self.range_search_words(q, radius)
         return _common.finish_range(lims, D, I, variants)
 
-    def _range_words(self, q, radius):  # type: ignore[no-untyped-def]
+    def range_search_words(self, q, radius):  # type: ignore[no-untyped-def]
         nq = q.shape[0]
         if nq == 0 or self._n == 0 or radius < 0:
             return _common.empty_range(nq)
         self._ready()
         if self._use_flat_for_range(radius):
-            return self._flat_index()._range_words(q, radius)
+            return self._flat_index().range_search_words(q, radius)
         radii_list = substring_radii(self._lengths, self._n, radius)
         radii = np.array(radii_list, dtype=np.int64)
         nprobe = sum(math.comb(s, lv) for s, r in zip(self._lengths, radii_list) for lv in range(r + 1))
@@ -291,7 +291,7 @@ class MIHIndex:
     def count_within(self, xq: npt.ArrayLike, radius: int, variants: int = 1) -> npt.NDArray[np.int64]:
         """Number of distinct ids within ``radius`` (inclusive) of each query (or query group)."""
         radius = _common.check_radius(radius)
-        q, ngroups = _common.as_query_words(xq, self.nbytes, variants)
+        q, _ = _common.as_query_words(xq, self.nbytes, variants)
         if self._n and radius >= 0 and variants == 1:
             self._ready()
             if self._use_flat_for_range(radius):
