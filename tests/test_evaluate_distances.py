@@ -16,6 +16,7 @@ from hashbench.evaluate import (
     impostor_histogram,
     min_distance_over_variants,
 )
+from hashbench.evaluate import _kernels
 from hashbench.evaluate import distances as distances_module
 
 
@@ -110,6 +111,34 @@ def test_int32_tables_folded_often_give_the_same_counts(monkeypatch):
     b = random_codes(rng, 70, 256)
     np.testing.assert_array_equal(impostor_histogram(codes, block=9), brute_impostor(codes, 256))
     np.testing.assert_array_equal(cross_histogram(codes, b, block=9), brute_cross(codes, b, 256))
+
+
+@pytest.mark.parametrize(
+    "triangle,n_a,n_b,block",
+    [(t, n, n, b) for t in (True, False) for n, b in [(1, 4), (10, 4), (1000, 64), (999, 10)]]
+    + [(False, 999, 37, 10), (False, 5, 300, 7)],
+)
+def test_tiles_are_found_by_number_and_split_by_pairs(triangle, n_a, n_b, block):
+    """The kernels never list tiles (that would grow as N**2): check the numbering and split."""
+    count = _kernels._tile_count(n_a, n_b, block, triangle)
+    nbi, nbj = -(-n_a // block), -(-n_b // block)
+    want = [(i, j) for i in range(nbi) for j in range(i if triangle else 0, nbj)]
+    assert count == len(want)
+    walked = [_kernels._tile_at(0, n_b, block, triangle)]
+    for _ in range(count - 1):
+        walked.append(_kernels._next_tile(*walked[-1], n_b, block, triangle))
+    assert walked == want
+    assert all(_kernels._tile_at(t, n_b, block, triangle) == want[t] for t in range(count))
+    weights = [_kernels._tile_weight(i, j, n_a, n_b, block, triangle) for i, j in want]
+    assert sum(weights) == (n_a * (n_a - 1) // 2 if triangle else n_a * n_b)
+    for t0, t1, parts in [(0, count, 2), (0, count, 3), (count // 3, count, 2), (1, 1, 2)]:
+        if t1 < t0:
+            continue
+        bounds = _kernels._split_tiles(n_a, n_b, block, triangle, t0, t1, parts)
+        assert bounds[0] == t0 and bounds[-1] == t1 and np.all(np.diff(bounds) >= 0)
+        run_pairs = [sum(weights[bounds[p] : bounds[p + 1]]) for p in range(parts)]
+        # every run is within one tile of an equal share
+        assert max(run_pairs) - min(run_pairs) <= 2 * max(weights[t0:t1], default=0)
 
 
 @pytest.mark.parametrize("nbits", [64, 256, 42, 1024])

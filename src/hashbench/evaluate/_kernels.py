@@ -22,9 +22,10 @@ needs) nothing but a streaming kernel will do. How it is built, and why:
   stays in L1.
 * **Tiles and balanced threads.** Pairs ``i < j`` are cut into square tiles of ``block`` codes
   (upper triangle, diagonal tiles included), so one tile's columns stay in L1 while all of its
-  rows pass over them. Tiles are split into one contiguous run per thread *by pair count*
-  (diagonal and edge tiles hold fewer pairs), so every thread does the same work; each thread
-  owns a private 2-D histogram, summed once at the end. Memory is independent of N.
+  rows pass over them. Tiles are numbered row-major and found from their number (no list of
+  tiles, which would grow as N**2); the numbers are cut into one contiguous run per thread *by
+  pair count* (diagonal and edge tiles hold fewer pairs), so every thread does the same work.
+  Each thread owns a private 2-D histogram, summed once at the end. Memory is independent of N.
 
 Numba note: every loop index here starts at 0 (``range(m)`` over slices). A loop over
 ``range(j0, j1)`` with a runtime ``j0`` makes numba emit negative-index wraparound code, which
@@ -151,48 +152,83 @@ def _row_into_histogram(a_cols, i, b_cols, js, j1, stride, idx, dist, hist2, his
 
 
 @njit(nogil=True, cache=True)
-def _tiles(n_a, n_b, block, triangle):  # type: ignore[no-untyped-def]
-    """Tiles ``(row_block, col_block)`` and their pair counts, in row-major order.
+def _tile_count(n_a, n_b, block, triangle):  # type: ignore[no-untyped-def]
+    """Number of tiles. Tiles are numbered row-major: ``(row_block, col_block)``.
 
     With ``triangle`` (one set against itself, ``n_a == n_b``) only tiles with
-    ``col_block >= row_block`` are listed and a diagonal tile holds only pairs ``i < j``.
+    ``col_block >= row_block`` exist and a diagonal tile holds only pairs ``i < j``. No list of
+    tiles is ever built (it would grow as N**2): a tile is found from its number.
     """
     nbi = (n_a + block - 1) // block
     nbj = (n_b + block - 1) // block
-    count = 0
-    for bi in range(nbi):
-        count += nbj - bi if triangle else nbj
-    tiles = np.empty((count, 2), np.int64)
-    weights = np.empty(count, np.int64)
-    t = 0
-    for bi in range(nbi):
-        rows = min(block, n_a - bi * block)
-        for bj in range(bi if triangle else 0, nbj):
-            cols = min(block, n_b - bj * block)
-            tiles[t, 0] = bi
-            tiles[t, 1] = bj
-            weights[t] = rows * (rows - 1) // 2 if (triangle and bi == bj) else rows * cols
-            t += 1
-    return tiles, weights
+    return nbi * (nbj + 1) // 2 if triangle else nbi * nbj
 
 
 @njit(nogil=True, cache=True)
-def _split_by_weight(weights, parts):  # type: ignore[no-untyped-def]
-    """Boundaries ``b`` (``parts + 1``) so that runs ``b[p]:b[p+1]`` carry equal total weight."""
+def _tile_at(t, n_b, block, triangle):  # type: ignore[no-untyped-def]
+    """``(row_block, col_block)`` of tile number ``t`` (walks the rows: O(N / block))."""
+    nbj = (n_b + block - 1) // block
+    bi = 0
+    while True:
+        in_row = nbj - bi if triangle else nbj
+        if t < in_row:
+            return bi, (bi if triangle else 0) + t
+        t -= in_row
+        bi += 1
+
+
+@njit(nogil=True, cache=True)
+def _next_tile(bi, bj, n_b, block, triangle):  # type: ignore[no-untyped-def]
+    nbj = (n_b + block - 1) // block
+    bj += 1
+    if bj == nbj:
+        bi += 1
+        bj = bi if triangle else 0
+    return bi, bj
+
+
+@njit(nogil=True, cache=True)
+def _tile_weight(bi, bj, n_a, n_b, block, triangle):  # type: ignore[no-untyped-def]
+    """Pairs in tile ``(bi, bj)``."""
+    rows = min(block, n_a - bi * block)
+    if triangle and bi == bj:
+        return rows * (rows - 1) // 2
+    return rows * min(block, n_b - bj * block)
+
+
+@njit(nogil=True, cache=True)
+def _split_tiles(n_a, n_b, block, triangle, t0, t1, parts):  # type: ignore[no-untyped-def]
+    """Tile numbers ``b`` (``parts + 1``) cutting tiles ``t0 .. t1-1`` into runs of equal pairs.
+
+    Diagonal and edge tiles hold fewer pairs than the others, so equal *pair* counts, not equal
+    tile counts, give every thread the same work. Two passes over the tiles, O(1) memory.
+    """
     bounds = np.empty(parts + 1, np.int64)
     total = 0
-    for w in weights:
-        total += w
-    bounds[0] = 0
-    t = 0
+    if t1 > t0:
+        bi, bj = _tile_at(t0, n_b, block, triangle)
+        for _ in range(t0, t1):
+            total += _tile_weight(bi, bj, n_a, n_b, block, triangle)
+            bi, bj = _next_tile(bi, bj, n_b, block, triangle)
+    bounds[0] = t0
+    t = t0
     acc = 0
-    for p in range(1, parts):
-        target = total * p // parts
-        while t < weights.shape[0] and acc + weights[t] <= target:
-            acc += weights[t]
-            t += 1
-        bounds[p] = t
-    bounds[parts] = weights.shape[0]
+    if t1 > t0:
+        bi, bj = _tile_at(t0, n_b, block, triangle)
+        for p in range(1, parts):
+            target = total * p // parts
+            while t < t1:
+                w = _tile_weight(bi, bj, n_a, n_b, block, triangle)
+                if acc + w > target:
+                    break
+                acc += w
+                t += 1
+                bi, bj = _next_tile(bi, bj, n_b, block, triangle)
+            bounds[p] = t
+    else:
+        for p in range(1, parts):
+            bounds[p] = t0
+    bounds[parts] = t1
     return bounds
 
 
@@ -215,8 +251,8 @@ def _flush(counts32, counts64):  # type: ignore[no-untyped-def]
 
 
 @njit(parallel=True, nogil=True, cache=True)
-def _accumulate_pair_histogram(a_cols, b_cols, block, triangle, tiles, weights, hist2, hist1, flush_pairs):  # type: ignore[no-untyped-def]
-    """Add the pairs of ``tiles`` to the per-thread histograms ``hist2`` / ``hist1``.
+def _accumulate_pair_histogram(a_cols, b_cols, block, triangle, t0, t1, hist2, hist1, flush_pairs):  # type: ignore[no-untyped-def]
+    """Add the pairs of tiles ``t0 .. t1-1`` to the per-thread histograms; return their number.
 
     ``triangle``: ``a_cols is b_cols`` and only pairs ``i < j`` count; otherwise every
     ``(i, j)`` of ``a x b`` counts. ``hist2`` is ``(nthreads, stride * stride)`` and ``hist1``
@@ -233,7 +269,8 @@ def _accumulate_pair_histogram(a_cols, b_cols, block, triangle, tiles, weights, 
     n_b = b_cols.shape[1]
     nthreads = hist2.shape[0]
     stride = hist1.shape[1]
-    bounds = _split_by_weight(weights, nthreads)
+    bounds = _split_tiles(n_a, n_b, block, triangle, t0, t1, nthreads)
+    counted = np.zeros(nthreads, np.int64)
     for p in prange(nthreads):
         h64 = hist2[p]
         h1 = hist1[p]
@@ -241,20 +278,26 @@ def _accumulate_pair_histogram(a_cols, b_cols, block, triangle, tiles, weights, 
         idx = np.empty(block, np.uint32)  # unsigned: no negative-index wraparound per increment
         dist = np.empty(block, np.int32)
         pending = 0
-        for t in range(bounds[p], bounds[p + 1]):
-            if pending + weights[t] > flush_pairs:
-                _flush(h32, h64)
-                pending = 0
-            pending += weights[t]
-            i0 = tiles[t, 0] * block
-            i1 = min(i0 + block, n_a)
-            j0 = tiles[t, 1] * block
-            j1 = min(j0 + block, n_b)
-            diagonal = triangle and tiles[t, 0] == tiles[t, 1]
-            for i in range(i0, i1):
-                js = i + 1 if diagonal else j0
-                _row_into_histogram(a_cols, i, b_cols, js, j1, stride, idx, dist, h32, h1)
+        if bounds[p + 1] > bounds[p]:
+            bi, bj = _tile_at(bounds[p], n_b, block, triangle)
+            for _ in range(bounds[p], bounds[p + 1]):
+                w = _tile_weight(bi, bj, n_a, n_b, block, triangle)
+                if pending + w > flush_pairs:
+                    _flush(h32, h64)
+                    pending = 0
+                pending += w
+                counted[p] += w
+                i0 = bi * block
+                i1 = min(i0 + block, n_a)
+                j0 = bj * block
+                j1 = min(j0 + block, n_b)
+                diagonal = triangle and bi == bj
+                for i in range(i0, i1):
+                    js = i + 1 if diagonal else j0
+                    _row_into_histogram(a_cols, i, b_cols, js, j1, stride, idx, dist, h32, h1)
+                bi, bj = _next_tile(bi, bj, n_b, block, triangle)
         _flush(h32, h64)
+    return counted.sum()
 
 
 @njit(nogil=True, cache=True)
@@ -304,7 +347,7 @@ def _row_distance_sum(a_cols, i, b_cols, js, j1):  # type: ignore[no-untyped-def
 
 
 @njit(parallel=True, nogil=True, cache=True)
-def _pair_distance_sum(a_cols, b_cols, block, triangle, tiles, weights, nthreads):  # type: ignore[no-untyped-def]
+def _pair_distance_sum(a_cols, b_cols, block, triangle, t0, t1, nthreads):  # type: ignore[no-untyped-def]
     """Sum of the distances of the same pairs as :func:`_accumulate_pair_histogram`, same tiling.
 
     This is the *distances-only* loop: everything the histogram does except counting. Its rate
@@ -312,19 +355,22 @@ def _pair_distance_sum(a_cols, b_cols, block, triangle, tiles, weights, nthreads
     """
     n_a = a_cols.shape[1]
     n_b = b_cols.shape[1]
-    bounds = _split_by_weight(weights, nthreads)
+    bounds = _split_tiles(n_a, n_b, block, triangle, t0, t1, nthreads)
     sums = np.zeros(nthreads, np.int64)
     for p in prange(nthreads):
         s = 0
-        for t in range(bounds[p], bounds[p + 1]):
-            i0 = tiles[t, 0] * block
-            i1 = min(i0 + block, n_a)
-            j0 = tiles[t, 1] * block
-            j1 = min(j0 + block, n_b)
-            diagonal = triangle and tiles[t, 0] == tiles[t, 1]
-            for i in range(i0, i1):
-                js = i + 1 if diagonal else j0
-                s += _row_distance_sum(a_cols, i, b_cols, js, j1)
+        if bounds[p + 1] > bounds[p]:
+            bi, bj = _tile_at(bounds[p], n_b, block, triangle)
+            for _ in range(bounds[p], bounds[p + 1]):
+                i0 = bi * block
+                i1 = min(i0 + block, n_a)
+                j0 = bj * block
+                j1 = min(j0 + block, n_b)
+                diagonal = triangle and bi == bj
+                for i in range(i0, i1):
+                    js = i + 1 if diagonal else j0
+                    s += _row_distance_sum(a_cols, i, b_cols, js, j1)
+                bi, bj = _next_tile(bi, bj, n_b, block, triangle)
         sums[p] = s
     return sums.sum()
 

@@ -85,21 +85,25 @@ def _histogram(
     stride = nbits + 1
     if n_a == 0 or n_b == 0:
         return np.zeros(stride, dtype=np.int64)
-    tiles, weights = _kernels._tiles(n_a, n_b, block, triangle)
     nthreads = numba.get_num_threads()
     hist2 = np.zeros((nthreads, stride * stride), dtype=np.int64)
     hist1 = np.zeros((nthreads, stride), dtype=np.int64)
-    total = int(weights.sum())
-    steps = max(1, total // _PAIRS_PER_PROGRESS_STEP) if progress else 1
-    bounds = _kernels._split_by_weight(weights, steps)
+    total = n_a * (n_a - 1) // 2 if triangle else n_a * n_b
+    n_tiles = int(_kernels._tile_count(n_a, n_b, block, triangle))
+    steps = min(n_tiles, max(1, total // _PAIRS_PER_PROGRESS_STEP)) if progress else 1
+    counted = 0
     with tqdm(total=total, unit="pair", unit_scale=True, desc=desc, disable=not progress or steps == 1) as bar:
-        for s in range(steps):
-            t0, t1 = int(bounds[s]), int(bounds[s + 1])
-            if t1 > t0:
+        for s in range(steps):  # runs of about equal tile counts; the kernel balances threads by pairs
+            t0, t1 = n_tiles * s // steps, n_tiles * (s + 1) // steps
+            done = int(
                 _kernels._accumulate_pair_histogram(
-                    a_cols, b_cols, block, triangle, tiles[t0:t1], weights[t0:t1], hist2, hist1, _FLUSH_PAIRS
+                    a_cols, b_cols, block, triangle, t0, t1, hist2, hist1, _FLUSH_PAIRS
                 )
-                bar.update(int(weights[t0:t1].sum()))
+            )
+            counted += done
+            bar.update(done)
+    if counted != total:  # cheap guard on the tiling arithmetic
+        raise RuntimeError(f"histogram kernel counted {counted} pairs, expected {total}")
     return _kernels._fold_pair_histogram(hist2, hist1)
 
 
@@ -114,8 +118,9 @@ def impostor_histogram(
     distinct images with a colliding hash is.
 
     ``nbits`` defaults to ``8 * nbytes``; give it for codes whose length is not a multiple of 8
-    (colorhash: 42). Runs on numba's threads (``numba.set_num_threads``); memory is a few
-    ``(nbits + 1)**2`` tables, independent of ``n``. ``progress`` shows a tqdm bar on long runs.
+    (colorhash: 42). Runs on numba's threads (``numba.set_num_threads``); besides the codes,
+    memory is two ``(nbits + 1)**2`` tables per thread (0.8 MB at 256 bits), independent of
+    ``n``. ``progress`` shows a tqdm bar on long runs.
     """
     arr, nbits = _checked_codes(codes, nbits, "codes")
     cols = _columns(arr)

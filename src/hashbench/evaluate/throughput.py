@@ -33,8 +33,8 @@ def pair_distance_sum(codes: np.ndarray, *, block: int = DEFAULT_BLOCK) -> int:
     n = cols.shape[1]
     if n < 2:
         return 0
-    tiles, weights = _kernels._tiles(n, n, block, True)
-    return int(_kernels._pair_distance_sum(cols, cols, block, True, tiles, weights, numba.get_num_threads()))
+    n_tiles = _kernels._tile_count(n, n, block, True)
+    return int(_kernels._pair_distance_sum(cols, cols, block, True, 0, n_tiles, numba.get_num_threads()))
 
 
 def measure_histogram_rate(
@@ -70,10 +70,10 @@ def measure_histogram_rate(
     try:
         nthreads = numba.get_num_threads()
         cols = _columns(codes)
-        tiles, weights = _kernels._tiles(n, n, block, True)
+        n_tiles = _kernels._tile_count(n, n, block, True)
 
         def limit() -> int:
-            return int(_kernels._pair_distance_sum(cols, cols, block, True, tiles, weights, nthreads))
+            return int(_kernels._pair_distance_sum(cols, cols, block, True, 0, n_tiles, nthreads))
 
         small = codes[: min(n, 2 * block + 3)]
         impostor_histogram(small, nbits, block=block)  # warm-up / compile
