@@ -96,7 +96,11 @@ def test_dataset_items_ids_and_source():
     assert len(d) == 3
     items = list(d)
     assert [it.id for it in items] == [f"synthetic/text/s2/{i:08d}" for i in (10, 11, 12)]
-    assert items[0].source == {"dataset": "synthetic", "family": "text", "index": 10, "seed": 2, "size": [64, 32]}
+    assert items[0].source == {"dataset": "synthetic", "family": "text", "content_family": "text", "index": 10,
+                               "seed": 2, "size": [64, 32]}
+    mixed = list(SyntheticDataset("mixed", count=6, seed=0, size=32))
+    assert [it.source["content_family"] for it in mixed] == ["dead-leaves", "fractal", "shapes", "text", "low-detail",
+                                                             "dead-leaves"]
     assert items[0].path is None
     assert np.array_equal(items[1].load(), generate("text", 11, 2, (64, 32)))
     assert d[-1].id == items[-1].id

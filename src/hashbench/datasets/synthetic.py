@@ -649,10 +649,16 @@ class SyntheticItem(Item):
         return f"synthetic/{self.family}/s{self.seed}/{self.index:08d}"
 
     @property
+    def content_family(self) -> str:
+        """The family that draws this image (for ``mixed``, the one index ``i`` maps to)."""
+        return FAMILIES[self.index % len(FAMILIES)] if self.family == "mixed" else self.family
+
+    @property
     def source(self) -> dict[str, Any]:  # type: ignore[override]
         return {
             "dataset": "synthetic",
             "family": self.family,
+            "content_family": self.content_family,
             "index": self.index,
             "seed": self.seed,
             "size": list(self.size),
