@@ -91,3 +91,16 @@ def test_resume_skips_saved_chunks_and_gives_the_same_result(tiny, tmp_path):
     stage = again.report["timing"]["stages"]["queries"]
     assert stage["chunks"] == len(parts) and stage["resumed_chunks"] == len(parts) - len(parts[::2])
     assert accuracy_differences(first.report, again.report) == []
+
+
+def test_impostor_pairs_are_also_counted_within_each_image_family(tiny):
+    _, outcome = tiny
+    imp = outcome.report["hashers"]["phash"]["impostor"]
+    groups = imp["by_group"]
+    assert set(groups) == {"dead-leaves", "fractal", "shapes", "text", "low-detail"}
+    assert sum(g["n_images"] for g in groups.values()) == imp["n_images"] == 20
+    for g in groups.values():
+        n = g["n_images"]
+        assert sum(g["histogram"]) == n * (n - 1) // 2
+    dihedral = outcome.report["hashers"]["pdq8"]["impostor"]["by_group"]
+    assert all(sum(g["histogram"]) == g["n_images"] * (g["n_images"] - 1) for g in dihedral.values())

@@ -76,6 +76,13 @@ def _hash_stage(name: str, items: Sequence[tuple[str, LazySource]], hashers: lis
                              chunk_size=config.chunk_size, progress=progress, pool=pool)
 
 
+def _group(item: datasets_mod.Item) -> str:
+    """What kind of image an item is, for per-group false-positive rates: the synthetic content
+    family, else the dataset's name."""
+    src = item.source
+    return str(src.get("content_family") or src.get("dataset") or "other")
+
+
 def _codes(res: HashResult, h: Hasher) -> Codes:
     return Codes(codes=res.codes[h.name], ok=res.ok[h.name], quality=res.quality[h.name],
                  variants=res.variant_codes[h.name])
@@ -182,6 +189,8 @@ def run(config: RunConfig, *, out_root: str | Path = "results", progress: bool |
     query_ref = np.array([ref_row[qid.rsplit("#", 1)[0]] for qid in queries.ids], dtype=np.int64)
     query_transform = [qid.rsplit("#", 1)[1] for qid in queries.ids]
 
+    ref_groups = [_group(it) for it in ref_items]
+    dis_groups = [_group(it) for it in dis_items]
     results: dict[str, Any] = {}
     genuine: dict[str, np.ndarray] = {}
     eval_seconds: dict[str, Any] = {}
@@ -194,7 +203,8 @@ def run(config: RunConfig, *, out_root: str | Path = "results", progress: bool |
             target_fprs=config.target_fprs, list_sizes=config.list_sizes,
             volume_per_year=config.volume_per_year, list_size=config.list_size)
         res, genuine[h.name], eval_seconds[h.name] = study_hasher(
-            h.nbits, _codes(refs, h), _codes(queries, h), query_ref, query_transform, _codes(dis, h), settings)
+            h.nbits, _codes(refs, h), _codes(queries, h), query_ref, query_transform, _codes(dis, h), settings,
+            groups=(ref_groups, dis_groups))
         res.update({"library": h.library, "library_version": h.library_version(), "kind": h.kind,
                     "exact": h.exact, "variants": h.variants})
         results[h.name] = res

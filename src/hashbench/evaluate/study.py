@@ -96,10 +96,14 @@ def study_hasher(
     query_transform: npt.NDArray[np.str_] | list[str],
     distractors: Codes,
     s: StudySettings,
+    groups: tuple[npt.ArrayLike, npt.ArrayLike] | None = None,
 ) -> tuple[dict[str, Any], npt.NDArray[np.int64], dict[str, float]]:
     """Evaluate one hasher: (JSON-ready results, genuine distance per query or -1, timings).
 
     ``query_ref[i]`` is the row in ``refs`` that query ``i`` was edited from (-1: unknown).
+    ``groups`` (a label per reference row and per distractor row, such as the image family)
+    adds an impostor histogram of the pairs within each group: false-positive rates depend on
+    what the images look like, and this shows by how much.
     """
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -154,6 +158,14 @@ def study_hasher(
         "n_images": n_img,
         "histogram": imp.tolist(),
     }
+    if groups is not None:
+        labels = np.concatenate([np.asarray(groups[0], dtype=object)[ref_rows],
+                                 np.asarray(groups[1], dtype=object)[dis_rows]])
+        impostor["by_group"] = {
+            str(g): {"n_images": int((labels == g).sum()),
+                     "histogram": _pair_histogram(images, np.flatnonzero(labels == g), nbits, s.dihedral).tolist()}
+            for g in sorted(set(labels.tolist()))
+        }
     if gate and images.quality is not None:
         keep = np.flatnonzero(images.quality >= s.quality_floor)
         impostor["gated_images"] = int(n_img - len(keep))
