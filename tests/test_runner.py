@@ -104,3 +104,22 @@ def test_impostor_pairs_are_also_counted_within_each_image_family(tiny):
         assert sum(g["histogram"]) == n * (n - 1) // 2
     dihedral = outcome.report["hashers"]["pdq8"]["impostor"]["by_group"]
     assert all(sum(g["histogram"]) == g["n_images"] * (g["n_images"] - 1) for g in dihedral.values())
+
+
+def test_fpr_only_study_like_the_fpr_50b_preset(tmp_path):
+    """The preset's shape (no edits, no distractors, groups) at a size that runs in seconds."""
+    from hashbench.config import load_preset
+
+    preset = load_preset("fpr-50b")
+    assert preset.references[0].params["count"] == 550_000 and preset.suite == "none"
+    assert 550_000 * 549_999 // 2 >= 1.5e11  # enough pairs to bound a rate at 2e-11
+    small = preset.with_overrides(references=(preset.references[0].__class__(
+        "synthetic", {**preset.references[0].params, "count": 40, "size": 64}),), chunk_size=16)
+    outcome = run(small, out_root=tmp_path, workers=1, progress=False)
+    r = outcome.report
+    assert r["inputs"]["queries"]["count"] == 0
+    for name, h in r["hashers"].items():
+        assert sum(h["impostor"]["histogram"]) == 40 * 39 // 2
+        assert h["operating_points"] == [] and h["counts"]["genuine_pairs"] == 0
+        assert [p["list_size"] for p in h["at_threshold"]["fpr_per_query_projected"]] == [1e6, 5e6]
+        assert "text" in h["impostor"]["by_group"]

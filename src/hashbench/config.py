@@ -21,7 +21,8 @@ from typing import Any
 
 from .errors import UsageError
 
-__all__ = ["DatasetSpec", "RunConfig", "load_config", "default_config_text", "parse_config", "config_from_dict"]
+__all__ = ["DatasetSpec", "RunConfig", "load_config", "load_preset", "preset_names", "default_config_text", "parse_config",
+           "config_from_dict"]
 
 _SECTIONS = {"run", "references", "distractors", "transforms", "hashers", "thresholds", "matching", "statistics"}
 _KEYS = {
@@ -92,6 +93,20 @@ class RunConfig:
 def default_config_text() -> str:
     """The embedded default configuration, as TOML text."""
     return resources.files("hashbench").joinpath("data/default.toml").read_text(encoding="utf-8")
+
+
+def preset_names() -> list[str]:
+    """Names of the embedded presets (``hashbench run --preset NAME``)."""
+    folder = resources.files("hashbench").joinpath("data/presets")
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
+
+
+def load_preset(name: str) -> RunConfig:
+    """An embedded preset configuration, such as ``fpr-50b``."""
+    if name not in preset_names():
+        raise UsageError(f"unknown preset {name!r}; presets: {', '.join(preset_names())}")
+    text = resources.files("hashbench").joinpath(f"data/presets/{name}.toml").read_text(encoding="utf-8")
+    return parse_config(tomllib.loads(text), origin=f"preset {name}")
 
 
 def load_config(path: str | Path | None = None) -> RunConfig:

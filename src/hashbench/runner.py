@@ -67,6 +67,8 @@ def _build(specs) -> list[datasets_mod.Item]:
 def _suite(config: RunConfig) -> list[transforms_mod.Transform]:
     if config.custom_transforms:
         return transforms_mod.build_suite(list(config.custom_transforms))
+    if config.suite == "none":  # a false-positive-only study: no edited copies
+        return []
     return transforms_mod.get_suite(config.suite)
 
 
@@ -201,7 +203,7 @@ def run(config: RunConfig, *, out_root: str | Path = "results", progress: bool |
             name=h.name, threshold=config.thresholds[h.name], dihedral=dihedral,
             quality_floor=config.quality_floor if h.has_quality else None, seed=config.seed, alpha=config.alpha,
             target_fprs=config.target_fprs, list_sizes=config.list_sizes,
-            volume_per_year=config.volume_per_year, list_size=config.list_size)
+            volume_per_year=config.volume_per_year, list_size=config.list_size, progress=progress)
         res, genuine[h.name], eval_seconds[h.name] = study_hasher(
             h.nbits, _codes(refs, h), _codes(queries, h), query_ref, query_transform, _codes(dis, h), settings,
             groups=(ref_groups, dis_groups))

@@ -68,6 +68,7 @@ class StudySettings:
     list_sizes: tuple[float, ...]
     volume_per_year: float
     list_size: float
+    progress: bool = False
 
 
 def rate_dict(count: int, n: int, alpha: float) -> dict[str, Any]:
@@ -81,11 +82,11 @@ def _hist(d: np.ndarray, nbits: int) -> np.ndarray:
     return np.bincount(np.asarray(d, dtype=np.int64), minlength=nbits + 1)[: nbits + 1]
 
 
-def _pair_histogram(c: Codes, rows: np.ndarray, nbits: int, dihedral: bool) -> np.ndarray:
+def _pair_histogram(c: Codes, rows: np.ndarray, nbits: int, dihedral: bool, progress: bool = False) -> np.ndarray:
     codes = c.codes[rows]
     if dihedral:
         return variant_impostor_histogram(c.variants[rows], codes, nbits)
-    return impostor_histogram(codes, nbits)
+    return impostor_histogram(codes, nbits, progress=progress and len(rows) > 20_000)
 
 
 def study_hasher(
@@ -152,7 +153,7 @@ def study_hasher(
     )
     n_img = len(images.codes)
     all_rows = np.arange(n_img)
-    imp = _pair_histogram(images, all_rows, nbits, s.dihedral)
+    imp = _pair_histogram(images, all_rows, nbits, s.dihedral, s.progress)
     impostor: dict[str, Any] = {
         "pairs": "ordered" if s.dihedral else "unordered",
         "n_images": n_img,
@@ -163,7 +164,8 @@ def study_hasher(
                                  np.asarray(groups[1], dtype=object)[dis_rows]])
         impostor["by_group"] = {
             str(g): {"n_images": int((labels == g).sum()),
-                     "histogram": _pair_histogram(images, np.flatnonzero(labels == g), nbits, s.dihedral).tolist()}
+                     "histogram": _pair_histogram(images, np.flatnonzero(labels == g), nbits, s.dihedral,
+                                                  s.progress).tolist()}
             for g in sorted(set(labels.tolist()))
         }
     if gate and images.quality is not None:
@@ -172,20 +174,22 @@ def study_hasher(
         impostor["histogram_ungated"] = _pair_histogram(images, keep, nbits, s.dihedral).tolist()
     timings["impostor_s"] = time.perf_counter() - t1
 
-    # Calibration / held-out halves of the images; genuine pairs follow their reference.
-    cal, held = split_calibration(n_img, s.seed)
-    hist_cal = _pair_histogram(images, cal, nbits, s.dihedral)
-    hist_held = _pair_histogram(images, held, nbits, s.dihedral)
-    ref_pos = np.full(len(refs.ok), -1, dtype=np.int64)
-    ref_pos[ref_rows] = np.arange(len(ref_rows))  # row in refs -> row in images
-    in_held = np.zeros(n_img, dtype=bool)
-    in_held[held] = True
-    held_q = np.flatnonzero(valid)
-    held_q = held_q[in_held[ref_pos[qref[held_q]]]]
+    # Calibration / held-out halves of the images; genuine pairs follow their reference. Without
+    # genuine pairs (an FPR-only study) there is no TPR to score, so no operating points.
     operating = []
-    for target in s.target_fprs:
-        op = score_operating_point(target, hist_cal, hist_held, genuine[held_q].astype(np.int64), alpha=s.alpha)
-        operating.append(op.as_dict())
+    if valid.any():
+        cal, held = split_calibration(n_img, s.seed)
+        hist_cal = _pair_histogram(images, cal, nbits, s.dihedral, s.progress)
+        hist_held = _pair_histogram(images, held, nbits, s.dihedral, s.progress)
+        ref_pos = np.full(len(refs.ok), -1, dtype=np.int64)
+        ref_pos[ref_rows] = np.arange(len(ref_rows))  # row in refs -> row in images
+        in_held = np.zeros(n_img, dtype=bool)
+        in_held[held] = True
+        held_q = np.flatnonzero(valid)
+        held_q = held_q[in_held[ref_pos[qref[held_q]]]]
+        for target in s.target_fprs:
+            op = score_operating_point(target, hist_cal, hist_held, genuine[held_q].astype(np.int64), alpha=s.alpha)
+            operating.append(op.as_dict())
 
     # Per-query FPR measured: every distractor queried against an index of the references.
     t2 = time.perf_counter()
