@@ -584,9 +584,12 @@ def scan_peak(cols, xq, repeats):  # type: ignore[no-untyped-def]
     out = np.zeros(nrows, np.int64)
     m = cols.shape[1]
     for b in prange(nrows):
+        # thread-local copies: nothing shared between threads, not even reference counts
+        local_cols = cols.copy()
+        local_q = xq.copy()
         buf = np.empty(m, np.int64)
         acc = 0
         for r in range(repeats):
-            acc += _chunk_count_le(cols, 0, m, xq, b, r & 127, buf)
+            acc += _chunk_count_le(local_cols, 0, m, local_q, b, r & 127, buf)
         out[b] = acc
     return out
