@@ -233,14 +233,17 @@ def run_index_benchmark(
             ops.append((r, "range", (lambda m=mh: m.range_search(xq, radius + 1))))
             say(f"  built {r.name} in {r.build_s:.1f} s")
 
-    # the popcount ceiling takes its turns with the others, so it sees the same machine load
+    # the popcount ceiling: FlatIndex's own count kernel on a block of codes that stays in L1
+    # (32 KiB), so it measures xor + popcount + compare throughput with no memory traffic. It
+    # takes its turns with the others, so it sees the same machine load.
     nwords = (nbits + 63) // 64
     peak_rng = np.random.default_rng(seed)
-    peak_cols = peak_rng.integers(0, 2**63, (nwords, 512)).astype(np.uint64)
-    peak_q = peak_rng.integers(0, 2**63, (numba.get_num_threads(), nwords)).astype(np.uint64)
-    peak_repeats = max(1, (n * nq) // (512 * numba.get_num_threads()))  # as many as a flat scan
+    peak_block = 1024
+    peak_cols = peak_rng.integers(0, 2**63, (nwords, peak_block)).astype(np.uint64)
+    peak_nq = max(1, (n * nq) // peak_block)  # as many comparisons as one flat scan
+    peak_q = peak_rng.integers(0, 2**63, (peak_nq, nwords)).astype(np.uint64)
     peak_r = MethodResult("popcount ceiling")
-    ops.append((peak_r, "peak", lambda: _kernels.scan_peak(peak_cols, peak_q, peak_repeats)))
+    ops.append((peak_r, "peak", lambda: _kernels.flat_count(peak_cols, peak_block, peak_q, radius, 64, peak_block)))
 
     # one untimed call each (numba compiles; results kept for the exactness checks)
     results: dict[tuple[str, str], Any] = {}
@@ -267,7 +270,7 @@ def run_index_benchmark(
                 m.exact[op] = _same_range(ref_range, got)
         elif op == "knn1":
             m.exact[op] = bool(np.array_equal(got[0], ref_knn[0]))  # distances (faiss ties: any id)
-    popc = 512 * peak_repeats / peak_r.times["peak"]  # comparisons/s per thread
+    popc = peak_block * peak_nq / peak_r.times["peak"] / numba.get_num_threads()  # per thread
     return IndexBenchResult(n, nq, nbits, data, numba.get_num_threads(), rounds, radius, popc, methods, notes)
 
 
