@@ -41,6 +41,7 @@ class Paragraph:
 @dataclass(frozen=True)
 class Bullets:
     items: list[str]
+    fold: str = ""  # when set, HTML folds the list under this line
 
 
 @dataclass(frozen=True)
@@ -80,16 +81,20 @@ def slug(text: str) -> str:
 # ------------------------------------------------------------------------------------------
 
 
+# A rate and its interval are one cell; the newline lets HTML put the interval under the rate
+# (keeping wide tables on screen) and becomes a space in Markdown.
+
+
 def _tpr(d: dict[str, Any] | None) -> str:
     if not d or d.get("rate") is None:
         return f.DASH
-    return f"{f.pct(d['rate'])} {f.interval(d['ci_low'], d['ci_high'], f.pct)}"
+    return f"{f.pct(d['rate'])}\n{f.interval(d['ci_low'], d['ci_high'], f.pct)}"
 
 
 def _fpr(d: dict[str, Any] | None) -> str:
     if not d or d.get("rate") is None:
         return f.DASH
-    return f"{f.small_rate(d['rate'])} {f.interval(d['ci_low'], d['ci_high'])}"
+    return f"{f.small_rate(d['rate'])}\n{f.interval(d['ci_low'], d['ci_high'])}"
 
 
 def _kn(d: dict[str, Any] | None) -> str:
@@ -163,16 +168,16 @@ def _headline(report: dict[str, Any]) -> list[Block]:
         at = h["at_threshold"]
         pq = at.get("fpr_per_query_measured")
         rows.append([
-            f"`{name}`", str(h["nbits"]), f"≤ {at['threshold']}",
+            f"`{name}`", f"≤ {at['threshold']}",
             _tpr(at.get("tpr")), _kn(at.get("tpr")),
             _fpr(at.get("fpr_per_pair")), _kn(at.get("fpr_per_pair")), _at_most(at.get("fpr_per_pair")),
             _fpr(pq) if pq else "not measured",
-            f"{f.k_of_n(pq['count'], pq['n'])} vs {f.count(pq['list_size'])} listed" if pq else f.DASH,
+            f"{f.k_of_n(pq['count'], pq['n'])}\nvs {f.count(pq['list_size'])} listed" if pq else f.DASH,
         ])
     conf = _conf(report)
     blocks: list[Block] = [
         Heading("Results at the named thresholds"),
-        Table(["hasher", "bits", "threshold", f"TPR [{conf} CI]", "edited copies found",
+        Table(["hasher", "threshold", f"TPR [{conf} CI]", "edited copies found",
                f"per-pair FPR [{conf} CI]", "false matches / pairs", "per-pair FPR at most",
                f"per-query FPR, measured [{conf} CI]", "distractors matched / list"], rows),
     ]
@@ -226,7 +231,8 @@ def _operational(report: dict[str, Any]) -> list[Block]:
         Table(["hasher", "threshold", "chance one innocent image is flagged", "innocent images flagged a year"], rows),
     ]
     own, shared = _split_common_ending([o["text"] for o in ops.values()])
-    blocks += [Paragraph("In words:"), Bullets([f"**{name}**: {text}" for name, text in zip(ops, own)])]
+    blocks.append(Bullets([f"**{name}**: {text}" for name, text in zip(ops, own)],
+                          fold="the projection in words, hasher by hasher"))
     if shared:
         blocks.append(Paragraph(f"**Assumptions.** {shared}"))
     return blocks
@@ -478,8 +484,9 @@ def _provenance(report: dict[str, Any]) -> list[Block]:
     blocks: list[Block] = [
         Heading("Provenance"),
         Paragraph(f"Schema `{report['schema']}`, run `{report['run_id']}`, seed {report['seed']}. "
-                  "Running the configuration below again with the same package versions reproduces every figure "
-                  "except the timings."),
+                  "`hashbench run --reproduce report.json` runs the configuration below again from scratch and "
+                  "checks that every figure except the timings is the same (hashes can change with the versions of "
+                  "Pillow, pdqhash and imagehash listed here)."),
     ]
     inrows = []
     for key in ("references", "distractors"):

@@ -26,7 +26,12 @@ def pct(x: float | None, digits: int = 1) -> str:
         return "0%"
     if x == 1:
         return "100%"
-    return f"{100 * x:.{digits}f}%"
+    text = f"{100 * x:.{digits}f}%"
+    for more in range(digits + 1, digits + 8):  # never round a non-zero share to 0%, nor a miss to 100%
+        if float(text[:-1]) not in (0.0, 100.0):
+            break
+        text = f"{100 * x:.{more}f}%"
+    return text
 
 
 def small_rate(x: float | None) -> str:

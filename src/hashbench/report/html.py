@@ -40,6 +40,7 @@ th, td { padding: 5px 10px; border-bottom: 1px solid var(--line); vertical-align
 th { background: #eef1f5; text-align: left; font-weight: 600; border-bottom: 2px solid #c9ced8; }
 th.r, td.r { text-align: right; }
 td.r { white-space: nowrap; }
+td .sub { color: var(--muted); font-size: 0.92em; }
 tbody tr:nth-child(even) { background: var(--stripe); }
 tbody tr:hover { background: #e8eef8; }
 figure { margin: 1.2em 0 2em; }
@@ -68,10 +69,16 @@ def inline(text: str) -> str:
     return "".join(out)
 
 
+def _cell(text: str) -> str:
+    """A cell's first line as is, further lines (an interval under its rate) muted below it."""
+    first, *rest = text.split("\n")
+    return inline(first) + "".join(f'<br><span class="sub">{inline(x)}</span>' for x in rest)
+
+
 def _table(t: Table) -> str:
     al = t.alignment()
     head = "".join(f'<th class="{a}">{inline(h)}</th>' for h, a in zip(t.header, al))
-    body = "\n".join("<tr>" + "".join(f'<td class="{a}">{inline(c)}</td>' for c, a in zip(row, al)) + "</tr>"
+    body = "\n".join("<tr>" + "".join(f'<td class="{a}">{_cell(c)}</td>' for c, a in zip(row, al)) + "</tr>"
                      for row in t.rows)
     return f'<div class="table-wrap"><table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody></table></div>'
 
@@ -90,7 +97,8 @@ def render_html(blocks: list[Block], plots: dict[str, bytes], title: str) -> str
             cls = ' class="note"' if b.note else ""
             body.append(f"<p{cls}>{inline(b.text)}</p>")
         elif isinstance(b, Bullets):
-            body.append("<ul>" + "".join(f"<li>{inline(i)}</li>" for i in b.items) + "</ul>")
+            items = "<ul>" + "".join(f"<li>{inline(i)}</li>" for i in b.items) + "</ul>"
+            body.append(f"<details><summary>{inline(b.fold)}</summary>{items}</details>" if b.fold else items)
         elif isinstance(b, Table):
             body.append(f"<details><summary>{inline(b.fold)}</summary>{_table(b)}</details>" if b.fold else _table(b))
         elif isinstance(b, Figure):

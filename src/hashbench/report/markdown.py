@@ -20,6 +20,11 @@ def _table(t: Table) -> list[str]:
     return lines
 
 
+def _label(fold: str) -> str:
+    """What HTML folds away is shown in Markdown under a bold label."""
+    return f"**{fold[0].upper()}{fold[1:]}:**\n\n" if fold else ""
+
+
 def render_markdown(blocks: list[Block], plots_dir: str = "plots") -> str:
     """The whole report as Markdown; figures link to ``plots_dir/<name>``."""
     out: list[str] = []
@@ -29,13 +34,13 @@ def render_markdown(blocks: list[Block], plots_dir: str = "plots") -> str:
         elif isinstance(b, Paragraph):
             out.append(f"*{b.text}*" if b.note and "*" not in b.text else b.text)
         elif isinstance(b, Bullets):
-            out.append("\n".join(f"- {item}" for item in b.items))
+            out.append(_label(b.fold) + "\n".join(f"- {item}" for item in b.items))
         elif isinstance(b, Table):
-            out.append((f"**{b.fold[0].upper()}{b.fold[1:]}:**\n\n" if b.fold else "") + "\n".join(_table(b)))
+            out.append(_label(b.fold) + "\n".join(_table(b)))
         elif isinstance(b, Figure):
             out.append(f"![{b.caption}]({plots_dir}/{b.name})\n\n*{b.caption}*")
         elif isinstance(b, Code):
-            out.append((f"**{b.summary}**\n\n" if b.summary else "") + f"```\n{b.text}\n```")
+            out.append(_label(b.summary) + f"```\n{b.text}\n```")
         else:  # pragma: no cover - every block type is handled above
             raise TypeError(f"unknown block {b!r}")
     return "\n\n".join(out) + "\n"

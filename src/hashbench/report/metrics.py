@@ -53,16 +53,13 @@ FAILURE_COLUMNS: tuple[str, ...] = ("stage", "id", "hasher", "reason")
 
 
 def transform_names(report: dict[str, Any]) -> list[str]:
-    """Transform names in suite order (as the run applied them), then any others sorted."""
-    ordered = [t["name"] for t in report.get("inputs", {}).get("queries", {}).get("transforms", [])]
-    seen = set(ordered)
-    extra: set[str] = set()
-    for h in report["hashers"].values():
-        extra.update(n for n in h.get("transforms", {}) if n not in seen)
-    present = set()
+    """Transforms that have results, in suite order (as the run applied them), then any others sorted."""
+    present: set[str] = set()
     for h in report["hashers"].values():
         present.update(h.get("transforms", {}))
-    return [n for n in ordered if n in present] + sorted(extra)
+    ordered = [t["name"] for t in report.get("inputs", {}).get("queries", {}).get("transforms", [])]
+    listed = [n for n in ordered if n in present]
+    return listed + sorted(present - set(listed))
 
 
 def genuine_histogram(h: dict[str, Any], transform: str | None = None, *, gated: bool = False) -> np.ndarray:

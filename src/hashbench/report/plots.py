@@ -169,7 +169,7 @@ def plot_roc(report: dict[str, Any]) -> bytes:
     ax.set_ylabel("true-positive rate (edited copies found)")
     ax.set_title("ROC: ● named threshold, ◀ upper bound where no false match was seen", fontsize=10)
     ax.grid(alpha=0.3, which="both", lw=0.5)
-    ax.legend(loc="lower right", fontsize=9)
+    ax.legend(loc="best", fontsize=9)
     return _png(fig)
 
 
@@ -251,7 +251,7 @@ def plot_throughput(report: dict[str, Any]) -> bytes:
     if make:
         labels.append("make images\n(decode/edit)")
         rates.append(make)
-        colours.append("#999999")
+        colours.append("white")  # a baseline, not a hasher: drawn hollow and hatched below
         notes.append(f" {make:,.0f}")
     for name in report["hashers"]:
         rec = hashing.get(name, {})
@@ -262,7 +262,9 @@ def plot_throughput(report: dict[str, Any]) -> bytes:
         notes.append(f" computed with {rec['shared_with']}" if rate is None and rec.get("shared_with") else
                      (" not measured" if rate is None else f" {rate:,.0f}"))
     y = np.arange(len(labels))[::-1]
-    ax1.barh(y, rates, color=colours)
+    bars = ax1.barh(y, rates, color=colours)
+    if make:
+        bars[0].set(edgecolor="#555555", hatch="///")
     for yi, r, note in zip(y, rates, notes):
         ax1.text(r, yi, note, va="center", fontsize=8)
     ax1.set_yticks(y, labels, fontsize=9)
@@ -281,7 +283,7 @@ def plot_throughput(report: dict[str, Any]) -> bytes:
         listed = index[idx_names[0]].get("n_listed")
         ax2.set_yticks(yy, idx_names, fontsize=9)
         ax2.xaxis.set_major_formatter(EngFormatter(sep=""))
-        ax2.legend(fontsize=8, loc="lower right")
+        ax2.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncols=2, frameon=False)
         ax2.set_title(f"index range queries (list of {listed:,} hashes)", fontsize=10)
     else:
         ax2.set_title("index: not measured", fontsize=10)
