@@ -61,11 +61,10 @@ def popcount64(typingctx, x):  # type: ignore[no-untyped-def]
 def _row_pair_index(a_cols, i, b_cols, js, half, stride, idx, dist):  # type: ignore[no-untyped-def]
     """Write ``idx[k] = d(i, js + k) * stride + d(i, js + half + k)`` for ``k < half``.
 
-    ``idx`` is uint32: numba indexes with an unsigned integer without the negative-index
-    wraparound it adds for signed ones (four instructions per increment in the scalar phase).
-
     ``a_cols`` holds code ``i``; ``b_cols`` the columns. ``dist`` is int32 scratch of at least
-    ``2 * half`` used only by the generic (any word count) path.
+    ``2 * half`` used only by the generic (any word count) path. ``idx`` is uint32: numba
+    indexes with an unsigned integer without the negative-index wraparound it adds for signed
+    ones (four more instructions per increment in the scalar phase).
     """
     nw = a_cols.shape[0]
     lo = js
