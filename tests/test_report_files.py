@@ -278,7 +278,7 @@ def test_compare_usage_errors(tiny_run, report, tmp_path, capsys):
 
 _PLACEHOLDER = {"hashers": "<hasher>", "composites": "<composite>", "stages": "<stage>",
                 "evaluation_seconds": "<hasher>", "hashing": "<hasher>", "index": "<hasher>", "parts": "<hasher>",
-                "thresholds": "<hasher>", "versions": "<package>"}
+                "thresholds": "<hasher>", "versions": "<package>", "by_group": "<group>"}
 
 
 def _key_paths(obj, path: str = "") -> set[str]:
@@ -317,3 +317,23 @@ def test_every_report_key_is_documented(report):
 
     missing = sorted(p for p in _key_paths(report) if not covered(p))
     assert missing == []
+
+
+def test_false_positive_only_run_renders(tmp_path):
+    """Suite "none": no edited copies, so no TPR, ROC or operating points; the report says so."""
+    cfg = tmp_path / "fpr-only.toml"
+    cfg.write_text(TINY.split("[[transforms.custom]]")[0] + '[transforms]\nsuite = "none"\n'
+                   + TINY[TINY.index("[hashers]"):].replace('"pdq", "pdq8", "phash", "md5"', '"phash", "md5"')
+                   .replace('composites = ["md5|pdq"]', ""))
+    outcome = run(load_config(cfg), out_root=tmp_path / "results", workers=1, progress=False)
+    md = (outcome.run_dir / "report.md").read_text()
+    assert "it measures false positives only" in md and "no edited copies" in md
+    assert "False matches within each kind of image" in md
+    report = load_report(outcome.run_dir)
+    for name, h in report["hashers"].items():
+        fpr = h["at_threshold"]["fpr_per_pair"]
+        assert k_of_n(fpr["count"], fpr["n"]) in md
+    with open(outcome.run_dir / "metrics.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert {r["transform"] for r in rows} == {"all"} and all(r["tpr"] == "" for r in rows)
+    assert "–" in summary_table(report)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import format as f
-from .metrics import failure_rows, has_gate, tpr_at, transform_names
+from .metrics import failure_rows, group_fpr_at, group_names, has_gate, tpr_at, transform_names
 from .plots import PLOTS
 
 __all__ = ["Heading", "Paragraph", "Bullets", "Table", "Figure", "Code", "Block", "build_document", "slug"]
@@ -255,6 +255,35 @@ def _split_common_ending(texts: list[str]) -> tuple[list[str], str]:
     return [" ".join(s[:-k]) for s in split], " ".join(split[0][-k:])
 
 
+def _has_genuine(report: dict[str, Any]) -> bool:
+    return any((h["at_threshold"].get("tpr") or {}).get("n") for h in report["hashers"].values())
+
+
+def _by_group(report: dict[str, Any]) -> list[Block]:
+    groups = group_names(report)
+    if len(groups) < 2:
+        return []
+    names = [n for n in report["hashers"] if report["hashers"][n]["impostor"].get("by_group")]
+    rows = []
+    for g in groups:
+        cells, n_images = [], None
+        for n in names:
+            r = group_fpr_at(report, n, g, int(report["hashers"][n]["threshold"]))
+            if r is None:
+                cells.append(f.DASH)
+                continue
+            n_images = r["n_images"]
+            cells.append(f"{f.small_rate(r['rate'])}\n({f.k_of_n(r['count'], r['n'])})" if r["n"] else f.DASH)
+        rows.append([g, f.count(n_images), *cells])
+    return [
+        Heading("False matches within each kind of image", 3),
+        Paragraph("False matches depend on what the images look like. Each row is the per-pair FPR among the pairs of "
+                  "distinct images of one kind only (synthetic content family, or dataset), at each hasher's named "
+                  "threshold; pairs of images of different kinds are in no row."),
+        Table(["images", "count", *[f"`{n}` ≤ {report['hashers'][n]['threshold']}" for n in names]], rows),
+    ]
+
+
 def _operating_points(report: dict[str, Any]) -> list[Block]:
     rows = []
     for name, h in report["hashers"].items():
@@ -267,7 +296,11 @@ def _operating_points(report: dict[str, Any]) -> list[Block]:
                 f.count(op.get("calibration_pairs_needed")), "yes" if op.get("resolvable") else "no",
             ])
     if not rows:
-        return []
+        if _has_genuine(report):
+            return []
+        return [Heading("Operating points for target false-positive rates"),
+                Paragraph("None: this run has no edited copies, so a chosen threshold has no true-positive rate to "
+                          "score. The per-pair FPR at every threshold is in `metrics.csv`.")]
     conf = _conf(report)
     return [
         Heading("Operating points for target false-positive rates"),
@@ -297,7 +330,7 @@ def _summaries(report: dict[str, Any]) -> list[Block]:
             (f"{f.pct(r90.get('recall'))} at ≤ {r90['threshold']}" if r90.get("threshold") is not None
              else ("none reaches 90% precision" if r90 else f.DASH)),
         ])
-    return [
+    blocks: list[Block] = [
         Heading("Threshold-free summaries"),
         Paragraph("The **equal error rate** is where the per-pair FPR equals the miss rate (1 − TPR), interpolated "
                   "between whole distances. **Micro-average precision** and **recall at 90% precision** follow the "
@@ -309,6 +342,12 @@ def _summaries(report: dict[str, Any]) -> list[Block]:
         Figure("roc.png", PLOTS["roc.png"][1]),
         Figure("det.png", PLOTS["det.png"][1]),
     ]
+    if not _has_genuine(report):
+        return [blocks[0],
+                Paragraph("This run has no edited copies (genuine pairs), so there are no ROC or DET curves, equal "
+                          "error rates or precision figures; the impostor distances are below."),
+                Figure("distances.png", PLOTS["distances.png"][1])]
+    return blocks
 
 
 def _describe_transform(desc: dict[str, Any] | None) -> str:
@@ -325,6 +364,10 @@ def _describe_transform(desc: dict[str, Any] | None) -> str:
 def _per_transform(report: dict[str, Any]) -> list[Block]:
     names = list(report["hashers"])
     transforms = transform_names(report)
+    if not transforms:
+        return [Heading("Robustness per transform"),
+                Paragraph("This run made no edited copies (transform suite "
+                          f"`{report['inputs']['queries'].get('suite', 'none')}`): it measures false positives only.")]
     kinds = {t["name"]: t for t in report["inputs"]["queries"].get("transforms", [])}
     ns: set[int] = set()
     rows = []
@@ -521,6 +564,7 @@ def build_document(report: dict[str, Any]) -> list[Block]:
     return [
         *_intro(report),
         *_headline(report),
+        *_by_group(report),
         *_operational(report),
         *_operating_points(report),
         *_summaries(report),

@@ -33,6 +33,8 @@ __all__ = [
     "gated_fpr_curve_of",
     "has_gate",
     "tpr_at",
+    "group_names",
+    "group_fpr_at",
     "metrics_rows",
     "failure_rows",
 ]
@@ -147,6 +149,26 @@ def gated_fpr_curve_of(report: dict[str, Any], hasher: str) -> GatedCurve | None
         return None
     n = int(np.sum(imp["histogram"]))
     return _gated(np.asarray(imp["histogram_ungated"], dtype=np.int64), n, _alpha(report))
+
+
+def group_names(report: dict[str, Any]) -> list[str]:
+    """Image groups (synthetic content family, else dataset) with their own impostor histogram."""
+    names: set[str] = set()
+    for h in report["hashers"].values():
+        names.update(h["impostor"].get("by_group", {}))
+    return sorted(names)
+
+
+def group_fpr_at(report: dict[str, Any], hasher: str, group: str, threshold: int) -> dict[str, Any] | None:
+    """Per-pair FPR among the pairs of images of one group, at one threshold (None: no such group)."""
+    entry = report["hashers"][hasher]["impostor"].get("by_group", {}).get(group)
+    if entry is None:
+        return None
+    c = fpr_curve(np.asarray(entry["histogram"], dtype=np.int64), _alpha(report))
+    if c.n == 0:
+        return {"count": 0, "n": 0, "rate": None, "ci_low": None, "ci_high": None, "n_images": entry["n_images"]}
+    at = c.at(threshold)
+    return {**{k: at[k] for k in ("count", "n", "rate", "ci_low", "ci_high")}, "n_images": entry["n_images"]}
 
 
 def tpr_at(report: dict[str, Any], hasher: str, threshold: int, transform: str | None = None) -> dict[str, Any]:

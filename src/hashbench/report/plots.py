@@ -139,8 +139,20 @@ def plot_fpr_vs_threshold(report: dict[str, Any]) -> bytes:
     return _png(fig)
 
 
+def _empty(message: str, size: tuple[float, float] = (8.5, 2.0)) -> bytes:
+    """A small figure that says why there is nothing to draw (keeps plots/ complete)."""
+    fig = Figure(figsize=size)
+    fig.text(0.5, 0.5, message, ha="center", va="center", fontsize=11, color="#555555")
+    return _png(fig)
+
+
+_NO_GENUINE = "No edited copies in this run (a false-positive-only study): nothing to draw."
+
+
 def plot_roc(report: dict[str, Any]) -> bytes:
     """ROC per hasher: TPR against per-pair FPR (log axis), with the named threshold marked."""
+    if not any(_usable(h) for h in report["hashers"].values()):
+        return _empty(_NO_GENUINE)
     fig = Figure(figsize=(8.5, 5.5), layout="constrained")
     ax = fig.subplots()
     lowest = 1.0
@@ -184,6 +196,8 @@ def _tick_label(p: float) -> str:
 
 def plot_det(report: dict[str, Any]) -> bytes:
     """DET per hasher: miss rate against per-pair FPR, both on probit (normal deviate) axes."""
+    if not any(_usable(h) for h in report["hashers"].values()):
+        return _empty(_NO_GENUINE)
     fig = Figure(figsize=(8.5, 6.0), layout="constrained")
     ax = fig.subplots()
     lo_x, lo_y = 0.5, 0.5
@@ -217,6 +231,8 @@ def plot_tpr_heatmap(report: dict[str, Any]) -> bytes:
     """TPR per (transform, hasher) at each hasher's named threshold."""
     names = list(report["hashers"])
     transforms = transform_names(report)
+    if not transforms:
+        return _empty(_NO_GENUINE)
     values = np.full((len(transforms), len(names)), np.nan)
     for j, name in enumerate(names):
         for i, t in enumerate(transforms):
