@@ -130,10 +130,12 @@ def _intro(report: dict[str, Any]) -> list[Block]:
     names = list(report["hashers"])
     dihedral = [n for n, h in report["hashers"].items() if h["matching"] == "dihedral"]
     created = report.get("timing", {}).get("created", f.DASH)
+    edits = (f"were each edited by **{n_t} transforms** ({inputs['queries'].get('suite', '?')} suite) into "
+             f"**{f.count(n_q)} edited copies**" if n_q else
+             "were not edited (no transforms: a study of false positives only)")
     text = (
         f"Run `{report['run_id']}` (configuration `{cfg.get('name', '?')}`, seed {report['seed']}, created {created}). "
-        f"**{f.count(n_ref)} reference images** — the list a service would match against — were each edited by "
-        f"**{n_t} transforms** ({inputs['queries'].get('suite', '?')} suite) into **{f.count(n_q)} edited copies**; "
+        f"**{f.count(n_ref)} reference images** — the list a service would match against — {edits}; "
         f"**{f.count(n_dis)} distractor images**, distinct from every reference, stand for innocent images. "
         f"Hashers: {', '.join(f'`{n}`' for n in names)}."
     )
@@ -234,12 +236,12 @@ def _operational(report: dict[str, Any]) -> list[Block]:
     blocks.append(Bullets([f"**{name}**: {text}" for name, text in zip(ops, own)],
                           fold="the projection in words, hasher by hasher"))
     if shared:
-        blocks.append(Paragraph(f"**Assumptions.** {shared}"))
+        blocks.append(Paragraph(f"**For every hasher:** {shared}"))
     return blocks
 
 
 def _split_common_ending(texts: list[str]) -> tuple[list[str], str]:
-    """Split texts into their own sentences and the sentences they all end with.
+    """Split texts into their own sentences and the figure-free sentences they all end with.
 
     The projection texts repeat the same assumptions word for word; the report says them once.
     With a single text nothing is split off.
@@ -248,7 +250,9 @@ def _split_common_ending(texts: list[str]) -> tuple[list[str], str]:
         return texts, ""
     split = [re.split(r"(?<=\.) (?=[A-Z])", t) for t in texts]
     k = 0
-    while all(len(s) > k + 1 for s in split) and len({s[-1 - k] for s in split}) == 1:
+    # only sentences without figures are shared: every number stays with its hasher
+    while (all(len(s) > k + 1 for s in split) and len({s[-1 - k] for s in split}) == 1
+           and not re.search(r"\d", split[0][-1 - k])):
         k += 1
     if k == 0:
         return texts, ""
