@@ -13,10 +13,12 @@ needs) nothing but a streaming kernel will do. How it is built, and why:
   tile first computes its distances in a branch-free vector loop into a small scratch buffer,
   then a scalar loop does the increments.
 * **Half the increments.** The scalar increment is the bottleneck (about one per cycle). The
-  vector phase pairs distance ``d1`` of column ``js + k`` with ``d2`` of column
-  ``js + half + k`` and writes one index ``d1 * (nbits + 1) + d2``; the scalar phase then makes
-  one increment in a 2-D histogram per *two* pairs. The 1-D histogram is recovered at the end
-  as the row sums plus the column sums of the 2-D one. The 2-D table has ``(nbits + 1)**2``
+  vector phase takes two rows ``i`` and ``i + 1`` against the same columns (each column word
+  loaded once serves both) and writes one index ``d(i, j) * (nbits + 1) + d(i + 1, j)`` per
+  column; the scalar phase then makes one increment in a 2-D histogram per *two* pairs. (On
+  diagonal tiles, where rows differ in length, one row pairs its first half of columns with
+  its second.) The 1-D histogram is recovered at the end as the row sums plus the column sums
+  of the 2-D one. The 2-D table has ``(nbits + 1)**2``
   cells per thread, counted in int32 (264 KB at 256 bits) and folded into int64 long before a
   cell could overflow; random and near-duplicate codes touch only a narrow band of it, which
   stays in L1.
@@ -121,28 +123,80 @@ def _row_pair_index(a_cols, i, b_cols, js, half, stride, idx, dist):  # type: ig
 
 
 @njit(nogil=True, cache=True)
+def _two_rows_pair_index(a_cols, i, b_cols, j0, m, stride, idx, dist):  # type: ignore[no-untyped-def]
+    """Write ``idx[k] = d(i, j0 + k) * stride + d(i + 1, j0 + k)`` for ``k < m``.
+
+    Two rows against the same columns: each column word loaded serves two distances, which
+    measured about 40% faster than pairing the two halves of one row. ``dist`` is int32 scratch
+    of at least ``2 * m``, used only by the generic (any word count) path.
+    """
+    nw = a_cols.shape[0]
+    j1 = j0 + m
+    if nw == 4:
+        a0 = a_cols[0, i]
+        a1 = a_cols[1, i]
+        a2 = a_cols[2, i]
+        a3 = a_cols[3, i]
+        e0 = a_cols[0, i + 1]
+        e1 = a_cols[1, i + 1]
+        e2 = a_cols[2, i + 1]
+        e3 = a_cols[3, i + 1]
+        b0 = b_cols[0, j0:j1]
+        b1 = b_cols[1, j0:j1]
+        b2 = b_cols[2, j0:j1]
+        b3 = b_cols[3, j0:j1]
+        for k in range(m):
+            x0 = b0[k]
+            x1 = b1[k]
+            x2 = b2[k]
+            x3 = b3[k]
+            d1 = popcount64(a0 ^ x0) + popcount64(a1 ^ x1) + popcount64(a2 ^ x2) + popcount64(a3 ^ x3)
+            d2 = popcount64(e0 ^ x0) + popcount64(e1 ^ x1) + popcount64(e2 ^ x2) + popcount64(e3 ^ x3)
+            idx[k] = np.uint32(d1 * stride + d2)
+    elif nw == 1:
+        a0 = a_cols[0, i]
+        e0 = a_cols[0, i + 1]
+        b0 = b_cols[0, j0:j1]
+        for k in range(m):
+            x0 = b0[k]
+            idx[k] = np.uint32(popcount64(a0 ^ x0) * stride + popcount64(e0 ^ x0))
+    elif nw == 2:
+        a0 = a_cols[0, i]
+        a1 = a_cols[1, i]
+        e0 = a_cols[0, i + 1]
+        e1 = a_cols[1, i + 1]
+        b0 = b_cols[0, j0:j1]
+        b1 = b_cols[1, j0:j1]
+        for k in range(m):
+            x0 = b0[k]
+            x1 = b1[k]
+            d1 = popcount64(a0 ^ x0) + popcount64(a1 ^ x1)
+            d2 = popcount64(e0 ^ x0) + popcount64(e1 ^ x1)
+            idx[k] = np.uint32(d1 * stride + d2)
+    else:
+        d_a = dist[:m]
+        d_e = dist[m : 2 * m]
+        for k in range(m):
+            d_a[k] = 0
+            d_e[k] = 0
+        for w in range(nw):
+            aw = a_cols[w, i]
+            ew = a_cols[w, i + 1]
+            bw = b_cols[w, j0:j1]
+            for k in range(m):
+                d_a[k] += np.int32(popcount64(aw ^ bw[k]))
+                d_e[k] += np.int32(popcount64(ew ^ bw[k]))
+        for k in range(m):
+            idx[k] = np.uint32(d_a[k] * stride + d_e[k])
+
+
+@njit(nogil=True, cache=True)
 def _distance(a_cols, i, b_cols, j):  # type: ignore[no-untyped-def]
     """Hamming distance between code ``i`` of ``a_cols`` and code ``j`` of ``b_cols``."""
     d = 0
     for w in range(a_cols.shape[0]):
         d += popcount64(a_cols[w, i] ^ b_cols[w, j])
     return d
-
-
-@njit(nogil=True, cache=True)
-def _row_into_histogram(a_cols, i, b_cols, js, j1, stride, idx, dist, hist2, hist1):  # type: ignore[no-untyped-def]
-    """Count distances from code ``i`` to columns ``js .. j1-1`` (phase 1, then increments)."""
-    m = j1 - js
-    if m <= 0:
-        return
-    half = m // 2
-    if half > 0:
-        _row_pair_index(a_cols, i, b_cols, js, half, stride, idx, dist)
-        ix = idx[:half]
-        for k in range(half):
-            hist2[ix[k]] += 1
-    if m & 1:
-        hist1[_distance(a_cols, i, b_cols, j1 - 1)] += 1
 
 
 # --------------------------------------------------------------------------------------------
@@ -275,7 +329,7 @@ def _accumulate_pair_histogram(a_cols, b_cols, block, triangle, t0, t1, hist2, h
         h1 = hist1[p]
         h32 = np.zeros(stride * stride, np.int32)
         idx = np.empty(block, np.uint32)  # unsigned: no negative-index wraparound per increment
-        dist = np.empty(block, np.int32)
+        dist = np.empty(2 * block, np.int32)
         pending = 0
         if bounds[p + 1] > bounds[p]:
             bi, bj = _tile_at(bounds[p], n_b, block, triangle)
@@ -290,10 +344,33 @@ def _accumulate_pair_histogram(a_cols, b_cols, block, triangle, t0, t1, hist2, h
                 i1 = min(i0 + block, n_a)
                 j0 = bj * block
                 j1 = min(j0 + block, n_b)
-                diagonal = triangle and bi == bj
-                for i in range(i0, i1):
-                    js = i + 1 if diagonal else j0
-                    _row_into_histogram(a_cols, i, b_cols, js, j1, stride, idx, dist, h32, h1)
+                # The increment loops stay here, not in a helper: LLVM then knows that ``h32``
+                # and ``idx`` (both allocated here) do not alias, and keeps the loads of ``idx``
+                # ahead of the stores to ``h32``; in a helper that measured 25% slower.
+                if triangle and bi == bj:  # rows of different lengths: one row at a time
+                    for i in range(i0, i1):
+                        half = (j1 - i - 1) // 2
+                        if half > 0:
+                            _row_pair_index(a_cols, i, b_cols, i + 1, half, stride, idx, dist)
+                            for k in range(half):
+                                h32[idx[k]] += 1
+                        if (j1 - i - 1) & 1:
+                            h1[_distance(a_cols, i, b_cols, j1 - 1)] += 1
+                else:
+                    m = j1 - j0
+                    for i in range(i0, i1 - 1, 2):
+                        _two_rows_pair_index(a_cols, i, b_cols, j0, m, stride, idx, dist)
+                        for k in range(m):
+                            h32[idx[k]] += 1
+                    if (i1 - i0) & 1:  # the last row alone: its two halves of columns paired
+                        i = i1 - 1
+                        half = m // 2
+                        if half > 0:
+                            _row_pair_index(a_cols, i, b_cols, j0, half, stride, idx, dist)
+                            for k in range(half):
+                                h32[idx[k]] += 1
+                        if m & 1:
+                            h1[_distance(a_cols, i, b_cols, j1 - 1)] += 1
                 bi, bj = _next_tile(bi, bj, n_b, block, triangle)
         _flush(h32, h64)
     return counted.sum()
@@ -345,12 +422,49 @@ def _row_distance_sum(a_cols, i, b_cols, js, j1):  # type: ignore[no-untyped-def
     return s
 
 
+@njit(nogil=True, cache=True)
+def _two_rows_distance_sum(a_cols, i, b_cols, j0, j1):  # type: ignore[no-untyped-def]
+    """Sum of distances from codes ``i`` and ``i + 1`` to columns ``j0 .. j1-1`` (shared loads)."""
+    m = j1 - j0
+    nw = a_cols.shape[0]
+    s = 0
+    if nw == 4:
+        a0 = a_cols[0, i]
+        a1 = a_cols[1, i]
+        a2 = a_cols[2, i]
+        a3 = a_cols[3, i]
+        e0 = a_cols[0, i + 1]
+        e1 = a_cols[1, i + 1]
+        e2 = a_cols[2, i + 1]
+        e3 = a_cols[3, i + 1]
+        b0 = b_cols[0, j0:j1]
+        b1 = b_cols[1, j0:j1]
+        b2 = b_cols[2, j0:j1]
+        b3 = b_cols[3, j0:j1]
+        for k in range(m):
+            x0 = b0[k]
+            x1 = b1[k]
+            x2 = b2[k]
+            x3 = b3[k]
+            s += popcount64(a0 ^ x0) + popcount64(a1 ^ x1) + popcount64(a2 ^ x2) + popcount64(a3 ^ x3)
+            s += popcount64(e0 ^ x0) + popcount64(e1 ^ x1) + popcount64(e2 ^ x2) + popcount64(e3 ^ x3)
+    else:
+        for w in range(nw):
+            aw = a_cols[w, i]
+            ew = a_cols[w, i + 1]
+            bw = b_cols[w, j0:j1]
+            for k in range(m):
+                s += popcount64(aw ^ bw[k]) + popcount64(ew ^ bw[k])
+    return s
+
+
 @njit(parallel=True, nogil=True, cache=True)
 def _pair_distance_sum(a_cols, b_cols, block, triangle, t0, t1, nthreads):  # type: ignore[no-untyped-def]
     """Sum of the distances of the same pairs as :func:`_accumulate_pair_histogram`, same tiling.
 
-    This is the *distances-only* loop: everything the histogram does except counting. Its rate
-    is the ceiling the histogram kernel is measured against.
+    This is the *distances-only* loop: everything the histogram does except counting (the same
+    tiles, thread split and two-rows-at-a-time vector loops). Its rate is the ceiling the
+    histogram kernel is measured against.
     """
     n_a = a_cols.shape[1]
     n_b = b_cols.shape[1]
@@ -365,10 +479,14 @@ def _pair_distance_sum(a_cols, b_cols, block, triangle, t0, t1, nthreads):  # ty
                 i1 = min(i0 + block, n_a)
                 j0 = bj * block
                 j1 = min(j0 + block, n_b)
-                diagonal = triangle and bi == bj
-                for i in range(i0, i1):
-                    js = i + 1 if diagonal else j0
-                    s += _row_distance_sum(a_cols, i, b_cols, js, j1)
+                if triangle and bi == bj:
+                    for i in range(i0, i1):
+                        s += _row_distance_sum(a_cols, i, b_cols, i + 1, j1)
+                else:
+                    for i in range(i0, i1 - 1, 2):
+                        s += _two_rows_distance_sum(a_cols, i, b_cols, j0, j1)
+                    if (i1 - i0) & 1:
+                        s += _row_distance_sum(a_cols, i1 - 1, b_cols, j0, j1)
                 bi, bj = _next_tile(bi, bj, n_b, block, triangle)
         sums[p] = s
     return sums.sum()
