@@ -35,12 +35,19 @@ __all__ = ["ChunkStore", "atomic_write_bytes", "atomic_write_text", "hash_checkp
 _PART = "chunk-{:06d}.parquet"
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; results are for sharing like any file
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
