@@ -6,9 +6,10 @@ import argparse
 import json
 from pathlib import Path
 
-from ..report import Tolerances, compare_reports, format_comparison, load_report, render_report, summary_table
-from ..report.schema import report_path
 from . import HelpFormatter
+
+# The report package (matplotlib, scipy) is imported inside the handlers, so that
+# `hashbench --help` and every other command start quickly.
 
 REPORT_DESCRIPTION = """\
 Write metrics.csv, failures.csv, report.md, report.html and plots/*.png again from a run's
@@ -51,19 +52,21 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description=COMPARE_DESCRIPTION, epilog=COMPARE_EPILOG, formatter_class=HelpFormatter)
     c.add_argument("run_a", metavar="RUN_A", help="baseline: run folder or report.json")
     c.add_argument("run_b", metavar="RUN_B", help="candidate: run folder or report.json")
-    d = Tolerances()
-    c.add_argument("--tolerance-tpr", type=float, default=d.tpr, metavar="X",
-                   help=f"largest allowed drop of a TPR, absolute (default {d.tpr:g} = 1 point)")
-    c.add_argument("--tolerance-fpr", type=float, default=d.fpr, metavar="F",
-                   help=f"largest allowed rise of the per-pair FPR upper bound, as a fraction (default {d.fpr:g})")
-    c.add_argument("--tolerance-speed", type=float, default=d.speed, metavar="F",
-                   help=f"largest allowed fall of images/s per core, as a fraction (default {d.speed:g}; 1 ignores speed)")
+    c.add_argument("--tolerance-tpr", type=float, default=None, metavar="X",
+                   help="largest allowed drop of a TPR, absolute (default 0.01 = 1 point)")
+    c.add_argument("--tolerance-fpr", type=float, default=None, metavar="F",
+                   help="largest allowed rise of the per-pair FPR upper bound, as a fraction (default 0.1)")
+    c.add_argument("--tolerance-speed", type=float, default=None, metavar="F",
+                   help="largest allowed fall of images/s per core, as a fraction (default 0.15; 1 ignores speed)")
     c.add_argument("--json", action="store_true", help="print the comparison as JSON (for CI) instead of a table")
     c.add_argument("--all", action="store_true", help="also list per-transform TPRs that did not change")
     c.set_defaults(func=run_compare)
 
 
 def run_report(args: argparse.Namespace) -> int:
+    from ..report import load_report, render_report, summary_table
+    from ..report.schema import report_path
+
     report = load_report(args.run)
     out = Path(args.out) if args.out else report_path(args.run).parent
     written = render_report(report, out)
@@ -74,7 +77,10 @@ def run_report(args: argparse.Namespace) -> int:
 
 
 def run_compare(args: argparse.Namespace) -> int:
-    tol = Tolerances(tpr=args.tolerance_tpr, fpr=args.tolerance_fpr, speed=args.tolerance_speed)
+    from ..report import Tolerances, compare_reports, format_comparison, load_report
+
+    given = {"tpr": args.tolerance_tpr, "fpr": args.tolerance_fpr, "speed": args.tolerance_speed}
+    tol = Tolerances(**{k: v for k, v in given.items() if v is not None})
     comp = compare_reports(load_report(args.run_a), load_report(args.run_b), tol)
     if args.json:
         print(json.dumps(comp.as_dict(), indent=1))

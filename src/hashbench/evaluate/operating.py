@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sklearn.metrics import average_precision_score
 
 from .rates import clopper_pearson, clopper_pearson_upper
 
@@ -295,6 +294,8 @@ def isc_micro_average_precision(genuine: npt.ArrayLike, impostor_hist: npt.Array
     scores = -np.concatenate([d, d]).astype(np.float64)
     weights = np.concatenate([gen, imp]).astype(np.float64)
     keep = weights > 0
+    from sklearn.metrics import average_precision_score  # here: importing scikit-learn costs ~1 s
+
     return float(average_precision_score(labels[keep], scores[keep], sample_weight=weights[keep]))
 
 
