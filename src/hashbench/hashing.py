@@ -219,7 +219,11 @@ def _check_pixels(item_id: str, px: object) -> npt.NDArray[np.uint8]:
     return px
 
 
-def _hash_chunk(index: int, ids: list[str], sources: list[Source]) -> ChunkResult:
+def _hash_chunk(index: int, ids: list[str], sources: list[Source], hashers: list[Hasher] | None = None,
+                max_pixels: int | None = None) -> ChunkResult:
+    # A task from another executor (a Dask cluster) carries its hashers: no initializer ran there.
+    hashers = _WORKER_HASHERS if hashers is None else hashers
+    max_pixels = _WORKER_MAX_PIXELS if max_pixels is None else max_pixels
     t0 = time.perf_counter()
     items: list[ImageItem] = []
     decode_errors: list[str | None] = []
@@ -227,7 +231,7 @@ def _hash_chunk(index: int, ids: list[str], sources: list[Source]) -> ChunkResul
     for item_id, src in zip(ids, sources):
         try:
             with _time_limit(ITEM_TIMEOUT):
-                item, m = _load(item_id, src, _WORKER_MAX_PIXELS)
+                item, m = _load(item_id, src, max_pixels)
             items.append(item)
             meta.append(m)
             decode_errors.append(None)
@@ -248,9 +252,9 @@ def _hash_chunk(index: int, ids: list[str], sources: list[Source]) -> ChunkResul
     good_items = [items[i] for i in good]
     batches: dict[str, HashBatch] = {}
     hash_seconds: dict[str, float] = {}
-    names = {h.name for h in _WORKER_HASHERS}
-    derived = [h for h in _WORKER_HASHERS if h.same_as_variant0_of in names]
-    for hasher in _WORKER_HASHERS:
+    names = {h.name for h in hashers}
+    derived = [h for h in hashers if h.same_as_variant0_of in names]
+    for hasher in hashers:
         if hasher in derived:
             continue
         t1 = time.perf_counter()
