@@ -25,6 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "datasets",
     "transforms",
     "report",
+    "impostors",
 )
 
 DESCRIPTION = """\

@@ -1,0 +1,165 @@
+"""`hashbench impostors`: the exact all-pairs false-positive rate of a table of hashes."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from typing import Any
+
+from ..errors import UsageError
+from . import HelpFormatter
+from .output import print_table
+
+DESCRIPTION = """\
+Count every pair of distinct images in a hash table (from `hashbench hash --out`) by the
+Hamming distance of their hashes, exactly, and give the per-pair false-positive rate at each
+threshold with its 95% Clopper-Pearson interval.
+
+Every row of the table is taken as a distinct image, so each pair counted is an impostor pair:
+a match between two of them is a false positive. A pair matches at threshold t when its
+distance is <= t. The rate is *per pair*; what a platform sees is the rate per query against a
+list of L hashes, about 1 - (1 - p)^L (see the report of `hashbench run`).
+
+n images make n(n-1)/2 pairs: 550,000 images are 1.5e11 pairs. With --cluster the pairs are
+split into blocks computed on the workers of a Dask cluster and summed; the counts are
+identical to a run on this machine.
+"""
+
+EPILOG = """\
+examples:
+  hashbench impostors hashes.parquet --hasher pdq
+  hashbench impostors hashes.parquet --hasher pdq --threshold 31,40,50 --json > fpr.json
+  hashbench impostors hashes.parquet --hasher phash --cluster tcp://10.0.0.5:8786
+  hashbench impostors hashes.parquet --hasher pdq --cluster local     a cluster of this machine's cores
+
+exit codes: 0 done; 2 usage error (bad table, unknown hasher, unreachable scheduler)
+"""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("impostors", help="exact all-pairs false-positive rate of a hash table (optionally on a cluster)",
+                       description=DESCRIPTION, epilog=EPILOG, formatter_class=HelpFormatter)
+    p.add_argument("table", metavar="HASHES.parquet", help="a hash table written by `hashbench hash --out`")
+    p.add_argument("--hasher", default="pdq", help="which hasher's codes to use (default: pdq)")
+    p.add_argument("--threshold", metavar="T[,T...]", default=None,
+                   help="match thresholds, comma-separated (default: the hasher's named operating point, "
+                        "pdq 31, phash 10, ...)")
+    p.add_argument("--alpha", type=float, default=0.05, help="1 - confidence of the intervals (default 0.05: 95%%)")
+    p.add_argument("--cluster", metavar="ADDRESS|local", default=None,
+                   help="compute on a Dask cluster: a scheduler address (tcp://host:8786), a scheduler file, "
+                        "or 'local' for worker processes on this machine (needs hashbench[cluster])")
+    p.add_argument("--block", type=int, default=None,
+                   help="codes per chunk on the cluster (default: about 8 blocks per worker thread)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON (with the whole histogram)")
+    p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    p.set_defaults(func=run_impostors)
+
+
+def _default_threshold(name: str, nbits: int, exact: bool) -> int:
+    """The named operating point of the embedded default run, else nbits / 8 (0 for exact hashes)."""
+    import tomllib
+
+    from ..config import default_config_text
+
+    conventional = tomllib.loads(default_config_text()).get("thresholds", {})
+    return int(conventional.get(name, 0 if exact else max(1, nbits // 8)))
+
+
+def _thresholds(text: str | None, hasher: str, nbits: int, exact: bool) -> list[int]:
+    if text is None:
+        return [_default_threshold(hasher, nbits, exact)]
+    out = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            t = int(part)
+        except ValueError:
+            raise UsageError(f"--threshold takes whole distances, got {part!r}") from None
+        if not 0 <= t <= nbits:
+            raise UsageError(f"--threshold {t} is outside 0..{nbits} for {nbits}-bit {hasher} hashes")
+        out.append(t)
+    if not out:
+        raise UsageError("--threshold is empty")
+    return sorted(set(out))
+
+
+def impostor_summary(hist: Any, thresholds: list[int], alpha: float) -> list[dict[str, Any]]:
+    """Per-pair false-positive count, rate and exact interval at each threshold of a histogram."""
+    from ..evaluate.study import rate_dict
+
+    n_pairs = int(sum(int(c) for c in hist))
+    return [{"threshold": t, **rate_dict(int(sum(int(c) for c in hist[: t + 1])), n_pairs, alpha)} for t in thresholds]
+
+
+def run_impostors(args: argparse.Namespace) -> int:
+    import numpy as np
+    import pyarrow.compute as pc
+
+    from .. import hashers as hashers_mod
+    from ..store import codes_from_table, read_table
+
+    if not 0.0 < args.alpha < 1.0:
+        raise UsageError(f"--alpha must be between 0 and 1, got {args.alpha}")
+    if args.block is not None and args.block < 1:
+        raise UsageError(f"--block must be at least 1, got {args.block}")
+    table = read_table(args.table)
+    ids, codes, _ = codes_from_table(table, args.hasher)
+    if len(ids) != len(set(ids)):
+        raise UsageError(f"{args.table} has the same id twice for {args.hasher}; every row must be a distinct image")
+    nbits = int(table.filter(pc.equal(table["hasher"], args.hasher))["nbits"][0].as_py())
+    try:
+        exact = hashers_mod.get(args.hasher).exact
+    except UsageError:  # a plugin or command hasher not installed here: its table still counts
+        exact = False
+    thresholds = _thresholds(args.threshold, args.hasher, nbits, exact)
+    progress = not args.no_progress and sys.stderr.isatty()
+
+    t0 = time.perf_counter()
+    if len(ids) < 2:
+        hist = np.zeros(nbits + 1, dtype=np.int64)
+    elif args.cluster:
+        from ..cluster import connect, impostor_histogram_on
+
+        with connect(args.cluster) as client:
+            hist = impostor_histogram_on(client, codes, nbits, block=args.block, progress=progress)
+    else:
+        from ..evaluate import impostor_histogram
+
+        hist = impostor_histogram(codes, nbits, progress=progress)
+    seconds = time.perf_counter() - t0
+    n = len(ids)
+    rows = impostor_summary(hist, thresholds, args.alpha)
+    result = {
+        "table": str(args.table),
+        "hasher": args.hasher,
+        "nbits": nbits,
+        "n_images": n,
+        "pairs": "unordered",
+        "n_pairs": n * (n - 1) // 2,
+        "confidence": 1 - args.alpha,
+        "at_threshold": rows,
+        "histogram": [int(c) for c in hist],
+        "computed_on": args.cluster or "this machine",
+        "seconds": seconds,
+    }
+    if args.json:
+        json.dump(result, sys.stdout, indent=1)
+        sys.stdout.write("\n")
+        return 0
+    print(f"{args.hasher} ({nbits} bits): {n:,} images, {result['n_pairs']:,} distinct pairs, counted exactly "
+          f"in {seconds:.1f} s on {result['computed_on']}")
+    if n < 2:
+        print("fewer than 2 hashed images: no pairs to count")
+        return 0
+    conf = f"{100 * (1 - args.alpha):g}% interval"
+    print_table(["threshold", "false matches", "pairs", "per-pair FPR", conf],
+                [[r["threshold"], f"{r['count']:,}", f"{r['n']:,}", f"{r['rate']:.3g}",
+                  f"{r['ci_low']:.3g} .. {r['ci_high']:.3g}"] for r in rows])
+    nonzero = [d for d, c in enumerate(result["histogram"]) if c]
+    print(f"closest pair at distance {nonzero[0]}; a pair matches at distance <= threshold; "
+          "rates are per pair, not per query")
+    return 0

@@ -1,0 +1,326 @@
+"""Hashing and all-pairs statistics on a Dask cluster: identical to the single-machine results.
+
+One 2-worker LocalCluster (processes, one thread each) serves the whole module; the CLI tests
+that start their own `--cluster local` say so. Inputs are small: a test takes seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import hashbench.cluster as cluster_mod
+from hashbench.bits import codes_to_hex, hamming_matrix
+from hashbench.cli import main
+from hashbench.cluster import chunk_bounds, connect, impostor_histogram_on, pair_histogram_on
+from hashbench.config import parse_config
+from hashbench.errors import UsageError
+from hashbench.evaluate import clopper_pearson, impostor_histogram
+from hashbench.runner import accuracy_differences, run
+from hashbench.store import SCHEMA, write_table
+
+
+@pytest.fixture(scope="module")
+def client():
+    c = connect("local", n_workers=2)  # processes=True, threads_per_worker=1, on 127.0.0.1
+    assert sorted(c.nthreads().values()) == [1, 1]
+    yield c
+    c.close()
+
+
+def brute_force(codes: np.ndarray, nbits: int) -> np.ndarray:
+    d = hamming_matrix(codes, codes)
+    iu = np.triu_indices(len(codes), k=1)
+    return np.bincount(d[iu], minlength=nbits + 1)
+
+
+def random_codes(n: int, nbytes: int, seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (n, nbytes), dtype=np.uint8)
+
+
+def clustered_codes(n: int, seed: int) -> np.ndarray:
+    """Near-duplicates: 20 centres, each copy with 0-6 bits flipped, some exact repeats."""
+    rng = np.random.default_rng(seed)
+    centres = rng.integers(0, 256, (20, 32), dtype=np.uint8)
+    bits = np.unpackbits(centres[rng.integers(0, 20, n)], axis=1)
+    for row in bits:
+        row[rng.choice(256, rng.integers(0, 7), replace=False)] ^= 1
+    return np.packbits(bits, axis=1)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# ---------------------------------------------------------------------------------------------
+# the cluster itself
+
+
+def test_local_cluster_listens_on_localhost_only(client):
+    import psutil
+
+    assert client.scheduler.address.startswith("tcp://127.0.0.1:")
+    assert all(w.startswith("tcp://127.0.0.1:") for w in client.nthreads())
+    pids = {os.getpid(), *client.run(os.getpid).values()}
+    listening = [c.laddr for pid in pids for c in psutil.Process(pid).net_connections(kind="inet")
+                 if c.status == psutil.CONN_LISTEN]
+    assert len(listening) >= 3  # scheduler and two workers at least
+    assert {addr.ip for addr in listening} == {"127.0.0.1"}, listening
+
+
+def test_chunk_bounds_cover_every_row_once():
+    assert chunk_bounds(10, 4) == [(0, 4), (4, 8), (8, 10)]
+    assert chunk_bounds(8, 4) == [(0, 4), (4, 8)]
+    assert chunk_bounds(3, 10) == [(0, 3)]
+    assert chunk_bounds(0, 4) == []
+    with pytest.raises(ValueError):
+        chunk_bounds(5, 0)
+
+
+# ---------------------------------------------------------------------------------------------
+# the all-pairs histogram
+
+
+@pytest.mark.parametrize("n,block", [
+    (2500, 1000),   # a short last chunk
+    (3000, 1000),   # chunk edges exactly at the end
+    (1000, 1000),   # one chunk, exactly full
+    (300, 1000),    # n < block: one diagonal block
+    (7, 1),         # every chunk a single code: no diagonal pair, every pair off-diagonal
+    (2, 1),
+    (5000, None),   # the default chunk size
+])
+def test_distributed_histogram_equals_the_single_machine_one(client, n, block):
+    codes = random_codes(n, 32, seed=n)
+    expected = impostor_histogram(codes, 256)
+    got = impostor_histogram_on(client, codes, 256, block=block)
+    assert got.dtype == np.int64 and got.shape == (257,)
+    np.testing.assert_array_equal(got, expected)
+    assert got.sum() == n * (n - 1) // 2
+    if n <= 300:
+        np.testing.assert_array_equal(got, brute_force(codes, 256))
+
+
+def test_clustered_codes_with_duplicates(client):
+    codes = clustered_codes(2000, seed=3)
+    got = impostor_histogram_on(client, codes, 256, block=333)
+    np.testing.assert_array_equal(got, impostor_histogram(codes, 256))
+    assert got[0] > 0 and got[1:7].sum() > 0  # the near-duplicate band is really exercised
+    small = codes[:250]
+    np.testing.assert_array_equal(impostor_histogram_on(client, small, 256, block=64), brute_force(small, 256))
+
+
+@pytest.mark.parametrize("nbits", [42, 64, 128, 1024])
+def test_other_code_lengths(client, nbits):
+    nbytes = (nbits + 7) // 8
+    codes = random_codes(400, nbytes, seed=nbits)
+    if nbits % 8:
+        codes[:, 0] &= (1 << (nbits % 8)) - 1  # colorhash's 42 bits: clear the padding bits
+    got = impostor_histogram_on(client, codes, nbits, block=150)
+    np.testing.assert_array_equal(got, brute_force(codes, nbits))
+    np.testing.assert_array_equal(got, impostor_histogram(codes, nbits))
+
+
+def test_fewer_than_two_codes_have_no_pairs(client):
+    for n in (0, 1):
+        got = impostor_histogram_on(client, random_codes(n, 8, 0), 64)
+        assert got.shape == (65,) and got.sum() == 0
+
+
+def test_bad_codes_are_refused_before_anything_is_sent(client):
+    codes = np.full((10, 6), 0xFF, np.uint8)
+    with pytest.raises(ValueError, match="above bit 42"):
+        impostor_histogram_on(client, codes, 42)
+    with pytest.raises(ValueError, match="uint8"):
+        impostor_histogram_on(client, codes.astype(np.int32), 48)
+
+
+def test_pair_histogram_callable_for_studies(client):
+    codes = clustered_codes(600, seed=9)
+    f = pair_histogram_on(client)
+    np.testing.assert_array_equal(f(codes, 256), impostor_histogram(codes, 256))
+
+
+# ---------------------------------------------------------------------------------------------
+# hashing and full runs on the cluster, against the same work done here
+
+
+def test_hash_cli_on_a_local_cluster_writes_the_same_table(photo_paths, tmp_path, capsys):
+    files = [str(p) for p in photo_paths[:8]]
+    here, there = tmp_path / "here.parquet", tmp_path / "there.parquet"
+    hashers = "pdq,pdq8,phash,colorhash,md5"
+    assert main(["hash", *files, "--hasher", hashers, "--out", str(here), "--workers", "1", "--no-progress"]) == 0
+    # `--cluster local` starts (and stops) a cluster of its own
+    assert main(["hash", *files, "--hasher", hashers, "--out", str(there), "--cluster", "local", "--no-progress"]) == 0
+    a, b = pq.read_table(here), pq.read_table(there)
+    assert a.num_rows == 8 * 5 and a.column("hash_hex").null_count == 0
+    assert a.equals(b) and a.schema.metadata == b.schema.metadata
+    assert not (tmp_path / "there.parquet.parts").exists()
+
+
+TINY_TOML = """
+[run]
+name = "tiny-cluster"
+seed = 7
+chunk_size = 5
+
+[[references]]
+dataset = "synthetic"
+family = "mixed"
+count = 8
+size = 64
+seed = 0
+
+[[distractors]]
+dataset = "synthetic"
+family = "mixed"
+count = 30
+size = 64
+seed = 1
+
+[transforms]
+custom = [{ kind = "hflip", name = "hflip" }, { kind = "jpeg", name = "jpeg_q50", quality = 50 }]
+
+[hashers]
+names = ["pdq", "pdq8", "phash", "md5"]
+composites = ["md5|pdq"]
+
+[thresholds]
+pdq = 31
+phash = 10
+
+[statistics]
+target_fprs = [0.1, 1e-6]
+"""
+
+
+def test_run_cli_on_the_cluster_gives_the_same_report(client, tmp_path, capsys):
+    import tomllib
+
+    config = parse_config(tomllib.loads(TINY_TOML), origin="tiny")
+    here = run(config, out_root=tmp_path / "here", workers=1, progress=False)
+    path = tmp_path / "tiny.toml"
+    path.write_text(TINY_TOML)
+    assert main(["run", "--config", str(path), "--out", str(tmp_path / "there"), "--no-progress",
+                 "--cluster", client.scheduler.address]) == 0
+    there = json.loads((tmp_path / "there" / here.run_dir.name / "report.json").read_text())
+    assert accuracy_differences(here.report, there) == []
+    assert json.loads((here.run_dir / "report.json").read_text())["hashers"] == there["hashers"]
+    assert there["timing"]["workers"] == 2  # the cluster's two worker threads
+    assert there["hashers"]["pdq"]["impostor"]["n_images"] == 38
+    # the work really ran on the cluster: hashing chunks and histogram blocks
+    prefixes = client.run_on_scheduler(lambda dask_scheduler: sorted(dask_scheduler.task_prefixes))
+    assert "hash_chunk" in prefixes and "block_histogram" in prefixes  # Dask drops the leading _
+
+
+# ---------------------------------------------------------------------------------------------
+# `hashbench impostors`
+
+
+@pytest.fixture(scope="module")
+def hash_table(tmp_path_factory):
+    """A hash table of 400 pdq codes (with near-duplicates) and the codes themselves."""
+    codes = np.concatenate([random_codes(250, 32, 5), clustered_codes(150, 6)])
+    ids = [f"img{i:04d}" for i in range(len(codes))]
+    hexes = codes_to_hex(codes, 256)
+    table = pa.Table.from_pydict({"id": ids, "hasher": ["pdq"] * len(ids), "nbits": [256] * len(ids),
+                                  "hash_hex": hexes, "quality": [100] * len(ids), "variants_hex": [None] * len(ids),
+                                  "error": [None] * len(ids)}, schema=SCHEMA)
+    path = tmp_path_factory.mktemp("impostors") / "hashes.parquet"
+    write_table(table, path)
+    return path, codes
+
+
+def test_impostors_json_is_exact_here_and_on_the_cluster(client, hash_table, capsys):
+    path, codes = hash_table
+    hist = brute_force(codes, 256)
+    outs = []
+    for extra in ([], ["--cluster", client.scheduler.address, "--block", "128"]):
+        assert main(["impostors", str(path), "--hasher", "pdq", "--threshold", "31,0,100", "--json",
+                     "--no-progress", *extra]) == 0
+        outs.append(json.loads(capsys.readouterr().out))
+    for out in outs:
+        assert out["histogram"] == hist.tolist()
+        assert out["n_images"] == 400 and out["n_pairs"] == 400 * 399 // 2
+        assert [r["threshold"] for r in out["at_threshold"]] == [0, 31, 100]
+        for r in out["at_threshold"]:
+            k = int(hist[: r["threshold"] + 1].sum())
+            low, high = clopper_pearson(k, out["n_pairs"], 0.05)
+            assert (r["count"], r["n"]) == (k, out["n_pairs"])
+            assert r["ci_low"] == pytest.approx(low, rel=1e-12) and r["ci_high"] == pytest.approx(high, rel=1e-12)
+    assert outs[0]["computed_on"] == "this machine" and outs[1]["computed_on"] == client.scheduler.address
+    assert outs[0]["at_threshold"] == outs[1]["at_threshold"]
+
+
+def test_impostors_text_output_and_default_threshold(hash_table, capsys):
+    path, codes = hash_table
+    assert main(["impostors", str(path), "--hasher", "pdq", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    k = int(brute_force(codes, 256)[:32].sum())
+    row = next(line for line in out.splitlines() if line.strip().startswith("31 "))
+    assert f"{k:,}" in row and "79,800" in row  # pdq's named operating point, 31
+    assert "per pair" in out
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["--hasher", "phash"], "no hasher 'phash'"),
+    (["--threshold", "300"], "outside 0..256"),
+    (["--threshold", "x"], "whole distances"),
+])
+def test_impostors_usage_errors(hash_table, capsys, argv, needle):
+    path, _ = hash_table
+    assert main(["impostors", str(path), *argv]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and len(err.strip().splitlines()) == 1
+
+
+# ---------------------------------------------------------------------------------------------
+# errors: an unreachable scheduler, Dask not installed
+
+
+@pytest.mark.parametrize("command", ["hash", "run", "impostors"])
+def test_unreachable_scheduler_is_one_line_exit_2(command, hash_table, photo_paths, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(cluster_mod, "CONNECT_TIMEOUT", 1.0)
+    address = f"tcp://127.0.0.1:{free_port()}"
+    argv = {
+        "hash": ["hash", str(photo_paths[0]), "--out", str(tmp_path / "h.parquet")],
+        "run": ["run", "--out", str(tmp_path)],
+        "impostors": ["impostors", str(hash_table[0])],
+    }[command]
+    assert main([*argv, "--cluster", address, "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1, err
+    assert f"cannot reach the Dask scheduler at {address} within 1 s" in err and "Connection refused" in err
+
+
+def test_unreachable_scheduler_from_the_shell(hash_table):
+    address = f"tcp://127.0.0.1:{free_port()}"
+    proc = subprocess.run([sys.executable, "-m", "hashbench.cli", "impostors", str(hash_table[0]), "--cluster", address],
+                          capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "HASHBENCH_CLUSTER_TIMEOUT": "1"})
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [proc.stderr.strip()] and address in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_hash_cluster_needs_out(photo_paths, capsys):
+    assert main(["hash", str(photo_paths[0]), "--cluster", "local"]) == 2
+    assert "give --out" in capsys.readouterr().err
+
+
+def test_without_dask_the_message_says_what_to_install(monkeypatch, hash_table, capsys):
+    monkeypatch.setitem(sys.modules, "distributed", None)  # `import distributed` now fails
+    with pytest.raises(UsageError, match=r"hashbench\[cluster\]"):
+        connect("local")
+    assert main(["impostors", str(hash_table[0]), "--cluster", "local"]) == 2
+    assert "pip install 'hashbench[cluster]'" in capsys.readouterr().err
