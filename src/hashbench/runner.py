@@ -145,13 +145,21 @@ def _input_manifest(items: Sequence[datasets_mod.Item]) -> list[str]:
 
 
 def run(config: RunConfig, *, out_root: str | Path = "results", progress: bool | None = None,
-        workers: int | None = None, write: bool = True) -> RunOutcome:
-    """Run ``config`` end to end (resuming saved chunks) and write its report."""
+        workers: int | None = None, write: bool = True, client=None) -> RunOutcome:
+    """Run ``config`` end to end (resuming saved chunks) and write its report.
+
+    ``client``: a Dask client (:func:`hashbench.cluster.connect`); images are then hashed and
+    impostor pairs counted on its workers, with results identical to a run on this machine.
+    """
     if progress is None:
         progress = sys.stderr.isatty()
     started = time.perf_counter()
     created = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     workers = workers or config.workers or default_workers()
+    if client is not None:
+        from .cluster import pair_histogram_on, worker_slots
+
+        workers = worker_slots(client)
     rid = run_id(config)
     run_dir = Path(out_root) / rid
     try:
@@ -174,7 +182,8 @@ def run(config: RunConfig, *, out_root: str | Path = "results", progress: bool |
 
     stages: dict[str, Any] = {}
     queries_in = [(f"{it.id}#{t.name}", EditSource(it, t, config.seed)) for it in ref_items for t in suite]
-    pool = open_pool(hashers, workers, preload=("hashbench.sources",)) if workers > 1 else None
+    pool = client if client is not None else (
+        open_pool(hashers, workers, preload=("hashbench.sources",)) if workers > 1 else None)
     try:
         refs, stages["references"] = _hash_stage(
             "references", [(it.id, DatasetSource(it)) for it in ref_items], hashers, config, run_dir, workers,
@@ -184,7 +193,7 @@ def run(config: RunConfig, *, out_root: str | Path = "results", progress: bool |
             "distractors", [(it.id, DatasetSource(it)) for it in dis_items], hashers, config, run_dir, workers,
             progress, pool)
     finally:
-        if pool is not None:
+        if pool is not None and pool is not client:
             pool.shutdown(wait=True, cancel_futures=True)
 
     ref_row = {it.id: i for i, it in enumerate(ref_items)}
@@ -203,7 +212,8 @@ def run(config: RunConfig, *, out_root: str | Path = "results", progress: bool |
             name=h.name, threshold=config.thresholds[h.name], dihedral=dihedral,
             quality_floor=config.quality_floor if h.has_quality else None, seed=config.seed, alpha=config.alpha,
             target_fprs=config.target_fprs, list_sizes=config.list_sizes,
-            volume_per_year=config.volume_per_year, list_size=config.list_size, progress=progress)
+            volume_per_year=config.volume_per_year, list_size=config.list_size, progress=progress,
+            pair_histogram=None if client is None else pair_histogram_on(client, progress=progress))
         res, genuine[h.name], eval_seconds[h.name] = study_hasher(
             h.nbits, _codes(refs, h), _codes(queries, h), query_ref, query_transform, _codes(dis, h), settings,
             groups=(ref_groups, dis_groups))
@@ -317,7 +327,7 @@ def accuracy_differences(report_a: dict[str, Any], report_b: dict[str, Any]) -> 
 
 
 def reproduce(report_path: str | Path, *, out_root: str | Path, workers: int | None = None,
-              progress: bool | None = None) -> tuple[RunOutcome, list[str], list[str]]:
+              progress: bool | None = None, client=None) -> tuple[RunOutcome, list[str], list[str]]:
     """Run the configuration recorded in a report again, from scratch, and compare.
 
     Returns (the new run, accuracy differences, library versions that differ). Nothing is
@@ -336,7 +346,8 @@ def reproduce(report_path: str | Path, *, out_root: str | Path, workers: int | N
         raise UsageError(f"{path} is not a hashbench report ({REPORT_SCHEMA})")
     config = config_from_dict(original["config"], origin=str(path))
     stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%S")
-    outcome = run(config, out_root=Path(out_root) / f"reproduce-{stamp}", progress=progress, workers=workers)
+    outcome = run(config, out_root=Path(out_root) / f"reproduce-{stamp}", progress=progress, workers=workers,
+                  client=client)
     versions_a = original.get("environment", {}).get("versions", {})
     versions_b = outcome.report["environment"]["versions"]
     changed = [f"{k}: {versions_a.get(k)} -> {versions_b.get(k)}" for k in sorted(set(versions_a) | set(versions_b))

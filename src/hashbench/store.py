@@ -138,12 +138,14 @@ def hash_files_to_table(
     max_pixels: int,
     progress: bool,
     chunk_size: int = 64,
+    client=None,
 ) -> tuple[HashResult, pa.Table]:
     """Hash files into the table at ``out``, resumably.
 
     Chunks are checkpointed in ``<out>.parts/`` while the run goes; killed and started again
     with the same inputs and hashers, it hashes only what is missing. The folder is removed once
-    the table is written.
+    the table is written. ``client`` (a Dask client, :func:`hashbench.cluster.connect`) hashes on
+    its workers, which must see the files at the same absolute paths.
     """
     import hashlib
     import shutil
@@ -159,8 +161,12 @@ def hash_files_to_table(
         parts.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"cannot write next to {out}: {exc.strerror or exc}; choose another --out") from None
+    if client is not None:  # a worker elsewhere has another working directory
+        from .cluster import worker_slots
+
+        paths, workers = [Path(os.path.abspath(p)) for p in paths], worker_slots(client)
     result, _ = hash_checkpointed("files", list(zip(ids, paths)), hashers, parts, digest, workers=workers,
-                                  chunk_size=chunk_size, progress=progress, max_pixels=max_pixels)
+                                  chunk_size=chunk_size, progress=progress, max_pixels=max_pixels, pool=client)
     table = result_to_table(result)
     write_table(table, out)
     shutil.rmtree(parts, ignore_errors=True)

@@ -51,6 +51,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
                    help=f"refuse images with more pixels than this (default {DEFAULT_MAX_PIXELS:,})")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument("--cluster", metavar="ADDRESS|local", default=None,
+                   help="hash on a Dask cluster (a scheduler address, a scheduler file, or 'local'); needs --out, "
+                        "hashbench[cluster], and the files at the same absolute paths on every worker")
     p.set_defaults(func=run_hash)
 
     q = sub.add_parser("hashers", help="list the hashers: name, bits, kind, library and version",
@@ -83,11 +86,18 @@ def run_hash(args: argparse.Namespace) -> int:
         print("hashbench: error: no image files found", file=sys.stderr)
         return 1
     progress = not args.no_progress and sys.stderr.isatty()
+    if args.cluster and not args.out:
+        raise UsageError("--cluster writes a table: give --out FILE")
     if args.out:
         try:
-            result, table = hash_files_to_table(found.paths, found.ids, hashers, args.out,
-                                                workers=args.workers or default_workers(),
-                                                max_pixels=args.max_pixels, progress=progress)
+            from contextlib import nullcontext
+
+            from ..cluster import connect
+
+            with connect(args.cluster) if args.cluster else nullcontext() as client:
+                result, table = hash_files_to_table(found.paths, found.ids, hashers, args.out,
+                                                    workers=args.workers or default_workers(),
+                                                    max_pixels=args.max_pixels, progress=progress, client=client)
         except KeyboardInterrupt:
             print(f"hashbench: interrupted; finished chunks are kept in {args.out}.parts/ - "
                   "run the same command again to resume", file=sys.stderr)

@@ -41,6 +41,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default="results", metavar="DIR", help="where run folders go (default: results)")
     p.add_argument("--workers", type=int, default=None, help="worker processes (default: config, else all CPUs)")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    p.add_argument("--cluster", metavar="ADDRESS|local", default=None,
+                   help="hash and count impostor pairs on a Dask cluster (a scheduler address, a scheduler file, "
+                        "or 'local'); needs hashbench[cluster]; results are identical to a run here")
     p.add_argument("--print-default-config", action="store_true", help="print the embedded default TOML and exit")
     p.add_argument("--reproduce", metavar="REPORT",
                    help="run the configuration recorded in REPORT again from scratch and check every accuracy figure")
@@ -49,8 +52,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run_command(args: argparse.Namespace) -> int:
     # Imported here, not at the top: `hashbench --help` should not pay for numba and scikit-learn.
-    from ..config import default_config_text, load_config, load_preset
-    from ..runner import reproduce, run
+    from ..config import default_config_text
 
     if args.print_default_config:
         sys.stdout.write(default_config_text())
@@ -59,8 +61,21 @@ def run_command(args: argparse.Namespace) -> int:
         print("hashbench: error: --workers must be at least 1", file=sys.stderr)
         return 2
     progress = False if args.no_progress else None
+    if args.cluster:
+        from ..cluster import connect
+
+        with connect(args.cluster) as client:
+            return _run_or_reproduce(args, progress, client)
+    return _run_or_reproduce(args, progress, None)
+
+
+def _run_or_reproduce(args: argparse.Namespace, progress: bool | None, client) -> int:
+    from ..config import load_config, load_preset
+    from ..runner import reproduce, run
+
     if args.reproduce:
-        outcome, diffs, versions = reproduce(args.reproduce, out_root=args.out, workers=args.workers, progress=progress)
+        outcome, diffs, versions = reproduce(args.reproduce, out_root=args.out, workers=args.workers, progress=progress,
+                                             client=client)
         print(f"reproduced into {outcome.run_dir}")
         if versions:
             print("library versions differ from the original run (hashes may change with them):")
@@ -74,7 +89,7 @@ def run_command(args: argparse.Namespace) -> int:
         print("every accuracy figure is identical to the original run")
         return 0
     config = load_preset(args.preset) if args.preset else load_config(args.config)
-    outcome = run(config, out_root=args.out, progress=progress, workers=args.workers)
+    outcome = run(config, out_root=args.out, progress=progress, workers=args.workers, client=client)
     from ..report import summary_table
 
     print(summary_table(outcome.report))

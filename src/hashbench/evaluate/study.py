@@ -25,6 +25,7 @@ Definitions used throughout (the report repeats them in words):
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,6 +70,8 @@ class StudySettings:
     volume_per_year: float
     list_size: float
     progress: bool = False
+    # f(codes, nbits) -> histogram in place of impostor_histogram (plain matching), e.g. on a cluster
+    pair_histogram: Callable[[np.ndarray, int], np.ndarray] | None = None
 
 
 def rate_dict(count: int, n: int, alpha: float) -> dict[str, Any]:
@@ -82,10 +85,13 @@ def _hist(d: np.ndarray, nbits: int) -> np.ndarray:
     return np.bincount(np.asarray(d, dtype=np.int64), minlength=nbits + 1)[: nbits + 1]
 
 
-def _pair_histogram(c: Codes, rows: np.ndarray, nbits: int, dihedral: bool, progress: bool = False) -> np.ndarray:
+def _pair_histogram(c: Codes, rows: np.ndarray, nbits: int, dihedral: bool, progress: bool = False,
+                    plain: Callable[[np.ndarray, int], np.ndarray] | None = None) -> np.ndarray:
     codes = c.codes[rows]
     if dihedral:
         return variant_impostor_histogram(c.variants[rows], codes, nbits)
+    if plain is not None:
+        return plain(codes, nbits)
     return impostor_histogram(codes, nbits, progress=progress and len(rows) > 20_000)
 
 
@@ -153,7 +159,7 @@ def study_hasher(
     )
     n_img = len(images.codes)
     all_rows = np.arange(n_img)
-    imp = _pair_histogram(images, all_rows, nbits, s.dihedral, s.progress)
+    imp = _pair_histogram(images, all_rows, nbits, s.dihedral, s.progress, s.pair_histogram)
     impostor: dict[str, Any] = {
         "pairs": "ordered" if s.dihedral else "unordered",
         "n_images": n_img,
@@ -165,13 +171,13 @@ def study_hasher(
         impostor["by_group"] = {
             str(g): {"n_images": int((labels == g).sum()),
                      "histogram": _pair_histogram(images, np.flatnonzero(labels == g), nbits, s.dihedral,
-                                                  s.progress).tolist()}
+                                                  s.progress, s.pair_histogram).tolist()}
             for g in sorted(set(labels.tolist()))
         }
     if gate and images.quality is not None:
         keep = np.flatnonzero(images.quality >= s.quality_floor)
         impostor["gated_images"] = int(n_img - len(keep))
-        impostor["histogram_ungated"] = _pair_histogram(images, keep, nbits, s.dihedral).tolist()
+        impostor["histogram_ungated"] = _pair_histogram(images, keep, nbits, s.dihedral, plain=s.pair_histogram).tolist()
     timings["impostor_s"] = time.perf_counter() - t1
 
     # Calibration / held-out halves of the images; genuine pairs follow their reference. Without
@@ -179,8 +185,8 @@ def study_hasher(
     operating = []
     if valid.any():
         cal, held = split_calibration(n_img, s.seed)
-        hist_cal = _pair_histogram(images, cal, nbits, s.dihedral, s.progress)
-        hist_held = _pair_histogram(images, held, nbits, s.dihedral, s.progress)
+        hist_cal = _pair_histogram(images, cal, nbits, s.dihedral, s.progress, s.pair_histogram)
+        hist_held = _pair_histogram(images, held, nbits, s.dihedral, s.progress, s.pair_histogram)
         ref_pos = np.full(len(refs.ok), -1, dtype=np.int64)
         ref_pos[ref_rows] = np.arange(len(ref_rows))  # row in refs -> row in images
         in_held = np.zeros(n_img, dtype=bool)
