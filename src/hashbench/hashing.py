@@ -33,6 +33,7 @@ from typing import Union
 import numpy as np
 import numpy.typing as npt
 
+from .cpus import default_workers
 from .errors import ImageDecodeError, UsageError
 from .hashers import HashBatch, Hasher, ImageItem
 from .hashers import get as get_hasher
@@ -68,14 +69,6 @@ class LazySource(ABC):
 Source = Union[str, os.PathLike, npt.NDArray[np.uint8], tuple, LazySource]
 
 DEFAULT_CHUNK_SIZE = 64
-
-
-def default_workers() -> int:
-    """Worker processes to use by default: the CPUs this process may run on."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
 
 
 def resolve_hashers(hashers: Sequence[str | Hasher]) -> list[Hasher]:

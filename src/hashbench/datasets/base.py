@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ..cpus import default_workers
 from ..errors import UsageError
 
 __all__ = [
@@ -194,14 +195,6 @@ def from_spec(spec: str) -> Dataset:
     """Build a dataset from a spec string (see :func:`parse_spec`)."""
     name, params = parse_spec(spec)
     return get(name, **params)
-
-
-def default_workers() -> int:
-    """Worker processes to use by default: the cores this process may run on."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
 
 
 def _parse_value(value: str) -> Any:
