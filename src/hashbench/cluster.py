@@ -60,9 +60,11 @@ CONNECT_TIMEOUT = float(os.environ.get("HASHBENCH_CLUSTER_TIMEOUT", "10"))
 #: is 1.7e7 pairs (tens of milliseconds of kernel time), enough to hide a task's overhead.
 MIN_CHUNK = 4096
 
-#: Blocks per worker thread when the chunk size is chosen for you: enough that a slow block at the
-#: end leaves the other threads little idle time, few enough that each block is long.
-BLOCKS_PER_SLOT = 8
+#: Blocks per worker thread when the chunk size is chosen for you: enough that the last block
+#: leaves the other threads little idle time (1 / 48 of the run on average), few enough that each
+#: block is long next to a task's few milliseconds of overhead. On 2 workers, 250,000 codes,
+#: 21 blocks measured 0.76-0.94 of one process's throughput, 55 blocks 0.96-1.04.
+BLOCKS_PER_SLOT = 24
 
 _INSTALL_HINT = "--cluster needs Dask: pip install 'hashbench[cluster]' (or: pip install 'dask[distributed]')"
 

@@ -51,7 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="compute on a Dask cluster: a scheduler address (tcp://host:8786), a scheduler file, "
                         "or 'local' for worker processes on this machine (needs hashbench[cluster])")
     p.add_argument("--block", type=int, default=None,
-                   help="codes per chunk on the cluster (default: about 8 blocks per worker thread)")
+                   help="codes per chunk on the cluster (default: about 24 blocks of pairs per worker thread)")
     p.add_argument("--json", action="store_true", help="print the result as JSON (with the whole histogram)")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     p.set_defaults(func=run_impostors)
