@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench fuzz venv clean
+.PHONY: demo test bench bench-compare bench-gate-demo bench-table fuzz venv clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,9 +26,30 @@ test: $(STAMP)
 fuzz: $(STAMP)
 	HASHBENCH_FUZZ_EXAMPLES=5000 $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_fuzz.py
 
+# Every benchmark suite (long: tens of minutes on 2 cores); JSON in results/benchmarks/ (git-ignored).
 bench: $(STAMP)
 	mkdir -p results/benchmarks
-	$(BIN)/python -m pytest -q benchmarks --benchmark-only --benchmark-json=results/benchmarks/latest.json
+	$(BIN)/python -m pytest -q -p no:cacheprovider benchmarks --benchmark-only --benchmark-json=results/benchmarks/latest.json
+
+# The CI speed gate: BASE checked out in a temporary git worktree, the `gate` benchmarks run for
+# base and head in turns (ROUNDS each), exit 1 when a head minimum is slower than the base's by
+# more than TOLERANCE. TIMER=cpu (default) ignores time spent waiting for other processes;
+# TIMER=wall on a quiet runner. See benchmarks/README.md.
+BASE      ?=
+TOLERANCE ?= 0.15
+ROUNDS    ?= 3
+TIMER     ?= cpu
+bench-compare: $(STAMP)
+	@if [ -z "$(BASE)" ]; then echo "usage: make bench-compare BASE=<git ref> [TOLERANCE=0.15] [ROUNDS=3] [TIMER=cpu|wall]" >&2; exit 2; fi
+	$(BIN)/python benchmarks/compare.py --base "$(BASE)" --tolerance $(TOLERANCE) --rounds $(ROUNDS) --timer $(TIMER)
+
+# Shows the gate both ways: HEAD vs HEAD passes; HEAD vs HEAD with HASHBENCH_DISABLE_TILING=1 in the head fails.
+bench-gate-demo: $(STAMP)
+	PYTHON=$(BIN)/python sh benchmarks/demo_gate.sh --rounds $(ROUNDS) --timer $(TIMER)
+
+# The README "Performance" table: every figure a ratio against a baseline measured in the same run.
+bench-table: $(STAMP)
+	$(BIN)/python benchmarks/table.py
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .benchmarks

@@ -1,8 +1,8 @@
 """The CI speed gate: time a base and a head in the same job, interleaved, and compare minima.
 
-``make bench-compare BASE=<git ref> [TOLERANCE=0.15] [ROUNDS=3]`` runs::
+``make bench-compare BASE=<git ref> [TOLERANCE=0.15] [ROUNDS=3] [TIMER=cpu]`` runs::
 
-    python benchmarks/compare.py --base REF --tolerance 0.15 --rounds 3
+    python benchmarks/compare.py --base REF --tolerance 0.15 --rounds 3 --timer cpu
 
 1. ``git worktree add`` checks BASE out into a temporary folder (removed afterwards).
 2. The same benchmark selection (the head's ``benchmarks/``, ``-m gate`` by default) runs
@@ -12,13 +12,18 @@
    there, and every JSON records it again (benchmarks/conftest.py), so a run that timed the
    wrong code aborts instead of passing.
 3. For each benchmark, the smallest time over every round of a side (pytest-benchmark's ``min``
-   of each run, with a warm-up round, so numba compile time stays out) is that side's figure;
-   ``head / base`` above ``1 + tolerance`` is a regression and the exit status is 1.
+   of each run, with a warm-up round, so numba compile time stays out) is that side's figure.
+   Benchmarks whose ``head / base`` is above ``1 + tolerance`` are run again for both sides, in
+   turns, up to ``--confirm-rounds`` times; what is still above it then is a regression and the
+   exit status is 1.
 
 Why this way: on a shared, noisy machine the minimum is the least disturbed figure, and timing
-both sides in turns exposes them to the same load. Numbers from another machine or another job
-are never compared. A benchmark that is new in the head (fails or is missing on the base) is
-reported, not judged.
+both sides in turns exposes them to the same load. Noise only adds time, so re-measuring clears
+a false alarm but never hides a real slowdown. The default timer is the process's CPU time
+(every thread), which does not count the time spent waiting for a core while other processes
+run; ``--timer wall`` on a quiet, dedicated runner also sees work moving to fewer threads.
+Numbers from another machine or another job are never compared. A benchmark that is new in the
+head (fails or is missing on the base) is reported, not judged.
 
 ``--head-env KEY=VALUE`` sets a variable for the head's runs only: the demonstration of the gate
 (benchmarks/demo_gate.sh) slows the head on purpose with ``HASHBENCH_DISABLE_TILING=1``.
@@ -330,6 +335,8 @@ def run_gate(args: argparse.Namespace) -> int:
     dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
+    for stale in [*out_dir.glob("base-round*"), *out_dir.glob("head-round*"), out_dir / "compare.json"]:
+        stale.unlink(missing_ok=True)  # a previous comparison's files must not pass for this one's
     marker = None if args.all else args.marker
     common_env = dict(os.environ)
     if marker == "gate":

@@ -20,13 +20,14 @@ import pytest
 #: about a minute per side on 2 cores (the driver also sets HASHBENCH_INDEX_N and
 #: HASHBENCH_EVALUATE_N, see compare.GATE_ENV), and each benchmark's minimum is tens of ms or
 #: more, long enough that timer resolution and scheduler noise stay well under the tolerance.
+#: Left out on purpose: JPEG decoding and the jpeg transform (their CPU time moved by +-20%
+#: between runs of the same code here: allocation and page faults), and everything with worker
+#: processes (the CPU timer sees only the parent).
 GATE: tuple[str, ...] = (
     "bench_hashing.py::bench_hash_one_hasher[pdq-256x256]",
     "bench_hashing.py::bench_hash_one_hasher[phash-256x256]",
     "bench_hashing.py::bench_hash_one_hasher[md5-256x256]",
-    "bench_hashing.py::bench_decode[JPEG-256x256]",
     "bench_datasets.py::bench_generate_family[mixed-256x256]",
-    "bench_transforms.py::bench_transform[jpeg-256x256]",
     "bench_transforms.py::bench_transform[rotate-256x256]",
     "bench_transforms.py::bench_transform[text_overlay-256x256]",
     "bench_index.py::bench_flat_range[uniform]",
