@@ -300,7 +300,21 @@ def test_unreachable_scheduler_is_one_line_exit_2(command, hash_table, photo_pat
     assert main([*argv, "--cluster", address, "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1, err
-    assert f"cannot reach the Dask scheduler at {address} within 1 s" in err and "Connection refused" in err
+    assert f"cannot reach the Dask scheduler at {address} within 1 s" in err  # (usually: Connection refused)
+
+
+def test_the_error_names_the_telling_cause_not_a_cancelled_retry():
+    import asyncio
+
+    def chained(*excs):
+        for outer, inner in zip(excs, excs[1:]):
+            outer.__cause__ = inner
+        return excs[0]
+
+    refused = ConnectionRefusedError(111, "Connection refused")
+    assert cluster_mod._root_cause(chained(OSError("Timed out"), RuntimeError("comm"), refused)) == (
+        "ConnectionRefusedError: [Errno 111] Connection refused")
+    assert cluster_mod._root_cause(chained(OSError("Timed out"), asyncio.CancelledError())) == "Timed out"
 
 
 def test_unreachable_scheduler_from_the_shell(hash_table):

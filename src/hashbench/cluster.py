@@ -99,7 +99,7 @@ def connect(address: str | os.PathLike[str], *, n_workers: int | None = None, ti
     if not text:
         raise UsageError("--cluster is empty: give a scheduler address (tcp://host:8786) or 'local'")
     if text == "local":
-        from .hashing import default_workers
+        from .cpus import default_workers
 
         n = default_workers() if n_workers is None else n_workers
         if n < 1:
@@ -128,11 +128,19 @@ def connect(address: str | os.PathLike[str], *, n_workers: int | None = None, ti
 
 
 def _root_cause(exc: BaseException) -> str:
-    """The innermost error (``Connection refused``), not Dask's wrapping ``Timed out ...``."""
-    seen = exc
-    while (seen.__cause__ or seen.__context__) is not None:
+    """The innermost telling error (``Connection refused``) rather than Dask's ``Timed out ...``.
+
+    A retry cut short by the timeout ends its chain in a bare ``CancelledError``, which says
+    nothing: the deepest other error is used, else Dask's own message.
+    """
+    import asyncio
+
+    best, seen = exc, exc.__cause__ or exc.__context__
+    while seen is not None:
+        if not isinstance(seen, (asyncio.CancelledError, asyncio.TimeoutError)):
+            best = seen
         seen = seen.__cause__ or seen.__context__
-    return _one_line(seen) if seen is exc else f"{type(seen).__name__}: {_one_line(seen)}"
+    return _one_line(best) if best is exc else f"{type(best).__name__}: {_one_line(best)}"
 
 
 def _one_line(exc: BaseException) -> str:
