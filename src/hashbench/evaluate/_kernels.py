@@ -8,20 +8,20 @@ needs) nothing but a streaming kernel will do. How it is built, and why:
   ``j`` then reads ``nwords`` contiguous streams, which LLVM vectorizes (AVX-512 ``vpopcntq``
   where the CPU has it, ``vpshufb`` nibble tables on AVX2). The words of the fixed code ``i``
   are held in locals (specialised for 1, 2 and 4 words; a generic path covers any other width).
-* **Two phases per row.** Incrementing a histogram bin cannot be vectorized (two lanes may hit
-  the same bin), and a loop that contains the increment is not vectorized at all. So a row of a
-  tile first computes its distances in a branch-free vector loop into a small scratch buffer,
-  then a scalar loop does the increments.
+* **Two phases.** Incrementing a histogram bin cannot be vectorized (two lanes may hit the same
+  bin), and a loop that contains the increment is not vectorized at all. So the distances of a
+  row (or two) of a tile are first computed in a branch-free vector loop into a small scratch
+  buffer, then a scalar loop does the increments. The scalar loop sits in the kernel itself,
+  where numba knows the scratch buffer and the table (both allocated there) do not alias.
 * **Half the increments.** The scalar increment is the bottleneck (about one per cycle). The
   vector phase takes two rows ``i`` and ``i + 1`` against the same columns (each column word
   loaded once serves both) and writes one index ``d(i, j) * (nbits + 1) + d(i + 1, j)`` per
   column; the scalar phase then makes one increment in a 2-D histogram per *two* pairs. (On
   diagonal tiles, where rows differ in length, one row pairs its first half of columns with
   its second.) The 1-D histogram is recovered at the end as the row sums plus the column sums
-  of the 2-D one. The 2-D table has ``(nbits + 1)**2``
-  cells per thread, counted in int32 (264 KB at 256 bits) and folded into int64 long before a
-  cell could overflow; random and near-duplicate codes touch only a narrow band of it, which
-  stays in L1.
+  of the 2-D one. The 2-D table has ``(nbits + 1)**2`` cells per thread, counted in int32
+  (264 KB at 256 bits) and folded into int64 long before a cell could overflow; random and
+  near-duplicate codes touch only a narrow band of it, which stays in L1.
 * **Tiles and balanced threads.** Pairs ``i < j`` are cut into square tiles of ``block`` codes
   (upper triangle, diagonal tiles included), so one tile's columns stay in L1 while all of its
   rows pass over them. Tiles are numbered row-major and found from their number (no list of
