@@ -258,7 +258,8 @@ def test_impostors_json_is_exact_here_and_on_the_cluster(client, hash_table, cap
             low, high = clopper_pearson(k, out["n_pairs"], 0.05)
             assert (r["count"], r["n"]) == (k, out["n_pairs"])
             assert r["ci_low"] == pytest.approx(low, rel=1e-12) and r["ci_high"] == pytest.approx(high, rel=1e-12)
-    assert outs[0]["computed_on"] == "this machine" and outs[1]["computed_on"] == client.scheduler.address
+    assert outs[0]["computed_on"] == "this machine" and outs[0]["cluster"] is None
+    assert outs[1]["cluster"] == client.scheduler.address and "2 worker threads" in outs[1]["computed_on"]
     assert outs[0]["at_threshold"] == outs[1]["at_threshold"]
 
 
