@@ -20,10 +20,17 @@ import pytest
 import hashbench.cluster as cluster_mod
 from hashbench.bits import codes_to_hex, hamming_matrix
 from hashbench.cli import main
-from hashbench.cluster import chunk_bounds, connect, impostor_histogram_on, pair_histogram_on
+from hashbench.cluster import (
+    chunk_bounds,
+    connect,
+    impostor_histogram_on,
+    pair_histogram_on,
+    variant_impostor_histogram_on,
+)
 from hashbench.config import parse_config
 from hashbench.errors import UsageError
 from hashbench.evaluate import clopper_pearson, impostor_histogram
+from hashbench.evaluate.dihedral import variant_impostor_histogram
 from hashbench.runner import accuracy_differences, run
 from hashbench.store import SCHEMA, write_table
 
@@ -145,10 +152,31 @@ def test_bad_codes_are_refused_before_anything_is_sent(client):
         impostor_histogram_on(client, codes.astype(np.int32), 48)
 
 
+def variants_of(codes: np.ndarray, seed: int) -> np.ndarray:
+    """8 variants per code: itself and 7 copies with a few bits flipped (like pdq8's rotations)."""
+    rng = np.random.default_rng(seed)
+    bits = np.repeat(np.unpackbits(codes, axis=1)[:, None, :], 8, axis=1)
+    flips = rng.random(bits.shape) < 0.05
+    flips[:, 0] = False
+    return np.packbits(bits ^ flips, axis=2)
+
+
+@pytest.mark.parametrize("n,block", [(300, 70), (300, 300), (50, 100), (5, 1), (2000, None)])
+def test_dihedral_histogram_equals_the_single_machine_one(client, n, block):
+    codes = clustered_codes(n, seed=n)
+    variants = variants_of(codes, seed=n)
+    expected = variant_impostor_histogram(variants, codes, 256)
+    got = variant_impostor_histogram_on(client, variants, codes, 256, block=block)
+    np.testing.assert_array_equal(got, expected)
+    assert got.sum() == n * (n - 1)
+
+
 def test_pair_histogram_callable_for_studies(client):
     codes = clustered_codes(600, seed=9)
+    variants = variants_of(codes, seed=9)
     f = pair_histogram_on(client)
     np.testing.assert_array_equal(f(codes, 256), impostor_histogram(codes, 256))
+    np.testing.assert_array_equal(f(codes, 256, variants), variant_impostor_histogram(variants, codes, 256))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -218,9 +246,10 @@ def test_run_cli_on_the_cluster_gives_the_same_report(client, tmp_path, capsys):
     assert json.loads((here.run_dir / "report.json").read_text())["hashers"] == there["hashers"]
     assert there["timing"]["workers"] == 2  # the cluster's two worker threads
     assert there["hashers"]["pdq"]["impostor"]["n_images"] == 38
+    assert there["hashers"]["pdq8"]["impostor"]["pairs"] == "ordered"  # dihedral, also on the cluster
     # the work really ran on the cluster: hashing chunks and histogram blocks
     prefixes = client.run_on_scheduler(lambda dask_scheduler: sorted(dask_scheduler.task_prefixes))
-    assert "hash_chunk" in prefixes and "block_histogram" in prefixes  # Dask drops the leading _
+    assert {"hash_chunk", "block_histogram", "variant_block_histogram"} <= set(prefixes)  # Dask drops the _
 
 
 # ---------------------------------------------------------------------------------------------

@@ -13,7 +13,8 @@ hashbench does not ship a distributed engine of its own: it hands its two big jo
   off-diagonal one :func:`~hashbench.evaluate.cross_histogram` of chunks ``i`` and ``j``: the
   same numba kernel as on one machine. Every pair ``a < b`` falls in exactly one block, and the
   partial histograms are integer counts, so their sum is *identical* to the single-machine
-  result, not merely close.
+  result, not merely close. Dihedral matching (:func:`variant_impostor_histogram_on`) counts
+  ordered pairs, so every block ``(i, j)`` is counted, with the dihedral kernel.
 
 Dask is an optional dependency (``pip install 'hashbench[cluster]'``); importing this module
 does not import it. ``connect("local")`` starts a cluster of worker processes on this machine
@@ -49,6 +50,7 @@ __all__ = [
     "worker_slots",
     "chunk_bounds",
     "impostor_histogram_on",
+    "variant_impostor_histogram_on",
     "pair_histogram_on",
 ]
 
@@ -210,6 +212,17 @@ def _block_histogram(codes_a: np.ndarray, codes_b: np.ndarray | None, nbits: int
         return cross_histogram(codes_a, codes_b, nbits)
 
 
+def _variant_block_histogram(variants_a: np.ndarray, codes_b: np.ndarray, nbits: int, same: bool) -> np.ndarray:
+    """One block of ordered dihedral pairs: queries of chunk ``a`` (their variants) against the
+    codes of chunk ``b``; ``same`` when both are one chunk (then a query never meets itself)."""
+    from .evaluate.dihedral import variant_cross_histogram, variant_impostor_histogram
+
+    with _KERNEL_LOCK, _numba_threads(_slots_here()):
+        if same:
+            return variant_impostor_histogram(variants_a, codes_b, nbits)
+        return variant_cross_histogram(variants_a, codes_b, nbits)
+
+
 # ---------------------------------------------------------------------------------------------
 # Client side
 
@@ -249,26 +262,65 @@ def impostor_histogram_on(
     if n < 2:
         return np.zeros(nbits + 1, dtype=np.int64)
     chunk = _default_chunk(n, worker_slots(client)) if block is None else int(block)
-    bounds = chunk_bounds(n, chunk)
-    parts = client.scatter([arr[a:b] for a, b in bounds], broadcast=False, hash=False)
+    parts = client.scatter([arr[a:b] for a, b in chunk_bounds(n, chunk)], broadcast=False, hash=False)
     k = len(parts)
     # Full off-diagonal blocks first and the half-size diagonal ones last: the small tasks fill
     # the gaps at the end, so no thread waits long for the last big one.
     futures = [client.submit(_block_histogram, parts[i], parts[j], nbits, pure=False)
                for i in range(k) for j in range(i + 1, k)]
     futures += [client.submit(_block_histogram, parts[i], None, nbits, pure=False) for i in range(k)]
+    return _sum_blocks(client, futures, list(parts), nbits, n * (n - 1) // 2, n, progress)
+
+
+def variant_impostor_histogram_on(
+    client: Client,
+    variant_codes: npt.ArrayLike,
+    codes: npt.ArrayLike,
+    nbits: int,
+    *,
+    block: int | None = None,
+    progress: bool = False,
+) -> npt.NDArray[np.int64]:
+    """:func:`hashbench.evaluate.dihedral.variant_impostor_histogram` on the workers of ``client``.
+
+    Dihedral matching (pdq8): ordered pairs ``i != j`` at ``min_v d(variant_codes[i, v],
+    codes[j])``, ``hist.sum() == n (n - 1)``. The relation is not symmetric, so every block
+    ``(i, j)`` of chunks is counted, the diagonal ones without a query meeting itself. Identical
+    to the single-machine result.
+    """
+    arr, nbits = _checked(codes, nbits)
+    var = np.ascontiguousarray(np.asarray(variant_codes))
+    if var.ndim != 3 or var.dtype != np.uint8 or var.shape[0] != arr.shape[0] or var.shape[2] != arr.shape[1]:
+        raise ValueError(f"expected (n, variants, nbytes) uint8 variants for {arr.shape} codes, got {var.dtype} {var.shape}")
+    n = len(arr)
+    if n < 2:
+        return np.zeros(nbits + 1, dtype=np.int64)
+    if block is None:  # k * k blocks, about BLOCKS_PER_SLOT per slot
+        k = math.ceil(math.sqrt(BLOCKS_PER_SLOT * worker_slots(client)))
+        block = max(MIN_CHUNK // 8, math.ceil(n / k))  # a query costs 8 distances: smaller chunks
+    bounds = chunk_bounds(n, int(block))
+    code_parts = client.scatter([arr[a:b] for a, b in bounds], broadcast=False, hash=False)
+    var_parts = client.scatter([var[a:b] for a, b in bounds], broadcast=False, hash=False)
+    k = len(bounds)
+    futures = [client.submit(_variant_block_histogram, var_parts[i], code_parts[j], nbits, i == j, pure=False)
+               for i in range(k) for j in range(k)]
+    return _sum_blocks(client, futures, list(code_parts) + list(var_parts), nbits, n * (n - 1), n, progress)
+
+
+def _sum_blocks(client: Client, futures: list[Any], data: list[Any], nbits: int, expected: int, n: int,
+                progress: bool) -> np.ndarray:
+    """Wait for the block tasks (with Dask's progress bar), sum their counts, release everything."""
     try:
         if progress:
-            print(f"counting {n * (n - 1) // 2:,} pairs of {n:,} codes in {len(futures)} blocks on the cluster",
-                  file=sys.stderr)
+            print(f"counting {expected:,} pairs of {n:,} codes in {len(futures)} blocks on the cluster", file=sys.stderr)
             _show_progress(client, futures)
         hist = np.zeros(nbits + 1, dtype=np.int64)
         for part in client.gather(futures):
             hist += np.asarray(part, dtype=np.int64)
     finally:
-        client.cancel(futures + list(parts))
-    if int(hist.sum()) != n * (n - 1) // 2:  # every pair in exactly one block
-        raise RuntimeError(f"the cluster counted {int(hist.sum())} pairs, expected {n * (n - 1) // 2}")
+        client.cancel(futures + data)
+    if int(hist.sum()) != expected:  # every pair in exactly one block
+        raise RuntimeError(f"the cluster counted {int(hist.sum())} pairs, expected {expected}")
     return hist
 
 
@@ -281,16 +333,21 @@ def _show_progress(client: Client, futures: list[Any]) -> None:
 
 
 def pair_histogram_on(client: Client, *, progress: bool = False,
-                      min_pairs_for_progress: int = 200_000_000) -> Callable[[np.ndarray, int], np.ndarray]:
-    """``f(codes, nbits) -> histogram`` computing impostor histograms on ``client``.
+                      min_pairs_for_progress: int = 200_000_000) -> Callable[..., np.ndarray]:
+    """``f(codes, nbits, variants=None) -> histogram`` counting impostor pairs on ``client``.
 
-    The shape :class:`hashbench.evaluate.study.StudySettings` takes for ``pair_histogram``; the
-    progress bar is shown only for histograms of at least ``min_pairs_for_progress`` pairs (a
-    run makes many small ones too).
+    The shape :class:`hashbench.evaluate.study.StudySettings` takes for ``pair_histogram``:
+    unordered pairs of ``codes``, or with ``variants`` the ordered dihedral pairs. The progress
+    bar is shown only for histograms of at least ``min_pairs_for_progress`` pairs (a run makes
+    many small ones too).
     """
     return partial(_pair_histogram_on, client, progress, min_pairs_for_progress)
 
 
-def _pair_histogram_on(client: Client, progress: bool, min_pairs: int, codes: np.ndarray, nbits: int) -> np.ndarray:
+def _pair_histogram_on(client: Client, progress: bool, min_pairs: int, codes: np.ndarray, nbits: int,
+                       variants: np.ndarray | None = None) -> np.ndarray:
     n = len(codes)
+    if variants is not None:
+        return variant_impostor_histogram_on(client, variants, codes, nbits,
+                                             progress=progress and n * (n - 1) >= min_pairs)
     return impostor_histogram_on(client, codes, nbits, progress=progress and n * (n - 1) // 2 >= min_pairs)

@@ -70,8 +70,9 @@ class StudySettings:
     volume_per_year: float
     list_size: float
     progress: bool = False
-    # f(codes, nbits) -> histogram in place of impostor_histogram (plain matching), e.g. on a cluster
-    pair_histogram: Callable[[np.ndarray, int], np.ndarray] | None = None
+    # f(codes, nbits, variants or None) -> histogram in place of impostor_histogram (or, with
+    # variants, variant_impostor_histogram), e.g. hashbench.cluster.pair_histogram_on
+    pair_histogram: Callable[..., np.ndarray] | None = None
 
 
 def rate_dict(count: int, n: int, alpha: float) -> dict[str, Any]:
@@ -86,12 +87,12 @@ def _hist(d: np.ndarray, nbits: int) -> np.ndarray:
 
 
 def _pair_histogram(c: Codes, rows: np.ndarray, nbits: int, dihedral: bool, progress: bool = False,
-                    plain: Callable[[np.ndarray, int], np.ndarray] | None = None) -> np.ndarray:
+                    counter: Callable[..., np.ndarray] | None = None) -> np.ndarray:
     codes = c.codes[rows]
+    if counter is not None:
+        return counter(codes, nbits, c.variants[rows] if dihedral else None)
     if dihedral:
         return variant_impostor_histogram(c.variants[rows], codes, nbits)
-    if plain is not None:
-        return plain(codes, nbits)
     return impostor_histogram(codes, nbits, progress=progress and len(rows) > 20_000)
 
 
@@ -177,7 +178,7 @@ def study_hasher(
     if gate and images.quality is not None:
         keep = np.flatnonzero(images.quality >= s.quality_floor)
         impostor["gated_images"] = int(n_img - len(keep))
-        impostor["histogram_ungated"] = _pair_histogram(images, keep, nbits, s.dihedral, plain=s.pair_histogram).tolist()
+        impostor["histogram_ungated"] = _pair_histogram(images, keep, nbits, s.dihedral, counter=s.pair_histogram).tolist()
     timings["impostor_s"] = time.perf_counter() - t1
 
     # Calibration / held-out halves of the images; genuine pairs follow their reference. Without
