@@ -37,21 +37,9 @@ LLVM turns into gathers: that measured 8x slower here.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange, types
-from numba.extending import intrinsic
+from numba import njit, prange
 
-
-@intrinsic
-def popcount64(typingctx, x):  # type: ignore[no-untyped-def]
-    """Hardware popcount of a uint64 (LLVM ``ctpop``), returned as int64."""
-    if x != types.uint64:
-        return None
-    sig = types.int64(types.uint64)
-
-    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
-        return builder.ctpop(args[0])
-
-    return sig, codegen
+from ..popcount import popcount64
 
 
 # --------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ import numpy.typing as npt
 from numba import njit, prange
 
 from ..bits import to_words
-from ._kernels import popcount64
+from ..popcount import popcount64
 
 __all__ = ["variant_impostor_histogram", "variant_cross_histogram", "variant_min_distances"]
 

@@ -22,24 +22,12 @@ All kernels use ``parallel=True`` where there is parallel work; numba's thread c
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange, types
-from numba.extending import intrinsic
+from numba import njit, prange
+
+from ..popcount import popcount64
 
 # Distance sentinel larger than any Hamming distance handled here.
 _BIG = np.int64(1) << np.int64(40)
-
-
-@intrinsic
-def popcount64(typingctx, x):  # type: ignore[no-untyped-def]
-    """Hardware popcount of a uint64 (LLVM ``ctpop``; ``popcnt``/``vpopcntq`` on x86)."""
-    if x != types.uint64:
-        return None
-    sig = types.int64(types.uint64)
-
-    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
-        return builder.ctpop(args[0])
-
-    return sig, codegen
 
 
 # --------------------------------------------------------------------------------------------
