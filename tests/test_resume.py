@@ -118,3 +118,37 @@ def test_run_killed_three_times_resumes_to_the_uninterrupted_result(tmp_path):
     resumed = sum(s["resumed_chunks"] for s in report["timing"]["stages"].values())
     assert resumed >= moments[0]  # the last run did not start over
     assert list(out.glob("*/parts/*/.*.tmp")) == []  # temporary files of killed writes were cleared
+
+
+def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path):
+    config = tmp_path / "tiny.toml"
+    config.write_text(TINY_TOML)
+    proc = _run(config, tmp_path / "out")
+    deadline = time.time() + 120
+    while time.time() < deadline and not list((tmp_path / "out").glob("*/parts/*/chunk-*.parquet")):
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err.decode()
+    assert "run the same command again to resume" in err.decode() and "Traceback" not in err.decode()
+
+
+def test_reproduce_checks_every_accuracy_figure(tmp_path):
+    config = tmp_path / "tiny.toml"
+    config.write_text(TINY_TOML)
+    first = _run(config, tmp_path / "a")
+    assert first.wait(timeout=300) == 0
+    report = next((tmp_path / "a").glob("*/report.json"))
+    again = subprocess.run([sys.executable, "-m", "hashbench", "run", "--reproduce", str(report), "--out",
+                            str(tmp_path / "b"), "--workers", "1", "--no-progress"], capture_output=True, text=True,
+                           timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert "every accuracy figure is identical" in again.stdout
+    # A tampered record no longer reproduces: the check compares, it does not just run.
+    data = json.loads(report.read_text())
+    data["hashers"]["pdq"]["at_threshold"]["tpr"]["count"] += 1
+    report.write_text(json.dumps(data))
+    tampered = subprocess.run([sys.executable, "-m", "hashbench", "run", "--reproduce", str(report), "--out",
+                               str(tmp_path / "c"), "--workers", "1", "--no-progress"], capture_output=True, text=True,
+                              timeout=300)
+    assert tampered.returncode == 1 and "hashers.pdq.at_threshold.tpr.count" in tampered.stdout

@@ -89,7 +89,14 @@ def _run_or_reproduce(args: argparse.Namespace, progress: bool | None, client) -
         print("every accuracy figure is identical to the original run")
         return 0
     config = load_preset(args.preset) if args.preset else load_config(args.config)
-    outcome = run(config, out_root=args.out, progress=progress, workers=args.workers, client=client)
+    try:
+        outcome = run(config, out_root=args.out, progress=progress, workers=args.workers, client=client)
+    except KeyboardInterrupt:
+        from ..runner import run_id
+
+        print(f"hashbench: interrupted. Finished chunks are saved in {args.out}/{run_id(config)}/parts; "
+              "run the same command again to resume from there.", file=sys.stderr)
+        return 130
     from ..report import summary_table
 
     print(summary_table(outcome.report))
