@@ -357,6 +357,18 @@ def test_unreachable_scheduler_from_the_shell(hash_table):
     assert "Traceback" not in proc.stderr
 
 
+def test_a_scheduler_without_workers_is_refused_and_a_scheduler_file_works(tmp_path):
+    from distributed import LocalCluster
+
+    file = tmp_path / "scheduler.json"
+    with LocalCluster(n_workers=0, processes=False, protocol="tcp", host="127.0.0.1",
+                      dashboard_address="127.0.0.1:0", scheduler_kwargs={"scheduler_file": str(file)}) as empty:
+        assert file.is_file()
+        for address in (empty.scheduler_address, str(file)):
+            with pytest.raises(UsageError, match=f"scheduler at {address} has no worker after 1 s"):
+                connect(address, timeout=1)
+
+
 def test_hash_cluster_needs_out(photo_paths, capsys):
     assert main(["hash", str(photo_paths[0]), "--cluster", "local"]) == 2
     assert "give --out" in capsys.readouterr().err
