@@ -97,7 +97,7 @@ def bench_pdq_overhead_vs_pdqhash(benchmark, size):
 
 def bench_pdq_two_workers_vs_one(benchmark, tmp_path):
     """End-to-end hashing of JPEG files (read, decode, pdq) with 2 worker processes vs 1."""
-    imgs = photo_like(SIZES["1024x768"], 96)
+    imgs = photo_like(SIZES["1024x768"], 160)
     paths = []
     for i, a in enumerate(imgs):
         p = tmp_path / f"{i:03d}.jpg"

@@ -137,7 +137,7 @@ def hash_files_to_table(
     workers: int,
     max_pixels: int,
     progress: bool,
-    chunk_size: int = 64,
+    chunk_size: int | None = None,
     client=None,
 ) -> tuple[HashResult, pa.Table]:
     """Hash files into the table at ``out``, resumably.
@@ -154,6 +154,12 @@ def hash_files_to_table(
 
     out = Path(out)
     parts = out.with_name(out.name + ".parts")
+    if chunk_size is None:
+        # At least 16 chunks (so 2-8 workers all stay busy), and independent of --workers, so a
+        # run resumed with another worker count still finds its saved chunks.
+        from .hashing import balanced_chunk_size
+
+        chunk_size = balanced_chunk_size(len(ids), 4)
     key = json.dumps({"hashers": [[h.name, h.nbits] for h in hashers], "ids": ids, "max_pixels": max_pixels,
                       "chunk": chunk_size}, sort_keys=True).encode()
     digest = hashlib.sha256(key).hexdigest()[:16]
