@@ -380,3 +380,27 @@ def test_without_dask_the_message_says_what_to_install(monkeypatch, hash_table, 
         connect("local")
     assert main(["impostors", str(hash_table[0]), "--cluster", "local"]) == 2
     assert "pip install 'hashbench[cluster]'" in capsys.readouterr().err
+
+
+def test_cluster_workers_read_images_from_urls(client, tmp_path):
+    """Workers read each image where it is (an fsspec URL) and decode it themselves."""
+    from PIL import Image
+
+    from hashbench.files import find_images
+    from hashbench.hashers import get as get_hasher
+    from hashbench.store import hash_files_to_table
+
+    root = tmp_path / "imgs"
+    root.mkdir()
+    rng = np.random.default_rng(8)
+    for i in range(9):
+        Image.fromarray(rng.integers(0, 256, (20, 20, 3), dtype=np.uint8)).save(root / f"{i}.png")
+    hashers = [get_hasher("pdq"), get_hasher("md5")]
+    local = find_images([str(root)])
+    urls = find_images([root.as_uri()])
+    assert all(str(p).startswith("file://") for p in urls.paths) and urls.ids == local.ids
+    _, on_cluster = hash_files_to_table(urls.paths, urls.ids, hashers, tmp_path / "c.parquet", workers=2,
+                                        max_pixels=10**8, progress=False, client=client)
+    _, here = hash_files_to_table(local.paths, local.ids, hashers, tmp_path / "l.parquet", workers=1,
+                                  max_pixels=10**8, progress=False)
+    assert on_cluster.select(["id", "hasher", "hash_hex"]).equals(here.select(["id", "hasher", "hash_hex"]))

@@ -48,3 +48,23 @@ def test_full_disk_and_unwritable_output_are_one_line_errors(tmp_path, monkeypat
     assert main(["hash", str(img), "--workers", "1", "--out", str(tmp_path / "y.parquet")]) == 2
     err = capsys.readouterr().err
     assert "No space left on device" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_images_are_read_where_they_are_from_fsspec_urls(tmp_path, capsys):
+    """`hashbench hash file:///...` reads through fsspec (as workers read s3://, gs://, http://)
+    and gives exactly the table a local path gives, ids relative to the URL folder."""
+    root = tmp_path / "imgs"
+    (root / "sub").mkdir(parents=True)
+    rng = np.random.default_rng(3)
+    for name in ("a.png", "sub/b.jpg"):
+        Image.fromarray(rng.integers(0, 256, (24, 24, 3), dtype=np.uint8)).save(root / name)
+    (root / "broken.png").write_bytes(b"not a png")
+    local, remote = tmp_path / "local.parquet", tmp_path / "url.parquet"
+    assert main(["hash", str(root), "--hasher", "pdq,md5", "--workers", "1", "--out", str(local), "--no-progress"]) == 0
+    assert main(["hash", root.as_uri(), "--hasher", "pdq,md5", "--workers", "2", "--out", str(remote),
+                 "--no-progress"]) == 0
+    a, b = read_table(local), read_table(remote)
+    assert a.select(["id", "hasher", "hash_hex", "error"]).equals(b.select(["id", "hasher", "hash_hex", "error"]))
+    assert sorted(set(b["id"].to_pylist())) == ["a.png", "broken.png", "sub/b.jpg"]
+    assert main(["hash", (root / "missing").as_uri(), "--workers", "1", "--out", str(tmp_path / "x.parquet")]) == 2
+    assert "no such file or folder" in capsys.readouterr().err

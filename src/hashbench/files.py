@@ -13,16 +13,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import UsageError
-from .imageio import IMAGE_SUFFIXES
+from .imageio import IMAGE_SUFFIXES, is_url
 
 __all__ = ["FoundFiles", "find_images", "display_id"]
 
 
 @dataclass
 class FoundFiles:
-    """Files to hash (``paths`` with ``ids``) and what was passed over, with the reason."""
+    """Files to hash (``paths`` with ``ids``) and what was passed over, with the reason.
 
-    paths: list[Path] = field(default_factory=list)
+    ``paths`` holds local paths, and URL strings for inputs given as fsspec URLs.
+    """
+
+    paths: list[Path | str] = field(default_factory=list)
     ids: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
 
@@ -42,6 +45,9 @@ def find_images(paths: list[str | os.PathLike], *, all_files: bool = False) -> F
     found = FoundFiles()
     several = len(paths) > 1
     for given in paths:
+        if is_url(given):
+            _find_url(str(given), found, all_files=all_files, several=several)
+            continue
         root = Path(given)
         if not root.exists() and not root.is_symlink():
             raise UsageError(f"no such file or folder: {display_id(root)}")
@@ -60,10 +66,42 @@ def find_images(paths: list[str | os.PathLike], *, all_files: bool = False) -> F
                     continue
                 found.paths.append(p)
                 found.ids.append(rel)
+    _check_unique(found)
+    return found
+
+
+def _check_unique(found: FoundFiles) -> None:
     seen: dict[str, int] = {}
     for i in found.ids:
         seen[i] = seen.get(i, 0) + 1
     dupes = [i for i, c in seen.items() if c > 1]
     if dupes:
         raise UsageError(f"two inputs have the same id {dupes[0]!r}; name each folder once")
-    return found
+
+
+def _find_url(url: str, found: FoundFiles, *, all_files: bool, several: bool) -> None:
+    """Expand an fsspec URL (a file, or a folder searched recursively) into URL inputs.
+
+    Images stay where they are: workers read each URL themselves (:func:`imageio.read_url`).
+    """
+    try:
+        import fsspec
+    except ImportError:
+        raise UsageError("reading URLs needs fsspec: pip install 'hashbench[cluster]'") from None
+    try:
+        fs, root = fsspec.core.url_to_fs(url)
+        is_dir = fs.isdir(root)
+        if not is_dir and not fs.exists(root):
+            raise UsageError(f"no such file or folder: {url}")
+        files = sorted(fs.find(root)) if is_dir else [root]
+    except (OSError, ValueError, ImportError) as exc:
+        raise UsageError(f"cannot list {url}: {exc}") from None
+    base = root.rstrip("/")
+    prefix = f"{base.rsplit('/', 1)[-1]}/" if several and is_dir else ""
+    for f in files:
+        rel = prefix + f[len(base) + 1:] if is_dir else url
+        if is_dir and not all_files and Path(f).suffix.lower() not in IMAGE_SUFFIXES:
+            found.skipped.append((rel, "no image suffix (pass --all-files to include it)"))
+            continue
+        found.paths.append(fs.unstrip_protocol(f) if is_dir else url)
+        found.ids.append(rel)

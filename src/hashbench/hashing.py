@@ -37,7 +37,7 @@ from .cpus import default_workers
 from .errors import ImageDecodeError, UsageError
 from .hashers import HashBatch, Hasher, ImageItem
 from .hashers import get as get_hasher
-from .imageio import DEFAULT_MAX_PIXELS, read_image
+from .imageio import DEFAULT_MAX_PIXELS, is_url, read_image, read_url
 
 __all__ = [
     "Source",
@@ -65,7 +65,8 @@ class LazySource(ABC):
         """Return the item every hasher sees, and optional metadata; raise ImageDecodeError."""
 
 
-#: One input: a file path, a decoded (H, W, 3) uint8 array, (array, encoded bytes), or a LazySource.
+#: One input: a file path, an fsspec URL string (``s3://...``), a decoded (H, W, 3) uint8 array,
+#: (array, encoded bytes), or a LazySource.
 Source = Union[str, os.PathLike, npt.NDArray[np.uint8], tuple, LazySource]
 
 DEFAULT_CHUNK_SIZE = 64
@@ -194,6 +195,9 @@ def _load(item_id: str, source: Source, max_pixels: int) -> tuple[ImageItem, dic
         item, meta = source.materialise(item_id)
         _check_pixels(item_id, item.pixels)
         return item, meta
+    if is_url(source):
+        loaded = read_url(source, item_id=item_id, max_pixels=max_pixels)
+        return ImageItem(id=item_id, pixels=loaded.pixels, data=loaded.data), None
     if isinstance(source, (str, os.PathLike)):
         loaded = read_image(source, item_id=item_id, max_pixels=max_pixels)
         return ImageItem(id=item_id, pixels=loaded.pixels, data=loaded.data, path=os.fspath(source)), None
@@ -457,7 +461,7 @@ def hash_files(
     ids = [os.fspath(p) for p in paths] if ids is None else list(ids)
     if len(ids) != len(paths):
         raise ValueError(f"{len(ids)} ids for {len(paths)} paths")
-    return _run(zip(ids, [Path(p) for p in paths]), len(ids), hashers, workers=workers,
+    return _run(zip(ids, [p if is_url(p) else Path(p) for p in paths]), len(ids), hashers, workers=workers,
                 chunk_size=chunk_size, max_pixels=max_pixels, progress=progress, desc="hashing")
 
 

@@ -38,6 +38,8 @@ __all__ = [
     "IMAGE_SUFFIXES",
     "LoadedImage",
     "read_image",
+    "read_url",
+    "is_url",
     "decode_bytes",
     "to_rgb",
 ]
@@ -88,6 +90,38 @@ def read_image(
             data = fh.read(max_bytes + 1)
     except OSError as exc:
         raise ImageDecodeError(item, f"cannot read file: {exc.strerror or exc}") from None
+    return LoadedImage(decode_bytes(data, item_id=item, max_pixels=max_pixels), data)
+
+
+def is_url(path: object) -> bool:
+    """True for ``scheme://...`` strings (fsspec URLs such as s3://, gs://, http://, file://)."""
+    return isinstance(path, str) and "://" in path
+
+
+def read_url(
+    url: str,
+    *,
+    item_id: str | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> LoadedImage:
+    """Read an image where it is (any fsspec URL) and decode it like a local file.
+
+    Cluster workers read images straight from object stores this way; fsspec and the protocol's
+    own package (s3fs, gcsfs, ...) must be installed where the image is read.
+    """
+    item = item_id if item_id is not None else url
+    try:
+        import fsspec
+    except ImportError:
+        raise ImageDecodeError(item, "reading URLs needs fsspec: pip install 'hashbench[cluster]'") from None
+    try:
+        with fsspec.open(url, "rb") as fh:
+            data = fh.read(max_bytes + 1)
+    except (OSError, ValueError, ImportError) as exc:
+        raise ImageDecodeError(item, f"cannot read {url}: {_describe(exc)}") from None
+    if len(data) > max_bytes:
+        raise ImageDecodeError(item, f"file is larger than the limit of {max_bytes} bytes")
     return LoadedImage(decode_bytes(data, item_id=item, max_pixels=max_pixels), data)
 
 

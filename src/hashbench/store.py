@@ -34,6 +34,7 @@ from . import __version__
 from .bits import codes_from_hex, codes_to_hex
 from .errors import UsageError
 from .hashing import HashResult
+from .imageio import is_url
 
 __all__ = ["SCHEMA", "result_to_table", "write_table", "read_table", "codes_from_table", "hash_files_to_table"]
 
@@ -170,7 +171,7 @@ def hash_files_to_table(
     if client is not None:  # a worker elsewhere has another working directory
         from .cluster import worker_slots
 
-        paths, workers = [Path(os.path.abspath(p)) for p in paths], worker_slots(client)
+        paths, workers = [p if is_url(p) else Path(os.path.abspath(p)) for p in paths], worker_slots(client)
     result, _ = hash_checkpointed("files", list(zip(ids, paths)), hashers, parts, digest, workers=workers,
                                   chunk_size=chunk_size, progress=progress, max_pixels=max_pixels, pool=client)
     table = result_to_table(result)
