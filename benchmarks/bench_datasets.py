@@ -19,10 +19,10 @@ import hashlib
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
 
 import numpy as np
 import pytest
+from timing import interleaved_min
 
 from hashbench.datasets import ALL_FAMILIES, SyntheticDataset, generate
 
@@ -37,15 +37,6 @@ def baseline_random(size: tuple[int, int], n: int) -> None:
         (rng.random((h, w, 3)) * 256).astype(np.uint8)
 
 
-def interleaved_min(fns: dict[str, Callable[[], object]], rounds: int) -> dict[str, float]:
-    """Minimum wall time of each function over ``rounds``, run alternately so load hits all alike."""
-    best = {k: float("inf") for k in fns}
-    for _ in range(rounds):
-        for k, fn in fns.items():
-            t = time.perf_counter()
-            fn()
-            best[k] = min(best[k], time.perf_counter() - t)
-    return best
 
 
 @pytest.mark.parametrize("size", list(SIZES))

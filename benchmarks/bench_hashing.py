@@ -9,12 +9,11 @@ rounds, because the machine is shared and noisy. Figures land in each benchmark'
 from __future__ import annotations
 
 import io
-import time
-from collections.abc import Callable
 
 import numpy as np
 import pdqhash
 import pytest
+from timing import interleaved_min
 from PIL import Image
 
 from hashbench import hashers
@@ -37,15 +36,6 @@ def photo_like(shape: tuple[int, int], n: int, seed: int = 0) -> list[np.ndarray
     return out
 
 
-def interleaved_min(fns: dict[str, Callable[[], object]], rounds: int) -> dict[str, float]:
-    """Minimum wall time of each function over `rounds`, run alternately so load hits all alike."""
-    best = {k: float("inf") for k in fns}
-    for _ in range(rounds):
-        for k, fn in fns.items():
-            t = time.perf_counter()
-            fn()
-            best[k] = min(best[k], time.perf_counter() - t)
-    return best
 
 
 @pytest.mark.parametrize("size", list(SIZES))

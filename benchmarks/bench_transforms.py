@@ -8,11 +8,10 @@ the least any Pillow-based edit pays: one copy in, one copy out). The input is a
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 
 import numpy as np
 import pytest
+from timing import interleaved_min
 from PIL import Image
 
 from hashbench import transforms as tf
@@ -28,14 +27,6 @@ def photo(size: tuple[int, int]) -> np.ndarray:
     return np.asarray(Image.fromarray(item.load()).resize(size, Image.Resampling.LANCZOS))
 
 
-def interleaved_min(fns: dict[str, Callable[[], object]], rounds: int) -> dict[str, float]:
-    best = {k: float("inf") for k in fns}
-    for _ in range(rounds):
-        for k, fn in fns.items():
-            t = time.perf_counter()
-            fn()
-            best[k] = min(best[k], time.perf_counter() - t)
-    return best
 
 
 @pytest.mark.parametrize("size", list(SIZES))

@@ -41,6 +41,9 @@ from typing import Any
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # for timing.py when loaded by path, not run
+from timing import interleaved_min  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 THREADS = 2
 
@@ -61,23 +64,12 @@ class Row:
         return self.rate / self.baseline_rate
 
 
-def interleaved_min(fns: dict[str, Callable[[], object]], rounds: int) -> dict[str, float]:
-    """Fastest wall time of each function over ``rounds`` turns, after one untimed call each."""
-    for fn in fns.values():
-        fn()
-    best = {k: float("inf") for k in fns}
-    for _ in range(rounds):
-        for k, fn in fns.items():
-            t0 = time.perf_counter()
-            fn()
-            best[k] = min(best[k], time.perf_counter() - t0)
-    return best
 
 
 def pair_row(stage: str, operation: str, baseline: str, unit: str, work: float,
              fn: Callable[[], object], base_fn: Callable[[], object], rounds: int) -> Row:
     """Time ``fn`` and ``base_fn`` (each doing ``work`` units) in turns: one row."""
-    best = interleaved_min({"hashbench": fn, "baseline": base_fn}, rounds)
+    best = interleaved_min({"hashbench": fn, "baseline": base_fn}, rounds, warmup=True)
     return Row(stage, operation, baseline, unit, work / best["hashbench"], work / best["baseline"])
 
 
