@@ -12,8 +12,9 @@ Why the shapes are what they are:
   whose matches do not fit reports its true count and is run again with an exact slot. This
   keeps the common case (few matches) to a single pass.
 * Multi-index hashing keeps one direct-addressed table per substring: ``offsets``
-  (2**s + 1 entries) and, sorted by substring value (a counting sort), the ``ids`` and a copy
-  of each code, so verifying a bucket is one contiguous read.
+  (2**s + 1 entries) and, sorted by substring value (a counting sort), the ``ids`` and two
+  words of each code (column-major "fragments"), so rejecting a bucket is one contiguous,
+  vectorized read of 16 bytes per entry; only the rare survivors read the full code.
 
 All kernels use ``parallel=True`` where there is parallel work; numba's thread count
 (``numba.get_num_threads()``) decides how many threads run.
@@ -25,6 +26,7 @@ import numpy as np
 from numba import njit, prange
 
 from ..popcount import popcount64
+from ._prefetch import prefetch2d
 
 # Distance sentinel larger than any Hamming distance handled here.
 _BIG = np.int64(1) << np.int64(40)
@@ -320,6 +322,12 @@ def merge_variants(lims, D, I, variants):  # type: ignore[no-untyped-def]
 # multi-index hashing
 # --------------------------------------------------------------------------------------------
 
+#: Buckets prefetched ahead of the one being scanned, and cache lines prefetched per bucket
+#: and fragment word (40 lines = 320 entries). Measured on 10M 256-bit codes, m = 16: range
+#: search 1.55x faster than without prefetch; 4, 8 or 16 buckets ahead differ by < 3%.
+PREFETCH_BUCKETS = 8
+PREFETCH_LINES = 40
+
 
 @njit(nogil=True, cache=True)
 def _substring(words, bit0, nbits):  # type: ignore[no-untyped-def]
@@ -333,16 +341,17 @@ def _substring(words, bit0, nbits):  # type: ignore[no-untyped-def]
 
 
 @njit(parallel=True, nogil=True, cache=True)
-def mih_build(words, n, sub_bit0, sub_len, off_base, offsets, ids, tcodes):  # type: ignore[no-untyped-def]
-    """Fill each substring table by counting sort: ``offsets[off_base[t] + key]`` is where the
-    entries (ascending ids) with substring value ``key`` start in ``ids[t]`` / ``tcodes[t]``.
+def mih_build(words, n, sub_bit0, sub_len, off_base, offsets, frag_word, ids, frag):  # type: ignore[no-untyped-def]
+    """Fill each substring table by counting sort. Table ``t`` owns entries ``t*n .. t*n+n-1``
+    of ``ids`` and ``frag``; ``offsets[off_base[t] + key]`` (relative to ``t*n``) is where the
+    entries (ascending ids) with substring value ``key`` start.
 
-    ``tcodes[t, p]`` is a copy of the code whose id is ``ids[t, p]``: a bucket is then one
-    contiguous run of codes, verified without a second random access per candidate. Random
-    accesses, not comparisons, bound multi-index hashing on large databases.
+    ``frag[f, t*n + p]`` is word ``frag_word[t, f]`` of the code with id ``ids[t*n + p]``: a
+    bucket is then one contiguous, column-major run of fragments that the scan reads as
+    ``nf`` streams (vectorized), instead of one random access per candidate.
     """
     m = sub_bit0.shape[0]
-    nw = words.shape[1]
+    nf = frag.shape[0]
     for t in prange(m):
         b0 = sub_bit0[t]
         s = sub_len[t]
@@ -361,23 +370,55 @@ def mih_build(words, n, sub_bit0, sub_len, off_base, offsets, ids, tcodes):  # t
         pos = np.empty(nb, np.int64)
         for key in range(nb):
             pos[key] = offsets[ob + key]
+        base = t * n
         for j in range(n):
             kk = keys[j]
-            p = pos[kk]
-            ids[t, p] = j
-            for w in range(nw):
-                tcodes[t, p, w] = words[j, w]
-            pos[kk] = p + 1
+            p = base + pos[kk]
+            ids[p] = j
+            for f in range(nf):
+                frag[f, p] = words[j, frag_word[t, f]]
+            pos[kk] = pos[kk] + 1
 
 
 @njit(nogil=True, cache=True)
-def _entry_distance(tcodes, t, e, xq, qi):  # type: ignore[no-untyped-def]
-    """Distance from query ``xq[qi]`` to table entry ``tcodes[t, e]`` (scalar indexing: no
-    array views, so no shared reference-count updates in the hot loop)."""
+def _bucket_count_le(frag, lo, hi, a0, a1, radius):  # type: ignore[no-untyped-def]
+    """Entries ``lo .. hi-1`` whose fragment distance is within ``radius`` (no stores, unsigned
+    indexes: the loop vectorizes like the flat scan's)."""
+    c = 0
+    if frag.shape[0] == 2:
+        for e in range(np.uint64(lo), np.uint64(hi)):
+            c += popcount64(a0 ^ frag[0, e]) + popcount64(a1 ^ frag[1, e]) <= radius
+    else:
+        for e in range(np.uint64(lo), np.uint64(hi)):
+            c += popcount64(a0 ^ frag[0, e]) <= radius
+    return c
+
+
+@njit(nogil=True, cache=True)
+def _frag_distance(frag, e, a0, a1):  # type: ignore[no-untyped-def]
+    """Distance over the fragment words of entry ``e``: a lower bound of the full distance."""
+    if frag.shape[0] == 2:
+        return popcount64(a0 ^ frag[0, e]) + popcount64(a1 ^ frag[1, e])
+    return popcount64(a0 ^ frag[0, e])
+
+
+@njit(nogil=True, cache=True)
+def _code_distance(words, j, xq, qi):  # type: ignore[no-untyped-def]
+    """Full distance from query ``xq[qi]`` to code ``j`` (scalar indexing: no array views,
+    so no shared reference-count updates in the hot loop)."""
     d = 0
     for w in range(xq.shape[1]):
-        d += popcount64(xq[qi, w] ^ tcodes[t, e, w])
+        d += popcount64(xq[qi, w] ^ words[j, w])
     return d
+
+
+@njit(nogil=True, cache=True)
+def _prefetch_bucket(frag, lo, hi):  # type: ignore[no-untyped-def]
+    """Ask for the first PREFETCH_LINES cache lines of each fragment stream of a bucket."""
+    end = min(hi, lo + 8 * PREFETCH_LINES)
+    for f in range(frag.shape[0]):
+        for e in range(lo, end, 8):
+            prefetch2d(frag, f, e)
 
 
 @njit(nogil=True, cache=True)
@@ -390,21 +431,25 @@ def _next_same_weight(mask):  # type: ignore[no-untyped-def]
 
 @njit(parallel=True, nogil=True, cache=True)
 def mih_range(  # type: ignore[no-untyped-def]
-    xq, radius, sub_bit0, sub_len, sub_radius, off_base, offsets, ids, tcodes, nprobe,
+    xq, words, radius, sub_bit0, sub_len, sub_radius, off_base, offsets, frag_word, ids, frag, nprobe,
     item_q0, item_q1, slot_start, slot_cap, out_q, out_i, out_d, item_count,
 ):
     """Range search (distance <= radius) by multi-index hashing.
 
     Table ``t`` is probed with every key within ``sub_radius[t]`` of the query's substring
     (Norouzi et al.'s pigeonhole bound; -1 skips the table); ``nprobe`` is the total number of
-    keys. A verified match found in table ``t`` is reported only if no earlier table would have
-    found it, so each id appears once without a visited set. Each query's ids are sorted.
+    keys. A bucket is first counted on its fragments (two of the code's words: their distance
+    is a lower bound of the full one, and on 128 random bits it is <= 31 with p ~ 1e-8), so
+    almost every bucket is rejected by one vectorized pass over 16 bytes per entry; survivors
+    are checked on the full code. A match found in table ``t`` is reported only if no earlier
+    table would have found it, so each id appears once without a visited set. Each query's
+    ids are sorted.
 
-    Keys, then bucket bounds, then buckets are separate loops of independent loads rather
-    than one pointer chase per probe, so the CPU keeps many cache misses in flight (measured
-    1.8x on 1M codes); buckets hold code copies, so a candidate costs no extra random access.
+    Keys, then bucket bounds, are separate loops of independent loads, and buckets are
+    prefetched PREFETCH_BUCKETS probes ahead, so many cache misses are in flight at once.
     """
     m = sub_bit0.shape[0]
+    n = words.shape[0]
     nitems = item_q0.shape[0]
     for it in prange(nitems):
         base = slot_start[it]
@@ -418,14 +463,12 @@ def mih_range(  # type: ignore[no-untyped-def]
         hit_i = np.empty(64, np.int64)
         hit_d = np.empty(64, np.int64)
         for qi in range(item_q0[it], item_q1[it]):
-            q = xq[qi]
             for t in range(m):
-                qkeys[t] = _substring(q, sub_bit0[t], sub_len[t])
+                qkeys[t] = _substring(xq[qi], sub_bit0[t], sub_len[t])
             # 1. every key to probe
             np_ = 0
             for t in range(m):
-                s = sub_len[t]
-                limit = np.int64(1) << s
+                limit = np.int64(1) << sub_len[t]
                 for level in range(sub_radius[t] + 1):
                     mask = (np.int64(1) << level) - 1
                     while mask < limit:
@@ -435,32 +478,45 @@ def mih_range(  # type: ignore[no-untyped-def]
                         if mask == 0:
                             break
                         mask = _next_same_weight(mask)
-            # 2. bucket bounds (independent loads)
+            # 2. bucket bounds (independent loads), as entry positions
             for p in range(np_):
-                lo[p] = offsets[probe_key[p]]
-                hi[p] = offsets[probe_key[p] + 1]
-            # 3. scan each bucket's codes; keep each id once
+                tb = probe_t[p] * n
+                lo[p] = offsets[probe_key[p]] + tb
+                hi[p] = offsets[probe_key[p] + 1] + tb
+            for p in range(min(PREFETCH_BUCKETS, np_)):
+                _prefetch_bucket(frag, lo[p], hi[p])
+            # 3. scan each bucket's fragments; verify survivors; keep each id once
             nh = 0
             for p in range(np_):
+                ahead = p + PREFETCH_BUCKETS
+                if ahead < np_:
+                    _prefetch_bucket(frag, lo[ahead], hi[ahead])
                 t = probe_t[p]
+                a0 = xq[qi, frag_word[t, 0]]
+                a1 = xq[qi, frag_word[t, frag.shape[0] - 1]]
+                if _bucket_count_le(frag, lo[p], hi[p], a0, a1, radius) == 0:
+                    continue
                 for e in range(lo[p], hi[p]):
-                    d = _entry_distance(tcodes, t, e, xq, qi)
-                    if d <= radius:
-                        code = tcodes[t, e]
-                        seen = False
-                        for t2 in range(t):
-                            if sub_radius[t2] >= 0:
-                                k2 = _substring(code, sub_bit0[t2], sub_len[t2])
-                                if popcount64(np.uint64(k2 ^ qkeys[t2])) <= sub_radius[t2]:
-                                    seen = True
-                                    break
-                        if not seen:
-                            if nh == hit_i.shape[0]:
-                                hit_i = np.concatenate((hit_i, np.empty(nh, np.int64)))
-                                hit_d = np.concatenate((hit_d, np.empty(nh, np.int64)))
-                            hit_i[nh] = ids[t, e]
-                            hit_d[nh] = d
-                            nh += 1
+                    if _frag_distance(frag, e, a0, a1) > radius:
+                        continue
+                    j = np.int64(ids[e])
+                    d = _code_distance(words, j, xq, qi)
+                    if d > radius:
+                        continue
+                    seen = False
+                    for t2 in range(t):
+                        if sub_radius[t2] >= 0:
+                            k2 = _substring(words[j], sub_bit0[t2], sub_len[t2])
+                            if popcount64(np.uint64(k2 ^ qkeys[t2])) <= sub_radius[t2]:
+                                seen = True
+                                break
+                    if not seen:
+                        if nh == hit_i.shape[0]:
+                            hit_i = np.concatenate((hit_i, np.empty(nh, np.int64)))
+                            hit_d = np.concatenate((hit_d, np.empty(nh, np.int64)))
+                        hit_i[nh] = j
+                        hit_d[nh] = d
+                        nh += 1
             if nh > 0:
                 order = np.argsort(hit_i[:nh])
                 for e in range(nh):
@@ -474,19 +530,23 @@ def mih_range(  # type: ignore[no-untyped-def]
 
 @njit(parallel=True, nogil=True, cache=True)
 def mih_knn(  # type: ignore[no-untyped-def]
-    xq, k, sub_bit0, sub_len, off_base, offsets, ids, tcodes, budget, D, I, done
+    xq, words, k, sub_bit0, sub_len, off_base, offsets, frag_word, ids, frag,
+    budget, probe_cost, candidate_cost, D, I, done,
 ):
     """k nearest by incremental multi-index search (Norouzi et al.), per query.
 
     Level ``l`` probes, in every table, the keys at exactly ``l`` flipped bits. After level
     ``l`` every unseen code differs in at least ``l + 1`` bits in each of the ``m`` substrings,
-    so once the k-th distance is below ``m * (l + 1)`` the list is final. A query whose next
-    level would push its probe + candidate work past ``budget`` gives up (``done[q] = False``)
-    and is left to the flat scan, which is cheaper for it.
+    so once the k-th distance is below ``m * (l + 1)`` the list is final. Once the list is
+    full, an entry whose fragment distance (a lower bound) exceeds the k-th distance cannot
+    enter and is skipped without reading its code. A query whose next level would push its
+    expected work (``probe_cost`` per probe, ``candidate_cost`` per candidate) past ``budget``
+    gives up (``done[q] = False``) and is left to the flat scan, which is cheaper for it.
     """
     m = sub_bit0.shape[0]
     nq = xq.shape[0]
-    n = ids.shape[1]
+    n = words.shape[0]
+    nf = frag.shape[0]
     maxlen = 0
     for t in range(m):
         maxlen = max(maxlen, sub_len[t])
@@ -497,11 +557,9 @@ def mih_knn(  # type: ignore[no-untyped-def]
         for l in range(1, s + 1):
             binom[s, l] = binom[s - 1, l - 1] + (binom[s - 1, l] if l <= s - 1 else 0.0)
     for qi in prange(nq):
-        q = xq[qi]
         qkeys = np.empty(m, np.int64)
-        dsub = np.empty(m, np.int64)
         for t in range(m):
-            qkeys[t] = _substring(q, sub_bit0[t], sub_len[t])
+            qkeys[t] = _substring(xq[qi], sub_bit0[t], sub_len[t])
         td = np.empty(k, np.int64)
         ti = np.empty(k, np.int64)
         f = 0
@@ -511,7 +569,8 @@ def mih_knn(  # type: ignore[no-untyped-def]
             est = 0.0
             for t in range(m):
                 if level <= sub_len[t]:
-                    est += binom[sub_len[t], level] * (1.0 + n / float(np.int64(1) << sub_len[t]))
+                    bucket = n / float(np.int64(1) << sub_len[t])
+                    est += binom[sub_len[t], level] * (probe_cost + bucket * candidate_cost)
             if spent + est > budget:
                 break
             spent += est
@@ -520,21 +579,25 @@ def mih_knn(  # type: ignore[no-untyped-def]
                 if level > s:
                     continue
                 ob = off_base[t]
+                tb = t * n
+                a0 = xq[qi, frag_word[t, 0]]
+                a1 = xq[qi, frag_word[t, nf - 1]]
                 mask = (np.int64(1) << level) - 1
                 limit = np.int64(1) << s
                 while mask < limit:
                     key = qkeys[t] ^ mask
-                    for p in range(offsets[ob + key], offsets[ob + key + 1]):
-                        d = _entry_distance(tcodes, t, p, xq, qi)
-                        j = np.int64(ids[t, p])
+                    for e in range(tb + offsets[ob + key], tb + offsets[ob + key + 1]):
+                        if f == k and _frag_distance(frag, e, a0, a1) > td[k - 1]:
+                            continue
+                        j = np.int64(ids[e])
+                        d = _code_distance(words, j, xq, qi)
                         if f < k or d < td[k - 1] or (d == td[k - 1] and j < ti[k - 1]):
-                            code = tcodes[t, p]
                             # seen before iff an earlier (level, table) in visiting order holds it
                             seen = False
                             for t2 in range(m):
                                 if t2 == t:
                                     continue
-                                k2 = _substring(code, sub_bit0[t2], sub_len[t2])
+                                k2 = _substring(words[j], sub_bit0[t2], sub_len[t2])
                                 d2 = popcount64(np.uint64(k2 ^ qkeys[t2]))
                                 if d2 < level or (d2 == level and t2 < t):
                                     seen = True

@@ -25,9 +25,17 @@ from .flat import FlatIndex
 
 __all__ = ["MIHIndex", "choose_substrings", "substring_radii"]
 
-#: One random memory access (a table probe or a candidate check) costs about as much as
-#: scanning this many codes with the vectorized flat kernel (measured on 256-bit codes).
-RANDOM_ACCESS_IN_SCANNED_CODES = 40.0
+#: Costs in units of one code scanned by the vectorized flat kernel (~0.33 ns per 256-bit code
+#: per thread here). Fitted on range search at r=31, m=16, 1M and 10M codes (2 threads, same
+#: run as the flat scan): a probe (key, bucket bounds, a prefetched bucket start, per-query
+#: overhead shared out) costs ~130 ns, a candidate in a bucket (16 fragment bytes streamed and
+#: popcounted) ~1.4 ns. The old model charged both alike and so chose m=11 at 10M codes
+#: (3,000 probes a query), about 4x slower than m=16 (272 probes, ~42,000 candidates).
+PROBE_IN_SCANNED_CODES = 400.0
+CANDIDATE_IN_SCANNED_CODES = 4.0
+#: Words of each code copied into every table (the bucket scan's filter; the rest of the code
+#: is read only for the rare entry that passes): 128 random bits are within 31 with p ~ 1e-8.
+FRAGMENT_WORDS = 2
 #: Longest substring chosen automatically: a table of 2**24 int32 offsets is 64 MiB.
 MAX_AUTO_SUBSTRING_BITS = 24
 #: Longest substring allowed at all (keys are computed in 64-bit integers).
@@ -52,7 +60,7 @@ def substring_radii(lengths: list[int], n: int, radius: int) -> list[int]:
     if radius < 0:
         return [-1] * m
     rp, a = divmod(radius, m)
-    extra_cost = [math.comb(s, rp) * (1.0 + n / 2.0**s) if rp <= s else 0.0 for s in lengths]
+    extra_cost = [math.comb(s, rp) * _bucket_cost(s, n) if rp <= s else 0.0 for s in lengths]
     order = sorted(range(m), key=lambda t: (extra_cost[t], t))
     radii = [rp - 1] * m
     for t in order[: a + 1]:
@@ -60,12 +68,18 @@ def substring_radii(lengths: list[int], n: int, radius: int) -> list[int]:
     return [min(r, s) for r, s in zip(radii, lengths)]
 
 
+def _bucket_cost(s: int, n: int) -> float:
+    """Expected cost of probing one key of an ``s``-bit table (in scanned codes)."""
+    return PROBE_IN_SCANNED_CODES + CANDIDATE_IN_SCANNED_CODES * n / 2.0**s
+
+
 def range_cost(lengths: list[int], radii: list[int], n: int) -> float:
-    """Expected random accesses per query (probes + candidates) for uniform codes."""
+    """Expected cost per query (probes + candidates) for uniform codes, in codes of a flat scan:
+    the flat scan costs ``n``."""
     total = 0.0
     for s, rho in zip(lengths, radii):
         probes = sum(math.comb(s, level) for level in range(rho + 1))
-        total += probes * (1.0 + n / 2.0**s)
+        total += probes * _bucket_cost(s, n)
     return total
 
 
@@ -74,9 +88,10 @@ def choose_substrings(span_bits: int, n: int, radius_hint: int) -> int:
 
     Substrings are at most 24 bits (64 MiB offset tables) and their tables have at most
     ``4 n`` buckets, so a small database does not pay for huge empty tables. For PDQ
-    (256 bits) at radius 31 this picks ``m = 11`` substrings (~23 bits) at 10M codes and
-    ``m = 13`` (~20 bits) at 1M: longer substrings than ThreatExchange's 16 x 16 bits, because bucket
-    size (candidates to verify) shrinks with them faster than the probe count grows.
+    (256 bits) at radius 31 this picks ThreatExchange's ``m = 16`` substrings of 16 bits at 1M
+    and 10M codes (17 probes per table): a candidate in a bucket is streamed and filtered for
+    ~1/100 of a probe's cost, so few probes into large buckets (~150 codes at 10M) beat the
+    ~3,000 probes into tiny buckets of ``m = 11`` x 23 bits.
     """
     max_bits = min(MAX_AUTO_SUBSTRING_BITS, max(8, int(math.floor(math.log2(max(4 * n, 2))))))
     best_m, best_cost = None, math.inf
@@ -102,10 +117,11 @@ class MIHIndex:
     scan would be faster (for tests and benchmarks of the tables themselves).
 
     Tables are rebuilt at the first query after an ``add``, so add in large batches. Each
-    table stores, per code, an int32 id and a copy of the code (so a bucket is one contiguous
-    run to verify), plus ``2**s + 1`` int32 offsets for a substring of ``s`` bits: memory is
-    traded for fewer random accesses; see :attr:`nbytes_per_code` (about 440 bytes per 256-bit
-    code at 10M codes, m = 11).
+    table stores, per code, an int32 id and two of its words (a fragment: a bucket is one
+    contiguous run to filter, and only entries whose fragment is within the radius read the
+    full code), plus ``2**s + 1`` int32 offsets for a substring of ``s`` bits: memory is traded
+    for fewer random accesses; see :attr:`nbytes_per_code` (about 350 bytes per 256-bit code
+    at 10M codes, m = 16).
     """
 
     kind = "mih"
@@ -194,14 +210,29 @@ class MIHIndex:
         sizes = [(1 << s) + 1 for s in lengths]
         self._off_base = np.cumsum([0] + sizes[:-1]).astype(np.int64)
         self._offsets = np.zeros(sum(sizes), dtype=np.int32)
-        self._ids = np.empty((m, self._n), dtype=np.int32)
-        self._tcodes = np.empty((m, self._n, self.nwords), dtype=np.uint64)
+        self._frag_word = self._fragment_words(lengths)
+        self._ids = np.empty(m * self._n, dtype=np.int32)
+        self._frag = np.empty((self._frag_word.shape[1], m * self._n), dtype=np.uint64)
         _kernels.mih_build(
             self._words[: self._n], self._n, self._bit0, self._len, self._off_base, self._offsets,
-            self._ids, self._tcodes,
+            self._frag_word, self._ids, self._frag,
         )
         self._tables_n = self._n
         self.build_seconds = time.perf_counter() - t0
+
+    def _fragment_words(self, lengths: list[int]) -> npt.NDArray[np.int64]:
+        """Per table, the code words copied as its fragment: words the substring does not
+        touch first (their bits are not already known to be close), then the others."""
+        nf = min(FRAGMENT_WORDS, self.nwords)
+        out = np.empty((len(lengths), nf), dtype=np.int64)
+        bit0 = 0
+        for t, s in enumerate(lengths):
+            w_lo, w_hi = bit0 // 64, (bit0 + s - 1) // 64
+            untouched = [w for w in range(self.nwords) if not w_lo <= w <= w_hi]
+            touched = [w for w in range(self.nwords) if w_lo <= w <= w_hi]
+            out[t] = (untouched + touched)[:nf]
+            bit0 += s
+        return out
 
     def _ready(self) -> None:
         if self._tables_n != self._n:
@@ -209,10 +240,10 @@ class MIHIndex:
 
     @property
     def nbytes_per_code(self) -> float:
-        """Bytes of memory per code: the codes, and per table an id, a code copy and the offsets
+        """Bytes of memory per code: the codes, and per table an id, a fragment and the offsets
         (+ the flat copy, if a fallback query has made one)."""
         self._ready()
-        total = self._n * 8 * self.nwords + self._ids.nbytes + self._tcodes.nbytes + self._offsets.nbytes
+        total = self._n * 8 * self.nwords + self._ids.nbytes + self._frag.nbytes + self._offsets.nbytes
         if self._flat is not None:
             total += self._flat.nbytes_per_code * self._n
         return total / max(self._n, 1)
@@ -229,7 +260,7 @@ class MIHIndex:
         if not self.flat_fallback:
             return False
         radii = substring_radii(self._lengths, self._n, radius)
-        return range_cost(self._lengths, radii, self._n) * RANDOM_ACCESS_IN_SCANNED_CODES > self._n
+        return range_cost(self._lengths, radii, self._n) > self._n
 
     # ---------------------------------------------------------------- queries
     def search(self, xq: npt.ArrayLike, k: int):  # type: ignore[no-untyped-def]
@@ -240,13 +271,14 @@ class MIHIndex:
         if nq == 0 or self._n == 0:
             return D, I
         self._ready()
-        budget = self._n / RANDOM_ACCESS_IN_SCANNED_CODES if self.flat_fallback else np.inf
+        budget = float(self._n) if self.flat_fallback else np.inf
         done = np.zeros(nq, dtype=np.bool_)
         Dm = np.empty((nq, k), np.int64)
         Im = np.empty((nq, k), np.int64)
         _kernels.mih_knn(
-            q, k, self._bit0, self._len, self._off_base, self._offsets, self._ids, self._tcodes,
-            budget, Dm, Im, done,
+            q, self._words[: self._n], k, self._bit0, self._len, self._off_base, self._offsets,
+            self._frag_word, self._ids, self._frag, budget, PROBE_IN_SCANNED_CODES,
+            CANDIDATE_IN_SCANNED_CODES, Dm, Im, done,
         )
         filled = np.minimum(k, self._n)
         D[done, :filled] = Dm[done, :filled]
@@ -279,10 +311,13 @@ class MIHIndex:
         nitems = -(-nq // QUERY_BLOCK)
         q0 = np.arange(nitems, dtype=np.int64) * QUERY_BLOCK
         q1 = np.minimum(nq, q0 + QUERY_BLOCK)
+        words = self._words[: self._n]
+
         def run_items(idx, start, cap, out_q, out_i, out_d, count):  # type: ignore[no-untyped-def]
             _kernels.mih_range(
-                q, radius, self._bit0, self._len, radii, self._off_base, self._offsets,
-                self._ids, self._tcodes, nprobe, q0[idx], q1[idx], start, cap, out_q, out_i, out_d, count,
+                q, words, radius, self._bit0, self._len, radii, self._off_base, self._offsets,
+                self._frag_word, self._ids, self._frag, nprobe, q0[idx], q1[idx], start, cap,
+                out_q, out_i, out_d, count,
             )
 
         slotted = _common.run_slotted(run_items, nitems)
