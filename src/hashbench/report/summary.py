@@ -49,9 +49,11 @@ def summary_table(report: dict[str, Any]) -> str:
     header = ["hasher", "threshold", f"TPR [{conf} CI]", "false matches / pairs", "per-pair FPR <=",
               "per-query FPR, measured", "images/s/core"]
     lists = ", ".join(f.count(x) for x in sorted(list_sizes))
-    notes = [
-        f"per-pair FPR <=: upper end of the {conf} interval of (false matches / pairs of distinct images).",
-        f"per-query FPR, measured: distractors that matched any of the {lists or '?'} reference hashes "
-        "(queries matched / queries). Projections to longer lists are in report.md.",
-    ]
+    notes = [f"per-pair FPR <=: upper end of the {conf} interval of (false matches / pairs of distinct images)."]
+    if lists:
+        notes.append(f"per-query FPR, measured: distractors that matched any of the {lists} reference hashes "
+                     "(queries matched / queries). Projections to longer lists are in report.md.")
+    else:
+        notes.append("per-query FPR: not measured (this run has no distractors); projections to lists of "
+                     "L hashes are in report.md.")
     return _align(header, rows, right={2, 3, 4, 5, 6}) + "\n\n" + "\n".join(notes)
