@@ -5,7 +5,8 @@ image one; the pair's distance is the smallest of the 8. That relation is not sy
 trials are *ordered* pairs (query ``i``, listed ``j``), ``i != j``: ``n * (n - 1)`` of them for
 ``n`` images, each a real "this query against that list entry" event. Eight comparisons per
 trial also mean eight chances to collide, which is exactly the false-positive cost of matching
-rotated and flipped copies that these histograms measure.
+rotated and flipped copies that these histograms measure. Genuine distances under dihedral
+matching are row-wise: :func:`hashbench.evaluate.min_distance_over_variants`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from numba import njit, prange
 from ..bits import to_words
 from ..popcount import popcount64
 
-__all__ = ["variant_impostor_histogram", "variant_cross_histogram", "variant_min_distances"]
+__all__ = ["variant_impostor_histogram", "variant_cross_histogram"]
 
 
 @njit(parallel=True, nogil=True, cache=True)
@@ -40,22 +41,6 @@ def _variant_histogram(qv, b, same, nbits, nthreads):  # type: ignore[no-untyped
                         best = d
                 hist[t, best] += 1
     return hist.sum(axis=0)
-
-
-@njit(parallel=True, nogil=True, cache=True)
-def _variant_min(qv, b):  # type: ignore[no-untyped-def]
-    n, nv, nw = qv.shape
-    out = np.empty(n, dtype=np.int32)
-    for i in prange(n):
-        best = 1 << 30
-        for v in range(nv):
-            d = 0
-            for w in range(nw):
-                d += popcount64(qv[i, v, w] ^ b[i, w])
-            if d < best:
-                best = d
-        out[i] = best
-    return out
 
 
 def _variant_words(variant_codes: npt.ArrayLike) -> np.ndarray:
@@ -91,12 +76,3 @@ def variant_cross_histogram(variant_codes: npt.ArrayLike, codes: npt.ArrayLike, 
     if qv.shape[0] == 0 or b.shape[0] == 0:
         return np.zeros(nbits + 1, dtype=np.int64)
     return _variant_histogram(qv, b, False, nbits, numba.get_num_threads())
-
-
-def variant_min_distances(variant_codes: npt.ArrayLike, codes: npt.ArrayLike) -> npt.NDArray[np.int32]:
-    """Row-wise ``min_v d(variant_codes[i, v], codes[i])``: genuine distances under dihedral matching."""
-    qv = _variant_words(variant_codes)
-    b = to_words(np.asarray(codes, dtype=np.uint8))
-    if qv.shape[0] != b.shape[0]:
-        raise ValueError(f"{qv.shape[0]} variant rows but {b.shape[0]} codes")
-    return _variant_min(qv, b)

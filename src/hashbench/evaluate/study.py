@@ -32,8 +32,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .dihedral import variant_impostor_histogram, variant_min_distances
-from .distances import genuine_distances, impostor_histogram
+from .dihedral import variant_impostor_histogram
+from .distances import genuine_distances, impostor_histogram, min_distance_over_variants
 from .operating import (
     equal_error_rate,
     isc_micro_average_precision,
@@ -122,7 +122,7 @@ def study_hasher(
     valid[has_ref] &= refs.ok[qref[has_ref]]
     vi = np.flatnonzero(valid)
     if s.dihedral:
-        d_valid = variant_min_distances(queries.variants[vi], refs.codes[qref[vi]])
+        d_valid = min_distance_over_variants(queries.variants[vi], refs.codes[qref[vi]])
     else:
         d_valid = genuine_distances(queries.codes[vi], refs.codes[qref[vi]])
     genuine = np.full(len(qref), -1, dtype=np.int64)
