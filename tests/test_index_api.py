@@ -126,6 +126,26 @@ def test_segmented_scan_and_slot_overflow_match_reference() -> None:
     assert index.count_within(q, 240)[0] == want[0][-1]
 
 
+def test_mih_tables_with_crowded_buckets_and_sorted_queries_match_reference() -> None:
+    """A tight cluster of 3,000 codes puts hundreds of candidates per bucket (the kernel's
+    candidate and hit buffers grow, and slots overflow into the second pass); queries come
+    sorted (near copies, then fresh codes) as a real query list often does, and the work
+    items are spread over threads in a shuffled order: results must not notice either."""
+    rng = np.random.default_rng(11)
+    centre = rng.integers(0, 256, 32, dtype=np.uint8)
+    flips = rng.integers(0, 256, (3000, 32), dtype=np.uint8) & rng.integers(0, 256, (3000, 32), dtype=np.uint8)
+    flips &= rng.integers(0, 256, (3000, 32), dtype=np.uint8)  # each bit flipped with p = 1/8
+    xb = np.concatenate([centre ^ flips, _codes(2000, 32, seed=12)])
+    xq = np.concatenate([xb[:40] ^ np.uint8(1), _codes(40, 32, seed=13)])
+    index = MIHIndex(256, flat_fallback=False)
+    index.add(xb)
+    for radius in (31, 60, 256):
+        want = reference_range_search(xb, xq, radius)
+        for g, w in zip(index.range_search(xq, radius), want):
+            np.testing.assert_array_equal(g, w)
+    assert np.diff(want[0]).max() == len(xb)  # radius 256: every code, past the first slot
+
+
 def test_results_do_not_depend_on_thread_count() -> None:
     xb = _codes(5000, 32, seed=7)
     xq = np.concatenate([xb[:20] ^ np.uint8(1), _codes(20, 32, seed=8)])

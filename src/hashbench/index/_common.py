@@ -116,6 +116,12 @@ def plan_work(nq: int, n: int, qblock: int, tile: int) -> WorkPlan:
     )
 
 
+def spread_order(nitems: int) -> npt.NDArray[np.int64]:
+    """A fixed permutation of ``range(nitems)`` (seed 0): work items in this order, split into
+    one contiguous run per thread, give every thread a like mix of cheap and costly items."""
+    return np.random.default_rng(0).permutation(nitems).astype(np.int64)
+
+
 def run_slotted(run_items, nitems: int):  # type: ignore[no-untyped-def]
     """Run a range kernel over ``nitems`` work items with one output slot each.
 

@@ -26,7 +26,7 @@ import numpy as np
 from numba import njit, prange
 
 from ..popcount import popcount64
-from ._prefetch import prefetch2d
+from ._prefetch import prefetch1d, prefetch2d
 
 # Distance sentinel larger than any Hamming distance handled here.
 _BIG = np.int64(1) << np.int64(40)
@@ -327,6 +327,10 @@ def merge_variants(lims, D, I, variants):  # type: ignore[no-untyped-def]
 #: search 1.55x faster than without prefetch; 4, 8 or 16 buckets ahead differ by < 3%.
 PREFETCH_BUCKETS = 8
 PREFETCH_LINES = 40
+#: Entries rescanned at a time in a bucket that holds a fragment match.
+RESCAN_BLOCK = 32
+#: Candidates whose id, then code, are prefetched ahead of the one being read.
+PREFETCH_CANDIDATES = 16
 
 
 @njit(nogil=True, cache=True)
@@ -422,6 +426,35 @@ def _prefetch_bucket(frag, lo, hi):  # type: ignore[no-untyped-def]
 
 
 @njit(nogil=True, cache=True)
+def _grown(a, n, size):  # type: ignore[no-untyped-def]
+    """A larger copy of ``a`` holding its first ``n`` entries. (Growing an array by
+    ``np.concatenate`` inside the hot loop measured 2x slower overall: numba then keeps the
+    array's reference count updated on every access.)"""
+    out = np.empty(size, a.dtype)
+    for i in range(n):
+        out[i] = a[i]
+    return out
+
+
+@njit(nogil=True, cache=True)
+def _rescan_bucket(frag, lo, hi, a0, a1, radius, t, cand_e, cand_t, nc):  # type: ignore[no-untyped-def]
+    """Append to ``cand_e``/``cand_t`` (from ``nc``; room for the whole bucket is guaranteed)
+    the entries of ``lo .. hi-1`` whose fragment distance is within ``radius``, counting
+    RESCAN_BLOCK entries at a time first so that only blocks holding one are read entry by
+    entry. Returns the new count."""
+    for b0 in range(lo, hi, RESCAN_BLOCK):
+        b1 = min(hi, b0 + RESCAN_BLOCK)
+        if _bucket_count_le(frag, b0, b1, a0, a1, radius) == 0:
+            continue
+        for e in range(b0, b1):
+            if _frag_distance(frag, e, a0, a1) <= radius:
+                cand_e[nc] = e
+                cand_t[nc] = t
+                nc += 1
+    return nc
+
+
+@njit(nogil=True, cache=True)
 def _next_same_weight(mask):  # type: ignore[no-untyped-def]
     """Next larger integer with the same number of set bits (Gosper's hack)."""
     c = mask & -mask
@@ -441,9 +474,10 @@ def mih_range(  # type: ignore[no-untyped-def]
     keys. A bucket is first counted on its fragments (two of the code's words: their distance
     is a lower bound of the full one, and on 128 random bits it is <= 31 with p ~ 1e-8), so
     almost every bucket is rejected by one vectorized pass over 16 bytes per entry; survivors
-    are checked on the full code. A match found in table ``t`` is reported only if no earlier
-    table would have found it, so each id appears once without a visited set. Each query's
-    ids are sorted.
+    are collected, then checked on the full code with their ids and codes prefetched (a
+    near-duplicate query has a few hundred: clustered codes). A match found in table ``t`` is
+    reported only if no earlier table would have found it, so each id appears once without a
+    visited set. Each query's ids are sorted.
 
     Keys, then bucket bounds, are separate loops of independent loads, and buckets are
     prefetched PREFETCH_BUCKETS probes ahead, so many cache misses are in flight at once.
@@ -462,6 +496,9 @@ def mih_range(  # type: ignore[no-untyped-def]
         hi = np.empty(nprobe, np.int64)
         hit_i = np.empty(64, np.int64)
         hit_d = np.empty(64, np.int64)
+        cand_e = np.empty(256, np.int64)
+        cand_t = np.empty(256, np.int64)
+        cand_j = np.empty(256, np.int64)
         for qi in range(item_q0[it], item_q1[it]):
             for t in range(m):
                 qkeys[t] = _substring(xq[qi], sub_bit0[t], sub_len[t])
@@ -485,8 +522,9 @@ def mih_range(  # type: ignore[no-untyped-def]
                 hi[p] = offsets[probe_key[p] + 1] + tb
             for p in range(min(PREFETCH_BUCKETS, np_)):
                 _prefetch_bucket(frag, lo[p], hi[p])
-            # 3. scan each bucket's fragments; verify survivors; keep each id once
-            nh = 0
+            # 3. scan each bucket's fragments; note the entries that pass (a bucket with any is
+            #    rescanned by blocks, so a near-duplicate costs a block, not the whole bucket)
+            nc = 0
             for p in range(np_):
                 ahead = p + PREFETCH_BUCKETS
                 if ahead < np_:
@@ -496,27 +534,47 @@ def mih_range(  # type: ignore[no-untyped-def]
                 a1 = xq[qi, frag_word[t, frag.shape[0] - 1]]
                 if _bucket_count_le(frag, lo[p], hi[p], a0, a1, radius) == 0:
                     continue
-                for e in range(lo[p], hi[p]):
-                    if _frag_distance(frag, e, a0, a1) > radius:
-                        continue
-                    j = np.int64(ids[e])
-                    d = _code_distance(words, j, xq, qi)
-                    if d > radius:
-                        continue
-                    seen = False
-                    for t2 in range(t):
-                        if sub_radius[t2] >= 0:
-                            k2 = _substring(words[j], sub_bit0[t2], sub_len[t2])
-                            if popcount64(np.uint64(k2 ^ qkeys[t2])) <= sub_radius[t2]:
-                                seen = True
-                                break
-                    if not seen:
-                        if nh == hit_i.shape[0]:
-                            hit_i = np.concatenate((hit_i, np.empty(nh, np.int64)))
-                            hit_d = np.concatenate((hit_d, np.empty(nh, np.int64)))
-                        hit_i[nh] = j
-                        hit_d[nh] = d
-                        nh += 1
+                room = nc + hi[p] - lo[p]
+                if room > cand_e.shape[0]:
+                    cand_e = _grown(cand_e, nc, max(2 * cand_e.shape[0], room))
+                    cand_t = _grown(cand_t, nc, cand_e.shape[0])
+                nc = _rescan_bucket(frag, lo[p], hi[p], a0, a1, radius, t, cand_e, cand_t, nc)
+            # 4. the survivors' ids, then their codes: loops of independent loads, prefetched
+            #    ahead, so the random reads overlap instead of each waiting for the last
+            if nc > cand_j.shape[0]:
+                cand_j = np.empty(cand_e.shape[0], np.int64)
+            if nc > hit_i.shape[0]:
+                hit_i = np.empty(cand_e.shape[0], np.int64)
+                hit_d = np.empty(cand_e.shape[0], np.int64)
+            for c in range(min(PREFETCH_CANDIDATES, nc)):
+                prefetch1d(ids, cand_e[c])
+            for c in range(nc):
+                if c + PREFETCH_CANDIDATES < nc:
+                    prefetch1d(ids, cand_e[c + PREFETCH_CANDIDATES])
+                cand_j[c] = ids[cand_e[c]]
+            for c in range(min(PREFETCH_CANDIDATES, nc)):
+                prefetch2d(words, cand_j[c], 0)
+            # 5. verify on the full code; keep each id once (from the first table that finds it)
+            nh = 0
+            for c in range(nc):
+                if c + PREFETCH_CANDIDATES < nc:
+                    prefetch2d(words, cand_j[c + PREFETCH_CANDIDATES], 0)
+                j = cand_j[c]
+                t = cand_t[c]
+                d = _code_distance(words, j, xq, qi)
+                if d > radius:
+                    continue
+                seen = False
+                for t2 in range(t):
+                    if sub_radius[t2] >= 0:
+                        k2 = _substring(words[j], sub_bit0[t2], sub_len[t2])
+                        if popcount64(np.uint64(k2 ^ qkeys[t2])) <= sub_radius[t2]:
+                            seen = True
+                            break
+                if not seen:
+                    hit_i[nh] = j
+                    hit_d[nh] = d
+                    nh += 1
             if nh > 0:
                 order = np.argsort(hit_i[:nh])
                 for e in range(nh):

@@ -14,7 +14,37 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-__all__ = ["prefetch2d"]
+__all__ = ["prefetch1d", "prefetch2d"]
+
+
+def _emit_prefetch(context, builder, aryty, ary_value, indices):  # type: ignore[no-untyped-def]
+    """``llvm.prefetch`` of the element at ``indices`` (no bounds or wraparound checks)."""
+    ary = context.make_array(aryty)(context, builder, ary_value)
+    ptr = cgutils.get_item_pointer(context, builder, aryty, ary, indices, wraparound=False, boundscheck=False)
+    i8p = ir.IntType(8).as_pointer()
+    i32 = ir.IntType(32)
+    fnty = ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
+    fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
+    # read (0), keep in every cache level (3), data cache (1)
+    builder.call(fn, [builder.bitcast(ptr, i8p), i32(0), i32(3), i32(1)])
+
+
+@intrinsic
+def prefetch1d(typingctx, arr, i):  # type: ignore[no-untyped-def]
+    """Prefetch the cache line holding ``arr[i]`` of a 1-D array for reading (numba only).
+
+    Never dereferenced and never bounds-checked, so an index past the end is harmless.
+    """
+    if not isinstance(arr, types.Array) or arr.ndim != 1 or not isinstance(i, types.Integer):
+        return None
+    sig = types.void(arr, i)
+
+    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+        ii = context.cast(builder, args[1], signature.args[1], types.intp)
+        _emit_prefetch(context, builder, signature.args[0], args[0], [ii])
+        return context.get_dummy_value()
+
+    return sig, codegen
 
 
 @intrinsic
@@ -31,17 +61,9 @@ def prefetch2d(typingctx, arr, i, j):  # type: ignore[no-untyped-def]
     sig = types.void(arr, i, j)
 
     def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
-        aryty = signature.args[0]
-        ary = context.make_array(aryty)(context, builder, args[0])
         ii = context.cast(builder, args[1], signature.args[1], types.intp)
         jj = context.cast(builder, args[2], signature.args[2], types.intp)
-        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [ii, jj], wraparound=False, boundscheck=False)
-        i8p = ir.IntType(8).as_pointer()
-        i32 = ir.IntType(32)
-        fnty = ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
-        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
-        # read (0), keep in every cache level (3), data cache (1)
-        builder.call(fn, [builder.bitcast(ptr, i8p), i32(0), i32(3), i32(1)])
+        _emit_prefetch(context, builder, signature.args[0], args[0], [ii, jj])
         return context.get_dummy_value()
 
     return sig, codegen

@@ -314,11 +314,18 @@ class MIHIndex:
         words = self._words[: self._n]
 
         def run_items(idx, start, cap, out_q, out_i, out_d, count):  # type: ignore[no-untyped-def]
+            # numba splits a prange into one contiguous run of items per thread; a query's cost
+            # varies ~2x (near duplicates have hundreds of candidates), and query sets are
+            # often sorted (all altered copies, then all fresh images), so the items are
+            # shuffled (fixed seed) before the split. Measured: 1.3x on such a query set.
+            order = _common.spread_order(len(idx))
+            got = np.zeros(len(idx), np.int64)
             _kernels.mih_range(
                 q, words, radius, self._bit0, self._len, radii, self._off_base, self._offsets,
-                self._frag_word, self._ids, self._frag, nprobe, q0[idx], q1[idx], start, cap,
-                out_q, out_i, out_d, count,
+                self._frag_word, self._ids, self._frag, nprobe, q0[idx[order]], q1[idx[order]],
+                start[order], cap[order], out_q, out_i, out_d, got,
             )
+            count[order] = got
 
         slotted = _common.run_slotted(run_items, nitems)
         return _common.assemble(nq, *slotted)
