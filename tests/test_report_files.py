@@ -23,7 +23,7 @@ from hashbench.report import REPORT_FILES, load_report, summary_table
 from hashbench.report.document import build_document
 from hashbench.report.format import k_of_n, pct
 from hashbench.report.html import render_html
-from hashbench.report.metrics import METRICS_COLUMNS
+from hashbench.report.metrics import GROUP_METRICS_COLUMNS, METRICS_COLUMNS
 from hashbench.report.plots import PLOTS
 from hashbench.runner import run
 
@@ -94,6 +94,35 @@ def _ci(k: int, n: int, alpha: float = 0.05) -> tuple[float, float]:
     low = 0.0 if k == 0 else beta.ppf(alpha / 2, k, n - k + 1)
     high = 1.0 if k == n else beta.ppf(1 - alpha / 2, k + 1, n - k)
     return low, high
+
+
+def test_metrics_by_group_csv_equals_rates_recomputed_from_group_histograms(tiny_run, report):
+    with open(tiny_run / "metrics_by_group.csv", newline="") as fh:
+        reader = csv.DictReader(fh)
+        assert tuple(reader.fieldnames) == GROUP_METRICS_COLUMNS
+        rows = list(reader)
+    groups = {g for h in report["hashers"].values() for g in h["impostor"].get("by_group", {})}
+    assert len(groups) >= 2  # the tiny run's `mixed` images come from several content families
+    index = {(r["hasher"], r["group"], int(r["threshold"])): r for r in rows}
+    expected = 0
+    for name, h in report["hashers"].items():
+        for group, entry in h["impostor"]["by_group"].items():
+            hist = np.asarray(entry["histogram"])
+            n_pairs = int(hist.sum())
+            fp = np.cumsum(hist)
+            for thr in range(h["nbits"] + 1):
+                expected += 1
+                row = index[(name, group, thr)]
+                assert int(row["n_images"]) == entry["n_images"]
+                assert int(row["fp"]) == fp[thr] and int(row["n_pairs"]) == n_pairs
+                if n_pairs == 0:
+                    assert row["fpr"] == row["fpr_ci_low"] == row["fpr_ci_high"] == ""
+                    continue
+                assert float(row["fpr"]) == pytest.approx(fp[thr] / n_pairs, rel=1e-12)
+                lo, hi = _ci(int(fp[thr]), n_pairs)
+                assert float(row["fpr_ci_low"]) == pytest.approx(lo, rel=1e-9, abs=1e-15)
+                assert float(row["fpr_ci_high"]) == pytest.approx(hi, rel=1e-9)
+    assert len(rows) == expected
 
 
 def test_metrics_csv_equals_rates_recomputed_from_histograms(tiny_run, report):

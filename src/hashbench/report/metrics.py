@@ -23,6 +23,8 @@ __all__ = [
     "ALL_TRANSFORMS",
     "METRICS_COLUMNS",
     "FAILURE_COLUMNS",
+    "GROUP_METRICS_COLUMNS",
+    "group_metrics_rows",
     "transform_names",
     "genuine_histogram",
     "tpr_curve_of",
@@ -52,6 +54,10 @@ METRICS_COLUMNS: tuple[str, ...] = (
 )
 
 FAILURE_COLUMNS: tuple[str, ...] = ("stage", "id", "hasher", "reason")
+
+GROUP_METRICS_COLUMNS: tuple[str, ...] = (
+    "hasher", "group", "n_images", "threshold", "fp", "n_pairs", "fpr", "fpr_ci_low", "fpr_ci_high",
+)
 
 
 def transform_names(report: dict[str, Any]) -> list[str]:
@@ -235,6 +241,33 @@ def metrics_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
                     row.update(fpr_gated=_num(fpr_g.rate[t]), fpr_gated_ci_low=_num(fpr_g.ci_low[t]),
                                fpr_gated_ci_high=_num(fpr_g.ci_high[t]))
                 rows.append(row)
+    return rows
+
+
+def group_metrics_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """The rows of metrics_by_group.csv: one per (hasher, image group, threshold).
+
+    The per-pair FPR among the pairs of distinct images of one group only (synthetic content
+    family, else dataset), at every threshold, so false-positive rates can be compared by kind
+    of image without parsing report.json. Pairs of images from different groups are in no row,
+    so a hasher's groups do not add up to its metrics.csv figures. No rows when the run has a
+    single group.
+    """
+    rows: list[dict[str, Any]] = []
+    if len(group_names(report)) < 2:
+        return rows
+    alpha = _alpha(report)
+    for name, h in report["hashers"].items():
+        nbits = int(h["nbits"])
+        for group, entry in sorted(h["impostor"].get("by_group", {}).items()):
+            c = fpr_curve(np.asarray(entry["histogram"], dtype=np.int64), alpha)
+            for t in range(nbits + 1):
+                rows.append({
+                    "hasher": name, "group": group, "n_images": int(entry["n_images"]), "threshold": t,
+                    "fp": int(c.count[t]), "n_pairs": c.n, "fpr": _num(c.rate[t]),
+                    "fpr_ci_low": _num(c.ci_low[t] if c.n else None),
+                    "fpr_ci_high": _num(c.ci_high[t] if c.n else None),
+                })
     return rows
 
 

@@ -6,6 +6,8 @@ report.json) are byte for byte the same. Files in ``run_dir``:
 
 * ``report.json``: the record (NaN and infinity written as null);
 * ``metrics.csv``: rates at every threshold, long format (:func:`hashbench.report.metrics.metrics_rows`);
+* ``metrics_by_group.csv``: per-pair FPR within each image group at every threshold
+  (:func:`hashbench.report.metrics.group_metrics_rows`; header only with a single group);
 * ``failures.csv``: every image or hash that failed (header only when none did);
 * ``report.md`` and ``report.html``: the same content (:mod:`.document`), the HTML self-contained;
 * ``plots/*.png``: the figures (:mod:`.plots`).
@@ -25,14 +27,23 @@ from ..checkpoint import atomic_write_bytes, atomic_write_text
 from .document import build_document
 from .html import render_html
 from .markdown import render_markdown
-from .metrics import FAILURE_COLUMNS, METRICS_COLUMNS, failure_rows, metrics_rows
+from .metrics import (
+    FAILURE_COLUMNS,
+    GROUP_METRICS_COLUMNS,
+    METRICS_COLUMNS,
+    failure_rows,
+    group_metrics_rows,
+    metrics_rows,
+)
 from .plots import render_plots
 from .schema import REPORT_FILE, check_report
 
 __all__ = ["write_report", "render_report", "to_json", "REPORT_FILES"]
 
 #: Every file a report consists of (plots/ holds one PNG per entry of ``hashbench.report.plots.PLOTS``).
-REPORT_FILES: tuple[str, ...] = (REPORT_FILE, "metrics.csv", "failures.csv", "report.md", "report.html", "plots")
+REPORT_FILES: tuple[str, ...] = (
+    REPORT_FILE, "metrics.csv", "metrics_by_group.csv", "failures.csv", "report.md", "report.html", "plots",
+)
 
 
 def _clean(x: Any) -> Any:
@@ -89,6 +100,7 @@ def render_report(report: dict[str, Any], out_dir: str | Path) -> list[Path]:
         written.append(path)
 
     put("metrics.csv", _csv(METRICS_COLUMNS, metrics_rows(report)))
+    put("metrics_by_group.csv", _csv(GROUP_METRICS_COLUMNS, group_metrics_rows(report)))
     put("failures.csv", _csv(FAILURE_COLUMNS, failure_rows(report)))
     plots = render_plots(report)
     for name, png in plots.items():
