@@ -100,5 +100,6 @@ def _run_or_reproduce(args: argparse.Namespace, progress: bool | None, client) -
     from ..report import summary_table
 
     print(summary_table(outcome.report))
-    print(f"\nreport: {outcome.run_dir}/report.html  (also report.md, report.json, metrics.csv, plots/)")
+    print(f"\nreport: {outcome.run_dir}/report.html  "
+          "(also report.md, report.json, metrics.csv, metrics_by_group.csv, plots/)")
     return 0
