@@ -115,6 +115,27 @@ def _rss_bytes() -> int:
         return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
+def _build_measured(result: "MethodResult", n: int, build: Callable[[], Any]) -> Any:
+    """Run ``build`` (which makes a third-party index holding ``n`` codes) and record its wall
+    time and the resident memory it added, per code; returns what ``build`` returned."""
+    _return_freed_memory()
+    rss0 = _rss_bytes()
+    t0 = time.perf_counter()
+    index = build()
+    result.build_s = time.perf_counter() - t0
+    result.bytes_per_code = (_rss_bytes() - rss0) / n
+    return index
+
+
+def _take_turns(ops: list[tuple["MethodResult", str, Callable[[], Any]]], rounds: int) -> None:
+    """Time each op ``rounds`` times, the ops taking turns, keeping each one's fastest round."""
+    for _ in range(rounds):
+        for m, op, fn in ops:
+            t0 = time.perf_counter()
+            fn()
+            m.times[op] = min(m.times.get(op, np.inf), time.perf_counter() - t0)
+
+
 @dataclass
 class MethodResult:
     name: str
@@ -217,21 +238,24 @@ def run_index_benchmark(
     ops.append((mih_r, "range", mih_range))
 
     say(f"  built hashbench indexes (n={n:,}, {data})")
-    faiss_objs: list[Any] = []
     if with_faiss:
         import faiss
 
+        def faiss_flat() -> Any:
+            index = faiss.IndexBinaryFlat(nbits)
+            index.add(xb)
+            return index
+
+        def faiss_multihash_index(nhash: int, b: int, nflip: int) -> Any:
+            index = faiss.IndexBinaryMultiHash(nbits, nhash, b)
+            index.nflip = nflip
+            index.add(xb)
+            return index
+
         faiss.omp_set_num_threads(threads)
         ff_r = MethodResult("faiss IndexBinaryFlat")
-        _return_freed_memory()
-        rss0 = _rss_bytes()
-        t0 = time.perf_counter()
-        ff = faiss.IndexBinaryFlat(nbits)
-        ff.add(xb)
-        ff_r.build_s = time.perf_counter() - t0
-        ff_r.bytes_per_code = (_rss_bytes() - rss0) / n
+        ff = _build_measured(ff_r, n, faiss_flat)
         methods.append(ff_r)
-        faiss_objs.append(ff)
         # faiss's binary range search keeps distance < radius: radius + 1 is ours
         ops += [(ff_r, "range", lambda: ff.range_search(xq, radius + 1)), (ff_r, "knn1", lambda: ff.search(xq, 1))]
         for nhash, b, nflip in faiss_multihash:
@@ -256,36 +280,18 @@ def run_index_benchmark(
     for m, op, fn in ops:
         results[(m.name, op)] = fn()
     say("  warm-up done; timing")
-    for _ in range(rounds):
-        for m, op, fn in ops:
-            t0 = time.perf_counter()
-            fn()
-            dt = time.perf_counter() - t0
-            m.times[op] = min(m.times.get(op, np.inf), dt)
+    _take_turns(ops, rounds)
     # faiss MultiHash settings one at a time, each in turns with MIHIndex (at 10M codes one
     # takes 2-10 GB, so they cannot all be alive at once); MIHIndex keeps its fastest round
     # over every group, like every other method.
-    for nhash, b, nflip in mh_settings:
-        import faiss
-
-        r = MethodResult(f"faiss MultiHash nhash={nhash} b={b} nflip={nflip}")
-        _return_freed_memory()
-        rss0 = _rss_bytes()
-        t0 = time.perf_counter()
-        mh = faiss.IndexBinaryMultiHash(nbits, nhash, b)
-        mh.nflip = nflip
-        mh.add(xb)
-        r.build_s = time.perf_counter() - t0
-        r.bytes_per_code = (_rss_bytes() - rss0) / n
+    for setting in mh_settings:
+        r = MethodResult("faiss MultiHash nhash={} b={} nflip={}".format(*setting))
+        mh = _build_measured(r, n, lambda: faiss_multihash_index(*setting))
         methods.append(r)
         say(f"  built {r.name} in {r.build_s:.1f} s")
-        group = [(r, "range", lambda m=mh: m.range_search(xq, radius + 1)), (mih_r, "range", mih_range)]
+        group = [(r, "range", lambda: mh.range_search(xq, radius + 1)), (mih_r, "range", mih_range)]
         r.exact["range"] = _same_range(results[(flat_r.name, "range")], group[0][2]())  # also the warm-up
-        for _ in range(rounds):
-            for m, op, fn in group:
-                t0 = time.perf_counter()
-                fn()
-                m.times[op] = min(m.times.get(op, np.inf), time.perf_counter() - t0)
+        _take_turns(group, rounds)
         del mh, group  # freed before the next setting is built
         _return_freed_memory()  # else the next setting's RSS growth reuses these pages
     ref_range = results[(flat_r.name, "range")]
