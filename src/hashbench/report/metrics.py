@@ -165,12 +165,17 @@ def group_names(report: dict[str, Any]) -> list[str]:
     return sorted(names)
 
 
+def _group_fpr_curve(report: dict[str, Any], entry: dict[str, Any]) -> RateCurve:
+    """Per-pair FPR at every threshold among the pairs of one group (an ``impostor.by_group`` entry)."""
+    return fpr_curve(np.asarray(entry["histogram"], dtype=np.int64), _alpha(report))
+
+
 def group_fpr_at(report: dict[str, Any], hasher: str, group: str, threshold: int) -> dict[str, Any] | None:
     """Per-pair FPR among the pairs of images of one group, at one threshold (None: no such group)."""
     entry = report["hashers"][hasher]["impostor"].get("by_group", {}).get(group)
     if entry is None:
         return None
-    c = fpr_curve(np.asarray(entry["histogram"], dtype=np.int64), _alpha(report))
+    c = _group_fpr_curve(report, entry)
     if c.n == 0:
         return {"count": 0, "n": 0, "rate": None, "ci_low": None, "ci_high": None, "n_images": entry["n_images"]}
     at = c.at(threshold)
@@ -256,11 +261,10 @@ def group_metrics_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     if len(group_names(report)) < 2:
         return rows
-    alpha = _alpha(report)
     for name, h in report["hashers"].items():
         nbits = int(h["nbits"])
         for group, entry in sorted(h["impostor"].get("by_group", {}).items()):
-            c = fpr_curve(np.asarray(entry["histogram"], dtype=np.int64), alpha)
+            c = _group_fpr_curve(report, entry)
             for t in range(nbits + 1):
                 rows.append({
                     "hasher": name, "group": group, "n_images": int(entry["n_images"]), "threshold": t,
