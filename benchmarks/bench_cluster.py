@@ -23,9 +23,9 @@ from __future__ import annotations
 import os
 import time
 
-import numba
 import numpy as np
 import pytest
+from timing import numba_threads
 
 from hashbench.cluster import connect, impostor_histogram_on
 from hashbench.evaluate import impostor_histogram
@@ -50,10 +50,8 @@ def codes() -> np.ndarray:
 @pytest.fixture(scope="module", autouse=True)
 def two_threads():
     """The single process gets the same two cores the cluster's two workers get."""
-    before = numba.get_num_threads()
-    numba.set_num_threads(min(WORKERS, numba.config.NUMBA_NUM_THREADS))
-    yield
-    numba.set_num_threads(before)
+    with numba_threads(WORKERS):
+        yield
 
 
 @pytest.fixture(scope="module")

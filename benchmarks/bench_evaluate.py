@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 from numba import njit, prange, types
 from numba.extending import intrinsic
+from timing import numba_threads
 
 from hashbench.bits import to_words
 from hashbench.evaluate import impostor_histogram, measure_histogram_rate
@@ -38,10 +39,8 @@ ROUNDS = 3
 
 @pytest.fixture(scope="module", autouse=True)
 def two_threads():
-    before = numba.get_num_threads()
-    numba.set_num_threads(min(THREADS, numba.config.NUMBA_NUM_THREADS))
-    yield
-    numba.set_num_threads(before)
+    with numba_threads(THREADS):
+        yield
 
 
 @pytest.fixture(scope="module")

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import os
 
-import numba
 import numpy as np
 import pytest
+from timing import numba_threads
 
 from hashbench.index import FlatIndex, MIHIndex
 from hashbench.index.benchmark import format_table, make_codes, make_queries, run_index_benchmark
@@ -35,11 +35,9 @@ faiss = pytest.importorskip("faiss")
 
 @pytest.fixture(scope="module", autouse=True)
 def two_threads():  # type: ignore[no-untyped-def]
-    before = numba.get_num_threads()
-    numba.set_num_threads(min(THREADS, numba.config.NUMBA_NUM_THREADS))
     faiss.omp_set_num_threads(THREADS)
-    yield
-    numba.set_num_threads(before)
+    with numba_threads(THREADS):
+        yield
 
 
 @pytest.fixture(scope="module", params=["uniform", "clustered"])

@@ -4,9 +4,24 @@ sys.path for the files it collects here)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
-__all__ = ["interleaved_min"]
+import numba
+
+__all__ = ["interleaved_min", "numba_threads"]
+
+
+@contextmanager
+def numba_threads(n: int) -> Iterator[None]:
+    """numba kernels use ``n`` threads (at most numba's pool) inside, the previous count after:
+    every suite measures on the same 2 threads whatever ran before it."""
+    before = numba.get_num_threads()
+    numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
 
 
 def interleaved_min(fns: dict[str, Callable[[], object]], rounds: int, *, warmup: bool = False) -> dict[str, float]:
