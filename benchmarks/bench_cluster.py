@@ -25,10 +25,10 @@ import time
 
 import numpy as np
 import pytest
-from timing import numba_threads
 
 from hashbench.cluster import connect, impostor_histogram_on
 from hashbench.evaluate import impostor_histogram
+from timing import numba_threads
 
 N = int(float(os.environ.get("HASHBENCH_CLUSTER_N", "250000")))
 NBITS = 256
@@ -120,8 +120,9 @@ def bench_cluster_vs_single_process(benchmark, client, codes):
     fraction = result["cluster_fraction_of_single"]
     print(
         f"\nN={N} ({result['pairs']:.3g} pairs), best of {INTERLEAVED_ROUNDS}: single process (2 numba threads) "
-        f"{result['single_pairs_per_s']:.3e} pairs/s, {WORKERS}-worker LocalCluster {result['cluster_pairs_per_s']:.3e} "
-        f"pairs/s -> {fraction:.3f} of single ({'meets' if fraction >= TARGET else 'below'} the {TARGET} target; "
+        f"{result['single_pairs_per_s']:.3e} pairs/s, {WORKERS}-worker LocalCluster "
+        f"{result['cluster_pairs_per_s']:.3e} pairs/s -> {fraction:.3f} of single "
+        f"({'meets' if fraction >= TARGET else 'below'} the {TARGET} target; "
         f"median of the per-round ratios {result['median_round_fraction']:.3f}); "
         f"load average before {result['load_before_1_5_15min'][0]:.2f}, after {result['load_after_1_5_15min'][0]:.2f} "
         f"on {os.cpu_count()} CPUs"

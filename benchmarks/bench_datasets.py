@@ -22,9 +22,9 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from timing import interleaved_min
 
 from hashbench.datasets import ALL_FAMILIES, SyntheticDataset, generate
+from timing import interleaved_min
 
 SIZES = {"256x256": (256, 256), "1024x768": (1024, 768)}
 N_IMAGES = {"256x256": 60, "1024x768": 10}
@@ -35,8 +35,6 @@ def baseline_random(size: tuple[int, int], n: int) -> None:
     w, h = size
     for _ in range(n):
         (rng.random((h, w, 3)) * 256).astype(np.uint8)
-
-
 
 
 @pytest.mark.parametrize("size", list(SIZES))

@@ -24,11 +24,11 @@ import numpy as np
 import pytest
 from numba import njit, prange, types
 from numba.extending import intrinsic
-from timing import numba_threads
 
 from hashbench.bits import to_words
 from hashbench.evaluate import impostor_histogram, measure_histogram_rate
 from hashbench.evaluate.throughput import pair_distance_sum
+from timing import numba_threads
 
 #: HASHBENCH_EVALUATE_N overrides it (the CI gate, benchmarks/compare.py, runs 50,000).
 N = int(float(os.environ.get("HASHBENCH_EVALUATE_N", "150000")))
@@ -92,7 +92,12 @@ def fused_baseline(cols, nbits, block, nthreads):  # type: ignore[no-untyped-def
                     b2 = cols[2, js:j1]
                     b3 = cols[3, js:j1]
                     for k in range(b0.shape[0]):
-                        h[popcount64(a0 ^ b0[k]) + popcount64(a1 ^ b1[k]) + popcount64(a2 ^ b2[k]) + popcount64(a3 ^ b3[k])] += 1
+                        h[
+                            popcount64(a0 ^ b0[k])
+                            + popcount64(a1 ^ b1[k])
+                            + popcount64(a2 ^ b2[k])
+                            + popcount64(a3 ^ b3[k])
+                        ] += 1
     return hist.sum(axis=0)
 
 
@@ -135,7 +140,10 @@ def bench_fraction_of_limit(benchmark, nbits):
     """Histogram and limit alternately, best of ROUNDS each: the figure quoted in reports."""
     benchmark.group = "histogram / distances-only limit (interleaved)"
     result = benchmark.pedantic(
-        measure_histogram_rate, kwargs={"n": N, "nbits": nbits, "threads": THREADS, "rounds": ROUNDS}, rounds=1, warmup_rounds=0
+        measure_histogram_rate,
+        kwargs={"n": N, "nbits": nbits, "threads": THREADS, "rounds": ROUNDS},
+        rounds=1,
+        warmup_rounds=0,
     )
     for key in ("histogram_pairs_per_s", "limit_pairs_per_s", "fraction_of_limit", "threads", "pairs"):
         benchmark.extra_info[key] = result[key]

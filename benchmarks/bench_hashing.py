@@ -13,13 +13,13 @@ import io
 import numpy as np
 import pdqhash
 import pytest
-from timing import interleaved_min
 from PIL import Image
 
 from hashbench import hashers
 from hashbench.hashers import ImageItem
 from hashbench.hashing import hash_arrays, hash_files
 from hashbench.imageio import decode_bytes
+from timing import interleaved_min
 
 SIZES = {"256x256": (256, 256), "1024x768": (768, 1024)}
 N_IMAGES = 24
@@ -34,8 +34,6 @@ def photo_like(shape: tuple[int, int], n: int, seed: int = 0) -> list[np.ndarray
         small = Image.fromarray(rng.integers(0, 256, (24, 32, 3), dtype=np.uint8))
         out.append(np.asarray(small.resize((shape[1], shape[0]), Image.Resampling.BICUBIC)))
     return out
-
-
 
 
 @pytest.mark.parametrize("size", list(SIZES))
@@ -100,7 +98,9 @@ def bench_pdq_two_workers_vs_one(benchmark, tmp_path):
     benchmark.group = "workers"
     benchmark.extra_info["speedup_2_vs_1"] = round(speedup, 3)
     benchmark.extra_info["images_per_s_2_workers"] = len(paths) / best["2 workers"]
-    print(f"\n2 workers vs 1 on {len(paths)} 1024x768 JPEGs: {speedup:.2f}x "
-          f"({len(paths) / best['1 worker']:.0f} -> {len(paths) / best['2 workers']:.0f} images/s)")
+    print(
+        f"\n2 workers vs 1 on {len(paths)} 1024x768 JPEGs: {speedup:.2f}x "
+        f"({len(paths) / best['1 worker']:.0f} -> {len(paths) / best['2 workers']:.0f} images/s)"
+    )
     benchmark.pedantic(run[2], rounds=1, warmup_rounds=0)
     assert speedup >= 1.7, speedup

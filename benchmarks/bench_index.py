@@ -16,10 +16,10 @@ import os
 
 import numpy as np
 import pytest
-from timing import numba_threads
 
 from hashbench.index import FlatIndex, MIHIndex
 from hashbench.index.benchmark import format_table, make_codes, make_queries, run_index_benchmark
+from timing import numba_threads
 
 N = int(float(os.environ.get("HASHBENCH_INDEX_N", "1000000")))
 NQ = 1000
@@ -118,7 +118,8 @@ def bench_index_ratios(benchmark, data: str) -> None:
     """All methods in alternating rounds; the ratios of the issue's targets in extra_info."""
     res = benchmark.pedantic(
         lambda: run_index_benchmark(N, NQ, nbits=NBITS, data=data, radius=RADIUS, threads=THREADS, rounds=ROUNDS),
-        rounds=1, iterations=1,
+        rounds=1,
+        iterations=1,
     )
     print()
     print(format_table(res))

@@ -125,8 +125,9 @@ def minima(run: Mapping[str, Any]) -> dict[str, float]:
     return out
 
 
-def compare_runs(base_runs: Sequence[Mapping[str, Any]], head_runs: Sequence[Mapping[str, Any]],
-                 tolerance: float = DEFAULT_TOLERANCE) -> Comparison:
+def compare_runs(
+    base_runs: Sequence[Mapping[str, Any]], head_runs: Sequence[Mapping[str, Any]], tolerance: float = DEFAULT_TOLERANCE
+) -> Comparison:
     """Judge head against base on each benchmark's minimum over all rounds of each side.
 
     ``head_min > base_min * (1 + tolerance)`` is ``slower`` (a regression);
@@ -172,12 +173,19 @@ def format_seconds(s: float | None) -> str:
 def format_table(comp: Comparison) -> str:
     """benchmark | base min | head min | head/base | verdict, as a Markdown table."""
     limit = 1 + comp.tolerance
-    words = {"ok": "ok", "faster": "faster", "slower": f"SLOWER (> {limit:.2f})", "new": "new (no base)",
-             "missing": "FAILED on head"}
+    words = {
+        "ok": "ok",
+        "faster": "faster",
+        "slower": f"SLOWER (> {limit:.2f})",
+        "new": "new (no base)",
+        "missing": "FAILED on head",
+    }
     lines = ["| benchmark | base min | head min | head/base | verdict |", "|---|---:|---:|---:|---|"]
     for r in comp.rows:
         ratio = "-" if r.ratio is None else f"{r.ratio:.3f}"
-        lines.append(f"| {r.name} | {format_seconds(r.base_min)} | {format_seconds(r.head_min)} | {ratio} | {words[r.verdict]} |")
+        lines.append(
+            f"| {r.name} | {format_seconds(r.base_min)} | {format_seconds(r.head_min)} | {ratio} | {words[r.verdict]} |"
+        )
     return "\n".join(lines)
 
 
@@ -196,8 +204,10 @@ def resolve_commit(ref: str, root: Path = ROOT) -> str:
     try:
         return git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", cwd=root)
     except SetupError:
-        raise SetupError(f"BASE {ref!r} is not a commit here (for a pull request: fetch with full history, "
-                         f"e.g. actions/checkout with fetch-depth: 0)") from None
+        raise SetupError(
+            f"BASE {ref!r} is not a commit here (for a pull request: fetch with full history, "
+            f"e.g. actions/checkout with fetch-depth: 0)"
+        ) from None
 
 
 def parse_env(pairs: Iterable[str]) -> dict[str, str]:
@@ -269,12 +279,29 @@ def check_import(python: str, side: Side, env: Mapping[str, str]) -> str:
     return done.stdout
 
 
-def pytest_command(python: str, json_path: Path, marker: str | None, pytest_args: Sequence[str],
-                   targets: Sequence[str] = ("benchmarks",), timer: str = DEFAULT_TIMER) -> list[str]:
+def pytest_command(
+    python: str,
+    json_path: Path,
+    marker: str | None,
+    pytest_args: Sequence[str],
+    targets: Sequence[str] = ("benchmarks",),
+    timer: str = DEFAULT_TIMER,
+) -> list[str]:
     """The pytest run of one side: ``targets`` (the benchmarks folder, or node ids when
     re-measuring), ``-m marker`` when given, JSON to ``json_path``."""
-    cmd = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--continue-on-collection-errors",
-           *targets, "--benchmark-only", f"--benchmark-json={json_path}", f"--benchmark-timer={TIMERS[timer]}"]
+    cmd = [
+        python,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "--continue-on-collection-errors",
+        *targets,
+        "--benchmark-only",
+        f"--benchmark-json={json_path}",
+        f"--benchmark-timer={TIMERS[timer]}",
+    ]
     if marker:
         cmd += ["-m", marker]
     return cmd + list(pytest_args)
@@ -290,9 +317,18 @@ class RunRecord:
     hashbench_file: str | None
 
 
-def run_side(python: str, side: Side, env: Mapping[str, str], rnd: int, out_dir: Path, marker: str | None,
-             pytest_args: Sequence[str], quiet: bool, targets: Sequence[str] = ("benchmarks",),
-             timer: str = DEFAULT_TIMER) -> tuple[RunRecord, dict[str, Any]]:
+def run_side(
+    python: str,
+    side: Side,
+    env: Mapping[str, str],
+    rnd: int,
+    out_dir: Path,
+    marker: str | None,
+    pytest_args: Sequence[str],
+    quiet: bool,
+    targets: Sequence[str] = ("benchmarks",),
+    timer: str = DEFAULT_TIMER,
+) -> tuple[RunRecord, dict[str, Any]]:
     json_path = out_dir / f"{side.name}-round{rnd}.json"
     json_path.unlink(missing_ok=True)
     cmd = pytest_command(python, json_path, marker, pytest_args, targets, timer)
@@ -321,8 +357,12 @@ def machine() -> dict[str, Any]:
                 break
     except OSError:
         pass
-    info: dict[str, Any] = {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
-                            "platform": platform.platform()}
+    info: dict[str, Any] = {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
     if hasattr(os, "getloadavg"):
         info["load_average"] = [round(x, 2) for x in os.getloadavg()]
     return info
@@ -354,31 +394,49 @@ def run_gate(args: argparse.Namespace) -> int:
             where = check_import(python, s, envs[s.name])
             extra = " ".join(f"{k}={v}" for k, v in s.extra_env.items())
             print(f"  {s.name} imports {where}{'  [' + extra + ']' if extra else ''}")
-        print(f"{args.rounds} rounds, interleaved; selection: {'-m ' + marker if marker else 'every benchmark'}; "
-              f"{args.timer} time; tolerance {args.tolerance:.0%} on the minimum", flush=True)
+        print(
+            f"{args.rounds} rounds, interleaved; selection: {'-m ' + marker if marker else 'every benchmark'}; "
+            f"{args.timer} time; tolerance {args.tolerance:.0%} on the minimum",
+            flush=True,
+        )
         records: list[RunRecord] = []
         runs: dict[str, list[dict[str, Any]]] = {"base": [], "head": []}
         for rnd in range(1, args.rounds + 1):
             for s in sides:
-                rec, data = run_side(python, s, envs[s.name], rnd, out_dir, marker, args.pytest_args, args.quiet,
-                                     timer=args.timer)
+                rec, data = run_side(
+                    python, s, envs[s.name], rnd, out_dir, marker, args.pytest_args, args.quiet, timer=args.timer
+                )
                 records.append(rec)
                 runs[s.name].append(data)
         # Re-measure what looks slower, both sides again in turns: noise only ever adds time, so
         # a true slowdown stays slower while a burst of someone else's load does not.
         remeasured: list[str] = []
         for extra in range(1, args.confirm_rounds + 1):
-            suspects = [r.name for r in compare_runs(runs["base"], runs["head"], args.tolerance).rows
-                        if r.verdict == "slower"]
+            suspects = [
+                r.name for r in compare_runs(runs["base"], runs["head"], args.tolerance).rows if r.verdict == "slower"
+            ]
             if not suspects:
                 break
             remeasured = sorted(set(remeasured) | set(suspects))
             if not args.quiet:
-                print(f"  re-measuring {len(suspects)} benchmark(s) that look slower (extra round {extra} of "
-                      f"at most {args.confirm_rounds})", flush=True)
+                print(
+                    f"  re-measuring {len(suspects)} benchmark(s) that look slower (extra round {extra} of "
+                    f"at most {args.confirm_rounds})",
+                    flush=True,
+                )
             for s in sides:
-                rec, data = run_side(python, s, envs[s.name], args.rounds + extra, out_dir, None, args.pytest_args,
-                                     args.quiet, targets=suspects, timer=args.timer)
+                rec, data = run_side(
+                    python,
+                    s,
+                    envs[s.name],
+                    args.rounds + extra,
+                    out_dir,
+                    None,
+                    args.pytest_args,
+                    args.quiet,
+                    targets=suspects,
+                    timer=args.timer,
+                )
                 records.append(rec)
                 runs[s.name].append(data)
 
@@ -404,14 +462,17 @@ def run_gate(args: argparse.Namespace) -> int:
     summary_path.write_text(json.dumps(summary, indent=1))
     print(f"\nwrote {summary_path}")
     if head_failed:
-        print(f"FAIL: the head's benchmarks failed (pytest exit {head_failed[0].returncode}); "
-              f"see {Path(head_failed[0].json_path).with_suffix('.log')}")
+        print(
+            f"FAIL: the head's benchmarks failed (pytest exit {head_failed[0].returncode}); "
+            f"see {Path(head_failed[0].json_path).with_suffix('.log')}"
+        )
         return 1
     if comp.regressed:
         worst = max((r for r in comp.regressions if r.ratio is not None), key=lambda r: r.ratio or 0, default=None)
         detail = f"; worst {worst.name} at {worst.ratio:.2f}x the base" if worst else ""
-        print(f"FAIL: {len(comp.regressions)} benchmark(s) slower than the base by more than "
-              f"{args.tolerance:.0%}{detail}")
+        print(
+            f"FAIL: {len(comp.regressions)} benchmark(s) slower than the base by more than {args.tolerance:.0%}{detail}"
+        )
         return 1
     print(f"PASS: no benchmark slower than the base by more than {args.tolerance:.0%}")
     return 0
@@ -421,31 +482,64 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="benchmarks/compare.py",
         description="Time BASE and this tree (head) in turns and fail when the head is slower "
-                    "than the base by more than a tolerance on the minimum.",
+        "than the base by more than a tolerance on the minimum.",
         epilog="examples:\n  python benchmarks/compare.py --base origin/main\n"
-               "  python benchmarks/compare.py --base HEAD --head-env HASHBENCH_DISABLE_TILING=1\n"
-               "  python benchmarks/compare.py --base v0.1.0 --all --rounds 2 -- -k index",
+        "  python benchmarks/compare.py --base HEAD --head-env HASHBENCH_DISABLE_TILING=1\n"
+        "  python benchmarks/compare.py --base v0.1.0 --all --rounds 2 -- -k index",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--base", required=True, metavar="REF", help="git ref of the base (branch, tag, commit)")
-    p.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE, metavar="F",
-                   help=f"largest allowed slowdown of a minimum, as a fraction (default {DEFAULT_TOLERANCE})")
-    p.add_argument("--rounds", type=int, default=DEFAULT_ROUNDS, metavar="R",
-                   help=f"pytest runs per side, interleaved (default {DEFAULT_ROUNDS})")
-    p.add_argument("--confirm-rounds", type=int, default=DEFAULT_CONFIRM_ROUNDS, metavar="K",
-                   help="extra interleaved rounds, only for benchmarks that look slower, before judging "
-                        f"(default {DEFAULT_CONFIRM_ROUNDS}; 0 judges the first rounds alone)")
-    p.add_argument("--timer", choices=sorted(TIMERS), default=DEFAULT_TIMER,
-                   help="cpu: process CPU time, all threads (default; robust when others load the machine, "
-                        "blind to work moving to fewer threads); wall: elapsed time (on a quiet, dedicated runner)")
+    p.add_argument(
+        "--tolerance",
+        type=float,
+        default=DEFAULT_TOLERANCE,
+        metavar="F",
+        help=f"largest allowed slowdown of a minimum, as a fraction (default {DEFAULT_TOLERANCE})",
+    )
+    p.add_argument(
+        "--rounds",
+        type=int,
+        default=DEFAULT_ROUNDS,
+        metavar="R",
+        help=f"pytest runs per side, interleaved (default {DEFAULT_ROUNDS})",
+    )
+    p.add_argument(
+        "--confirm-rounds",
+        type=int,
+        default=DEFAULT_CONFIRM_ROUNDS,
+        metavar="K",
+        help="extra interleaved rounds, only for benchmarks that look slower, before judging "
+        f"(default {DEFAULT_CONFIRM_ROUNDS}; 0 judges the first rounds alone)",
+    )
+    p.add_argument(
+        "--timer",
+        choices=sorted(TIMERS),
+        default=DEFAULT_TIMER,
+        help="cpu: process CPU time, all threads (default; robust when others load the machine, "
+        "blind to work moving to fewer threads); wall: elapsed time (on a quiet, dedicated runner)",
+    )
     p.add_argument("--marker", default="gate", help="pytest -m selection (default: gate, the quick subset)")
     p.add_argument("--all", action="store_true", help="every benchmark instead of the gate (long)")
-    p.add_argument("--head-env", action="append", default=[], metavar="KEY=VALUE",
-                   help="environment variable for the head's runs only (repeatable)")
-    p.add_argument("--base-env", action="append", default=[], metavar="KEY=VALUE",
-                   help="environment variable for the base's runs only (repeatable)")
-    p.add_argument("--out", default=str(DEFAULT_OUT), metavar="DIR",
-                   help="where each run's JSON and log and compare.json go (default results/benchmarks/compare)")
+    p.add_argument(
+        "--head-env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="environment variable for the head's runs only (repeatable)",
+    )
+    p.add_argument(
+        "--base-env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="environment variable for the base's runs only (repeatable)",
+    )
+    p.add_argument(
+        "--out",
+        default=str(DEFAULT_OUT),
+        metavar="DIR",
+        help="where each run's JSON and log and compare.json go (default results/benchmarks/compare)",
+    )
     p.add_argument("--python", default=None, help="interpreter of the project virtualenv (default: this one)")
     p.add_argument("--keep-worktree", action="store_true", help="leave the base worktree in place (debugging)")
     p.add_argument("--quiet", action="store_true", help="no per-round progress lines")

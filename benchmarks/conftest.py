@@ -44,7 +44,8 @@ def gate_key(item: pytest.Item) -> str:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "gate: the quick subset compared between base and head by `make bench-compare` (benchmarks/conftest.py)"
+        "markers",
+        "gate: the quick subset compared between base and head by `make bench-compare` (benchmarks/conftest.py)",
     )
 
 
@@ -61,7 +62,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         stale = [g for g in GATE if g not in matched and g.split("::", 1)[0] in collected_files]
         if stale:
             raise pytest.UsageError(
-                "benchmarks/conftest.py GATE lists benchmarks that no longer exist: " + ", ".join(stale)
+                "benchmarks/conftest.py GATE lists benchmarks that no longer exist: "
+                + ", ".join(stale)
                 + " (renamed? update GATE so the CI gate keeps covering that suite)"
             )
 

@@ -64,10 +64,16 @@ class Row:
         return self.rate / self.baseline_rate
 
 
-
-
-def pair_row(stage: str, operation: str, baseline: str, unit: str, work: float,
-             fn: Callable[[], object], base_fn: Callable[[], object], rounds: int) -> Row:
+def pair_row(
+    stage: str,
+    operation: str,
+    baseline: str,
+    unit: str,
+    work: float,
+    fn: Callable[[], object],
+    base_fn: Callable[[], object],
+    rounds: int,
+) -> Row:
     """Time ``fn`` and ``base_fn`` (each doing ``work`` units) in turns: one row."""
     best = interleaved_min({"hashbench": fn, "baseline": base_fn}, rounds, warmup=True)
     return Row(stage, operation, baseline, unit, work / best["hashbench"], work / best["baseline"])
@@ -107,17 +113,46 @@ def hashing_rows(rounds: int, n: int = 24) -> list[Row]:
     jpeg_items = [ImageItem(str(i), a, data=b) for i, (a, b) in enumerate(zip(imgs, jpegs))]
     size = "1024x768"
     rows = [
-        pair_row("hash", f"`pdq` Hasher.hash_many, {size}", "`pdqhash.compute`", "images", n,
-                 lambda: hashers.get("pdq").hash_many(items), lambda: [pdqhash.compute(a) for a in imgs], rounds),
-        pair_row("hash", f"`pdq8` (8 dihedral hashes), {size}", "`pdqhash.compute_dihedral`", "images", n,
-                 lambda: hashers.get("pdq8").hash_many(items), lambda: [pdqhash.compute_dihedral(a) for a in imgs],
-                 rounds),
-        pair_row("hash", f"`phash` Hasher.hash_many, {size}", "`imagehash.phash(Image.fromarray(a))`", "images", n,
-                 lambda: hashers.get("phash").hash_many(items),
-                 lambda: [imagehash.phash(Image.fromarray(a)) for a in imgs], rounds),
-        pair_row("hash", "`md5` of the file bytes (JPEG)", "`hashlib.md5(data)`", "images", n,
-                 lambda: hashers.get("md5").hash_many(jpeg_items),
-                 lambda: [hashlib.md5(b).digest() for b in jpegs], rounds),
+        pair_row(
+            "hash",
+            f"`pdq` Hasher.hash_many, {size}",
+            "`pdqhash.compute`",
+            "images",
+            n,
+            lambda: hashers.get("pdq").hash_many(items),
+            lambda: [pdqhash.compute(a) for a in imgs],
+            rounds,
+        ),
+        pair_row(
+            "hash",
+            f"`pdq8` (8 dihedral hashes), {size}",
+            "`pdqhash.compute_dihedral`",
+            "images",
+            n,
+            lambda: hashers.get("pdq8").hash_many(items),
+            lambda: [pdqhash.compute_dihedral(a) for a in imgs],
+            rounds,
+        ),
+        pair_row(
+            "hash",
+            f"`phash` Hasher.hash_many, {size}",
+            "`imagehash.phash(Image.fromarray(a))`",
+            "images",
+            n,
+            lambda: hashers.get("phash").hash_many(items),
+            lambda: [imagehash.phash(Image.fromarray(a)) for a in imgs],
+            rounds,
+        ),
+        pair_row(
+            "hash",
+            "`md5` of the file bytes (JPEG)",
+            "`hashlib.md5(data)`",
+            "images",
+            n,
+            lambda: hashers.get("md5").hash_many(jpeg_items),
+            lambda: [hashlib.md5(b).digest() for b in jpegs],
+            rounds,
+        ),
     ]
     rows.append(hash_files_row(rounds, imgs * 2))
     return rows
@@ -143,39 +178,76 @@ def hash_files_row(rounds: int, imgs: Sequence[np.ndarray]) -> Row:
                 with Image.open(p) as im:
                     pdqhash.compute(np.asarray(im.convert("RGB")))
 
-        return pair_row("hash", f"`hash_files(..., workers={THREADS})`, {len(paths)} JPEG files 1024x768",
-                        "one process: Pillow decode + `pdqhash.compute`", "images", len(paths),
-                        lambda: hash_files(paths, None, ["pdq"], workers=THREADS, progress=False), direct,
-                        max(2, rounds // 2))
+        return pair_row(
+            "hash",
+            f"`hash_files(..., workers={THREADS})`, {len(paths)} JPEG files 1024x768",
+            "one process: Pillow decode + `pdqhash.compute`",
+            "images",
+            len(paths),
+            lambda: hash_files(paths, None, ["pdq"], workers=THREADS, progress=False),
+            direct,
+            max(2, rounds // 2),
+        )
 
 
 def index_rows(rounds: int, n: int, nq: int = 1000) -> tuple[list[Row], list[str]]:
     from hashbench.index.benchmark import run_index_benchmark
 
     mh = (11, 23, 2)
-    res = run_index_benchmark(n, nq, nbits=256, data="uniform", radius=31, threads=THREADS, rounds=rounds,
-                              faiss_multihash=(mh,))
+    res = run_index_benchmark(
+        n, nq, nbits=256, data="uniform", radius=31, threads=THREADS, rounds=rounds, faiss_multihash=(mh,)
+    )
     flat, ff = "hashbench FlatIndex", "faiss IndexBinaryFlat"
     mih = next(m.name for m in res.methods if m.name.startswith("hashbench MIHIndex"))
     mh_name = f"faiss MultiHash nhash={mh[0]} b={mh[1]} nflip={mh[2]}"
     where = f"{n:,} x 256-bit codes, {nq:,} queries"
     rows = [
-        Row("index", f"`FlatIndex.range_search` r=31, {where}", "faiss `IndexBinaryFlat.range_search`", "queries",
-            res.qps(flat, "range"), res.qps(ff, "range")),
-        Row("index", f"`FlatIndex.search` k=1, {where}", "faiss `IndexBinaryFlat.search`", "queries",
-            res.qps(flat, "knn1"), res.qps(ff, "knn1")),
-        Row("index", f"`MIHIndex.range_search` r=31 ({mih.split('(')[1].rstrip(')')}), {where}",
-            "faiss `IndexBinaryFlat.range_search`", "queries", res.qps(mih, "range"), res.qps(ff, "range")),
-        Row("index", f"`MIHIndex.range_search` r=31, {where}",
-            f"faiss `IndexBinaryMultiHash` (nhash={mh[0]}, b={mh[1]}, nflip={mh[2]}, exact)", "queries",
-            res.qps(mih, "range"), res.qps(mh_name, "range")),
+        Row(
+            "index",
+            f"`FlatIndex.range_search` r=31, {where}",
+            "faiss `IndexBinaryFlat.range_search`",
+            "queries",
+            res.qps(flat, "range"),
+            res.qps(ff, "range"),
+        ),
+        Row(
+            "index",
+            f"`FlatIndex.search` k=1, {where}",
+            "faiss `IndexBinaryFlat.search`",
+            "queries",
+            res.qps(flat, "knn1"),
+            res.qps(ff, "knn1"),
+        ),
+        Row(
+            "index",
+            f"`MIHIndex.range_search` r=31 ({mih.split('(')[1].rstrip(')')}), {where}",
+            "faiss `IndexBinaryFlat.range_search`",
+            "queries",
+            res.qps(mih, "range"),
+            res.qps(ff, "range"),
+        ),
+        Row(
+            "index",
+            f"`MIHIndex.range_search` r=31, {where}",
+            f"faiss `IndexBinaryMultiHash` (nhash={mh[0]}, b={mh[1]}, nflip={mh[2]}, exact)",
+            "queries",
+            res.qps(mih, "range"),
+            res.qps(mh_name, "range"),
+        ),
     ]
     flat_m = res.get(flat)
     assert flat_m is not None
     per_core = n * nq / flat_m.times["range"] / res.threads
-    rows.append(Row("index", "`FlatIndex.range_search` comparisons/s per core",
-                    "popcount ceiling: the scan loop on L1-resident codes", "comparisons", per_core,
-                    res.popcount_per_core))
+    rows.append(
+        Row(
+            "index",
+            "`FlatIndex.range_search` comparisons/s per core",
+            "popcount ceiling: the scan loop on L1-resident codes",
+            "comparisons",
+            per_core,
+            res.popcount_per_core,
+        )
+    )
     notes = [f"{m.name} {op}: NOT exact" for m in res.methods for op, ok in m.exact.items() if not ok]
     notes += res.notes
     return rows, notes
@@ -207,13 +279,21 @@ def histogram_row(rounds: int, n: int) -> Row:
     if not np.array_equal(ours, ref):
         raise RuntimeError("impostor_histogram and the numpy reference disagree")
     pairs = n * (n - 1) // 2
-    return pair_row("evaluate", f"`impostor_histogram`, {n:,} x 256-bit codes ({_rate(pairs)} pairs)",
-                    "numpy: `np.bitwise_count` blocks + `np.bincount`", "pairs", pairs,
-                    lambda: impostor_histogram(codes), lambda: numpy_histogram(codes, 256), max(2, rounds // 2))
+    return pair_row(
+        "evaluate",
+        f"`impostor_histogram`, {n:,} x 256-bit codes ({_rate(pairs)} pairs)",
+        "numpy: `np.bitwise_count` blocks + `np.bincount`",
+        "pairs",
+        pairs,
+        lambda: impostor_histogram(codes),
+        lambda: numpy_histogram(codes, 256),
+        max(2, rounds // 2),
+    )
 
 
-def transform_rows(rounds: int, kinds: Sequence[str] = ("jpeg", "resize", "rotate", "blur", "text_overlay"),
-                   n: int = 20) -> list[Row]:
+def transform_rows(
+    rounds: int, kinds: Sequence[str] = ("jpeg", "resize", "rotate", "blur", "text_overlay"), n: int = 20
+) -> list[Row]:
     from PIL import Image
 
     from hashbench import transforms as tf
@@ -230,8 +310,18 @@ def transform_rows(rounds: int, kinds: Sequence[str] = ("jpeg", "resize", "rotat
     rows = []
     for kind in kinds:
         t = tf.get(kind)
-        rows.append(pair_row("transform", f"`{kind}` (default parameters), 256x256 photo", "Pillow round trip",
-                             "images", n, lambda t=t: [t.apply(img, r) for r in rngs], roundtrip, rounds))
+        rows.append(
+            pair_row(
+                "transform",
+                f"`{kind}` (default parameters), 256x256 photo",
+                "Pillow round trip",
+                "images",
+                n,
+                lambda t=t: [t.apply(img, r) for r in rngs],
+                roundtrip,
+                rounds,
+            )
+        )
     return rows
 
 
@@ -243,8 +333,16 @@ def generation_row(rounds: int, n: int = 60) -> Row:
         for _ in range(n):
             (rng.random((256, 256, 3)) * 256).astype(np.uint8)
 
-    return pair_row("generate", "synthetic `mixed` family, 256x256", "numpy: as many random pixels", "images", n,
-                    lambda: [generate("mixed", i, 0, (256, 256)) for i in range(n)], numpy_pixels, rounds)
+    return pair_row(
+        "generate",
+        "synthetic `mixed` family, 256x256",
+        "numpy: as many random pixels",
+        "images",
+        n,
+        lambda: [generate("mixed", i, 0, (256, 256)) for i in range(n)],
+        numpy_pixels,
+        rounds,
+    )
 
 
 # ------------------------------------------------------------------------------------------------
@@ -286,8 +384,13 @@ def machine() -> dict[str, Any]:
 
     import hashbench
 
-    info["versions"] = {"python": platform.python_version(), "numpy": np.__version__, "numba": numba.__version__,
-                        "faiss": faiss.__version__, "hashbench": hashbench.__version__}
+    info["versions"] = {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "numba": numba.__version__,
+        "faiss": faiss.__version__,
+        "hashbench": hashbench.__version__,
+    }
     return info
 
 
@@ -303,19 +406,31 @@ def format_markdown(rows: Sequence[Row], info: dict[str, Any], notes: Sequence[s
     """The table, the machine line and any notes, as Markdown."""
     cache = ", ".join(f"{k} {v}" for k, v in info.get("caches_per_core_or_shared", {}).items())
     popcnt = {True: "AVX-512 VPOPCNTDQ", False: "no AVX-512 VPOPCNTDQ"}.get(info.get("avx512_vpopcntdq"), "")
-    about = [x for x in (info.get("cpu_family_model", ""), popcnt, f"{info.get('cores', '?')} cores", cache,
-                         "virtual machine" if info.get("virtual_machine") else "") if x]
+    about = [
+        x
+        for x in (
+            info.get("cpu_family_model", ""),
+            popcnt,
+            f"{info.get('cores', '?')} cores",
+            cache,
+            "virtual machine" if info.get("virtual_machine") else "",
+        )
+        if x
+    ]
     load, load_end = info.get("load_average_1min_start"), info.get("load_average_1min_end")
     lines = [
         f"Measured {info.get('date', '?')} on {info.get('cpu', '?')} ({'; '.join(about)}), {THREADS} threads/workers"
-        + (f"; load average {load} at the start, {load_end} at the end" if load is not None else "") + ".",
+        + (f"; load average {load} at the start, {load_end} at the end" if load is not None else "")
+        + ".",
         "",
         "| stage | hashbench | baseline (same run) | hashbench /s | baseline /s | ratio |",
         "|---|---|---|---:|---:|---:|",
     ]
     for r in rows:
-        lines.append(f"| {r.stage} | {r.operation} | {r.baseline} | {_rate(r.rate)} {r.unit} | "
-                     f"{_rate(r.baseline_rate)} {r.unit} | **{r.ratio:.2f}x** |")
+        lines.append(
+            f"| {r.stage} | {r.operation} | {r.baseline} | {_rate(r.rate)} {r.unit} | "
+            f"{_rate(r.baseline_rate)} {r.unit} | **{r.ratio:.2f}x** |"
+        )
     lines.append("")
     lines.append("ratio = hashbench speed / baseline speed, each the fastest of its rounds, timed in turns.")
     versions = info.get("versions", {})
@@ -326,8 +441,11 @@ def format_markdown(rows: Sequence[Row], info: dict[str, Any], notes: Sequence[s
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="benchmarks/table.py", description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="benchmarks/table.py",
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--rounds", type=int, default=5, help="timed turns per row; the fastest counts (default 5)")
     p.add_argument("--index-n", type=int, default=1_000_000, help="codes in the index rows (default 1,000,000)")
     p.add_argument("--histogram-n", type=int, default=20_000, help="codes in the histogram row (default 20,000)")
@@ -365,8 +483,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "table.md").write_text(text + "\n")
-    (out / "table.json").write_text(json.dumps({"machine": info, "notes": notes,
-                                                "rows": [dict(asdict(r), ratio=r.ratio) for r in rows]}, indent=1))
+    (out / "table.json").write_text(
+        json.dumps({"machine": info, "notes": notes, "rows": [dict(asdict(r), ratio=r.ratio) for r in rows]}, indent=1)
+    )
     return 0
 
 

@@ -43,7 +43,12 @@ def make_png_bomb(width: int = 40000, height: int = 40000) -> bytes:
     parts.append(comp.compress(row * (height % 1000)))
     parts.append(comp.flush())
     ihdr = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) + _png_chunk(b"IDAT", b"".join(parts)) + _png_chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", ihdr)
+        + _png_chunk(b"IDAT", b"".join(parts))
+        + _png_chunk(b"IEND", b"")
+    )
 
 
 @pytest.fixture(scope="session")
@@ -68,7 +73,7 @@ def hostile_folder(tmp_path_factory, photo, png_bomb) -> dict[str, Path]:
     rgb = np.asarray(small)
     files: dict[str, bytes] = {}
     files["cmyk.jpg"] = _encode(small.convert("CMYK"), "JPEG", quality=90)
-    gray16 = (np.asarray(small.convert("L"), dtype=np.uint16) * 257)
+    gray16 = np.asarray(small.convert("L"), dtype=np.uint16) * 257
     files["gray16.png"] = _encode(Image.fromarray(gray16), "PNG")
     pal = small.convert("P", palette=Image.Palette.ADAPTIVE, colors=64)
     files["palette_transparent.png"] = _encode(pal, "PNG", transparency=0)
@@ -82,7 +87,9 @@ def hostile_folder(tmp_path_factory, photo, png_bomb) -> dict[str, Path]:
     # displayed, it is the upright photo.
     exif = Image.Exif()
     exif[0x0112] = 6
-    files["exif_rotated.jpg"] = _encode(Image.fromarray(np.ascontiguousarray(np.rot90(rgb, 1))), "JPEG", quality=95, exif=exif)
+    files["exif_rotated.jpg"] = _encode(
+        Image.fromarray(np.ascontiguousarray(np.rot90(rgb, 1))), "JPEG", quality=95, exif=exif
+    )
     files["plain.jpg"] = _encode(small, "JPEG", quality=95)
     files["bilevel.png"] = _encode(small.convert("1"), "PNG")
     good = sorted(files)

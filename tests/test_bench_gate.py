@@ -94,7 +94,9 @@ def test_runs_without_stats_or_benchmarks_count_as_absent() -> None:
 
 
 def test_table_lists_every_benchmark_with_ratio_and_verdict() -> None:
-    comp = gate.compare_runs([run_json({"bench_x[a]": 0.002, "b": 1.5})], [run_json({"bench_x[a]": 0.003, "b": 1.5})], 0.15)
+    comp = gate.compare_runs(
+        [run_json({"bench_x[a]": 0.002, "b": 1.5})], [run_json({"bench_x[a]": 0.003, "b": 1.5})], 0.15
+    )
     table = gate.format_table(comp)
     lines = table.splitlines()
     assert lines[0] == "| benchmark | base min | head min | head/base | verdict |"
@@ -117,9 +119,22 @@ def test_minima_reads_real_pytest_benchmark_json(tmp_path: Path) -> None:
     )
     out = tmp_path / "out.json"
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path / "test_tiny.py"),
-         f"--benchmark-json={out}", "--benchmark-timer=time.process_time", "--rootdir", str(tmp_path)],
-        cwd=tmp_path, capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            str(tmp_path / "test_tiny.py"),
+            f"--benchmark-json={out}",
+            "--benchmark-timer=time.process_time",
+            "--rootdir",
+            str(tmp_path),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     data = json.loads(out.read_text())
@@ -188,9 +203,8 @@ def test_worktree_holds_the_base_imports_from_it_and_is_removed(toy_repo: Path) 
 
 def test_worktree_is_removed_after_an_error(toy_repo: Path) -> None:
     commit = gate.resolve_commit("HEAD", root=toy_repo)
-    with pytest.raises(RuntimeError):
-        with gate.base_worktree(commit, root=toy_repo) as wt:
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), gate.base_worktree(commit, root=toy_repo) as wt:
+        raise RuntimeError("boom")
     assert not wt.exists()
     assert len(_git(toy_repo, "worktree", "list").splitlines()) == 1
 
@@ -214,7 +228,9 @@ def test_gate_selection_exists_and_covers_the_core_suites() -> None:
     """Every GATE id is collected by `-m gate` (a renamed benchmark fails here, not silently)."""
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", "benchmarks", "-m", "gate"],
-        cwd=ROOT, capture_output=True, text=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     collected = {line.split("/", 1)[1] for line in done.stdout.splitlines() if line.startswith("benchmarks/")}
@@ -274,6 +290,7 @@ def test_disable_tiling_gives_identical_results(tmp_path: Path) -> None:
 
 # ------------------------------------------------------------------------------------------------
 # the README table's numpy baseline is itself exact
+
 
 def test_table_numpy_histogram_matches_brute_force() -> None:
     from hashbench.bits import hamming_matrix

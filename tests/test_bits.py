@@ -30,7 +30,9 @@ def test_multiple_of_eight_is_numpy_packbits():
     assert np.array_equal(bits.pack_bits(b), np.packbits(b, axis=1))
 
 
-@pytest.mark.parametrize("fn,kw", [(imagehash.phash, {}), (imagehash.colorhash, {}), (imagehash.phash, {"hash_size": 16})])
+@pytest.mark.parametrize(
+    "fn,kw", [(imagehash.phash, {}), (imagehash.colorhash, {}), (imagehash.phash, {"hash_size": 16})]
+)
 def test_hex_matches_imagehash_str(fn, kw, photo):
     h = fn(Image.fromarray(photo), **kw)
     nbits = h.hash.size

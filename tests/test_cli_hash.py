@@ -19,7 +19,9 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
 
 def test_hostile_folder_hashes_every_good_image_and_reports_every_bad_one(hostile_folder, tmp_path):
     out = tmp_path / "hashes.parquet"
-    proc = run_cli("hash", str(hostile_folder["root"]), "--hasher", "pdq,phash,md5", "--out", str(out), "--workers", "2")
+    proc = run_cli(
+        "hash", str(hostile_folder["root"]), "--hasher", "pdq,phash,md5", "--out", str(out), "--workers", "2"
+    )
     assert proc.returncode == 0, proc.stderr
     rows = read_table(out).to_pylist()
     by_id: dict[str, list[dict]] = {}
@@ -49,24 +51,72 @@ def test_hostile_folder_hashes_every_good_image_and_reports_every_bad_one(hostil
 
 def test_strict_and_nothing_hashed_exit_codes(hostile_folder, tmp_path):
     root = hostile_folder["root"]
-    assert main(["hash", str(root / "bomb.png"), str(root / "plain.jpg"), "--hasher", "dhash", "--workers", "1",
-                 "--strict", "--out", str(tmp_path / "a.parquet")]) == 1
-    assert main(["hash", str(root / "empty.jpg"), "--hasher", "dhash", "--workers", "1", "--out", str(tmp_path / "b.parquet")]) == 1
-    assert main(["hash", str(root / "plain.jpg"), "--hasher", "dhash", "--workers", "1", "--out", str(tmp_path / "c.parquet")]) == 0
+    assert (
+        main(
+            [
+                "hash",
+                str(root / "bomb.png"),
+                str(root / "plain.jpg"),
+                "--hasher",
+                "dhash",
+                "--workers",
+                "1",
+                "--strict",
+                "--out",
+                str(tmp_path / "a.parquet"),
+            ]
+        )
+        == 1
+    )
+    assert (
+        main(
+            [
+                "hash",
+                str(root / "empty.jpg"),
+                "--hasher",
+                "dhash",
+                "--workers",
+                "1",
+                "--out",
+                str(tmp_path / "b.parquet"),
+            ]
+        )
+        == 1
+    )
+    assert (
+        main(
+            [
+                "hash",
+                str(root / "plain.jpg"),
+                "--hasher",
+                "dhash",
+                "--workers",
+                "1",
+                "--out",
+                str(tmp_path / "c.parquet"),
+            ]
+        )
+        == 0
+    )
 
 
 def test_csv_to_stdout_without_out(hostile_folder, capsys):
-    assert main(["hash", str(hostile_folder["root"] / "plain.jpg"), "--hasher", "ahash,colorhash", "--workers", "1"]) == 0
+    assert (
+        main(["hash", str(hostile_folder["root"] / "plain.jpg"), "--hasher", "ahash,colorhash", "--workers", "1"]) == 0
+    )
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0] == "id,hasher,nbits,hash_hex,quality,error"
     assert len(lines) == 3 and lines[2].split(",")[2] == "42"
 
 
-@pytest.mark.parametrize("argv,needle", [
-    (["hash", "nope-folder"], "no such file or folder"),
-    (["hash", ".", "--hasher", "pdqq"], "unknown hasher 'pdqq'"),
-    (["hash", ".", "--hasher", ","], "--hasher is empty"),
-])
+@pytest.mark.parametrize(
+    "argv,needle",
+    [
+        (["hash", "nope-folder"], "no such file or folder"),
+        (["hash", ".", "--hasher", "pdqq"], "unknown hasher 'pdqq'"),
+        (["hash", ".", "--hasher", ","], "--hasher is empty"),
+    ],
+)
 def test_usage_errors_are_one_line_exit_2(argv, needle):
     proc = run_cli(*argv)
     assert proc.returncode == 2

@@ -79,8 +79,12 @@ def test_local_cluster_listens_on_localhost_only(client):
     assert client.scheduler.address.startswith("tcp://127.0.0.1:")
     assert all(w.startswith("tcp://127.0.0.1:") for w in client.nthreads())
     pids = {os.getpid(), *client.run(os.getpid).values()}
-    listening = [c.laddr for pid in pids for c in psutil.Process(pid).net_connections(kind="inet")
-                 if c.status == psutil.CONN_LISTEN]
+    listening = [
+        c.laddr
+        for pid in pids
+        for c in psutil.Process(pid).net_connections(kind="inet")
+        if c.status == psutil.CONN_LISTEN
+    ]
     assert len(listening) >= 3  # scheduler and two workers at least
     assert {addr.ip for addr in listening} == {"127.0.0.1"}, listening
 
@@ -98,15 +102,18 @@ def test_chunk_bounds_cover_every_row_once():
 # the all-pairs histogram
 
 
-@pytest.mark.parametrize("n,block", [
-    (2500, 1000),   # a short last chunk
-    (3000, 1000),   # chunk edges exactly at the end
-    (1000, 1000),   # one chunk, exactly full
-    (300, 1000),    # n < block: one diagonal block
-    (7, 1),         # every chunk a single code: no diagonal pair, every pair off-diagonal
-    (2, 1),
-    (5000, None),   # the default chunk size
-])
+@pytest.mark.parametrize(
+    "n,block",
+    [
+        (2500, 1000),  # a short last chunk
+        (3000, 1000),  # chunk edges exactly at the end
+        (1000, 1000),  # one chunk, exactly full
+        (300, 1000),  # n < block: one diagonal block
+        (7, 1),  # every chunk a single code: no diagonal pair, every pair off-diagonal
+        (2, 1),
+        (5000, None),  # the default chunk size
+    ],
+)
 def test_distributed_histogram_equals_the_single_machine_one(client, n, block):
     codes = random_codes(n, 32, seed=n)
     expected = impostor_histogram(codes, 256)
@@ -239,8 +246,21 @@ def test_run_cli_on_the_cluster_gives_the_same_report(client, tmp_path, capsys):
     here = run(config, out_root=tmp_path / "here", workers=1, progress=False)
     path = tmp_path / "tiny.toml"
     path.write_text(TINY_TOML)
-    assert main(["run", "--config", str(path), "--out", str(tmp_path / "there"), "--no-progress",
-                 "--cluster", client.scheduler.address]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "--config",
+                str(path),
+                "--out",
+                str(tmp_path / "there"),
+                "--no-progress",
+                "--cluster",
+                client.scheduler.address,
+            ]
+        )
+        == 0
+    )
     there = json.loads((tmp_path / "there" / here.run_dir.name / "report.json").read_text())
     assert accuracy_differences(here.report, there) == []
     assert json.loads((here.run_dir / "report.json").read_text())["hashers"] == there["hashers"]
@@ -262,9 +282,18 @@ def hash_table(tmp_path_factory):
     codes = np.concatenate([random_codes(250, 32, 5), clustered_codes(150, 6)])
     ids = [f"img{i:04d}" for i in range(len(codes))]
     hexes = codes_to_hex(codes, 256)
-    table = pa.Table.from_pydict({"id": ids, "hasher": ["pdq"] * len(ids), "nbits": [256] * len(ids),
-                                  "hash_hex": hexes, "quality": [100] * len(ids), "variants_hex": [None] * len(ids),
-                                  "error": [None] * len(ids)}, schema=SCHEMA)
+    table = pa.Table.from_pydict(
+        {
+            "id": ids,
+            "hasher": ["pdq"] * len(ids),
+            "nbits": [256] * len(ids),
+            "hash_hex": hexes,
+            "quality": [100] * len(ids),
+            "variants_hex": [None] * len(ids),
+            "error": [None] * len(ids),
+        },
+        schema=SCHEMA,
+    )
     path = tmp_path_factory.mktemp("impostors") / "hashes.parquet"
     write_table(table, path)
     return path, codes
@@ -275,8 +304,22 @@ def test_impostors_json_is_exact_here_and_on_the_cluster(client, hash_table, cap
     hist = brute_force(codes, 256)
     outs = []
     for extra in ([], ["--cluster", client.scheduler.address, "--block", "128"]):
-        assert main(["impostors", str(path), "--hasher", "pdq", "--threshold", "31,0,100", "--json",
-                     "--no-progress", *extra]) == 0
+        assert (
+            main(
+                [
+                    "impostors",
+                    str(path),
+                    "--hasher",
+                    "pdq",
+                    "--threshold",
+                    "31,0,100",
+                    "--json",
+                    "--no-progress",
+                    *extra,
+                ]
+            )
+            == 0
+        )
         outs.append(json.loads(capsys.readouterr().out))
     for out in outs:
         assert out["histogram"] == hist.tolist()
@@ -302,11 +345,14 @@ def test_impostors_text_output_and_default_threshold(hash_table, capsys):
     assert "per pair" in out
 
 
-@pytest.mark.parametrize("argv,needle", [
-    (["--hasher", "phash"], "no hasher 'phash'"),
-    (["--threshold", "300"], "outside 0..256"),
-    (["--threshold", "x"], "whole distances"),
-])
+@pytest.mark.parametrize(
+    "argv,needle",
+    [
+        (["--hasher", "phash"], "no hasher 'phash'"),
+        (["--threshold", "300"], "outside 0..256"),
+        (["--threshold", "x"], "whole distances"),
+    ],
+)
 def test_impostors_usage_errors(hash_table, capsys, argv, needle):
     path, _ = hash_table
     assert main(["impostors", str(path), *argv]) == 2
@@ -343,15 +389,20 @@ def test_the_error_names_the_telling_cause_not_a_cancelled_retry():
 
     refused = ConnectionRefusedError(111, "Connection refused")
     assert cluster_mod._root_cause(chained(OSError("Timed out"), RuntimeError("comm"), refused)) == (
-        "ConnectionRefusedError: [Errno 111] Connection refused")
+        "ConnectionRefusedError: [Errno 111] Connection refused"
+    )
     assert cluster_mod._root_cause(chained(OSError("Timed out"), asyncio.CancelledError())) == "Timed out"
 
 
 def test_unreachable_scheduler_from_the_shell(hash_table):
     address = f"tcp://127.0.0.1:{free_port()}"
-    proc = subprocess.run([sys.executable, "-m", "hashbench.cli", "impostors", str(hash_table[0]), "--cluster", address],
-                          capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "HASHBENCH_CLUSTER_TIMEOUT": "1"})
+    proc = subprocess.run(
+        [sys.executable, "-m", "hashbench.cli", "impostors", str(hash_table[0]), "--cluster", address],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "HASHBENCH_CLUSTER_TIMEOUT": "1"},
+    )
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [proc.stderr.strip()] and address in proc.stderr
     assert "Traceback" not in proc.stderr
@@ -361,8 +412,14 @@ def test_a_scheduler_without_workers_is_refused_and_a_scheduler_file_works(tmp_p
     from distributed import LocalCluster
 
     file = tmp_path / "scheduler.json"
-    with LocalCluster(n_workers=0, processes=False, protocol="tcp", host="127.0.0.1",
-                      dashboard_address="127.0.0.1:0", scheduler_kwargs={"scheduler_file": str(file)}) as empty:
+    with LocalCluster(
+        n_workers=0,
+        processes=False,
+        protocol="tcp",
+        host="127.0.0.1",
+        dashboard_address="127.0.0.1:0",
+        scheduler_kwargs={"scheduler_file": str(file)},
+    ) as empty:
         assert file.is_file()
         for address in (empty.scheduler_address, str(file)):
             with pytest.raises(UsageError, match=f"scheduler at {address} has no worker after 1 s"):
@@ -399,8 +456,17 @@ def test_cluster_workers_read_images_from_urls(client, tmp_path):
     local = find_images([str(root)])
     urls = find_images([root.as_uri()])
     assert all(str(p).startswith("file://") for p in urls.paths) and urls.ids == local.ids
-    _, on_cluster = hash_files_to_table(urls.paths, urls.ids, hashers, tmp_path / "c.parquet", workers=2,
-                                        max_pixels=10**8, progress=False, client=client)
-    _, here = hash_files_to_table(local.paths, local.ids, hashers, tmp_path / "l.parquet", workers=1,
-                                  max_pixels=10**8, progress=False)
+    _, on_cluster = hash_files_to_table(
+        urls.paths,
+        urls.ids,
+        hashers,
+        tmp_path / "c.parquet",
+        workers=2,
+        max_pixels=10**8,
+        progress=False,
+        client=client,
+    )
+    _, here = hash_files_to_table(
+        local.paths, local.ids, hashers, tmp_path / "l.parquet", workers=1, max_pixels=10**8, progress=False
+    )
     assert on_cluster.select(["id", "hasher", "hash_hex"]).equals(here.select(["id", "hasher", "hash_hex"]))

@@ -30,26 +30,29 @@ def test_missing_thresholds_get_the_named_operating_points():
     assert c.thresholds == {"colorhash": 4, "phash": 6}
 
 
-@pytest.mark.parametrize("sections,needle", [
-    ({"run": {"seeed": 1}}, "unknown key 'seeed' in \\[run\\]; did you mean 'seed'"),
-    ({"hashers": {"names": ["pdqq"]}}, "unknown hasher 'pdqq'"),
-    ({"hashers": {"names": []}}, "names is empty"),
-    ({"hashers": {"names": ["pdq"], "composites": ["pdq|md5"]}}, "not in \\[hashers\\] names"),
-    ({"hashers": {"names": ["pdq", "md5"], "composites": ["pdq|md5&pdq"]}}, "only '\\|'"),
-    ({"thresholds": {"pdq": 300}}, "more than its 256 bits"),
-    ({"thresholds": {"pdq": -1}}, "at least 0"),
-    ({"matching": {"mode": "rotated"}}, "'plain' or 'dihedral'"),
-    ({"matching": {"quality_floor": 101}}, "0-100"),
-    ({"statistics": {"alpha": 2}}, "between 0 and 1"),
-    ({"statistics": {"target_fprs": [0]}}, "positive number"),
-    ({"references": []}, "at least one \\[\\[references\\]\\]"),
-    ({"references": [{"dataset": "nope"}]}, "unknown dataset 'nope'"),
-    ({"references": [{"dataset": "synthetic", "famly": "x"}]}, "did you mean 'family'"),
-    ({"references": [{"dataset": "synthetic", "count": "ten"}]}, "whole number"),
-    ({"distractors": [{"dataset": "synthetic", "family": "shapes", "count": 3, "size": 64}]}, "also a reference"),
-    ({"run": {"name": "../x"}}, "plain name"),
-    ({"oops": {}}, "unknown key 'oops' in the top level"),
-])
+@pytest.mark.parametrize(
+    "sections,needle",
+    [
+        ({"run": {"seeed": 1}}, "unknown key 'seeed' in \\[run\\]; did you mean 'seed'"),
+        ({"hashers": {"names": ["pdqq"]}}, "unknown hasher 'pdqq'"),
+        ({"hashers": {"names": []}}, "names is empty"),
+        ({"hashers": {"names": ["pdq"], "composites": ["pdq|md5"]}}, "not in \\[hashers\\] names"),
+        ({"hashers": {"names": ["pdq", "md5"], "composites": ["pdq|md5&pdq"]}}, "only '\\|'"),
+        ({"thresholds": {"pdq": 300}}, "more than its 256 bits"),
+        ({"thresholds": {"pdq": -1}}, "at least 0"),
+        ({"matching": {"mode": "rotated"}}, "'plain' or 'dihedral'"),
+        ({"matching": {"quality_floor": 101}}, "0-100"),
+        ({"statistics": {"alpha": 2}}, "between 0 and 1"),
+        ({"statistics": {"target_fprs": [0]}}, "positive number"),
+        ({"references": []}, "at least one \\[\\[references\\]\\]"),
+        ({"references": [{"dataset": "nope"}]}, "unknown dataset 'nope'"),
+        ({"references": [{"dataset": "synthetic", "famly": "x"}]}, "did you mean 'family'"),
+        ({"references": [{"dataset": "synthetic", "count": "ten"}]}, "whole number"),
+        ({"distractors": [{"dataset": "synthetic", "family": "shapes", "count": 3, "size": 64}]}, "also a reference"),
+        ({"run": {"name": "../x"}}, "plain name"),
+        ({"oops": {}}, "unknown key 'oops' in the top level"),
+    ],
+)
 def test_bad_configs_say_what_to_fix(sections, needle):
     with pytest.raises(UsageError, match=needle):
         cfg(**sections)

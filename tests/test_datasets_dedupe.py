@@ -57,7 +57,8 @@ def test_writers(tmp_path):
     codes = planted_codes()
     r = dd.find_near_duplicates(codes, [f"x{i}" for i in range(len(codes))], 5)
     r.meta["hasher"] = "pdq"
-    rows = list(csv.reader(open(dd.write_pairs_csv(tmp_path / "p.csv", r))))
+    with open(dd.write_pairs_csv(tmp_path / "p.csv", r)) as f:
+        rows = list(csv.reader(f))
     assert rows[0] == ["id_a", "id_b", "distance"] and len(rows) == len(r) + 1
     excl = ds.read_id_list(dd.write_exclusions(tmp_path / "e.txt", r))
     assert excl == r.exclusions()

@@ -68,6 +68,7 @@ def test_seed_index_and_family_change_the_image():
 
 def test_families_look_different_from_each_other():
     """Cheap statistics separate the families: low-detail is smooth, text is mostly background."""
+
     def grad(a):
         g = a.astype(np.float32).mean(axis=2)
         return float(np.abs(np.diff(g, axis=1)).mean())
@@ -96,11 +97,23 @@ def test_dataset_items_ids_and_source():
     assert len(d) == 3
     items = list(d)
     assert [it.id for it in items] == [f"synthetic/text/s2/{i:08d}" for i in (10, 11, 12)]
-    assert items[0].source == {"dataset": "synthetic", "family": "text", "content_family": "text", "index": 10,
-                               "seed": 2, "size": [64, 32]}
+    assert items[0].source == {
+        "dataset": "synthetic",
+        "family": "text",
+        "content_family": "text",
+        "index": 10,
+        "seed": 2,
+        "size": [64, 32],
+    }
     mixed = list(SyntheticDataset("mixed", count=6, seed=0, size=32))
-    assert [it.source["content_family"] for it in mixed] == ["dead-leaves", "fractal", "shapes", "text", "low-detail",
-                                                             "dead-leaves"]
+    assert [it.source["content_family"] for it in mixed] == [
+        "dead-leaves",
+        "fractal",
+        "shapes",
+        "text",
+        "low-detail",
+        "dead-leaves",
+    ]
     assert items[0].path is None
     assert np.array_equal(items[1].load(), generate("text", 11, 2, (64, 32)))
     assert d[-1].id == items[-1].id

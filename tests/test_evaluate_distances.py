@@ -11,12 +11,12 @@ from hypothesis.extra.numpy import arrays
 
 from hashbench.bits import hamming, hamming_matrix, nbytes_for
 from hashbench.evaluate import (
+    _kernels,
     cross_histogram,
     genuine_distances,
     impostor_histogram,
     min_distance_over_variants,
 )
-from hashbench.evaluate import _kernels
 from hashbench.evaluate import distances as distances_module
 
 
@@ -229,6 +229,8 @@ def test_min_distance_over_variants():
     np.testing.assert_array_equal(d, ref)
     assert (d[::3] == 0).all() and d.dtype == np.int32
     # one variant is plain row-wise matching
-    np.testing.assert_array_equal(min_distance_over_variants(variants[:, :1], codes), genuine_distances(variants[:, 0], codes))
+    np.testing.assert_array_equal(
+        min_distance_over_variants(variants[:, :1], codes), genuine_distances(variants[:, 0], codes)
+    )
     with pytest.raises(ValueError):
         min_distance_over_variants(variants, codes[:, :8])

@@ -74,7 +74,7 @@ def test_projection_is_monotone(p1, p2, L1, L2):
     q = lambda p, L: project_per_query_fpr(p, p, p, L).rate  # noqa: E731
     assert q(lo_p, lo_L) <= q(hi_p, lo_L) <= 1.0
     assert q(lo_p, lo_L) <= q(lo_p, hi_L)
-    assert 0.0 <= q(lo_p, lo_L)
+    assert q(lo_p, lo_L) >= 0.0
 
 
 def test_measured_per_query_fpr():
@@ -108,11 +108,23 @@ def test_describe_projection_says_what_and_assumes_what():
     low, high = clopper_pearson(0, 12_497_500)
     proj = expected_false_matches(12.3e9, 5e6, 0.0, low, high)
     text = describe_projection(proj, matcher="pdq", threshold=31, false_matches=0, impostor_pairs=12_497_500)
-    for needle in ("pdq", "threshold 31", "12,497,500", "12.3 billion", "5 million", "per-pair", "independent",
-                   "95% interval", "No false match was seen"):
+    for needle in (
+        "pdq",
+        "threshold 31",
+        "12,497,500",
+        "12.3 billion",
+        "5 million",
+        "per-pair",
+        "independent",
+        "95% interval",
+        "No false match was seen",
+    ):
         assert needle in text, needle
     text2 = describe_projection(
-        expected_false_matches(p=1e-6, p_low=5e-7, p_high=2e-6), matcher="phash", threshold=10,
-        false_matches=12, impostor_pairs=12_000_000,
+        expected_false_matches(p=1e-6, p_low=5e-7, p_high=2e-6),
+        matcher="phash",
+        threshold=10,
+        false_matches=12,
+        impostor_pairs=12_000_000,
     )
     assert "No false match" not in text2 and "phash" in text2

@@ -118,7 +118,9 @@ def test_fpr_curve_with_no_pairs_is_nan_with_vacuous_interval():
 def test_tpr_curve_from_distances():
     d = np.array([0, 0, 3, 10, 64, 5, 5], dtype=np.int32)
     curve = tpr_curve(d, 64)
-    assert curve.n == 7 and curve.count[0] == 2 and curve.count[5] == 5 and curve.count[63] == 6 and curve.count[64] == 7
+    assert (
+        curve.n == 7 and curve.count[0] == 2 and curve.count[5] == 5 and curve.count[63] == 6 and curve.count[64] == 7
+    )
     assert curve.what == "true-positive rate"
     assert np.all(np.diff(curve.rate) >= 0)
     with pytest.raises(ValueError):

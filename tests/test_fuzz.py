@@ -27,10 +27,20 @@ def _seed_files() -> list[bytes]:
     rng = np.random.default_rng(0)
     px = rng.integers(0, 256, (12, 10, 3), dtype=np.uint8)
     out = []
-    for fmt, mode, kw in [("PNG", "RGB", {}), ("PNG", "RGBA", {}), ("JPEG", "RGB", {"quality": 80}),
-                          ("GIF", "P", {}), ("WEBP", "RGB", {}), ("TIFF", "RGB", {}), ("BMP", "RGB", {}),
-                          ("PNG", "I;16", {}), ("JPEG", "CMYK", {})]:
-        im = Image.fromarray(px).convert(mode) if mode != "I;16" else Image.fromarray(px[..., 0].astype(np.uint16) * 257)
+    for fmt, mode, kw in [
+        ("PNG", "RGB", {}),
+        ("PNG", "RGBA", {}),
+        ("JPEG", "RGB", {"quality": 80}),
+        ("GIF", "P", {}),
+        ("WEBP", "RGB", {}),
+        ("TIFF", "RGB", {}),
+        ("BMP", "RGB", {}),
+        ("PNG", "I;16", {}),
+        ("JPEG", "CMYK", {}),
+    ]:
+        im = (
+            Image.fromarray(px).convert(mode) if mode != "I;16" else Image.fromarray(px[..., 0].astype(np.uint16) * 257)
+        )
         buf = io.BytesIO()
         im.save(buf, format=fmt, **kw)
         out.append(buf.getvalue())
@@ -61,8 +71,11 @@ def test_random_bytes(data):
 
 
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.sampled_from(SEEDS), st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), max_size=8),
-       st.one_of(st.none(), st.integers(0, 10**6)))
+@given(
+    st.sampled_from(SEEDS),
+    st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), max_size=8),
+    st.one_of(st.none(), st.integers(0, 10**6)),
+)
 def test_mutated_real_files(seed, flips, cut):
     data = bytearray(seed)
     for pos, value in flips:

@@ -77,7 +77,10 @@ def test_imagehash_family_is_bit_identical(name, items):
 def test_crypto_hashes_file_bytes(name, algo, items):
     batch = hashers.get(name).hash_many(items)
     for i, it in enumerate(items):
-        assert code_to_hex(batch.codes[i], hashers.get(name).nbits) == hashlib.new(algo, Path(it.path).read_bytes()).hexdigest()
+        assert (
+            code_to_hex(batch.codes[i], hashers.get(name).nbits)
+            == hashlib.new(algo, Path(it.path).read_bytes()).hexdigest()
+        )
     # Without file bytes, identical pixels still match and a one-pixel change does not.
     px = items[0].pixels.copy()
     a, b = hashers.get(name).hash_many([ImageItem("a", px), ImageItem("b", px.copy())]).codes
@@ -103,8 +106,10 @@ def test_golden_hashes_are_pinned(photo_paths):
             assert dict(zip(ids, got)) == pinned, name
         else:
             for i, g in zip(ids, got):
-                d = hamming(np.frombuffer(bytes.fromhex(g.zfill(2 * h.nbytes)), np.uint8),
-                            np.frombuffer(bytes.fromhex(pinned[i].zfill(2 * h.nbytes)), np.uint8))
+                d = hamming(
+                    np.frombuffer(bytes.fromhex(g.zfill(2 * h.nbytes)), np.uint8),
+                    np.frombuffer(bytes.fromhex(pinned[i].zfill(2 * h.nbytes)), np.uint8),
+                )
                 assert d <= tolerance.get(name, 6), (name, i, d)
 
 
@@ -147,8 +152,13 @@ def test_command_hasher_runs_an_external_program(tmp_path):
     a = tmp_path / "a.png"
     Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(a)
     (tmp_path / "bad.png").write_bytes(a.read_bytes())
-    batch = h.hash_many([ImageItem("a", None, path=str(a)), ImageItem("bad", None, path=str(tmp_path / "bad.png")),
-                         ImageItem("mem", np.zeros((8, 8, 3), np.uint8))])
+    batch = h.hash_many(
+        [
+            ImageItem("a", None, path=str(a)),
+            ImageItem("bad", None, path=str(tmp_path / "bad.png")),
+            ImageItem("mem", np.zeros((8, 8, 3), np.uint8)),
+        ]
+    )
     assert code_to_hex(batch.codes[0], 144) == hashlib.sha1(a.read_bytes()).hexdigest()[:36]
     assert batch.errors[1] == "refused by the program"
     assert batch.errors[2] is None  # pixels were written to a temporary PNG for the program
@@ -183,7 +193,9 @@ def test_plugins_register_through_entry_points(monkeypatch):
             return Plugin
 
     monkeypatch.setattr(base, "_entry_points_loaded", False)
-    monkeypatch.setattr(base.importlib.metadata, "entry_points", lambda group: [FakeEP()] if group == base.ENTRY_POINT_GROUP else [])
+    monkeypatch.setattr(
+        base.importlib.metadata, "entry_points", lambda group: [FakeEP()] if group == base.ENTRY_POINT_GROUP else []
+    )
     monkeypatch.setattr(base, "_REGISTRY", dict(base._REGISTRY))
     assert "plugin-zero" in hashers.available()
     assert isinstance(hashers.get("plugin-zero"), Plugin)

@@ -57,8 +57,9 @@ def test_stream_is_bounded_and_skips_finished_chunks():
 
 
 def test_bad_arrays_and_bad_arguments():
-    res = hash_arrays([np.zeros((4, 4), np.uint8), np.zeros((8, 8, 3), np.float32)], ["a", "b"], ["ahash"],
-                      workers=1, progress=False)
+    res = hash_arrays(
+        [np.zeros((4, 4), np.uint8), np.zeros((8, 8, 3), np.float32)], ["a", "b"], ["ahash"], workers=1, progress=False
+    )
     assert not res.ok["ahash"].any()
     assert all("uint8" in r for _, r in res.errors)
     with pytest.raises(UsageError, match="unknown hasher"):
@@ -85,8 +86,8 @@ def test_a_hanging_item_is_reported_and_the_rest_hashed(monkeypatch):
     import time as _time
 
     import hashbench.hashing as hashing
-    from hashbench.hashing import LazySource
     from hashbench.hashers import ImageItem
+    from hashbench.hashing import LazySource
 
     class Slow(LazySource):
         def __init__(self, seconds):

@@ -61,8 +61,10 @@ def test_images_are_read_where_they_are_from_fsspec_urls(tmp_path, capsys):
     (root / "broken.png").write_bytes(b"not a png")
     local, remote = tmp_path / "local.parquet", tmp_path / "url.parquet"
     assert main(["hash", str(root), "--hasher", "pdq,md5", "--workers", "1", "--out", str(local), "--no-progress"]) == 0
-    assert main(["hash", root.as_uri(), "--hasher", "pdq,md5", "--workers", "2", "--out", str(remote),
-                 "--no-progress"]) == 0
+    assert (
+        main(["hash", root.as_uri(), "--hasher", "pdq,md5", "--workers", "2", "--out", str(remote), "--no-progress"])
+        == 0
+    )
     a, b = read_table(local), read_table(remote)
     assert a.select(["id", "hasher", "hash_hex", "error"]).equals(b.select(["id", "hasher", "hash_hex", "error"]))
     assert sorted(set(b["id"].to_pylist())) == ["a.png", "broken.png", "sub/b.jpg"]

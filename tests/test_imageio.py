@@ -73,12 +73,15 @@ def test_gif_gives_first_frame(rgb):
     assert (decode_bytes(buf.getvalue()) == 0).all()
 
 
-@pytest.mark.parametrize("orientation,undo", [
-    (3, lambda a: np.rot90(a, 2)),
-    (6, lambda a: np.rot90(a, 1)),   # stored rotated CCW; viewer turns it clockwise
-    (8, lambda a: np.rot90(a, -1)),
-    (2, lambda a: a[:, ::-1]),
-])
+@pytest.mark.parametrize(
+    "orientation,undo",
+    [
+        (3, lambda a: np.rot90(a, 2)),
+        (6, lambda a: np.rot90(a, 1)),  # stored rotated CCW; viewer turns it clockwise
+        (8, lambda a: np.rot90(a, -1)),
+        (2, lambda a: a[:, ::-1]),
+    ],
+)
 def test_exif_orientation_is_applied(orientation, undo):
     upright = np.zeros((6, 10, 3), np.uint8)
     upright[0, 0] = 255  # a marker in the top-left corner as displayed
@@ -95,11 +98,14 @@ def test_invalid_orientation_leaves_image_as_stored(rgb):
     assert np.array_equal(decode_bytes(enc(Image.fromarray(rgb), "PNG", exif=exif)), rgb)
 
 
-@pytest.mark.parametrize("data,reason", [
-    (b"", "empty"),
-    (b"hello, this is text" * 10, "not an image"),
-    (b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, "header|not an image"),
-])
+@pytest.mark.parametrize(
+    "data,reason",
+    [
+        (b"", "empty"),
+        (b"hello, this is text" * 10, "not an image"),
+        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, "header|not an image"),
+    ],
+)
 def test_bad_bytes_raise_typed_error_with_reason(data, reason):
     with pytest.raises(ImageDecodeError, match=reason) as info:
         decode_bytes(data, item_id="x/1")

@@ -14,13 +14,21 @@ pytest.importorskip("faiss")
 @pytest.mark.parametrize("data", ["uniform", "clustered"])
 def test_every_timed_method_is_exact_and_reported(data: str) -> None:
     res = run_index_benchmark(
-        4000, 40, data=data, rounds=1, threads=2, faiss_multihash=((16, 16, 1), (11, 23, 2), (4, 16, 1)),
+        4000,
+        40,
+        data=data,
+        rounds=1,
+        threads=2,
+        faiss_multihash=((16, 16, 1), (11, 23, 2), (4, 16, 1)),
     )
     names = [m.name for m in res.methods]
     assert names[0] == "hashbench FlatIndex" and names[1].startswith("hashbench MIHIndex (m=")
     multihash = [m for m in res.methods if m.name.startswith("faiss MultiHash")]
     # (4, 16, 1) cannot be exact at r=31 (nflip < 31 // 4): skipped with a note, not timed
-    assert [m.name for m in multihash] == ["faiss MultiHash nhash=16 b=16 nflip=1", "faiss MultiHash nhash=11 b=23 nflip=2"]
+    assert [m.name for m in multihash] == [
+        "faiss MultiHash nhash=16 b=16 nflip=1",
+        "faiss MultiHash nhash=11 b=23 nflip=2",
+    ]
     assert any("nhash=4" in note for note in res.notes)
     for m in res.methods:
         assert all(m.exact.values()), (m.name, m.exact)

@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hashbench.index import FlatIndex, MIHIndex, load_index
-from hashbench.index import persist
+from hashbench.index import FlatIndex, MIHIndex, load_index, persist
 
 
 def _index(make, n: int = 200):  # type: ignore[no-untyped-def]
@@ -43,8 +42,15 @@ def test_wrong_kind_version_and_foreign_files(tmp_path) -> None:  # type: ignore
     with pytest.raises(ValueError, match="'flat' index"):
         MIHIndex.load(tmp_path / "flat")
     with open(tmp_path / "future", "wb") as fh:
-        np.savez(fh, format=np.array(persist.FORMAT_NAME), version=np.array(99), kind=np.array("flat"),
-                 nbits=np.array(64), codes=np.zeros((0, 8), np.uint8), params=np.array("{}"))
+        np.savez(
+            fh,
+            format=np.array(persist.FORMAT_NAME),
+            version=np.array(99),
+            kind=np.array("flat"),
+            nbits=np.array(64),
+            codes=np.zeros((0, 8), np.uint8),
+            params=np.array("{}"),
+        )
     with pytest.raises(ValueError, match="version 99"):
         load_index(tmp_path / "future")
     (tmp_path / "text").write_text("not an index")

@@ -73,9 +73,15 @@ def report(tiny_run) -> dict:
 
 
 def _files(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
-            if p.is_file() and p.name != "config.json" and "checkpoint" not in p.parts and not p.name.startswith(".")
-            and p.suffix in (".json", ".csv", ".md", ".html", ".png")}
+    return {
+        str(p.relative_to(folder)): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+        and p.name != "config.json"
+        and "checkpoint" not in p.parts
+        and not p.name.startswith(".")
+        and p.suffix in (".json", ".csv", ".md", ".html", ".png")
+    }
 
 
 def test_every_report_file_is_written(tiny_run, report):
@@ -181,8 +187,11 @@ def test_markdown_and_html_carry_the_headline_figures(tiny_run, report):
     assert report["run_id"] in md and report["run_id"] in page
     for name, h in report["hashers"].items():
         at = h["at_threshold"]
-        figures = [k_of_n(at["tpr"]["count"], at["tpr"]["n"]), pct(at["tpr"]["rate"]),
-                   k_of_n(at["fpr_per_pair"]["count"], at["fpr_per_pair"]["n"])]
+        figures = [
+            k_of_n(at["tpr"]["count"], at["tpr"]["n"]),
+            pct(at["tpr"]["rate"]),
+            k_of_n(at["fpr_per_pair"]["count"], at["fpr_per_pair"]["n"]),
+        ]
         for text in figures:
             assert text in md, (name, text)
             assert text in page, (name, text)
@@ -204,8 +213,14 @@ def test_html_is_self_contained(tiny_run):
 
 def test_html_escapes_what_comes_from_the_data(report):
     hostile = copy.deepcopy(report)
-    hostile["inputs"]["failures"] = [{"stage": "references", "id": "<img src=x onerror=alert(1)>", "hasher": None,
-                                      "reason": "bad <b>file</b> & worse"}]
+    hostile["inputs"]["failures"] = [
+        {
+            "stage": "references",
+            "id": "<img src=x onerror=alert(1)>",
+            "hasher": None,
+            "reason": "bad <b>file</b> & worse",
+        }
+    ]
     page = render_html(build_document(hostile), {name: b"png" for name in PLOTS}, title="t")
     assert "<img src=x" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
     assert "bad &lt;b&gt;file&lt;/b&gt; &amp; worse" in page
@@ -305,9 +320,18 @@ def test_compare_usage_errors(tiny_run, report, tmp_path, capsys):
     assert main(["report", str(tmp_path / "nothing-here")]) == 2
 
 
-_PLACEHOLDER = {"hashers": "<hasher>", "composites": "<composite>", "stages": "<stage>",
-                "evaluation_seconds": "<hasher>", "hashing": "<hasher>", "index": "<hasher>", "parts": "<hasher>",
-                "thresholds": "<hasher>", "versions": "<package>", "by_group": "<group>"}
+_PLACEHOLDER = {
+    "hashers": "<hasher>",
+    "composites": "<composite>",
+    "stages": "<stage>",
+    "evaluation_seconds": "<hasher>",
+    "hashing": "<hasher>",
+    "index": "<hasher>",
+    "parts": "<hasher>",
+    "thresholds": "<hasher>",
+    "versions": "<package>",
+    "by_group": "<group>",
+}
 
 
 def _key_paths(obj, path: str = "") -> set[str]:
@@ -342,7 +366,9 @@ def test_every_report_key_is_documented(report):
         if documented.get(parent, "").startswith(("rate", "projected")) and last in rate_fields:
             return True
         # inside an open object (dataset or transform parameters) any key is allowed
-        return any(path.startswith(p + ".") or path.startswith(p + "[]") for p, t in documented.items() if "(open)" in t)
+        return any(
+            path.startswith(p + ".") or path.startswith(p + "[]") for p, t in documented.items() if "(open)" in t
+        )
 
     missing = sorted(p for p in _key_paths(report) if not covered(p))
     assert missing == []
@@ -351,15 +377,19 @@ def test_every_report_key_is_documented(report):
 def test_false_positive_only_run_renders(tmp_path):
     """Suite "none": no edited copies, so no TPR, ROC or operating points; the report says so."""
     cfg = tmp_path / "fpr-only.toml"
-    cfg.write_text(TINY.split("[[transforms.custom]]")[0] + '[transforms]\nsuite = "none"\n'
-                   + TINY[TINY.index("[hashers]"):].replace('"pdq", "pdq8", "phash", "md5"', '"phash", "md5"')
-                   .replace('composites = ["md5|pdq"]', ""))
+    cfg.write_text(
+        TINY.split("[[transforms.custom]]")[0]
+        + '[transforms]\nsuite = "none"\n'
+        + TINY[TINY.index("[hashers]") :]
+        .replace('"pdq", "pdq8", "phash", "md5"', '"phash", "md5"')
+        .replace('composites = ["md5|pdq"]', "")
+    )
     outcome = run(load_config(cfg), out_root=tmp_path / "results", workers=1, progress=False)
     md = (outcome.run_dir / "report.md").read_text()
     assert "it measures false positives only" in md and "no edited copies" in md
     assert "False matches within each kind of image" in md
     report = load_report(outcome.run_dir)
-    for name, h in report["hashers"].items():
+    for h in report["hashers"].values():
         fpr = h["at_threshold"]["fpr_per_pair"]
         assert k_of_n(fpr["count"], fpr["n"]) in md
     with open(outcome.run_dir / "metrics.csv", newline="") as fh:

@@ -27,21 +27,33 @@ def test_formatting_never_prints_nan_or_none():
         assert fn(None) == f.DASH and fn(float("nan")) == f.DASH
 
 
-def _mini_report(tpr: tuple[int, int] = (90, 100), fp: tuple[int, int] = (0, 1000), speed: float = 1000.0,
-                 hashers: tuple[str, ...] = ("phash",)) -> dict:
+def _mini_report(
+    tpr: tuple[int, int] = (90, 100),
+    fp: tuple[int, int] = (0, 1000),
+    speed: float = 1000.0,
+    hashers: tuple[str, ...] = ("phash",),
+) -> dict:
     """The parts of a report that `compare` reads, with rates made by the study's own rate_dict."""
     nbits = 8
     gen = [0] * (nbits + 1)
     gen[0], gen[nbits] = tpr[0], tpr[1] - tpr[0]  # threshold 2: the first tpr[0] pairs match
     return {
-        "schema": SCHEMA, "run_id": "mini", "config": {"alpha": 0.05, "seed": 0}, "seed": 0,
+        "schema": SCHEMA,
+        "run_id": "mini",
+        "config": {"alpha": 0.05, "seed": 0},
+        "seed": 0,
         "environment": {"versions": {}, "machine": {}},
         "inputs": {"queries": {"transforms": [{"name": "jpeg", "kind": "jpeg", "params": {}}]}},
-        "hashers": {name: {
-            "nbits": nbits, "threshold": 2, "matching": "plain",
-            "transforms": {"jpeg": {"genuine_histogram": list(gen), "failed": 0}},
-            "at_threshold": {"threshold": 2, "tpr": rate_dict(*tpr, 0.05), "fpr_per_pair": rate_dict(*fp, 0.05)},
-        } for name in hashers},
+        "hashers": {
+            name: {
+                "nbits": nbits,
+                "threshold": 2,
+                "matching": "plain",
+                "transforms": {"jpeg": {"genuine_histogram": list(gen), "failed": 0}},
+                "at_threshold": {"threshold": 2, "tpr": rate_dict(*tpr, 0.05), "fpr_per_pair": rate_dict(*fp, 0.05)},
+            }
+            for name in hashers
+        },
         "composites": {},
         "timing": {"hashing": {name: {"images_per_second_per_core": speed} for name in hashers}},
     }
@@ -108,6 +120,7 @@ def test_markdown_escapes_pipes_in_cells():
 
 def test_html_inline_markup_and_escaping():
     assert inline("**TPR** of `a<b>` is *high* & 3 * 4") == (
-        "<strong>TPR</strong> of <code>a&lt;b&gt;</code> is <em>high</em> &amp; 3 * 4")
+        "<strong>TPR</strong> of <code>a&lt;b&gt;</code> is <em>high</em> &amp; 3 * 4"
+    )
     page = render_html([Paragraph("x < y", note=True)], {}, title="<t>")
     assert '<p class="note">x &lt; y</p>' in page and "<title>&lt;t&gt;</title>" in page

@@ -36,8 +36,9 @@ def test_hash_resumes_after_a_crash(folder, tmp_path, monkeypatch):
     hashers = [get("pdq"), get("dhash")]
     ids = [p.name for p in folder]
     out = tmp_path / "h.parquet"
-    _, reference = hash_files_to_table(folder, ids, hashers, tmp_path / "ref.parquet", workers=1,
-                                       max_pixels=10**8, progress=False, chunk_size=5)
+    _, reference = hash_files_to_table(
+        folder, ids, hashers, tmp_path / "ref.parquet", workers=1, max_pixels=10**8, progress=False, chunk_size=5
+    )
     real_write = ChunkStore.write
     calls = {"n": 0}
 
@@ -78,7 +79,11 @@ count = 16
 size = 64
 seed = 5
 [transforms]
-custom = [{kind = "jpeg", name = "jpeg50", quality = 50}, {kind = "hflip", name = "hflip"}, {kind = "blur", name = "blur2", sigma = 2.0}]
+custom = [
+  {kind = "jpeg", name = "jpeg50", quality = 50},
+  {kind = "hflip", name = "hflip"},
+  {kind = "blur", name = "blur2", sigma = 2.0},
+]
 [hashers]
 names = ["pdq", "phash", "md5"]
 """
@@ -86,8 +91,24 @@ names = ["pdq", "phash", "md5"]
 
 def _run(config: Path, out: Path) -> subprocess.Popen:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    return subprocess.Popen([sys.executable, "-m", "hashbench", "run", "--config", str(config), "--out", str(out),
-                             "--workers", "1", "--no-progress"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "hashbench",
+            "run",
+            "--config",
+            str(config),
+            "--out",
+            str(out),
+            "--workers",
+            "1",
+            "--no-progress",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
 
 
 def test_run_killed_three_times_resumes_to_the_uninterrupted_result(tmp_path):
@@ -139,16 +160,46 @@ def test_reproduce_checks_every_accuracy_figure(tmp_path):
     first = _run(config, tmp_path / "a")
     assert first.wait(timeout=300) == 0
     report = next((tmp_path / "a").glob("*/report.json"))
-    again = subprocess.run([sys.executable, "-m", "hashbench", "run", "--reproduce", str(report), "--out",
-                            str(tmp_path / "b"), "--workers", "1", "--no-progress"], capture_output=True, text=True,
-                           timeout=300)
+    again = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "hashbench",
+            "run",
+            "--reproduce",
+            str(report),
+            "--out",
+            str(tmp_path / "b"),
+            "--workers",
+            "1",
+            "--no-progress",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert again.returncode == 0, again.stderr
     assert "every accuracy figure is identical" in again.stdout
     # A tampered record no longer reproduces: the check compares, it does not just run.
     data = json.loads(report.read_text())
     data["hashers"]["pdq"]["at_threshold"]["tpr"]["count"] += 1
     report.write_text(json.dumps(data))
-    tampered = subprocess.run([sys.executable, "-m", "hashbench", "run", "--reproduce", str(report), "--out",
-                               str(tmp_path / "c"), "--workers", "1", "--no-progress"], capture_output=True, text=True,
-                              timeout=300)
+    tampered = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "hashbench",
+            "run",
+            "--reproduce",
+            str(report),
+            "--out",
+            str(tmp_path / "c"),
+            "--workers",
+            "1",
+            "--no-progress",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert tampered.returncode == 1 and "hashers.pdq.at_threshold.tpr.count" in tampered.stdout

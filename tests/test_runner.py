@@ -13,8 +13,13 @@ TINY = {
     "run": {"name": "tiny", "seed": 7, "chunk_size": 5},
     "references": [{"dataset": "synthetic", "family": "mixed", "count": 8, "size": 64, "seed": 0}],
     "distractors": [{"dataset": "synthetic", "family": "mixed", "count": 12, "size": 64, "seed": 1}],
-    "transforms": {"custom": [{"kind": "hflip", "name": "hflip"}, {"kind": "jpeg", "name": "jpeg_q50", "quality": 50},
-                              {"kind": "png", "name": "png"}]},
+    "transforms": {
+        "custom": [
+            {"kind": "hflip", "name": "hflip"},
+            {"kind": "jpeg", "name": "jpeg_q50", "quality": 50},
+            {"kind": "png", "name": "png"},
+        ]
+    },
     "hashers": {"names": ["pdq", "pdq8", "phash", "md5"], "composites": ["md5|pdq"]},
     "thresholds": {"pdq": 31, "pdq8": 31, "phash": 10},
     "statistics": {"target_fprs": [0.1, 1e-6]},
@@ -77,8 +82,10 @@ def test_same_config_and_seed_give_identical_accuracy(tiny, tmp_path):
     config, first = tiny
     second = run(config, out_root=tmp_path, workers=2, progress=False)
     assert accuracy_differences(first.report, second.report) == []
-    assert json.loads((second.run_dir / "report.json").read_text())["hashers"] == json.loads(
-        (first.run_dir / "report.json").read_text())["hashers"]
+    assert (
+        json.loads((second.run_dir / "report.json").read_text())["hashers"]
+        == json.loads((first.run_dir / "report.json").read_text())["hashers"]
+    )
 
 
 def test_resume_skips_saved_chunks_and_gives_the_same_result(tiny, tmp_path):
@@ -113,12 +120,16 @@ def test_fpr_only_study_like_the_fpr_50b_preset(tmp_path):
     preset = load_preset("fpr-50b")
     assert preset.references[0].params["count"] == 550_000 and preset.suite == "none"
     assert 550_000 * 549_999 // 2 >= 1.5e11  # enough pairs to bound a rate at 2e-11
-    small = preset.with_overrides(references=(preset.references[0].__class__(
-        "synthetic", {**preset.references[0].params, "count": 40, "size": 64}),), chunk_size=16)
+    small = preset.with_overrides(
+        references=(
+            preset.references[0].__class__("synthetic", {**preset.references[0].params, "count": 40, "size": 64}),
+        ),
+        chunk_size=16,
+    )
     outcome = run(small, out_root=tmp_path, workers=1, progress=False)
     r = outcome.report
     assert r["inputs"]["queries"]["count"] == 0
-    for name, h in r["hashers"].items():
+    for h in r["hashers"].values():
         assert sum(h["impostor"]["histogram"]) == 40 * 39 // 2
         assert h["operating_points"] == [] and h["counts"]["genuine_pairs"] == 0
         assert [p["list_size"] for p in h["at_threshold"]["fpr_per_query_projected"]] == [1e6, 5e6]

@@ -12,7 +12,9 @@ from hashbench.store import codes_from_table, read_table, result_to_table, write
 def result():
     rng = np.random.default_rng(5)
     imgs = [rng.integers(0, 256, (32, 32, 3), dtype=np.uint8) for _ in range(6)] + [np.zeros((2, 2), np.uint8)]
-    return hash_arrays(imgs, [f"x/{i}" for i in range(7)], ["pdq", "pdq8", "colorhash", "md5"], workers=1, progress=False)
+    return hash_arrays(
+        imgs, [f"x/{i}" for i in range(7)], ["pdq", "pdq8", "colorhash", "md5"], workers=1, progress=False
+    )
 
 
 def test_long_table_round_trips(result, tmp_path):

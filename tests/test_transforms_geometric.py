@@ -41,8 +41,12 @@ def test_dihedral_exact(img, kind, reference):
 
 def test_dihedral_matches_pillow(img):
     pil = Image.fromarray(img)
-    assert np.array_equal(tf.get("rotate90").apply(img, rng0()).pixels, np.asarray(pil.transpose(Image.Transpose.ROTATE_90)))
-    assert np.array_equal(tf.get("transverse").apply(img, rng0()).pixels, np.asarray(pil.transpose(Image.Transpose.TRANSVERSE)))
+    assert np.array_equal(
+        tf.get("rotate90").apply(img, rng0()).pixels, np.asarray(pil.transpose(Image.Transpose.ROTATE_90))
+    )
+    assert np.array_equal(
+        tf.get("transverse").apply(img, rng0()).pixels, np.asarray(pil.transpose(Image.Transpose.TRANSVERSE))
+    )
 
 
 def test_dihedral_suite_is_the_seven_non_identity_elements(img):
@@ -64,7 +68,9 @@ def test_crop_positions_and_random_determinism(img):
     assert crop_box(90, 60, 0.5, "bottom-right", rng0()) == (45, 30, 45, 30)
     a = tf.get("crop", fraction=0.5, position="random").apply(img, rng0(7)).params["box"]
     b = tf.get("crop", fraction=0.5, position="random").apply(img, rng0(7)).params["box"]
-    boxes = {tuple(tf.get("crop", fraction=0.5, position="random").apply(img, rng0(s)).params["box"]) for s in range(20)}
+    boxes = {
+        tuple(tf.get("crop", fraction=0.5, position="random").apply(img, rng0(s)).params["box"]) for s in range(20)
+    }
     assert a == b and len(boxes) > 5
 
 

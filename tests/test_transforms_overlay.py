@@ -46,7 +46,7 @@ def test_logo_opacity_and_corner(grey):
     size = solid.params["size_px"]
     assert x + size <= 160 and y + size <= 120 and x > 80 and y > 60
     m = changed(solid.pixels, grey)
-    assert not m[: y, :].any() and not m[:, : x].any()
+    assert not m[:y, :].any() and not m[:, :x].any()
     dev = lambda o: np.abs(o.pixels.astype(int) - 100).sum()  # noqa: E731
     assert 0 < dev(faint) < 0.35 * dev(solid)
 

@@ -64,7 +64,9 @@ def test_hue_rotates_and_half_turn_twice_returns(img):
     sat = np.asarray(Image.fromarray(img).convert("HSV"))[..., 1] > 60
     diff = (h1 - h0) % 256
     assert np.median(diff[sat]) == 64
-    assert np.array_equal(apply("hue", img, shift=0.0).pixels, np.asarray(Image.fromarray(img).convert("HSV").convert("RGB")))
+    assert np.array_equal(
+        apply("hue", img, shift=0.0).pixels, np.asarray(Image.fromarray(img).convert("HSV").convert("RGB"))
+    )
 
 
 def test_gamma_invert_posterize(img):

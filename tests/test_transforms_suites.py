@@ -23,8 +23,10 @@ def img() -> np.ndarray:
 def _suite_digests(img: np.ndarray, name: str, seed: int, item_id: str) -> list[str]:
     import hashlib
 
-    return [hashlib.sha256(o.pixels.tobytes() + json.dumps(o.params, sort_keys=True).encode()).hexdigest()
-            for o in tf.apply_suite(img, tf.get_suite(name), seed, item_id)]
+    return [
+        hashlib.sha256(o.pixels.tobytes() + json.dumps(o.params, sort_keys=True).encode()).hexdigest()
+        for o in tf.apply_suite(img, tf.get_suite(name), seed, item_id)
+    ]
 
 
 @pytest.mark.parametrize("name", tf.suite_names())
@@ -82,12 +84,14 @@ def test_chain_equals_steps_in_sequence(img):
 
 
 def test_build_suite_from_config(img):
-    suite = tf.build_suite([
-        {"kind": "jpeg", "quality": 40},
-        {"kind": "crop", "fraction": [0.5, 0.9], "name": "crop_rand"},
-        {"chain": [{"kind": "rotate90"}, {"kind": "blur", "sigma": 1.0}], "name": "r90_blur"},
-        "dihedral",
-    ])
+    suite = tf.build_suite(
+        [
+            {"kind": "jpeg", "quality": 40},
+            {"kind": "crop", "fraction": [0.5, 0.9], "name": "crop_rand"},
+            {"chain": [{"kind": "rotate90"}, {"kind": "blur", "sigma": 1.0}], "name": "r90_blur"},
+            "dihedral",
+        ]
+    )
     assert [t.name for t in suite[:3]] == ["jpeg_quality40", "crop_rand", "r90_blur"] and len(suite) == 10
     out = tf.apply_suite(img, suite, 0, "x")
     assert 0.5 <= out[1].params["fraction"] <= 0.9
@@ -106,7 +110,15 @@ def test_cli_transforms_list(capsys):
         assert kind in text
     assert main(["transforms", "--suite", "dihedral", "--json"]) == 0
     members = json.loads(capsys.readouterr().out)
-    assert [m["name"] for m in members] == ["rotate90", "rotate180", "rotate270", "hflip", "vflip", "transpose", "transverse"]
+    assert [m["name"] for m in members] == [
+        "rotate90",
+        "rotate180",
+        "rotate270",
+        "hflip",
+        "vflip",
+        "transpose",
+        "transverse",
+    ]
 
 
 def test_cli_transform_writes_files_and_records(tmp_path, capsys):
@@ -115,7 +127,9 @@ def test_cli_transform_writes_files_and_records(tmp_path, capsys):
     Image.fromarray(generate("shapes", 1, 0, 64)).save(src / "sub" / "a.png")
     Image.fromarray(generate("text", 2, 0, 64)).save(src / "b.jpg")
     out = tmp_path / "out"
-    assert main(["transform", str(src), "--suite", "dihedral", "--out", str(out), "--workers", "1", "--no-progress"]) == 0
+    assert (
+        main(["transform", str(src), "--suite", "dihedral", "--out", str(out), "--workers", "1", "--no-progress"]) == 0
+    )
     rows = [json.loads(line) for line in (out / "transforms.jsonl").read_text().splitlines()]
     assert len(rows) == 14 and {r["item"] for r in rows} == {"sub/a.png", "b.jpg"}
     row = next(r for r in rows if r["item"] == "sub/a.png" and r["transform"] == "hflip")

@@ -1,2 +1,3 @@
 """hashbench: measure perceptual-hash matchers on benign images."""
+
 __version__ = "0.1.0"

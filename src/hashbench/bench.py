@@ -37,7 +37,9 @@ def add_index_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, default=2, help="numba and faiss threads (default 2)")
     p.add_argument("--rounds", type=int, default=3, help="timed rounds; the fastest counts (default 3)")
     p.add_argument(
-        "--faiss-multihash", type=_triples, default=None,
+        "--faiss-multihash",
+        type=_triples,
+        default=None,
         help="faiss IndexBinaryMultiHash settings 'nhash,b,nflip;...' (default: 4 exact settings)",
     )
     p.add_argument("--no-faiss", action="store_true", help="skip faiss (hashbench indexes only)")
@@ -52,9 +54,16 @@ def run_index(args: argparse.Namespace) -> int:
         for data in [d for d in args.data.split(",") if d]:
             print(f"running N={n:,} {data} ...", file=sys.stderr, flush=True)
             res = run_index_benchmark(
-                n, args.q, nbits=args.nbits, data=data, radius=args.radius, threads=args.threads,
-                rounds=args.rounds, faiss_multihash=args.faiss_multihash or DEFAULT_FAISS_MULTIHASH,
-                with_faiss=not args.no_faiss, log=lambda msg: print(msg, file=sys.stderr, flush=True),
+                n,
+                args.q,
+                nbits=args.nbits,
+                data=data,
+                radius=args.radius,
+                threads=args.threads,
+                rounds=args.rounds,
+                faiss_multihash=args.faiss_multihash or DEFAULT_FAISS_MULTIHASH,
+                with_faiss=not args.no_faiss,
+                log=lambda msg: print(msg, file=sys.stderr, flush=True),
             )
             print(format_table(res), flush=True)
             print(flush=True)

@@ -19,8 +19,8 @@ import os
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -64,8 +64,9 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
 
 def _fixed(codes: np.ndarray, width: int) -> pa.Array:
     flat = np.ascontiguousarray(codes, dtype=np.uint8).reshape(-1)
-    return pa.FixedSizeBinaryArray.from_buffers(pa.binary(width), len(flat) // width if width else 0,
-                                                [None, pa.py_buffer(flat.tobytes())])
+    return pa.FixedSizeBinaryArray.from_buffers(
+        pa.binary(width), len(flat) // width if width else 0, [None, pa.py_buffer(flat.tobytes())]
+    )
 
 
 def _unfixed(col: pa.ChunkedArray, width: int) -> np.ndarray:
@@ -113,8 +114,12 @@ class ChunkStore:
         cols: dict[str, pa.Array] = {
             "id": pa.array(chunk.ids, pa.string()),
             "error": pa.array(chunk.decode_errors, pa.string()),
-            "meta": pa.array([None if m is None else json.dumps(m, sort_keys=True, default=str) for m in chunk.meta]
-                             if chunk.meta else [None] * len(chunk.ids), pa.string()),
+            "meta": pa.array(
+                [None if m is None else json.dumps(m, sort_keys=True, default=str) for m in chunk.meta]
+                if chunk.meta
+                else [None] * len(chunk.ids),
+                pa.string(),
+            ),
         }
         for h in self.hashers:
             b = chunk.batches[h.name]
@@ -124,8 +129,13 @@ class ChunkStore:
                 cols[f"{h.name}.quality"] = pa.array(b.quality, pa.int16())
             if b.variant_codes is not None:
                 cols[f"{h.name}.variants"] = _fixed(b.variant_codes, h.variants * h.nbytes)
-        info = {"digest": self.digest, "stage": self.stage, "index": chunk.index,
-                "decode_seconds": chunk.decode_seconds, "hash_seconds": chunk.hash_seconds}
+        info = {
+            "digest": self.digest,
+            "stage": self.stage,
+            "index": chunk.index,
+            "decode_seconds": chunk.decode_seconds,
+            "hash_seconds": chunk.hash_seconds,
+        }
         table = pa.table(cols).replace_schema_metadata({"hashbench": json.dumps(info)})
         sink = pa.BufferOutputStream()
         pq.write_table(table, sink, compression="zstd")
@@ -133,8 +143,10 @@ class ChunkStore:
         try:
             atomic_write_bytes(path, sink.getvalue().to_pybytes())
         except OSError as exc:
-            raise UsageError(f"cannot save checkpoint {path}: {exc.strerror or exc}; free some space or "
-                             "choose another --out, then run the same command again to resume") from None
+            raise UsageError(
+                f"cannot save checkpoint {path}: {exc.strerror or exc}; free some space or "
+                "choose another --out, then run the same command again to resume"
+            ) from None
 
     def read(self, indices: Sequence[int]) -> Iterator[ChunkResult]:
         """The saved chunks, in the order given (all must exist)."""
@@ -143,21 +155,38 @@ class ChunkStore:
             try:
                 table = pq.read_table(p)
             except (OSError, pa.ArrowInvalid) as exc:
-                raise UsageError(f"checkpoint {p} is unreadable ({exc}); delete it and run again to redo that chunk") from None
+                raise UsageError(
+                    f"checkpoint {p} is unreadable ({exc}); delete it and run again to redo that chunk"
+                ) from None
             info = json.loads(table.schema.metadata[b"hashbench"])
             batches = {}
             for h in self.hashers:
-                quality = table[f"{h.name}.quality"].to_numpy().astype(np.int16) if f"{h.name}.quality" in table.column_names else None
+                quality = (
+                    table[f"{h.name}.quality"].to_numpy().astype(np.int16)
+                    if f"{h.name}.quality" in table.column_names
+                    else None
+                )
                 variants = None
                 if f"{h.name}.variants" in table.column_names:
-                    variants = _unfixed(table[f"{h.name}.variants"], h.variants * h.nbytes).reshape(-1, h.variants, h.nbytes)
-                batches[h.name] = HashBatch(codes=_unfixed(table[f"{h.name}.code"], h.nbytes),
-                                            errors=table[f"{h.name}.error"].to_pylist(), quality=quality,
-                                            variant_codes=variants)
+                    variants = _unfixed(table[f"{h.name}.variants"], h.variants * h.nbytes).reshape(
+                        -1, h.variants, h.nbytes
+                    )
+                batches[h.name] = HashBatch(
+                    codes=_unfixed(table[f"{h.name}.code"], h.nbytes),
+                    errors=table[f"{h.name}.error"].to_pylist(),
+                    quality=quality,
+                    variant_codes=variants,
+                )
             metas = [None if m is None else json.loads(m) for m in table["meta"].to_pylist()]
-            yield ChunkResult(index=index, ids=table["id"].to_pylist(), decode_errors=table["error"].to_pylist(),
-                              batches=batches, decode_seconds=float(info["decode_seconds"]),
-                              hash_seconds={k: float(v) for k, v in info["hash_seconds"].items()}, meta=metas)
+            yield ChunkResult(
+                index=index,
+                ids=table["id"].to_pylist(),
+                decode_errors=table["error"].to_pylist(),
+                batches=batches,
+                decode_seconds=float(info["decode_seconds"]),
+                hash_seconds={k: float(v) for k, v in info["hash_seconds"].items()},
+                meta=metas,
+            )
 
 
 def hash_checkpointed(
@@ -188,13 +217,22 @@ def hash_checkpointed(
     t0 = time.perf_counter()
     with tqdm(total=len(items), desc=f"{stage:>11}", unit="img", disable=not progress, dynamic_ncols=True) as bar:
         bar.update(min(len(items), len(done) * chunk_size))
-        for result in hash_stream(items, hashers, workers=workers, chunk_size=chunk_size, skip_chunks=done,
-                                  pool=pool, max_pixels=max_pixels or DEFAULT_MAX_PIXELS):
+        for result in hash_stream(
+            items,
+            hashers,
+            workers=workers,
+            chunk_size=chunk_size,
+            skip_chunks=done,
+            pool=pool,
+            max_pixels=max_pixels or DEFAULT_MAX_PIXELS,
+        ):
             store.write(result)
             bar.update(len(result.ids))
     wall = time.perf_counter() - t0
     res = collect(store.read(range(n_chunks)), hashers)
     if res.ids != [i for i, _ in items]:
-        raise UsageError(f"the checkpoints in {store.folder} do not belong to these inputs; delete the folder and run again")
+        raise UsageError(
+            f"the checkpoints in {store.folder} do not belong to these inputs; delete the folder and run again"
+        )
     res.wall_seconds = wall
     return res, {"items": len(items), "chunks": n_chunks, "resumed_chunks": len(done), "wall_seconds": wall}

@@ -108,8 +108,14 @@ def connect(address: str | os.PathLike[str], *, n_workers: int | None = None, ti
             raise UsageError(f"a local cluster needs at least 1 worker, got {n}")
         try:
             return distributed.Client(
-                n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
-                dashboard_address="127.0.0.1:0", set_as_default=False, timeout=max(timeout, 60.0))
+                n_workers=n,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address="127.0.0.1:0",
+                set_as_default=False,
+                timeout=max(timeout, 60.0),
+            )
         except (OSError, RuntimeError) as exc:
             raise UsageError(f"could not start a local Dask cluster: {_one_line(exc)}") from None
     try:
@@ -118,14 +124,17 @@ def connect(address: str | os.PathLike[str], *, n_workers: int | None = None, ti
         else:
             client = distributed.Client(text, timeout=timeout, set_as_default=False)
     except (OSError, TimeoutError, ValueError) as exc:
-        raise UsageError(f"cannot reach the Dask scheduler at {text} within {timeout:g} s ({_root_cause(exc)}); "
-                         "is `dask scheduler` running there, and is the address right?") from None
+        raise UsageError(
+            f"cannot reach the Dask scheduler at {text} within {timeout:g} s ({_root_cause(exc)}); "
+            "is `dask scheduler` running there, and is the address right?"
+        ) from None
     try:
         client.wait_for_workers(1, timeout=timeout)
     except (TimeoutError, OSError):
         client.close()
-        raise UsageError(f"the Dask scheduler at {text} has no worker after {timeout:g} s; "
-                         f"start some with `dask worker {text}`") from None
+        raise UsageError(
+            f"the Dask scheduler at {text} has no worker after {timeout:g} s; start some with `dask worker {text}`"
+        ) from None
     return client
 
 
@@ -266,8 +275,11 @@ def impostor_histogram_on(
     k = len(parts)
     # Full off-diagonal blocks first and the half-size diagonal ones last: the small tasks fill
     # the gaps at the end, so no thread waits long for the last big one.
-    futures = [client.submit(_block_histogram, parts[i], parts[j], nbits, pure=False)
-               for i in range(k) for j in range(i + 1, k)]
+    futures = [
+        client.submit(_block_histogram, parts[i], parts[j], nbits, pure=False)
+        for i in range(k)
+        for j in range(i + 1, k)
+    ]
     futures += [client.submit(_block_histogram, parts[i], None, nbits, pure=False) for i in range(k)]
     return _sum_blocks(client, futures, list(parts), nbits, n * (n - 1) // 2, n, progress)
 
@@ -291,7 +303,9 @@ def variant_impostor_histogram_on(
     arr, nbits = _checked(codes, nbits)
     var = np.ascontiguousarray(np.asarray(variant_codes))
     if var.ndim != 3 or var.dtype != np.uint8 or var.shape[0] != arr.shape[0] or var.shape[2] != arr.shape[1]:
-        raise ValueError(f"expected (n, variants, nbytes) uint8 variants for {arr.shape} codes, got {var.dtype} {var.shape}")
+        raise ValueError(
+            f"expected (n, variants, nbytes) uint8 variants for {arr.shape} codes, got {var.dtype} {var.shape}"
+        )
     n = len(arr)
     if n < 2:
         return np.zeros(nbits + 1, dtype=np.int64)
@@ -302,17 +316,23 @@ def variant_impostor_histogram_on(
     code_parts = client.scatter([arr[a:b] for a, b in bounds], broadcast=False, hash=False)
     var_parts = client.scatter([var[a:b] for a, b in bounds], broadcast=False, hash=False)
     k = len(bounds)
-    futures = [client.submit(_variant_block_histogram, var_parts[i], code_parts[j], nbits, i == j, pure=False)
-               for i in range(k) for j in range(k)]
+    futures = [
+        client.submit(_variant_block_histogram, var_parts[i], code_parts[j], nbits, i == j, pure=False)
+        for i in range(k)
+        for j in range(k)
+    ]
     return _sum_blocks(client, futures, list(code_parts) + list(var_parts), nbits, n * (n - 1), n, progress)
 
 
-def _sum_blocks(client: Client, futures: list[Any], data: list[Any], nbits: int, expected: int, n: int,
-                progress: bool) -> np.ndarray:
+def _sum_blocks(
+    client: Client, futures: list[Any], data: list[Any], nbits: int, expected: int, n: int, progress: bool
+) -> np.ndarray:
     """Wait for the block tasks (with Dask's progress bar), sum their counts, release everything."""
     try:
         if progress:
-            print(f"counting {expected:,} pairs of {n:,} codes in {len(futures)} blocks on the cluster", file=sys.stderr)
+            print(
+                f"counting {expected:,} pairs of {n:,} codes in {len(futures)} blocks on the cluster", file=sys.stderr
+            )
             _show_progress(client, futures)
         hist = np.zeros(nbits + 1, dtype=np.int64)
         for part in client.gather(futures):
@@ -332,8 +352,9 @@ def _show_progress(client: Client, futures: list[Any]) -> None:
         dask_progress(futures, notebook=False, scheduler=client.scheduler.address)
 
 
-def pair_histogram_on(client: Client, *, progress: bool = False,
-                      min_pairs_for_progress: int = 200_000_000) -> Callable[..., np.ndarray]:
+def pair_histogram_on(
+    client: Client, *, progress: bool = False, min_pairs_for_progress: int = 200_000_000
+) -> Callable[..., np.ndarray]:
     """``f(codes, nbits, variants=None) -> histogram`` counting impostor pairs on ``client``.
 
     The shape :class:`hashbench.evaluate.study.StudySettings` takes for ``pair_histogram``:
@@ -344,10 +365,12 @@ def pair_histogram_on(client: Client, *, progress: bool = False,
     return partial(_pair_histogram_on, client, progress, min_pairs_for_progress)
 
 
-def _pair_histogram_on(client: Client, progress: bool, min_pairs: int, codes: np.ndarray, nbits: int,
-                       variants: np.ndarray | None = None) -> np.ndarray:
+def _pair_histogram_on(
+    client: Client, progress: bool, min_pairs: int, codes: np.ndarray, nbits: int, variants: np.ndarray | None = None
+) -> np.ndarray:
     n = len(codes)
     if variants is not None:
-        return variant_impostor_histogram_on(client, variants, codes, nbits,
-                                             progress=progress and n * (n - 1) >= min_pairs)
+        return variant_impostor_histogram_on(
+            client, variants, codes, nbits, progress=progress and n * (n - 1) >= min_pairs
+        )
     return impostor_histogram_on(client, codes, nbits, progress=progress and n * (n - 1) // 2 >= min_pairs)

@@ -21,8 +21,16 @@ from typing import Any
 
 from .errors import UsageError
 
-__all__ = ["DatasetSpec", "RunConfig", "load_config", "load_preset", "preset_names", "default_config_text", "parse_config",
-           "config_from_dict"]
+__all__ = [
+    "DatasetSpec",
+    "RunConfig",
+    "load_config",
+    "load_preset",
+    "preset_names",
+    "default_config_text",
+    "parse_config",
+    "config_from_dict",
+]
 
 _SECTIONS = {"run", "references", "distractors", "transforms", "hashers", "thresholds", "matching", "statistics"}
 _KEYS = {
@@ -195,15 +203,19 @@ def parse_config(data: dict[str, Any], origin: str = "config") -> RunConfig:
     ref_labels = {s.label() for s in references}
     for s in distractors:
         if s.label() in ref_labels:
-            raise UsageError(f"{origin}: distractor dataset {s.label()} is also a reference; distractors must be "
-                             "distinct images (use another seed or dataset)")
+            raise UsageError(
+                f"{origin}: distractor dataset {s.label()} is also a reference; distractors must be "
+                "distinct images (use another seed or dataset)"
+            )
 
     tr = data.get("transforms", {})
     suite = str(tr.get("suite", base.suite))
     custom = tuple(tr.get("custom", ()))
     for i, t in enumerate(custom):
         if not isinstance(t, dict) or "name" not in t:
-            raise UsageError(f"{origin}: [[transforms.custom]] entry {i + 1} needs a 'name' (see `hashbench transforms`)")
+            raise UsageError(
+                f"{origin}: [[transforms.custom]] entry {i + 1} needs a 'name' (see `hashbench transforms`)"
+            )
 
     hs = data.get("hashers", {})
     names = tuple(hs.get("names", ()))
@@ -212,7 +224,9 @@ def parse_config(data: dict[str, Any], origin: str = "config") -> RunConfig:
     known_hashers = set(hashers_mod.available())
     for n in names:
         if n.partition(":")[0] not in known_hashers:
-            raise UsageError(f"{origin}: unknown hasher {n!r} in [hashers] names; known: {', '.join(sorted(known_hashers))}")
+            raise UsageError(
+                f"{origin}: unknown hasher {n!r} in [hashers] names; known: {', '.join(sorted(known_hashers))}"
+            )
     if len(set(names)) != len(names):
         raise UsageError(f"{origin}: a hasher is named twice in [hashers] names")
     composites = tuple(hs.get("composites", ()))
@@ -253,16 +267,34 @@ def parse_config(data: dict[str, Any], origin: str = "config") -> RunConfig:
     alpha = float(st.get("alpha", base.alpha))
     if not 0 < alpha < 1:
         raise UsageError(f"{origin}: [statistics] alpha must be between 0 and 1, got {alpha}")
-    target_fprs = tuple(_positive(v, "[statistics] target_fprs entries", origin) for v in st.get("target_fprs", base.target_fprs))
+    target_fprs = tuple(
+        _positive(v, "[statistics] target_fprs entries", origin) for v in st.get("target_fprs", base.target_fprs)
+    )
     if any(v >= 1 for v in target_fprs):
         raise UsageError(f"{origin}: [statistics] target_fprs must be below 1")
-    list_sizes = tuple(_positive(v, "[statistics] list_sizes entries", origin) for v in st.get("list_sizes", base.list_sizes))
+    list_sizes = tuple(
+        _positive(v, "[statistics] list_sizes entries", origin) for v in st.get("list_sizes", base.list_sizes)
+    )
     return RunConfig(
-        name=name, seed=seed, workers=workers, chunk_size=chunk_size,
-        references=references, distractors=distractors, suite=suite, custom_transforms=custom,
-        hashers=names, composites=composites, thresholds=thresholds, matching=mode,
-        quality_floor=quality_floor, alpha=alpha, target_fprs=target_fprs, list_sizes=list_sizes,
-        volume_per_year=_positive(st.get("volume_per_year", base.volume_per_year), "[statistics] volume_per_year", origin),
+        name=name,
+        seed=seed,
+        workers=workers,
+        chunk_size=chunk_size,
+        references=references,
+        distractors=distractors,
+        suite=suite,
+        custom_transforms=custom,
+        hashers=names,
+        composites=composites,
+        thresholds=thresholds,
+        matching=mode,
+        quality_floor=quality_floor,
+        alpha=alpha,
+        target_fprs=target_fprs,
+        list_sizes=list_sizes,
+        volume_per_year=_positive(
+            st.get("volume_per_year", base.volume_per_year), "[statistics] volume_per_year", origin
+        ),
         list_size=_positive(st.get("list_size", base.list_size), "[statistics] list_size", origin),
     )
 
@@ -277,12 +309,20 @@ def config_from_dict(d: dict[str, Any], origin: str = "report.json") -> RunConfi
             "run": {"name": d["name"], "seed": d["seed"], "workers": d["workers"], "chunk_size": d["chunk_size"]},
             "references": list(d["references"]),
             "distractors": list(d["distractors"]),
-            "transforms": {"suite": d["suite"], **({"custom": list(d["custom_transforms"])} if d["custom_transforms"] else {})},
+            "transforms": {
+                "suite": d["suite"],
+                **({"custom": list(d["custom_transforms"])} if d["custom_transforms"] else {}),
+            },
             "hashers": {"names": list(d["hashers"]), "composites": list(d["composites"])},
             "thresholds": dict(d["thresholds"]),
             "matching": {"mode": d["matching"], "quality_floor": d["quality_floor"]},
-            "statistics": {"alpha": d["alpha"], "target_fprs": list(d["target_fprs"]), "list_sizes": list(d["list_sizes"]),
-                           "volume_per_year": d["volume_per_year"], "list_size": d["list_size"]},
+            "statistics": {
+                "alpha": d["alpha"],
+                "target_fprs": list(d["target_fprs"]),
+                "list_sizes": list(d["list_sizes"]),
+                "volume_per_year": d["volume_per_year"],
+                "list_size": d["list_size"],
+            },
         }
     except (KeyError, TypeError) as exc:
         raise UsageError(f"{origin}: the recorded configuration is incomplete (missing {exc})") from None

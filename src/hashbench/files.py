@@ -99,7 +99,7 @@ def _find_url(url: str, found: FoundFiles, *, all_files: bool, several: bool) ->
     base = root.rstrip("/")
     prefix = f"{base.rsplit('/', 1)[-1]}/" if several and is_dir else ""
     for f in files:
-        rel = prefix + f[len(base) + 1:] if is_dir else url
+        rel = prefix + f[len(base) + 1 :] if is_dir else url
         if is_dir and not all_files and Path(f).suffix.lower() not in IMAGE_SUFFIXES:
             found.skipped.append((rel, "no image suffix (pass --all-files to include it)"))
             continue

@@ -23,12 +23,11 @@ import time
 from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
-from typing import Union
 
 import numpy as np
 import numpy.typing as npt
@@ -52,6 +51,7 @@ __all__ = [
     "open_pool",
 ]
 
+
 class LazySource(ABC):
     """A picklable recipe for an image, materialised inside the worker that hashes it.
 
@@ -67,7 +67,7 @@ class LazySource(ABC):
 
 #: One input: a file path, an fsspec URL string (``s3://...``), a decoded (H, W, 3) uint8 array,
 #: (array, encoded bytes), or a LazySource.
-Source = Union[str, os.PathLike, npt.NDArray[np.uint8], tuple, LazySource]
+Source = str | os.PathLike | npt.NDArray[np.uint8] | tuple | LazySource
 
 DEFAULT_CHUNK_SIZE = 64
 
@@ -128,8 +128,7 @@ class HashResult:
     def ok(self) -> dict[str, npt.NDArray[np.bool_]]:
         decoded = np.array([e is None for e in self.decode_errors], dtype=bool)
         return {
-            name: decoded & np.array([e is None for e in errs], dtype=bool)
-            for name, errs in self.hasher_errors.items()
+            name: decoded & np.array([e is None for e in errs], dtype=bool) for name, errs in self.hasher_errors.items()
         }
 
     @property
@@ -209,15 +208,28 @@ def _load(item_id: str, source: Source, max_pixels: int) -> tuple[ImageItem, dic
 
 
 def _check_pixels(item_id: str, px: object) -> npt.NDArray[np.uint8]:
-    if (not isinstance(px, np.ndarray) or px.dtype != np.uint8 or px.ndim != 3 or px.shape[2] != 3
-            or px.shape[0] == 0 or px.shape[1] == 0):
+    if (
+        not isinstance(px, np.ndarray)
+        or px.dtype != np.uint8
+        or px.ndim != 3
+        or px.shape[2] != 3
+        or px.shape[0] == 0
+        or px.shape[1] == 0
+    ):
         shape = getattr(px, "shape", None)
-        raise ImageDecodeError(item_id, f"expected an (H, W, 3) uint8 array, got {shape} {getattr(px, 'dtype', type(px).__name__)}")
+        raise ImageDecodeError(
+            item_id, f"expected an (H, W, 3) uint8 array, got {shape} {getattr(px, 'dtype', type(px).__name__)}"
+        )
     return px
 
 
-def _hash_chunk(index: int, ids: list[str], sources: list[Source], hashers: list[Hasher] | None = None,
-                max_pixels: int | None = None) -> ChunkResult:
+def _hash_chunk(
+    index: int,
+    ids: list[str],
+    sources: list[Source],
+    hashers: list[Hasher] | None = None,
+    max_pixels: int | None = None,
+) -> ChunkResult:
     # A task from another executor (a Dask cluster) carries its hashers: no initializer ran there.
     hashers = _WORKER_HASHERS if hashers is None else hashers
     max_pixels = _WORKER_MAX_PIXELS if max_pixels is None else max_pixels
@@ -260,8 +272,9 @@ def _hash_chunk(index: int, ids: list[str], sources: list[Source], hashers: list
         batches[hasher.name] = _scatter(sub, good, len(items), hasher)
     for hasher in derived:  # e.g. pdq is variant 0 of pdq8: computed once, reported for both
         src = batches[hasher.same_as_variant0_of]
-        batches[hasher.name] = HashBatch(codes=src.codes.copy(), errors=list(src.errors),
-                                         quality=None if src.quality is None else src.quality.copy())
+        batches[hasher.name] = HashBatch(
+            codes=src.codes.copy(), errors=list(src.errors), quality=None if src.quality is None else src.quality.copy()
+        )
         hash_seconds[hasher.name] = 0.0
     return ChunkResult(index, list(ids), decode_errors, batches, decode_seconds, hash_seconds, meta)
 
@@ -279,10 +292,16 @@ def _hash_with_limit(hasher: Hasher, items: list[ImageItem]) -> HashBatch:
             with _time_limit(ITEM_TIMEOUT):
                 parts.append(hasher.hash_many([item]))
         except ItemTimeout as exc:
-            parts.append(HashBatch(codes=np.zeros((1, hasher.nbytes), np.uint8), errors=[f"hashing {exc}"],
-                                   quality=np.full(1, -1, np.int16) if hasher.has_quality else None,
-                                   variant_codes=np.zeros((1, hasher.variants, hasher.nbytes), np.uint8)
-                                   if hasher.variants > 1 else None))
+            parts.append(
+                HashBatch(
+                    codes=np.zeros((1, hasher.nbytes), np.uint8),
+                    errors=[f"hashing {exc}"],
+                    quality=np.full(1, -1, np.int16) if hasher.has_quality else None,
+                    variant_codes=np.zeros((1, hasher.variants, hasher.nbytes), np.uint8)
+                    if hasher.variants > 1
+                    else None,
+                )
+            )
     return HashBatch(
         codes=np.concatenate([p.codes for p in parts]) if parts else np.zeros((0, hasher.nbytes), np.uint8),
         errors=[e for p in parts for e in p.errors],
@@ -333,15 +352,20 @@ def _chunks(items: Iterable[tuple[str, Source]], size: int) -> Iterator[tuple[li
         yield [b[0] for b in block], [b[1] for b in block]
 
 
-def open_pool(hashers: Sequence[Hasher], workers: int, max_pixels: int = DEFAULT_MAX_PIXELS,
-              preload: Sequence[str] = ("hashbench.hashing",)) -> ProcessPoolExecutor:
+def open_pool(
+    hashers: Sequence[Hasher],
+    workers: int,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    preload: Sequence[str] = ("hashbench.hashing",),
+) -> ProcessPoolExecutor:
     """A pool of hashing workers, to share between several :func:`hash_stream` calls.
 
     Starting workers costs imports (about a second each on a loaded machine); a run with several
     stages opens one pool and passes it to every stage.
     """
-    return ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context(),
-                               initializer=_init_worker, initargs=(list(hashers), max_pixels))
+    return ProcessPoolExecutor(
+        max_workers=workers, mp_context=_mp_context(), initializer=_init_worker, initargs=(list(hashers), max_pixels)
+    )
 
 
 def hash_stream(
@@ -414,14 +438,27 @@ def collect(chunks: Iterable[ChunkResult], hashers: Sequence[Hasher], progress=N
     for h in hashers:
         bs = parts[h.name]
         codes[h.name] = np.concatenate([b.codes for b in bs]) if bs else np.zeros((0, h.nbytes), np.uint8)
-        quality[h.name] = (np.concatenate([b.quality for b in bs]) if bs else np.zeros(0, np.int16)) if h.has_quality else None
+        quality[h.name] = (
+            (np.concatenate([b.quality for b in bs]) if bs else np.zeros(0, np.int16)) if h.has_quality else None
+        )
         variants[h.name] = (
             (np.concatenate([b.variant_codes for b in bs]) if bs else np.zeros((0, h.variants, h.nbytes), np.uint8))
-            if h.variants > 1 else None
+            if h.variants > 1
+            else None
         )
         errors[h.name] = [e for b in bs for e in b.errors]
-    return HashResult(ids, list(hashers), codes, quality, variants, decode_errors, errors,
-                      decode_seconds=decode_seconds, hash_seconds=hash_seconds, meta=meta)
+    return HashResult(
+        ids,
+        list(hashers),
+        codes,
+        quality,
+        variants,
+        decode_errors,
+        errors,
+        decode_seconds=decode_seconds,
+        hash_seconds=hash_seconds,
+        meta=meta,
+    )
 
 
 def balanced_chunk_size(total: int | None, workers: int, largest: int = DEFAULT_CHUNK_SIZE) -> int:
@@ -432,8 +469,17 @@ def balanced_chunk_size(total: int | None, workers: int, largest: int = DEFAULT_
     return max(1, min(largest, -(-total // (4 * workers))))
 
 
-def _run(items: Iterable[tuple[str, Source]], total: int | None, hashers: Sequence[str | Hasher], *,
-         workers: int | None, chunk_size: int | None, max_pixels: int, progress: bool, desc: str) -> HashResult:
+def _run(
+    items: Iterable[tuple[str, Source]],
+    total: int | None,
+    hashers: Sequence[str | Hasher],
+    *,
+    workers: int | None,
+    chunk_size: int | None,
+    max_pixels: int,
+    progress: bool,
+    desc: str,
+) -> HashResult:
     from tqdm.auto import tqdm
 
     hs = resolve_hashers(hashers)
@@ -461,8 +507,16 @@ def hash_files(
     ids = [os.fspath(p) for p in paths] if ids is None else list(ids)
     if len(ids) != len(paths):
         raise ValueError(f"{len(ids)} ids for {len(paths)} paths")
-    return _run(zip(ids, [p if is_url(p) else Path(p) for p in paths]), len(ids), hashers, workers=workers,
-                chunk_size=chunk_size, max_pixels=max_pixels, progress=progress, desc="hashing")
+    return _run(
+        zip(ids, [p if is_url(p) else Path(p) for p in paths]),
+        len(ids),
+        hashers,
+        workers=workers,
+        chunk_size=chunk_size,
+        max_pixels=max_pixels,
+        progress=progress,
+        desc="hashing",
+    )
 
 
 def hash_arrays(
@@ -478,5 +532,13 @@ def hash_arrays(
     """Hash decoded images (arrays, or (array, encoded bytes) pairs), streamed in chunks."""
     if total is None and hasattr(arrays, "__len__"):
         total = len(arrays)  # type: ignore[arg-type]
-    return _run(zip(ids, arrays, strict=True), total, hashers, workers=workers, chunk_size=chunk_size,
-                max_pixels=DEFAULT_MAX_PIXELS, progress=progress, desc="hashing")
+    return _run(
+        zip(ids, arrays, strict=True),
+        total,
+        hashers,
+        workers=workers,
+        chunk_size=chunk_size,
+        max_pixels=DEFAULT_MAX_PIXELS,
+        progress=progress,
+        desc="hashing",
+    )

@@ -125,9 +125,7 @@ def read_url(
     return LoadedImage(decode_bytes(data, item_id=item, max_pixels=max_pixels), data)
 
 
-def decode_bytes(
-    data: bytes, *, item_id: str | None = None, max_pixels: int = DEFAULT_MAX_PIXELS
-) -> RGBArray:
+def decode_bytes(data: bytes, *, item_id: str | None = None, max_pixels: int = DEFAULT_MAX_PIXELS) -> RGBArray:
     """Decode an encoded image to (H, W, 3) RGB uint8, applying the rules in the module docstring."""
     if not data:
         raise ImageDecodeError(item_id, "empty file (0 bytes)")
@@ -202,9 +200,7 @@ def to_rgb(im: Image.Image) -> RGBArray:
     if mode == "F":
         gray = np.clip(np.nan_to_num(np.asarray(im, dtype=np.float32)), 0, 255).astype(np.uint8)
         return np.ascontiguousarray(np.repeat(gray[:, :, None], 3, axis=2))
-    has_alpha = mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
-        mode in ("P", "L", "RGB") and "transparency" in im.info
-    )
+    has_alpha = mode in ("RGBA", "LA", "PA", "RGBa", "La") or (mode in ("P", "L", "RGB") and "transparency" in im.info)
     if has_alpha:
         rgba = im.convert("RGBA")
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))

@@ -19,8 +19,20 @@ from . import __version__
 
 __all__ = ["package_versions", "machine", "environment", "digest_lines", "TRACKED_PACKAGES"]
 
-TRACKED_PACKAGES = ("numpy", "pillow", "pdqhash", "imagehash", "numba", "llvmlite", "scipy",
-                    "scikit-learn", "scikit-image", "pyarrow", "matplotlib", "pywavelets")
+TRACKED_PACKAGES = (
+    "numpy",
+    "pillow",
+    "pdqhash",
+    "imagehash",
+    "numba",
+    "llvmlite",
+    "scipy",
+    "scikit-learn",
+    "scikit-image",
+    "pyarrow",
+    "matplotlib",
+    "pywavelets",
+)
 
 
 def package_versions() -> dict[str, str]:

@@ -72,10 +72,27 @@ def _suite(config: RunConfig) -> list[transforms_mod.Transform]:
     return transforms_mod.get_suite(config.suite)
 
 
-def _hash_stage(name: str, items: Sequence[tuple[str, LazySource]], hashers: list[Hasher], config: RunConfig,
-                run_dir: Path, workers: int, progress: bool, pool) -> tuple[HashResult, dict[str, Any]]:
-    return hash_checkpointed(name, items, hashers, run_dir, config.digest(), workers=workers,
-                             chunk_size=config.chunk_size, progress=progress, pool=pool)
+def _hash_stage(
+    name: str,
+    items: Sequence[tuple[str, LazySource]],
+    hashers: list[Hasher],
+    config: RunConfig,
+    run_dir: Path,
+    workers: int,
+    progress: bool,
+    pool,
+) -> tuple[HashResult, dict[str, Any]]:
+    return hash_checkpointed(
+        name,
+        items,
+        hashers,
+        run_dir,
+        config.digest(),
+        workers=workers,
+        chunk_size=config.chunk_size,
+        progress=progress,
+        pool=pool,
+    )
 
 
 def _group(item: datasets_mod.Item) -> str:
@@ -86,8 +103,9 @@ def _group(item: datasets_mod.Item) -> str:
 
 
 def _codes(res: HashResult, h: Hasher) -> Codes:
-    return Codes(codes=res.codes[h.name], ok=res.ok[h.name], quality=res.quality[h.name],
-                 variants=res.variant_codes[h.name])
+    return Codes(
+        codes=res.codes[h.name], ok=res.ok[h.name], quality=res.quality[h.name], variants=res.variant_codes[h.name]
+    )
 
 
 def _failures(stage: str, res: HashResult) -> list[dict[str, Any]]:
@@ -125,12 +143,19 @@ def _index_throughput(h: Hasher, refs: Codes, distractors: Codes, radius: int) -
         lims, D, I = index.range_search(xq, radius)
         query = time.perf_counter() - t1
         results[label] = (lims, I)
-        out[label] = {"build_seconds": build, "query_seconds": query,
-                      "queries_per_second": len(xq) / query if query > 0 else None,
-                      "bytes_per_code": float(index.nbytes_per_code)}
-    out["identical_results"] = bool(np.array_equal(results["flat"][0], results["mih"][0]) and all(
-        np.array_equal(np.sort(results["flat"][1][a:b]), np.sort(results["mih"][1][a:b]))
-        for a, b in zip(results["flat"][0][:-1], results["flat"][0][1:])))
+        out[label] = {
+            "build_seconds": build,
+            "query_seconds": query,
+            "queries_per_second": len(xq) / query if query > 0 else None,
+            "bytes_per_code": float(index.nbytes_per_code),
+        }
+    out["identical_results"] = bool(
+        np.array_equal(results["flat"][0], results["mih"][0])
+        and all(
+            np.array_equal(np.sort(results["flat"][1][a:b]), np.sort(results["mih"][1][a:b]))
+            for a, b in zip(results["flat"][0][:-1], results["flat"][0][1:])
+        )
+    )
     return out
 
 
@@ -144,8 +169,15 @@ def _input_manifest(items: Sequence[datasets_mod.Item]) -> list[str]:
     return [f"{it.id}\t{json.dumps(dict(it.source), sort_keys=True, default=str)}" for it in items]
 
 
-def run(config: RunConfig, *, out_root: str | Path = "results", progress: bool | None = None,
-        workers: int | None = None, write: bool = True, client=None) -> RunOutcome:
+def run(
+    config: RunConfig,
+    *,
+    out_root: str | Path = "results",
+    progress: bool | None = None,
+    workers: int | None = None,
+    write: bool = True,
+    client=None,
+) -> RunOutcome:
     """Run ``config`` end to end (resuming saved chunks) and write its report.
 
     ``client``: a Dask client (:func:`hashbench.cluster.connect`); images are then hashed and
@@ -154,7 +186,7 @@ def run(config: RunConfig, *, out_root: str | Path = "results", progress: bool |
     if progress is None:
         progress = sys.stderr.isatty()
     started = time.perf_counter()
-    created = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    created = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
     workers = workers or config.workers or default_workers()
     if client is not None:
         from .cluster import pair_histogram_on, worker_slots
@@ -176,22 +208,43 @@ def run(config: RunConfig, *, out_root: str | Path = "results", progress: bool |
         raise UsageError("two references have the same id; name each dataset once")
     clash = ref_ids.intersection(it.id for it in dis_items)
     if clash:
-        raise UsageError(f"{len(clash)} distractors are also references (e.g. {sorted(clash)[0]}); "
-                         "use a different seed or dataset for distractors")
+        raise UsageError(
+            f"{len(clash)} distractors are also references (e.g. {sorted(clash)[0]}); "
+            "use a different seed or dataset for distractors"
+        )
     atomic_write_text(run_dir / "config.json", json.dumps(config.to_dict(), indent=1, sort_keys=True, default=str))
 
     stages: dict[str, Any] = {}
     queries_in = [(f"{it.id}#{t.name}", EditSource(it, t, config.seed)) for it in ref_items for t in suite]
-    pool = client if client is not None else (
-        open_pool(hashers, workers, preload=("hashbench.sources",)) if workers > 1 else None)
+    pool = (
+        client
+        if client is not None
+        else (open_pool(hashers, workers, preload=("hashbench.sources",)) if workers > 1 else None)
+    )
     try:
         refs, stages["references"] = _hash_stage(
-            "references", [(it.id, DatasetSource(it)) for it in ref_items], hashers, config, run_dir, workers,
-            progress, pool)
-        queries, stages["queries"] = _hash_stage("queries", queries_in, hashers, config, run_dir, workers, progress, pool)
+            "references",
+            [(it.id, DatasetSource(it)) for it in ref_items],
+            hashers,
+            config,
+            run_dir,
+            workers,
+            progress,
+            pool,
+        )
+        queries, stages["queries"] = _hash_stage(
+            "queries", queries_in, hashers, config, run_dir, workers, progress, pool
+        )
         dis, stages["distractors"] = _hash_stage(
-            "distractors", [(it.id, DatasetSource(it)) for it in dis_items], hashers, config, run_dir, workers,
-            progress, pool)
+            "distractors",
+            [(it.id, DatasetSource(it)) for it in dis_items],
+            hashers,
+            config,
+            run_dir,
+            workers,
+            progress,
+            pool,
+        )
     finally:
         if pool is not None and pool is not client:
             pool.shutdown(wait=True, cancel_futures=True)
@@ -209,16 +262,38 @@ def run(config: RunConfig, *, out_root: str | Path = "results", progress: bool |
     for h in hashers:
         dihedral = config.matching == "dihedral" and h.variants > 1
         settings = StudySettings(
-            name=h.name, threshold=config.thresholds[h.name], dihedral=dihedral,
-            quality_floor=config.quality_floor if h.has_quality else None, seed=config.seed, alpha=config.alpha,
-            target_fprs=config.target_fprs, list_sizes=config.list_sizes,
-            volume_per_year=config.volume_per_year, list_size=config.list_size, progress=progress,
-            pair_histogram=None if client is None else pair_histogram_on(client, progress=progress))
+            name=h.name,
+            threshold=config.thresholds[h.name],
+            dihedral=dihedral,
+            quality_floor=config.quality_floor if h.has_quality else None,
+            seed=config.seed,
+            alpha=config.alpha,
+            target_fprs=config.target_fprs,
+            list_sizes=config.list_sizes,
+            volume_per_year=config.volume_per_year,
+            list_size=config.list_size,
+            progress=progress,
+            pair_histogram=None if client is None else pair_histogram_on(client, progress=progress),
+        )
         res, genuine[h.name], eval_seconds[h.name] = study_hasher(
-            h.nbits, _codes(refs, h), _codes(queries, h), query_ref, query_transform, _codes(dis, h), settings,
-            groups=(ref_groups, dis_groups))
-        res.update({"library": h.library, "library_version": h.library_version(), "kind": h.kind,
-                    "exact": h.exact, "variants": h.variants})
+            h.nbits,
+            _codes(refs, h),
+            _codes(queries, h),
+            query_ref,
+            query_transform,
+            _codes(dis, h),
+            settings,
+            groups=(ref_groups, dis_groups),
+        )
+        res.update(
+            {
+                "library": h.library,
+                "library_version": h.library_version(),
+                "kind": h.kind,
+                "exact": h.exact,
+                "variants": h.variants,
+            }
+        )
         results[h.name] = res
         index_perf[h.name] = _index_throughput(h, _codes(refs, h), _codes(dis, h), config.thresholds[h.name])
 
@@ -233,8 +308,11 @@ def run(config: RunConfig, *, out_root: str | Path = "results", progress: bool |
             v = None
             if results[n]["matching"] == "dihedral":
                 v = np.concatenate([refs.variant_codes[n][common_r], dis.variant_codes[n][common_d]])
-            images[n] = Codes(codes=np.concatenate([refs.codes[n][common_r], dis.codes[n][common_d]]),
-                              ok=np.ones(int(common_r.sum() + common_d.sum()), bool), variants=v)
+            images[n] = Codes(
+                codes=np.concatenate([refs.codes[n][common_r], dis.codes[n][common_d]]),
+                ok=np.ones(int(common_r.sum() + common_d.sum()), bool),
+                variants=v,
+            )
         parts = [(n, config.thresholds[n], results[n]["matching"] == "dihedral") for n in names]
         composites[comp] = study_composite(op, parts, genuine, images, config.alpha)
 
@@ -245,7 +323,8 @@ def run(config: RunConfig, *, out_root: str | Path = "results", progress: bool |
         secs = refs.hash_seconds[h.name] + queries.hash_seconds[h.name] + dis.hash_seconds[h.name]
         n_ok = int(refs.ok[h.name].sum() + queries.ok[h.name].sum() + dis.ok[h.name].sum())
         hashing_rates[h.name] = {
-            "images": n_ok, "cpu_seconds": secs,
+            "images": n_ok,
+            "cpu_seconds": secs,
             "images_per_second_per_core": (n_ok / secs) if secs > 0 else None,
             "shared_with": h.same_as_variant0_of if secs == 0 and h.same_as_variant0_of in by_name else None,
         }
@@ -257,12 +336,21 @@ def run(config: RunConfig, *, out_root: str | Path = "results", progress: bool |
         "seed": config.seed,
         "environment": environment(),
         "inputs": {
-            "references": {"count": len(ref_items), "datasets": [s.label() for s in config.references],
-                           "digest": digest_lines(_input_manifest(ref_items))},
-            "distractors": {"count": len(dis_items), "datasets": [s.label() for s in config.distractors],
-                            "digest": digest_lines(_input_manifest(dis_items))},
-            "queries": {"count": len(queries_in), "suite": config.suite if not config.custom_transforms else "custom",
-                        "transforms": transforms_info},
+            "references": {
+                "count": len(ref_items),
+                "datasets": [s.label() for s in config.references],
+                "digest": digest_lines(_input_manifest(ref_items)),
+            },
+            "distractors": {
+                "count": len(dis_items),
+                "datasets": [s.label() for s in config.distractors],
+                "digest": digest_lines(_input_manifest(dis_items)),
+            },
+            "queries": {
+                "count": len(queries_in),
+                "suite": config.suite if not config.custom_transforms else "custom",
+                "transforms": transforms_info,
+            },
             "failures": _failures("references", refs) + _failures("queries", queries) + _failures("distractors", dis),
         },
         "hashers": results,
@@ -285,7 +373,6 @@ def run(config: RunConfig, *, out_root: str | Path = "results", progress: bool |
 
         write_report(report, run_dir)
     return RunOutcome(run_dir, report)
-
 
 
 # ---------------------------------------------------------------------------------------------
@@ -326,8 +413,14 @@ def accuracy_differences(report_a: dict[str, Any], report_b: dict[str, Any]) -> 
     return out
 
 
-def reproduce(report_path: str | Path, *, out_root: str | Path, workers: int | None = None,
-              progress: bool | None = None, client=None) -> tuple[RunOutcome, list[str], list[str]]:
+def reproduce(
+    report_path: str | Path,
+    *,
+    out_root: str | Path,
+    workers: int | None = None,
+    progress: bool | None = None,
+    client=None,
+) -> tuple[RunOutcome, list[str], list[str]]:
     """Run the configuration recorded in a report again, from scratch, and compare.
 
     Returns (the new run, accuracy differences, library versions that differ). Nothing is
@@ -345,11 +438,15 @@ def reproduce(report_path: str | Path, *, out_root: str | Path, workers: int | N
     if original.get("schema") != REPORT_SCHEMA:
         raise UsageError(f"{path} is not a hashbench report ({REPORT_SCHEMA})")
     config = config_from_dict(original["config"], origin=str(path))
-    stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%S")
-    outcome = run(config, out_root=Path(out_root) / f"reproduce-{stamp}", progress=progress, workers=workers,
-                  client=client)
+    stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%S")
+    outcome = run(
+        config, out_root=Path(out_root) / f"reproduce-{stamp}", progress=progress, workers=workers, client=client
+    )
     versions_a = original.get("environment", {}).get("versions", {})
     versions_b = outcome.report["environment"]["versions"]
-    changed = [f"{k}: {versions_a.get(k)} -> {versions_b.get(k)}" for k in sorted(set(versions_a) | set(versions_b))
-               if versions_a.get(k) != versions_b.get(k)]
+    changed = [
+        f"{k}: {versions_a.get(k)} -> {versions_b.get(k)}"
+        for k in sorted(set(versions_a) | set(versions_b))
+        if versions_a.get(k) != versions_b.get(k)
+    ]
     return outcome, accuracy_differences(original, outcome.report), changed

@@ -67,7 +67,9 @@ def result_to_table(result: HashResult) -> pa.Table:
             {
                 "hash_hex": [hexes[i] if mask[i] else None for i in range(n)],
                 "quality": [int(q[i]) if (q is not None and mask[i] and q[i] >= 0) else None for i in range(n)],
-                "variants_hex": [codes_to_hex(v[i], h.nbits) if (v is not None and mask[i]) else None for i in range(n)],
+                "variants_hex": [
+                    codes_to_hex(v[i], h.nbits) if (v is not None and mask[i]) else None for i in range(n)
+                ],
                 "error": errors,
             }
         )
@@ -97,7 +99,9 @@ def write_table(table: pa.Table, path: str | os.PathLike) -> Path:
     try:
         atomic_write_bytes(out, sink.getvalue().to_pybytes())
     except OSError as exc:
-        raise UsageError(f"cannot write {out}: {exc.strerror or exc}; choose another --out or free some space") from None
+        raise UsageError(
+            f"cannot write {out}: {exc.strerror or exc}; choose another --out or free some space"
+        ) from None
     return out
 
 
@@ -113,7 +117,9 @@ def read_table(path: str | os.PathLike) -> pa.Table:
     return table
 
 
-def codes_from_table(table: pa.Table, hasher: str) -> tuple[list[str], npt.NDArray[np.uint8], npt.NDArray[np.int16] | None]:
+def codes_from_table(
+    table: pa.Table, hasher: str
+) -> tuple[list[str], npt.NDArray[np.uint8], npt.NDArray[np.int16] | None]:
     """Ids, packed codes and quality (or None) of one hasher's successfully hashed rows."""
     rows = table.filter(pc.and_(pc.equal(table["hasher"], hasher), pc.is_valid(table["hash_hex"])))
     if rows.num_rows == 0:
@@ -161,8 +167,10 @@ def hash_files_to_table(
         from .hashing import balanced_chunk_size
 
         chunk_size = balanced_chunk_size(len(ids), 4)
-    key = json.dumps({"hashers": [[h.name, h.nbits] for h in hashers], "ids": ids, "max_pixels": max_pixels,
-                      "chunk": chunk_size}, sort_keys=True).encode()
+    key = json.dumps(
+        {"hashers": [[h.name, h.nbits] for h in hashers], "ids": ids, "max_pixels": max_pixels, "chunk": chunk_size},
+        sort_keys=True,
+    ).encode()
     digest = hashlib.sha256(key).hexdigest()[:16]
     try:
         parts.mkdir(parents=True, exist_ok=True)
@@ -172,8 +180,18 @@ def hash_files_to_table(
         from .cluster import worker_slots
 
         paths, workers = [p if is_url(p) else Path(os.path.abspath(p)) for p in paths], worker_slots(client)
-    result, _ = hash_checkpointed("files", list(zip(ids, paths)), hashers, parts, digest, workers=workers,
-                                  chunk_size=chunk_size, progress=progress, max_pixels=max_pixels, pool=client)
+    result, _ = hash_checkpointed(
+        "files",
+        list(zip(ids, paths)),
+        hashers,
+        parts,
+        digest,
+        workers=workers,
+        chunk_size=chunk_size,
+        progress=progress,
+        max_pixels=max_pixels,
+        pool=client,
+    )
     table = result_to_table(result)
     write_table(table, out)
     shutil.rmtree(parts, ignore_errors=True)

@@ -23,10 +23,7 @@ def main() -> None:
     res = hash_files(paths, [p.name for p in paths], PINNED, workers=1, progress=False)
     out = {
         "versions": {d: importlib.metadata.version(d) for d in VERSIONED},
-        "hashes": {
-            h.name: dict(zip(res.ids, codes_to_hex(res.codes[h.name], h.nbits)))
-            for h in res.hashers
-        },
+        "hashes": {h.name: dict(zip(res.ids, codes_to_hex(res.codes[h.name], h.nbits))) for h in res.hashers},
     }
     target = Path(__file__).with_name("hashes.json")
     target.write_text(json.dumps(out, indent=1, sort_keys=True) + "\n")

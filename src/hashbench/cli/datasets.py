@@ -79,25 +79,44 @@ families: {", ".join(ds.ALL_FAMILIES)}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("datasets", help="list datasets; screen for near-duplicates; draw contact sheets",
-                       description=DATASETS_DESCRIPTION, epilog=DATASETS_EPILOG, formatter_class=HelpFormatter)
+    p = sub.add_parser(
+        "datasets",
+        help="list datasets; screen for near-duplicates; draw contact sheets",
+        description=DATASETS_DESCRIPTION,
+        epilog=DATASETS_EPILOG,
+        formatter_class=HelpFormatter,
+    )
     p.set_defaults(func=run_list)
     dsub = p.add_subparsers(dest="datasets_command", metavar="SUBCOMMAND")
 
-    d = dsub.add_parser("dedupe", help="find near-duplicate pairs and write an exclusion file",
-                        description=DEDUPE_DESCRIPTION, epilog=DEDUPE_EPILOG, formatter_class=HelpFormatter)
+    d = dsub.add_parser(
+        "dedupe",
+        help="find near-duplicate pairs and write an exclusion file",
+        description=DEDUPE_DESCRIPTION,
+        epilog=DEDUPE_EPILOG,
+        formatter_class=HelpFormatter,
+    )
     d.add_argument("source", metavar="PATH", help="a folder, or a dataset spec (see `hashbench datasets --help`)")
     d.add_argument("--hasher", default="pdq", help="hasher used to compare images (default: pdq)")
     d.add_argument("--radius", type=int, default=10, help="pairs with distance <= radius are listed (default 10)")
-    d.add_argument("--out", default=os.path.join("results", "dedupe"), metavar="DIR",
-                   help="folder for near-duplicates.csv, exclude.txt, manifest.parquet (default results/dedupe)")
+    d.add_argument(
+        "--out",
+        default=os.path.join("results", "dedupe"),
+        metavar="DIR",
+        help="folder for near-duplicates.csv, exclude.txt, manifest.parquet (default results/dedupe)",
+    )
     d.add_argument("--show", type=int, default=20, metavar="N", help="print the first N pairs (default 20)")
     d.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
     d.add_argument("--no-progress", action="store_true", help="hide progress bars")
     d.set_defaults(func=run_dedupe)
 
-    v = dsub.add_parser("preview", help="draw contact sheets of the synthetic families and of a suite",
-                        description=PREVIEW_DESCRIPTION, epilog=PREVIEW_EPILOG, formatter_class=HelpFormatter)
+    v = dsub.add_parser(
+        "preview",
+        help="draw contact sheets of the synthetic families and of a suite",
+        description=PREVIEW_DESCRIPTION,
+        epilog=PREVIEW_EPILOG,
+        formatter_class=HelpFormatter,
+    )
     v.add_argument("--out", default="docs", metavar="DIR", help="folder for the PNGs (default docs)")
     v.add_argument("--families", default="all", help="comma-separated families, 'all' or 'none' (default all)")
     v.add_argument("--count", type=int, default=16, help="images per family sheet (default 16)")
@@ -108,8 +127,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     v.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     v.set_defaults(func=run_preview)
 
-    g = sub.add_parser("generate", help="write synthetic benign images to a folder",
-                       description=GENERATE_DESCRIPTION, epilog=GENERATE_EPILOG, formatter_class=HelpFormatter)
+    g = sub.add_parser(
+        "generate",
+        help="write synthetic benign images to a folder",
+        description=GENERATE_DESCRIPTION,
+        epilog=GENERATE_EPILOG,
+        formatter_class=HelpFormatter,
+    )
     g.add_argument("family", choices=ds.ALL_FAMILIES, metavar="FAMILY", help=", ".join(ds.ALL_FAMILIES))
     g.add_argument("--count", type=int, required=True, help="number of images")
     g.add_argument("--size", default="256", help="N (square) or WIDTHxHEIGHT (default 256)")
@@ -129,15 +153,26 @@ def _progress(args: argparse.Namespace) -> bool:
 
 def run_list(args: argparse.Namespace) -> int:
     print("datasets (use as NAME:key=value,...):")
-    print_table(["name", "parameters", "description"],
-                [(i.name, ", ".join(i.params), i.description) for i in ds.available()])
+    print_table(
+        ["name", "parameters", "description"], [(i.name, ", ".join(i.params), i.description) for i in ds.available()]
+    )
     print("\nsynthetic families:")
     print_table(["family", "description"], [(f, ds.FAMILY_DESCRIPTIONS[f]) for f in ds.ALL_FAMILIES])
     sample = ds.SampleDataset(kinds="all")
     print(f"\nsample images present here ({len(sample)} after deduplication; default kinds=photo):")
-    print_table(["id", "kind", "size", "licence", "credit"],
-                [(it.id, it.source["kind"], f"{it.source['width']}x{it.source['height']}", it.source["licence"],
-                  it.source["credit"]) for it in sample])
+    print_table(
+        ["id", "kind", "size", "licence", "credit"],
+        [
+            (
+                it.id,
+                it.source["kind"],
+                f"{it.source['width']}x{it.source['height']}",
+                it.source["licence"],
+                it.source["credit"],
+            )
+            for it in sample
+        ],
+    )
     for row in sample.excluded():
         print(f"  left out: {row['id']} ({row['reason']})")
     return 0
@@ -159,9 +194,11 @@ def run_dedupe(args: argparse.Namespace) -> int:
     pairs_path = dd.write_pairs_csv(os.path.join(args.out, "near-duplicates.csv"), result)
     excl_path = dd.write_exclusions(os.path.join(args.out, "exclude.txt"), result)
     groups = result.groups()
-    print(f"{len(dataset)} images, {result.meta['hashed']} hashed with {args.hasher}; "
-          f"{len(result)} pairs within distance {args.radius} in {len(groups)} groups; "
-          f"{len(result.exclusions())} ids to exclude")
+    print(
+        f"{len(dataset)} images, {result.meta['hashed']} hashed with {args.hasher}; "
+        f"{len(result)} pairs within distance {args.radius} in {len(groups)} groups; "
+        f"{len(result.exclusions())} ids to exclude"
+    )
     for item_id, reason in result.meta["errors"][:5]:
         print(f"  not hashed: {item_id}: {reason}", file=sys.stderr)
     if len(result) and args.show > 0:
@@ -221,8 +258,11 @@ def _save_small_png(sheet, path: str, limit: int = 290_000) -> None:  # type: ig
 
 def run_generate(args: argparse.Namespace) -> int:
     dataset = ds.SyntheticDataset(args.family, args.count, args.seed, args.size, args.start)
-    paths = export_synthetic(dataset, args.out, args.format, quality=args.quality, workers=args.workers,
-                             progress=_progress(args))
-    print(f"wrote {len(paths)} images to {args.out} ({args.family}, seed {args.seed}, "
-          f"{dataset.size[0]}x{dataset.size[1]}, {args.format})")
+    paths = export_synthetic(
+        dataset, args.out, args.format, quality=args.quality, workers=args.workers, progress=_progress(args)
+    )
+    print(
+        f"wrote {len(paths)} images to {args.out} ({args.family}, seed {args.seed}, "
+        f"{dataset.size[0]}x{dataset.size[1]}, {args.format})"
+    )
     return 0

@@ -37,29 +37,50 @@ exit codes: 0 done (bad images reported), 1 some failed with --strict or none ha
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("hash", help="hash image files into a Parquet table",
-                       description=HASH_DESCRIPTION, epilog=HASH_EPILOG, formatter_class=HelpFormatter)
+    p = sub.add_parser(
+        "hash",
+        help="hash image files into a Parquet table",
+        description=HASH_DESCRIPTION,
+        epilog=HASH_EPILOG,
+        formatter_class=HelpFormatter,
+    )
     p.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders (searched recursively)")
-    p.add_argument("--hasher", default="pdq",
-                   help="comma-separated hasher names (default: pdq); 'all' for every built-in")
+    p.add_argument(
+        "--hasher", default="pdq", help="comma-separated hasher names (default: pdq); 'all' for every built-in"
+    )
     p.add_argument("--out", metavar="FILE", help="Parquet file to write; without it, CSV goes to stdout")
-    p.add_argument("--workers", type=int, default=None,
-                   help=f"worker processes (default: the CPUs available, here {default_workers()})")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help=f"worker processes (default: the CPUs available, here {default_workers()})",
+    )
     p.add_argument("--strict", action="store_true", help="exit 1 when any image failed")
-    p.add_argument("--all-files", action="store_true",
-                   help="also try files without an image suffix found in folders")
-    p.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
-                   help=f"refuse images with more pixels than this (default {DEFAULT_MAX_PIXELS:,})")
+    p.add_argument("--all-files", action="store_true", help="also try files without an image suffix found in folders")
+    p.add_argument(
+        "--max-pixels",
+        type=int,
+        default=DEFAULT_MAX_PIXELS,
+        help=f"refuse images with more pixels than this (default {DEFAULT_MAX_PIXELS:,})",
+    )
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    p.add_argument("--cluster", metavar="ADDRESS|local", default=None,
-                   help="hash on a Dask cluster (a scheduler address, a scheduler file, or 'local'); needs --out, "
-                        "hashbench[cluster], and the files at the same absolute paths on every worker")
+    p.add_argument(
+        "--cluster",
+        metavar="ADDRESS|local",
+        default=None,
+        help="hash on a Dask cluster (a scheduler address, a scheduler file, or 'local'); needs --out, "
+        "hashbench[cluster], and the files at the same absolute paths on every worker",
+    )
     p.set_defaults(func=run_hash)
 
-    q = sub.add_parser("hashers", help="list the hashers: name, bits, kind, library and version",
-                       description="List every hasher hashbench can run, built-in and plugin, with its "
-                       "bit length, kind, backing library and that library's version.",
-                       epilog="example:\n  hashbench hashers", formatter_class=HelpFormatter)
+    q = sub.add_parser(
+        "hashers",
+        help="list the hashers: name, bits, kind, library and version",
+        description="List every hasher hashbench can run, built-in and plugin, with its "
+        "bit length, kind, backing library and that library's version.",
+        epilog="example:\n  hashbench hashers",
+        formatter_class=HelpFormatter,
+    )
     q.set_defaults(func=run_hashers)
 
 
@@ -95,16 +116,27 @@ def run_hash(args: argparse.Namespace) -> int:
             from ..cluster import connect
 
             with connect(args.cluster) if args.cluster else nullcontext() as client:
-                result, table = hash_files_to_table(found.paths, found.ids, hashers, args.out,
-                                                    workers=args.workers or default_workers(),
-                                                    max_pixels=args.max_pixels, progress=progress, client=client)
+                result, table = hash_files_to_table(
+                    found.paths,
+                    found.ids,
+                    hashers,
+                    args.out,
+                    workers=args.workers or default_workers(),
+                    max_pixels=args.max_pixels,
+                    progress=progress,
+                    client=client,
+                )
         except KeyboardInterrupt:
-            print(f"hashbench: interrupted; finished chunks are kept in {args.out}.parts/ - "
-                  "run the same command again to resume", file=sys.stderr)
+            print(
+                f"hashbench: interrupted; finished chunks are kept in {args.out}.parts/ - "
+                "run the same command again to resume",
+                file=sys.stderr,
+            )
             return 130
     else:
-        result = hash_files(found.paths, found.ids, hashers, workers=args.workers,
-                            max_pixels=args.max_pixels, progress=progress)
+        result = hash_files(
+            found.paths, found.ids, hashers, workers=args.workers, max_pixels=args.max_pixels, progress=progress
+        )
         table = result_to_table(result)
         _print_csv(table)
     for item_id, reason in result.errors:
@@ -133,18 +165,38 @@ def _print_csv(table) -> None:
     w = csv.writer(sys.stdout, lineterminator="\n")
     w.writerow(["id", "hasher", "nbits", "hash_hex", "quality", "error"])
     for row in table.select(["id", "hasher", "nbits", "hash_hex", "quality", "error"]).to_pylist():
-        w.writerow([row[k] if row[k] is not None else "" for k in ("id", "hasher", "nbits", "hash_hex", "quality", "error")])
+        w.writerow(
+            [row[k] if row[k] is not None else "" for k in ("id", "hasher", "nbits", "hash_hex", "quality", "error")]
+        )
 
 
 def run_hashers(args: argparse.Namespace) -> int:
     rows = []
     for name in hashers_mod.available():
         if name == "command":
-            rows.append(["command", "any", "external", "no", "your program", "-",
-                         "image paths on stdin, one hex hash per line on stdout"])
+            rows.append(
+                [
+                    "command",
+                    "any",
+                    "external",
+                    "no",
+                    "your program",
+                    "-",
+                    "image paths on stdin, one hex hash per line on stdout",
+                ]
+            )
             continue
         d = hashers_mod.get(name).describe()
-        rows.append([d["name"], d["nbits"], d["kind"], "yes" if d["exact"] else "no", d["library"],
-                     d["version"], d["description"]])
+        rows.append(
+            [
+                d["name"],
+                d["nbits"],
+                d["kind"],
+                "yes" if d["exact"] else "no",
+                d["library"],
+                d["version"],
+                d["description"],
+            ]
+        )
     print_table(["name", "bits", "kind", "exact", "library", "version", "description"], rows)
     return 0

@@ -39,19 +39,35 @@ exit codes: 0 done; 2 usage error (bad table, unknown hasher, unreachable schedu
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("impostors", help="exact all-pairs false-positive rate of a hash table (optionally on a cluster)",
-                       description=DESCRIPTION, epilog=EPILOG, formatter_class=HelpFormatter)
+    p = sub.add_parser(
+        "impostors",
+        help="exact all-pairs false-positive rate of a hash table (optionally on a cluster)",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=HelpFormatter,
+    )
     p.add_argument("table", metavar="HASHES.parquet", help="a hash table written by `hashbench hash --out`")
     p.add_argument("--hasher", default="pdq", help="which hasher's codes to use (default: pdq)")
-    p.add_argument("--threshold", metavar="T[,T...]", default=None,
-                   help="match thresholds, comma-separated (default: the hasher's named operating point, "
-                        "pdq 31, phash 10, ...)")
+    p.add_argument(
+        "--threshold",
+        metavar="T[,T...]",
+        default=None,
+        help="match thresholds, comma-separated (default: the hasher's named operating point, pdq 31, phash 10, ...)",
+    )
     p.add_argument("--alpha", type=float, default=0.05, help="1 - confidence of the intervals (default 0.05: 95%%)")
-    p.add_argument("--cluster", metavar="ADDRESS|local", default=None,
-                   help="compute on a Dask cluster: a scheduler address (tcp://host:8786), a scheduler file, "
-                        "or 'local' for worker processes on this machine (needs hashbench[cluster])")
-    p.add_argument("--block", type=int, default=None,
-                   help="codes per chunk on the cluster (default: about 24 blocks of pairs per worker thread)")
+    p.add_argument(
+        "--cluster",
+        metavar="ADDRESS|local",
+        default=None,
+        help="compute on a Dask cluster: a scheduler address (tcp://host:8786), a scheduler file, "
+        "or 'local' for worker processes on this machine (needs hashbench[cluster])",
+    )
+    p.add_argument(
+        "--block",
+        type=int,
+        default=None,
+        help="codes per chunk on the cluster (default: about 24 blocks of pairs per worker thread)",
+    )
     p.add_argument("--json", action="store_true", help="print the result as JSON (with the whole histogram)")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     p.set_defaults(func=run_impostors)
@@ -155,16 +171,30 @@ def run_impostors(args: argparse.Namespace) -> int:
         json.dump(result, sys.stdout, indent=1)
         sys.stdout.write("\n")
         return 0
-    print(f"{args.hasher} ({nbits} bits): {n:,} images, {result['n_pairs']:,} distinct pairs, counted exactly "
-          f"in {seconds:.1f} s on {result['computed_on']}")
+    print(
+        f"{args.hasher} ({nbits} bits): {n:,} images, {result['n_pairs']:,} distinct pairs, counted exactly "
+        f"in {seconds:.1f} s on {result['computed_on']}"
+    )
     if n < 2:
         print("fewer than 2 hashed images: no pairs to count")
         return 0
     conf = f"{100 * (1 - args.alpha):g}% interval"
-    print_table(["threshold", "false matches", "pairs", "per-pair FPR", conf],
-                [[r["threshold"], f"{r['count']:,}", f"{r['n']:,}", f"{r['rate']:.3g}",
-                  f"{r['ci_low']:.3g} .. {r['ci_high']:.3g}"] for r in rows])
+    print_table(
+        ["threshold", "false matches", "pairs", "per-pair FPR", conf],
+        [
+            [
+                r["threshold"],
+                f"{r['count']:,}",
+                f"{r['n']:,}",
+                f"{r['rate']:.3g}",
+                f"{r['ci_low']:.3g} .. {r['ci_high']:.3g}",
+            ]
+            for r in rows
+        ],
+    )
     nonzero = [d for d, c in enumerate(result["histogram"]) if c]
-    print(f"closest pair at distance {nonzero[0]}; a pair matches at distance <= threshold; "
-          "rates are per pair, not per query")
+    print(
+        f"closest pair at distance {nonzero[0]}; a pair matches at distance <= threshold; "
+        "rates are per pair, not per query"
+    )
     return 0

@@ -39,25 +39,49 @@ different hashers)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("report", help="re-render a run's report files from its report.json",
-                       description=REPORT_DESCRIPTION, formatter_class=HelpFormatter,
-                       epilog="examples:\n  hashbench report results/default-1a2b3c4d5e6f\n"
-                              "  hashbench report report.json --out /tmp/rendered")
+    p = sub.add_parser(
+        "report",
+        help="re-render a run's report files from its report.json",
+        description=REPORT_DESCRIPTION,
+        formatter_class=HelpFormatter,
+        epilog="examples:\n  hashbench report results/default-1a2b3c4d5e6f\n"
+        "  hashbench report report.json --out /tmp/rendered",
+    )
     p.add_argument("run", metavar="RUN", help="run folder or report.json")
     p.add_argument("--out", metavar="DIR", help="folder to write into (default: the folder of report.json)")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
     p.set_defaults(func=run_report)
 
-    c = sub.add_parser("compare", help="compare two runs; exit 1 if the second regressed (for CI)",
-                       description=COMPARE_DESCRIPTION, epilog=COMPARE_EPILOG, formatter_class=HelpFormatter)
+    c = sub.add_parser(
+        "compare",
+        help="compare two runs; exit 1 if the second regressed (for CI)",
+        description=COMPARE_DESCRIPTION,
+        epilog=COMPARE_EPILOG,
+        formatter_class=HelpFormatter,
+    )
     c.add_argument("run_a", metavar="RUN_A", help="baseline: run folder or report.json")
     c.add_argument("run_b", metavar="RUN_B", help="candidate: run folder or report.json")
-    c.add_argument("--tolerance-tpr", type=float, default=None, metavar="X",
-                   help="largest allowed drop of a TPR, absolute (default 0.01 = 1 point)")
-    c.add_argument("--tolerance-fpr", type=float, default=None, metavar="F",
-                   help="largest allowed rise of the per-pair FPR upper bound, as a fraction (default 0.1)")
-    c.add_argument("--tolerance-speed", type=float, default=None, metavar="F",
-                   help="largest allowed fall of images/s per core, as a fraction (default 0.15; 1 ignores speed)")
+    c.add_argument(
+        "--tolerance-tpr",
+        type=float,
+        default=None,
+        metavar="X",
+        help="largest allowed drop of a TPR, absolute (default 0.01 = 1 point)",
+    )
+    c.add_argument(
+        "--tolerance-fpr",
+        type=float,
+        default=None,
+        metavar="F",
+        help="largest allowed rise of the per-pair FPR upper bound, as a fraction (default 0.1)",
+    )
+    c.add_argument(
+        "--tolerance-speed",
+        type=float,
+        default=None,
+        metavar="F",
+        help="largest allowed fall of images/s per core, as a fraction (default 0.15; 1 ignores speed)",
+    )
     c.add_argument("--json", action="store_true", help="print the comparison as JSON (for CI) instead of a table")
     c.add_argument("--all", action="store_true", help="also list per-transform TPRs that did not change")
     c.set_defaults(func=run_compare)

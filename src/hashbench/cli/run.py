@@ -31,22 +31,37 @@ exit codes: 0 done; 1 --reproduce found a difference; 2 usage error (bad config,
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("run", help="run a benchmark configuration into a report",
-                       description=DESCRIPTION, epilog=EPILOG, formatter_class=HelpFormatter)
+    p = sub.add_parser(
+        "run",
+        help="run a benchmark configuration into a report",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=HelpFormatter,
+    )
     group = p.add_mutually_exclusive_group()
     group.add_argument("--config", metavar="FILE", help="TOML configuration (default: the embedded default)")
-    group.add_argument("--preset", metavar="NAME",
-                       help="an embedded configuration: fpr-50b (exhaustive false-positive rates over 1.5e11 "
-                            "pairs of 550,000 images; about 45 minutes on 2 cores)")
+    group.add_argument(
+        "--preset",
+        metavar="NAME",
+        help="an embedded configuration: fpr-50b (exhaustive false-positive rates over 1.5e11 "
+        "pairs of 550,000 images; about 45 minutes on 2 cores)",
+    )
     p.add_argument("--out", default="results", metavar="DIR", help="where run folders go (default: results)")
     p.add_argument("--workers", type=int, default=None, help="worker processes (default: config, else all CPUs)")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
-    p.add_argument("--cluster", metavar="ADDRESS|local", default=None,
-                   help="hash and count impostor pairs on a Dask cluster (a scheduler address, a scheduler file, "
-                        "or 'local'); needs hashbench[cluster]; results are identical to a run here")
+    p.add_argument(
+        "--cluster",
+        metavar="ADDRESS|local",
+        default=None,
+        help="hash and count impostor pairs on a Dask cluster (a scheduler address, a scheduler file, "
+        "or 'local'); needs hashbench[cluster]; results are identical to a run here",
+    )
     p.add_argument("--print-default-config", action="store_true", help="print the embedded default TOML and exit")
-    p.add_argument("--reproduce", metavar="REPORT",
-                   help="run the configuration recorded in REPORT again from scratch and check every accuracy figure")
+    p.add_argument(
+        "--reproduce",
+        metavar="REPORT",
+        help="run the configuration recorded in REPORT again from scratch and check every accuracy figure",
+    )
     p.set_defaults(func=run_command)
 
 
@@ -74,8 +89,9 @@ def _run_or_reproduce(args: argparse.Namespace, progress: bool | None, client) -
     from ..runner import reproduce, run
 
     if args.reproduce:
-        outcome, diffs, versions = reproduce(args.reproduce, out_root=args.out, workers=args.workers, progress=progress,
-                                             client=client)
+        outcome, diffs, versions = reproduce(
+            args.reproduce, out_root=args.out, workers=args.workers, progress=progress, client=client
+        )
         print(f"reproduced into {outcome.run_dir}")
         if versions:
             print("library versions differ from the original run (hashes may change with them):")
@@ -94,12 +110,17 @@ def _run_or_reproduce(args: argparse.Namespace, progress: bool | None, client) -
     except KeyboardInterrupt:
         from ..runner import run_id
 
-        print(f"hashbench: interrupted. Finished chunks are saved in {args.out}/{run_id(config)}/parts; "
-              "run the same command again to resume from there.", file=sys.stderr)
+        print(
+            f"hashbench: interrupted. Finished chunks are saved in {args.out}/{run_id(config)}/parts; "
+            "run the same command again to resume from there.",
+            file=sys.stderr,
+        )
         return 130
     from ..report import summary_table
 
     print(summary_table(outcome.report))
-    print(f"\nreport: {outcome.run_dir}/report.html  "
-          "(also report.md, report.json, metrics.csv, metrics_by_group.csv, plots/)")
+    print(
+        f"\nreport: {outcome.run_dir}/report.html  "
+        "(also report.md, report.json, metrics.csv, metrics_by_group.csv, plots/)"
+    )
     return 0

@@ -49,14 +49,24 @@ suites: {", ".join(tf.suite_names())}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("transforms", help="list the transform catalogue and the named suites",
-                       description=TRANSFORMS_DESCRIPTION, epilog=TRANSFORMS_EPILOG, formatter_class=HelpFormatter)
+    p = sub.add_parser(
+        "transforms",
+        help="list the transform catalogue and the named suites",
+        description=TRANSFORMS_DESCRIPTION,
+        epilog=TRANSFORMS_EPILOG,
+        formatter_class=HelpFormatter,
+    )
     p.add_argument("--suite", help="list the members of this suite")
     p.add_argument("--json", action="store_true", help="print as JSON")
     p.set_defaults(func=run_transforms)
 
-    t = sub.add_parser("transform", help="apply a suite of transforms to images and write the results",
-                       description=TRANSFORM_DESCRIPTION, epilog=TRANSFORM_EPILOG, formatter_class=HelpFormatter)
+    t = sub.add_parser(
+        "transform",
+        help="apply a suite of transforms to images and write the results",
+        description=TRANSFORM_DESCRIPTION,
+        epilog=TRANSFORM_EPILOG,
+        formatter_class=HelpFormatter,
+    )
     t.add_argument("source", metavar="SRC", help="image file, folder or dataset spec")
     t.add_argument("--suite", default="default", help="suite name (default: default)")
     t.add_argument("--seed", type=int, default=0, help="seed of the random choices (default 0)")
@@ -73,23 +83,39 @@ def run_transforms(args: argparse.Namespace) -> int:
             print(json.dumps([t.describe() for t in suite], indent=2))
             return 0
         print(f"suite {args.suite!r}: {tf.SUITE_DESCRIPTIONS[args.suite]}")
-        print_table(["name", "kind", "parameters"],
-                    [(t.name, t.kind, _params_text(t.describe()["params"])) for t in suite])
+        print_table(
+            ["name", "kind", "parameters"], [(t.name, t.kind, _params_text(t.describe()["params"])) for t in suite]
+        )
         return 0
     kinds = tf.available()
     if args.json:
-        print(json.dumps({
-            "transforms": [{"kind": c.kind, "description": c.description, "defaults": dict(c.defaults),
-                            "param_help": dict(c.param_help)} for c in kinds],
-            "suites": {n: tf.SUITE_DESCRIPTIONS[n] for n in tf.suite_names()},
-        }, indent=2, default=list))
+        print(
+            json.dumps(
+                {
+                    "transforms": [
+                        {
+                            "kind": c.kind,
+                            "description": c.description,
+                            "defaults": dict(c.defaults),
+                            "param_help": dict(c.param_help),
+                        }
+                        for c in kinds
+                    ],
+                    "suites": {n: tf.SUITE_DESCRIPTIONS[n] for n in tf.suite_names()},
+                },
+                indent=2,
+                default=list,
+            )
+        )
         return 0
     print("transforms (kind: parameters with defaults):")
-    print_table(["kind", "parameters", "what it does"],
-                [(c.kind, _params_text(c.defaults), c.description) for c in kinds])
+    print_table(
+        ["kind", "parameters", "what it does"], [(c.kind, _params_text(c.defaults), c.description) for c in kinds]
+    )
     print("\nsuites (`hashbench transforms --suite NAME` lists the members):")
-    print_table(["suite", "size", "contents"],
-                [(n, len(tf.get_suite(n)), tf.SUITE_DESCRIPTIONS[n]) for n in tf.suite_names()])
+    print_table(
+        ["suite", "size", "contents"], [(n, len(tf.get_suite(n)), tf.SUITE_DESCRIPTIONS[n]) for n in tf.suite_names()]
+    )
     return 0
 
 
@@ -113,8 +139,17 @@ def run_transform(args: argparse.Namespace) -> int:
     items = _items(args.source)
     if not items:
         raise UsageError(f"{args.source!r} holds no images")
-    counts = transform_dataset(items, suite, args.out, seed=args.seed, suite_name=args.suite,
-                               workers=args.workers, progress=not args.no_progress and sys.stderr.isatty())
-    print(f"{counts['items']} images x {len(suite)} transforms: wrote {counts['outputs']} files to {args.out}"
-          + (f"; {counts['errors']} images could not be read (see transforms.jsonl)" if counts["errors"] else ""))
+    counts = transform_dataset(
+        items,
+        suite,
+        args.out,
+        seed=args.seed,
+        suite_name=args.suite,
+        workers=args.workers,
+        progress=not args.no_progress and sys.stderr.isatty(),
+    )
+    print(
+        f"{counts['items']} images x {len(suite)} transforms: wrote {counts['outputs']} files to {args.out}"
+        + (f"; {counts['errors']} images could not be read (see transforms.jsonl)" if counts["errors"] else "")
+    )
     return 0

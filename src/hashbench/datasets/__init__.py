@@ -9,6 +9,8 @@ Every dataset yields items with a stable ``id``, a ``source`` dict and ``load()`
 from __future__ import annotations
 
 from .base import Dataset, DatasetInfo, Item, available, default_workers, from_spec, get, parse_spec, register
+from .folder import FileItem, FolderDataset, read_id_list
+from .sample import SampleDataset, SampleItem
 from .synthetic import (
     ALL_FAMILIES,
     FAMILIES,
@@ -19,8 +21,6 @@ from .synthetic import (
     image_rng,
     parse_size,
 )
-from .sample import SampleDataset, SampleItem
-from .folder import FileItem, FolderDataset, read_id_list
 
 __all__ = [
     "Dataset",

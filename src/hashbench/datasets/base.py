@@ -107,9 +107,7 @@ class Dataset(abc.ABC):
         """Every item id, in order."""
         return [it.id for it in self]
 
-    def iter_arrays(
-        self, workers: int | None = None, chunk_size: int = 64
-    ) -> Iterator[tuple[str, RGBArray]]:
+    def iter_arrays(self, workers: int | None = None, chunk_size: int = 64) -> Iterator[tuple[str, RGBArray]]:
         """Yield ``(id, pixels)`` for every item, in order, loading in ``workers`` processes.
 
         ``workers=None`` uses every core (:func:`default_workers`), ``workers<=1`` loads in this
@@ -224,9 +222,7 @@ def _load_chunk(items: list[Item]) -> list[tuple[str, RGBArray]]:
     return [(it.id, it.load()) for it in items]
 
 
-def ordered_chunked_map(
-    fn: Callable[[Any], list[Any]], chunks: Iterator[Any], workers: int | None
-) -> Iterator[Any]:
+def ordered_chunked_map(fn: Callable[[Any], list[Any]], chunks: Iterator[Any], workers: int | None) -> Iterator[Any]:
     """Apply ``fn`` to each chunk in worker processes; yield the results' elements in order.
 
     A bounded window of submitted chunks (2 per worker) keeps memory flat; results come back in

@@ -243,9 +243,7 @@ def _read_manifest(path: Path) -> dict[str, ManifestRow]:
     if not set(MANIFEST_COLUMNS) <= set(table.column_names):
         raise UsageError(f"{os.fspath(path)!r} is not a hashbench folder manifest (columns {table.column_names})")
     cols = {c: table.column(c).to_pylist() for c in MANIFEST_COLUMNS}
-    return {
-        cols["id"][k]: ManifestRow(*(cols[c][k] for c in MANIFEST_COLUMNS)) for k in range(table.num_rows)
-    }
+    return {cols["id"][k]: ManifestRow(*(cols[c][k] for c in MANIFEST_COLUMNS)) for k in range(table.num_rows)}
 
 
 def _write_manifest(path: Path, rows: Iterable[ManifestRow]) -> None:

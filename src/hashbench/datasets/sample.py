@@ -71,11 +71,19 @@ CATALOGUE: tuple[SampleImage, ...] = (
     SampleImage("ihc", "skimage", "data/ihc.png", "photo", "no known copyright restrictions", "CMMI"),
     SampleImage("microaneurysms", "skimage", "data/microaneurysms.png", "photo", "CC0", "Andreas Maier (HRF database)"),
     SampleImage(
-        "motorcycle_left", "skimage", "data/motorcycle_left.png", "photo", _NOT_STATED,
+        "motorcycle_left",
+        "skimage",
+        "data/motorcycle_left.png",
+        "photo",
+        _NOT_STATED,
         "Middlebury 2014 stereo benchmark (Scharstein et al.)",
     ),
     SampleImage(
-        "motorcycle_right", "skimage", "data/motorcycle_right.png", "photo", _NOT_STATED,
+        "motorcycle_right",
+        "skimage",
+        "data/motorcycle_right.png",
+        "photo",
+        _NOT_STATED,
         "Middlebury 2014 stereo benchmark (Scharstein et al.)",
         duplicate_of="sample/skimage/motorcycle_left",
     ),
@@ -90,12 +98,20 @@ CATALOGUE: tuple[SampleImage, ...] = (
     SampleImage("flower", "sklearn", "datasets/images/flower.jpg", "photo", "CC BY 2.0", "vultilion (Flickr)"),
     # matplotlib: mpl-data/sample_data
     SampleImage(
-        "grace_hopper", "matplotlib", "mpl-data/sample_data/grace_hopper.jpg", "photo",
-        "public domain (U.S. Navy photograph)", "U.S. Navy",
+        "grace_hopper",
+        "matplotlib",
+        "mpl-data/sample_data/grace_hopper.jpg",
+        "photo",
+        "public domain (U.S. Navy photograph)",
+        "U.S. Navy",
     ),
     SampleImage(
-        "Minduka_Present_Blue_Pack", "matplotlib", "mpl-data/sample_data/Minduka_Present_Blue_Pack.png",
-        "graphic", _NOT_STATED, "matplotlib sample data (clip art)",
+        "Minduka_Present_Blue_Pack",
+        "matplotlib",
+        "mpl-data/sample_data/Minduka_Present_Blue_Pack.png",
+        "graphic",
+        _NOT_STATED,
+        "matplotlib sample data (clip art)",
     ),
     SampleImage("logo2", "matplotlib", "mpl-data/sample_data/logo2.png", "graphic", _NOT_STATED, "matplotlib logo"),
 )
@@ -191,9 +207,7 @@ def _scan() -> tuple[tuple[SampleItem, ...], tuple[dict[str, str], ...]]:
         pixels = read_image(path, item_id=item_id).pixels
         pixel_sha = hashlib.sha256(f"{pixels.shape}".encode() + pixels.tobytes()).hexdigest()
         if pixel_sha in pixel_owner:
-            excluded.append(
-                {"id": item_id, "kind": entry.kind, "reason": f"same pixels as {pixel_owner[pixel_sha]}"}
-            )
+            excluded.append({"id": item_id, "kind": entry.kind, "reason": f"same pixels as {pixel_owner[pixel_sha]}"})
             continue
         pixel_owner[pixel_sha] = item_id
         height, width = pixels.shape[:2]

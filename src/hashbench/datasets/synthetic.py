@@ -363,17 +363,179 @@ def _shapes(rng: np.random.Generator, w: int, h: int) -> RGBArray:
 # ----------------------------------------------------------------------------------------------
 # text (documents, screenshots, code, tables, slides)
 
-_WORDS = (
-    "the of and to in is that for it as was with be by on not he this are or his from at which but have "
-    "an they you were her she there one all we their has been would will more if no when who so what "
-    "about up out into can time only new some could these two may first then do any like other my than "
-    "now over such our man me even most made after also did many before must through back years where "
-    "much your way well down should because each just those people how too little state good very make "
-    "world still own see men work long get here between both life being under never day same another "
-    "know while last might us great old year off come since against go came right used take three "
-    "report data value system result table figure section method model image hash match query index "
-    "file server account message price order total update review account status version number page"
-).split()
+_WORDS = [
+    "the",
+    "of",
+    "and",
+    "to",
+    "in",
+    "is",
+    "that",
+    "for",
+    "it",
+    "as",
+    "was",
+    "with",
+    "be",
+    "by",
+    "on",
+    "not",
+    "he",
+    "this",
+    "are",
+    "or",
+    "his",
+    "from",
+    "at",
+    "which",
+    "but",
+    "have",
+    "an",
+    "they",
+    "you",
+    "were",
+    "her",
+    "she",
+    "there",
+    "one",
+    "all",
+    "we",
+    "their",
+    "has",
+    "been",
+    "would",
+    "will",
+    "more",
+    "if",
+    "no",
+    "when",
+    "who",
+    "so",
+    "what",
+    "about",
+    "up",
+    "out",
+    "into",
+    "can",
+    "time",
+    "only",
+    "new",
+    "some",
+    "could",
+    "these",
+    "two",
+    "may",
+    "first",
+    "then",
+    "do",
+    "any",
+    "like",
+    "other",
+    "my",
+    "than",
+    "now",
+    "over",
+    "such",
+    "our",
+    "man",
+    "me",
+    "even",
+    "most",
+    "made",
+    "after",
+    "also",
+    "did",
+    "many",
+    "before",
+    "must",
+    "through",
+    "back",
+    "years",
+    "where",
+    "much",
+    "your",
+    "way",
+    "well",
+    "down",
+    "should",
+    "because",
+    "each",
+    "just",
+    "those",
+    "people",
+    "how",
+    "too",
+    "little",
+    "state",
+    "good",
+    "very",
+    "make",
+    "world",
+    "still",
+    "own",
+    "see",
+    "men",
+    "work",
+    "long",
+    "get",
+    "here",
+    "between",
+    "both",
+    "life",
+    "being",
+    "under",
+    "never",
+    "day",
+    "same",
+    "another",
+    "know",
+    "while",
+    "last",
+    "might",
+    "us",
+    "great",
+    "old",
+    "year",
+    "off",
+    "come",
+    "since",
+    "against",
+    "go",
+    "came",
+    "right",
+    "used",
+    "take",
+    "three",
+    "report",
+    "data",
+    "value",
+    "system",
+    "result",
+    "table",
+    "figure",
+    "section",
+    "method",
+    "model",
+    "image",
+    "hash",
+    "match",
+    "query",
+    "index",
+    "file",
+    "server",
+    "account",
+    "message",
+    "price",
+    "order",
+    "total",
+    "update",
+    "review",
+    "account",
+    "status",
+    "version",
+    "number",
+    "page",
+]
 _CAPS = [w.capitalize() for w in _WORDS]
 _CODE_KEYWORDS = ("def", "return", "if", "for", "import", "class", "while", "else", "let", "const", "fn")
 
@@ -474,7 +636,9 @@ def _text_chat(rng: np.random.Generator, w: int, h: int) -> Image.Image:
     bar = int(h * rng.uniform(0.08, 0.13))
     draw.rectangle([0, 0, w, bar], fill=accent)
     tfont = get_font("sans-bold", int(bar * 0.45))
-    draw.text((int(bar * 1.1), int(bar * 0.25)), _fit_words(rng, tfont, 2, w - bar * 1.3), font=tfont, fill=(255, 255, 255))
+    draw.text(
+        (int(bar * 1.1), int(bar * 0.25)), _fit_words(rng, tfont, 2, w - bar * 1.3), font=tfont, fill=(255, 255, 255)
+    )
     draw.ellipse([bar * 0.2, bar * 0.2, bar * 0.8, bar * 0.8], fill=(255, 255, 255))
     other = tuple(int(0.85 * c + 0.15 * 128) for c in bg)
     mine = tuple(int(0.35 * a + 0.65 * b) for a, b in zip(accent, bg))
@@ -498,7 +662,10 @@ def _text_code(rng: np.random.Generator, w: int, h: int) -> Image.Image:
     dark = rng.random() < 0.6
     bg = tuple(int(v) for v in (rng.integers(20, 45, 3) if dark else rng.integers(240, 256, 3)))
     fg = (212, 212, 212) if dark else (30, 30, 30)
-    pal = [tuple(int(v) for v in c) for c in np.clip(_palette(rng, 4) * (1.0 if dark else 0.6) + (60 if dark else 0), 0, 255)]
+    pal = [
+        tuple(int(v) for v in c)
+        for c in np.clip(_palette(rng, 4) * (1.0 if dark else 0.6) + (60 if dark else 0), 0, 255)
+    ]
     img = Image.new("RGB", (w, h), bg)
     draw = ImageDraw.Draw(img)
     size = max(6, int(h * rng.uniform(0.03, 0.05)))
@@ -522,9 +689,12 @@ def _text_code(rng: np.random.Generator, w: int, h: int) -> Image.Image:
         kw = _CODE_KEYWORDS[int(rng.integers(0, len(_CODE_KEYWORDS)))]
         draw.text((x, y), kw, font=font, fill=pal[0])
         x += char_w * (len(kw) + 1)
-        rest = "_".join(_words(rng, int(rng.integers(1, 3)), False).split()) + "(" + ", ".join(
-            _words(rng, int(rng.integers(0, 3)), False).split()
-        ) + ")"
+        rest = (
+            "_".join(_words(rng, int(rng.integers(1, 3)), False).split())
+            + "("
+            + ", ".join(_words(rng, int(rng.integers(0, 3)), False).split())
+            + ")"
+        )
         draw.text((x, y), rest, font=font, fill=fg)
         x += char_w * (len(rest) + 1)
         if rng.random() < 0.4 and x < w:
@@ -546,7 +716,10 @@ def _text_table(rng: np.random.Generator, w: int, h: int) -> Image.Image:
     line_col = tuple(int(0.7 * c + 0.3 * (255 - c)) for c in bg)
     head = tuple(int(0.25 * a + 0.75 * b) for a, b in zip(accent, bg))
     draw.rectangle([0, 0, w, row_h], fill=head)
-    header = "".join(f"{_CAPS[int(i)][: max(2, int(col_w / (size * 0.6)) - 1)]:<{max(3, int(col_w / font.getlength('0')))}}" for i in rng.integers(0, len(_CAPS), n_cols))
+    header = "".join(
+        f"{_CAPS[int(i)][: max(2, int(col_w / (size * 0.6)) - 1)]:<{max(3, int(col_w / font.getlength('0')))}}"
+        for i in rng.integers(0, len(_CAPS), n_cols)
+    )
     draw.text((int(size * 0.4), int(row_h * 0.2)), header, font=font, fill=fg)
     chars = max(3, int(col_w / font.getlength("0")))
     y = row_h
@@ -736,8 +909,7 @@ def _generate_span(span: tuple[str, int, Size, int, int]) -> list[tuple[str, RGB
 register(
     "synthetic",
     SyntheticDataset,
-    "generated benign images, a pure function of (family, index, seed, size); families: "
-    + ", ".join(ALL_FAMILIES),
+    "generated benign images, a pure function of (family, index, seed, size); families: " + ", ".join(ALL_FAMILIES),
     {
         "family": f"one of {', '.join(ALL_FAMILIES)} (default mixed)",
         "count": "number of images (default 1000)",
@@ -777,8 +949,9 @@ def export(
         for lo in range(dataset.start, stop, chunk)
     )
     paths: list[str] = []
-    with tqdm(total=dataset.count, disable=not progress, unit="img", desc=f"generate {dataset.family}",
-              dynamic_ncols=True) as bar:
+    with tqdm(
+        total=dataset.count, disable=not progress, unit="img", desc=f"generate {dataset.family}", dynamic_ncols=True
+    ) as bar:
         for path in ordered_chunked_map(_export_span, spans, workers):
             paths.append(path)
             bar.update(1)

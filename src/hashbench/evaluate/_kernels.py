@@ -41,7 +41,6 @@ from numba import njit, prange
 
 from ..popcount import popcount64
 
-
 # --------------------------------------------------------------------------------------------
 # phase 1: one row against a run of columns -> pair indices d1 * stride + d2 (vectorized)
 # --------------------------------------------------------------------------------------------

@@ -96,9 +96,7 @@ def _histogram(
         for s in range(steps):  # runs of about equal tile counts; the kernel balances threads by pairs
             t0, t1 = n_tiles * s // steps, n_tiles * (s + 1) // steps
             done = int(
-                _kernels._accumulate_pair_histogram(
-                    a_cols, b_cols, block, triangle, t0, t1, hist2, hist1, _FLUSH_PAIRS
-                )
+                _kernels._accumulate_pair_histogram(a_cols, b_cols, block, triangle, t0, t1, hist2, hist1, _FLUSH_PAIRS)
             )
             counted += done
             bar.update(done)

@@ -204,7 +204,9 @@ def _genuine_histogram(genuine: npt.ArrayLike, nbits: int) -> np.ndarray:
     return np.bincount(d.astype(np.int64), minlength=nbits + 1)
 
 
-def _cumulative_rates(genuine: npt.ArrayLike, impostor_hist: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _cumulative_rates(
+    genuine: npt.ArrayLike, impostor_hist: npt.ArrayLike
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Thresholds ``-1 .. nbits`` and the FPR and TPR at each (``t = -1``: nothing matches)."""
     imp = _histogram(impostor_hist, "impostor_hist")
     nbits = imp.size - 1
@@ -232,7 +234,12 @@ class ErrorCurve:
     y: npt.NDArray[np.float64]
 
     def as_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "thresholds": self.thresholds.tolist(), "fpr": self.fpr.tolist(), "y": self.y.tolist()}
+        return {
+            "kind": self.kind,
+            "thresholds": self.thresholds.tolist(),
+            "fpr": self.fpr.tolist(),
+            "y": self.y.tolist(),
+        }
 
 
 def roc_curve(genuine: npt.ArrayLike, impostor_hist: npt.ArrayLike) -> ErrorCurve:

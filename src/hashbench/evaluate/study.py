@@ -78,16 +78,27 @@ class StudySettings:
 def rate_dict(count: int, n: int, alpha: float) -> dict[str, Any]:
     """``count`` of ``n`` with its exact interval, as report.json stores every rate."""
     low, high = clopper_pearson(count, n, alpha) if n else (float("nan"), float("nan"))
-    return {"count": int(count), "n": int(n), "rate": (count / n) if n else None,
-            "ci_low": float(low) if n else None, "ci_high": float(high) if n else None}
+    return {
+        "count": int(count),
+        "n": int(n),
+        "rate": (count / n) if n else None,
+        "ci_low": float(low) if n else None,
+        "ci_high": float(high) if n else None,
+    }
 
 
 def _hist(d: np.ndarray, nbits: int) -> np.ndarray:
     return np.bincount(np.asarray(d, dtype=np.int64), minlength=nbits + 1)[: nbits + 1]
 
 
-def _pair_histogram(c: Codes, rows: np.ndarray, nbits: int, dihedral: bool, progress: bool = False,
-                    counter: Callable[..., np.ndarray] | None = None) -> np.ndarray:
+def _pair_histogram(
+    c: Codes,
+    rows: np.ndarray,
+    nbits: int,
+    dihedral: bool,
+    progress: bool = False,
+    counter: Callable[..., np.ndarray] | None = None,
+) -> np.ndarray:
     codes = c.codes[rows]
     if counter is not None:
         return counter(codes, nbits, c.variants[rows] if dihedral else None)
@@ -154,8 +165,11 @@ def study_hasher(
     images = Codes(
         codes=np.concatenate([refs.codes[ref_rows], distractors.codes[dis_rows]]),
         ok=np.ones(len(ref_rows) + len(dis_rows), dtype=bool),
-        quality=(np.concatenate([refs.quality[ref_rows], distractors.quality[dis_rows]])
-                 if gate and distractors.quality is not None else None),
+        quality=(
+            np.concatenate([refs.quality[ref_rows], distractors.quality[dis_rows]])
+            if gate and distractors.quality is not None
+            else None
+        ),
         variants=(np.concatenate([refs.variants[ref_rows], distractors.variants[dis_rows]]) if s.dihedral else None),
     )
     n_img = len(images.codes)
@@ -167,18 +181,24 @@ def study_hasher(
         "histogram": imp.tolist(),
     }
     if groups is not None:
-        labels = np.concatenate([np.asarray(groups[0], dtype=object)[ref_rows],
-                                 np.asarray(groups[1], dtype=object)[dis_rows]])
+        labels = np.concatenate(
+            [np.asarray(groups[0], dtype=object)[ref_rows], np.asarray(groups[1], dtype=object)[dis_rows]]
+        )
         impostor["by_group"] = {
-            str(g): {"n_images": int((labels == g).sum()),
-                     "histogram": _pair_histogram(images, np.flatnonzero(labels == g), nbits, s.dihedral,
-                                                  s.progress, s.pair_histogram).tolist()}
+            str(g): {
+                "n_images": int((labels == g).sum()),
+                "histogram": _pair_histogram(
+                    images, np.flatnonzero(labels == g), nbits, s.dihedral, s.progress, s.pair_histogram
+                ).tolist(),
+            }
             for g in sorted(set(labels.tolist()))
         }
     if gate and images.quality is not None:
         keep = np.flatnonzero(images.quality >= s.quality_floor)
         impostor["gated_images"] = int(n_img - len(keep))
-        impostor["histogram_ungated"] = _pair_histogram(images, keep, nbits, s.dihedral, counter=s.pair_histogram).tolist()
+        impostor["histogram_ungated"] = _pair_histogram(
+            images, keep, nbits, s.dihedral, counter=s.pair_histogram
+        ).tolist()
     timings["impostor_s"] = time.perf_counter() - t1
 
     # Calibration / held-out halves of the images; genuine pairs follow their reference. Without
@@ -236,14 +256,17 @@ def study_hasher(
             at["fpr_per_pair_gated"] = rate_dict(int(np.sum(impostor["histogram_ungated"][: t + 1])), n_pairs, s.alpha)
     if "nearest_histogram" in per_query:
         hits = int(np.sum(per_query["nearest_histogram"][: t + 1]))
-        at["fpr_per_query_measured"] = {**rate_dict(hits, per_query["n_queries"], s.alpha),
-                                        "list_size": per_query["list_size"]}
+        at["fpr_per_query_measured"] = {
+            **rate_dict(hits, per_query["n_queries"], s.alpha),
+            "list_size": per_query["list_size"],
+        }
     if n_pairs:
         projected = []
         for L in s.list_sizes:
             pr = project_per_query_fpr(p, p_low, p_high, L)
-            projected.append({"list_size": L, "rate": float(pr.rate), "ci_low": float(pr.low),
-                              "ci_high": float(pr.high)})
+            projected.append(
+                {"list_size": L, "rate": float(pr.rate), "ci_low": float(pr.low), "ci_high": float(pr.high)}
+            )
         at["fpr_per_query_projected"] = projected
         proj = expected_false_matches(s.volume_per_year, s.list_size, p, float(p_low), float(p_high))
         at["operational"] = {
@@ -252,8 +275,9 @@ def study_hasher(
             "per_query": _triple(proj.per_query),
             "flagged_per_year": _triple(proj.flagged_per_year),
             "pair_matches_per_year": _triple(proj.pair_matches_per_year),
-            "text": describe_projection(proj, matcher=s.name, threshold=t, false_matches=fp,
-                                        impostor_pairs=n_pairs, confidence=1 - s.alpha),
+            "text": describe_projection(
+                proj, matcher=s.name, threshold=t, false_matches=fp, impostor_pairs=n_pairs, confidence=1 - s.alpha
+            ),
         }
     curves: dict[str, Any] = {}
     gen_all = genuine[genuine >= 0]
@@ -270,9 +294,13 @@ def study_hasher(
         "threshold": t,
         "quality_floor": s.quality_floor if gate else None,
         "counts": {
-            "references": int(len(refs.ok)), "references_hashed": int(refs.ok.sum()),
-            "queries": int(len(queries.ok)), "queries_hashed": int(queries.ok.sum()), "genuine_pairs": n_gen,
-            "distractors": int(len(distractors.ok)), "distractors_hashed": int(distractors.ok.sum()),
+            "references": int(len(refs.ok)),
+            "references_hashed": int(refs.ok.sum()),
+            "queries": int(len(queries.ok)),
+            "queries_hashed": int(queries.ok.sum()),
+            "genuine_pairs": n_gen,
+            "distractors": int(len(distractors.ok)),
+            "distractors_hashed": int(distractors.ok.sum()),
         },
         "transforms": per_transform,
         "impostor": impostor,
@@ -351,7 +379,9 @@ def study_composite(
         index = FlatIndex(8 * c.codes.shape[1])
         index.add(c.codes)
         if dihedral:
-            lims, _, I = index.range_search(c.variants.reshape(-1, c.variants.shape[-1]), t, variants=c.variants.shape[1])
+            lims, _, I = index.range_search(
+                c.variants.reshape(-1, c.variants.shape[-1]), t, variants=c.variants.shape[1]
+            )
         else:
             lims, _, I = index.range_search(c.codes, t)
         q = np.repeat(np.arange(n_img, dtype=np.int64), np.diff(lims))

@@ -47,8 +47,19 @@ __all__ = [
 #: Built-in hashers in the order listings show them.
 BUILTIN: dict[str, type[Hasher]] = {
     cls.name: cls
-    for cls in (PDQHasher, PDQDihedralHasher, PHash, PHash16, DHash, AHash, WHash, ColorHash,
-                MD5Hasher, SHA256Hasher, CommandHasher)
+    for cls in (
+        PDQHasher,
+        PDQDihedralHasher,
+        PHash,
+        PHash16,
+        DHash,
+        AHash,
+        WHash,
+        ColorHash,
+        MD5Hasher,
+        SHA256Hasher,
+        CommandHasher,
+    )
 }
 for _name, _cls in BUILTIN.items():
     register(_name, _cls)

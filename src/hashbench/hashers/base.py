@@ -277,7 +277,9 @@ def check_conformance(hasher: Hasher, images: Sequence[npt.NDArray[np.uint8]] | 
     first = hasher.hash_many(items)
     second = hasher.hash_many(items)
     if first.codes.shape != (len(items), hasher.nbytes) or first.codes.dtype != np.uint8:
-        report.problems.append(f"codes have shape {first.codes.shape} {first.codes.dtype}, expected ({len(items)}, {hasher.nbytes}) uint8")
+        report.problems.append(
+            f"codes have shape {first.codes.shape} {first.codes.dtype}, expected ({len(items)}, {hasher.nbytes}) uint8"
+        )
     if any(e is not None for e in first.errors):
         report.problems.append(f"failed on plain test images: {first.errors}")
     if not np.array_equal(first.codes, second.codes):

@@ -39,8 +39,9 @@ class CommandHasher(Hasher):
     library = "external"
     description = "an external program: image paths on stdin, one hex hash per line on stdout"
 
-    def __init__(self, command: str = "", *, nbits: int | None = None, name: str | None = None,
-                 timeout: float = 600.0) -> None:
+    def __init__(
+        self, command: str = "", *, nbits: int | None = None, name: str | None = None, timeout: float = 600.0
+    ) -> None:
         if not command.strip():
             raise UsageError("the command hasher needs a program: --hasher 'command:/path/to/program ARGS'")
         self.argv = shlex.split(command)
@@ -90,8 +91,12 @@ class CommandHasher(Hasher):
                     raise HasherError(f"{item.id}: neither a path nor pixels to give the program")
             try:
                 proc = subprocess.run(
-                    self.argv, input="".join(p + "\n" for p in paths), capture_output=True,
-                    text=True, timeout=self.timeout, check=False,
+                    self.argv,
+                    input="".join(p + "\n" for p in paths),
+                    capture_output=True,
+                    text=True,
+                    timeout=self.timeout,
+                    check=False,
                 )
             except FileNotFoundError:
                 raise UsageError(f"command hasher: program not found: {self.argv[0]!r}") from None

@@ -137,8 +137,21 @@ def flat_count(cols, n, xq, radius, qblock, tile):  # type: ignore[no-untyped-de
 
 @njit(parallel=True, nogil=True, cache=True)
 def flat_range(  # type: ignore[no-untyped-def]
-    cols, xq, radius, item_q0, item_q1, item_j0, item_j1, slot_start, slot_cap,
-    tile, chunk, out_q, out_i, out_d, item_count,
+    cols,
+    xq,
+    radius,
+    item_q0,
+    item_q1,
+    item_j0,
+    item_j1,
+    slot_start,
+    slot_cap,
+    tile,
+    chunk,
+    out_q,
+    out_i,
+    out_d,
+    item_count,
 ):
     """Range search over work items (a query block x a database segment).
 
@@ -465,8 +478,26 @@ def _next_same_weight(mask):  # type: ignore[no-untyped-def]
 
 @njit(parallel=True, nogil=True, cache=True)
 def mih_range(  # type: ignore[no-untyped-def]
-    xq, words, radius, sub_bit0, sub_len, sub_radius, off_base, offsets, frag_word, ids, frag, nprobe,
-    item_q0, item_q1, slot_start, slot_cap, out_q, out_i, out_d, item_count,
+    xq,
+    words,
+    radius,
+    sub_bit0,
+    sub_len,
+    sub_radius,
+    off_base,
+    offsets,
+    frag_word,
+    ids,
+    frag,
+    nprobe,
+    item_q0,
+    item_q1,
+    slot_start,
+    slot_cap,
+    out_q,
+    out_i,
+    out_d,
+    item_count,
 ):
     """Range search (distance <= radius) by multi-index hashing.
 
@@ -589,8 +620,22 @@ def mih_range(  # type: ignore[no-untyped-def]
 
 @njit(parallel=True, nogil=True, cache=True)
 def mih_knn(  # type: ignore[no-untyped-def]
-    xq, words, k, sub_bit0, sub_len, off_base, offsets, frag_word, ids, frag,
-    budget, probe_cost, candidate_cost, D, I, done,
+    xq,
+    words,
+    k,
+    sub_bit0,
+    sub_len,
+    off_base,
+    offsets,
+    frag_word,
+    ids,
+    frag,
+    budget,
+    probe_cost,
+    candidate_cost,
+    D,
+    I,
+    done,
 ):
     """k nearest by incremental multi-index search (Norouzi et al.), per query.
 

@@ -78,7 +78,9 @@ def make_queries(xb: npt.NDArray[np.uint8], nq: int, seed: int = 1) -> npt.NDArr
     return np.concatenate([near, fresh])
 
 
-def popcount_peak_per_core(nbits: int = 256, block_codes: int = 512, repeats: int = 1_000_000, rounds: int = 3) -> float:
+def popcount_peak_per_core(
+    nbits: int = 256, block_codes: int = 512, repeats: int = 1_000_000, rounds: int = 3
+) -> float:
     """Comparisons per second per thread of the scan loop on an L1-resident block (16 KiB for
     256-bit codes): the machine's popcount-bound ceiling for any flat scan, measured now, with
     every thread busy. Each round lasts long enough (~0.1 s) that one descheduled thread on a
@@ -115,7 +117,7 @@ def _rss_bytes() -> int:
         return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def _build_measured(result: "MethodResult", n: int, build: Callable[[], Any]) -> Any:
+def _build_measured(result: MethodResult, n: int, build: Callable[[], Any]) -> Any:
     """Run ``build`` (which makes a third-party index holding ``n`` codes) and record its wall
     time and the resident memory it added, per code; returns what ``build`` returned."""
     _return_freed_memory()
@@ -127,7 +129,7 @@ def _build_measured(result: "MethodResult", n: int, build: Callable[[], Any]) ->
     return index
 
 
-def _take_turns(ops: list[tuple["MethodResult", str, Callable[[], Any]]], rounds: int) -> None:
+def _take_turns(ops: list[tuple[MethodResult, str, Callable[[], Any]]], rounds: int) -> None:
     """Time each op ``rounds`` times, the ops taking turns, keeping each one's fastest round."""
     for _ in range(rounds):
         for m, op, fn in ops:
@@ -167,9 +169,16 @@ class IndexBenchResult:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "n": self.n, "nq": self.nq, "nbits": self.nbits, "data": self.data, "threads": self.threads,
-            "rounds": self.rounds, "radius": self.radius, "popcount_per_core": self.popcount_per_core,
-            "methods": [m.__dict__ for m in self.methods], "notes": self.notes,
+            "n": self.n,
+            "nq": self.nq,
+            "nbits": self.nbits,
+            "data": self.data,
+            "threads": self.threads,
+            "rounds": self.rounds,
+            "radius": self.radius,
+            "popcount_per_core": self.popcount_per_core,
+            "methods": [m.__dict__ for m in self.methods],
+            "notes": self.notes,
         }
 
 
@@ -184,7 +193,10 @@ def _same_range(a, b) -> bool:  # type: ignore[no-untyped-def]
     qa = np.repeat(np.arange(len(la) - 1), np.diff(la))
     oa = np.lexsort((Ia, qa))
     ob = np.lexsort((np.asarray(Ib), qa))
-    return bool(np.array_equal(Ia[oa], np.asarray(Ib)[ob]) and np.array_equal(Da[oa], np.asarray(Db, np.int64)[ob].astype(Da.dtype)))
+    return bool(
+        np.array_equal(Ia[oa], np.asarray(Ib)[ob])
+        and np.array_equal(Da[oa], np.asarray(Db, np.int64)[ob].astype(Da.dtype))
+    )
 
 
 def run_index_benchmark(

@@ -135,8 +135,20 @@ class FlatIndex:
         topi = np.empty((plan.nseg, nsel, k), np.int64)
         fill = np.zeros((plan.nseg, nsel), np.int64)
         _kernels.flat_knn(
-            self._columns(), q, qids, k, plan.q0, plan.q1, plan.j0, plan.j1, plan.seg,
-            self._tile, CHUNK, topd, topi, fill,
+            self._columns(),
+            q,
+            qids,
+            k,
+            plan.q0,
+            plan.q1,
+            plan.j0,
+            plan.j1,
+            plan.seg,
+            self._tile,
+            CHUNK,
+            topd,
+            topi,
+            fill,
         )
         _kernels.merge_topk(topd, topi, fill, k, D, I, _common.PAD_DISTANCE)
         return D, I
@@ -158,8 +170,21 @@ class FlatIndex:
 
         def run_items(idx, start, cap, out_q, out_i, out_d, count):  # type: ignore[no-untyped-def]
             _kernels.flat_range(
-                cols, q, radius, plan.q0[idx], plan.q1[idx], plan.j0[idx], plan.j1[idx],
-                start, cap, self._tile, CHUNK, out_q, out_i, out_d, count,
+                cols,
+                q,
+                radius,
+                plan.q0[idx],
+                plan.q1[idx],
+                plan.j0[idx],
+                plan.j1[idx],
+                start,
+                cap,
+                self._tile,
+                CHUNK,
+                out_q,
+                out_i,
+                out_d,
+                count,
             )
 
         slotted = _common.run_slotted(run_items, plan.q0.shape[0])
@@ -186,7 +211,7 @@ class FlatIndex:
         persist.save_index(path, kind=self.kind, nbits=self.nbits, codes=self.reconstruct_n(), params={})
 
     @classmethod
-    def load(cls, path: str | PathLike[str]) -> "FlatIndex":
+    def load(cls, path: str | PathLike[str]) -> FlatIndex:
         """Read an index written by :meth:`save`."""
         kind, nbits, codes, _ = persist.read_index(path)
         if kind != cls.kind:
@@ -194,4 +219,3 @@ class FlatIndex:
         index = cls(nbits)
         index.add(codes)
         return index
-

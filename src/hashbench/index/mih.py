@@ -137,9 +137,7 @@ class MIHIndex:
         if m is not None:
             m = int(m)
             if not 1 <= m <= self._span or max(substring_lengths(self._span, m)) > MAX_SUBSTRING_BITS:
-                raise ValueError(
-                    f"m={m} substrings of {self._span} bits: each must hold 1..{MAX_SUBSTRING_BITS} bits"
-                )
+                raise ValueError(f"m={m} substrings of {self._span} bits: each must hold 1..{MAX_SUBSTRING_BITS} bits")
         self._m_requested = m
         self.flat_fallback = bool(flat_fallback)
         self.radius_hint = max(0, self.nbits // 8 - 1) if radius_hint is None else int(radius_hint)
@@ -214,8 +212,15 @@ class MIHIndex:
         self._ids = np.empty(m * self._n, dtype=np.int32)
         self._frag = np.empty((self._frag_word.shape[1], m * self._n), dtype=np.uint64)
         _kernels.mih_build(
-            self._words[: self._n], self._n, self._bit0, self._len, self._off_base, self._offsets,
-            self._frag_word, self._ids, self._frag,
+            self._words[: self._n],
+            self._n,
+            self._bit0,
+            self._len,
+            self._off_base,
+            self._offsets,
+            self._frag_word,
+            self._ids,
+            self._frag,
         )
         self._tables_n = self._n
         self.build_seconds = time.perf_counter() - t0
@@ -276,9 +281,22 @@ class MIHIndex:
         Dm = np.empty((nq, k), np.int64)
         Im = np.empty((nq, k), np.int64)
         _kernels.mih_knn(
-            q, self._words[: self._n], k, self._bit0, self._len, self._off_base, self._offsets,
-            self._frag_word, self._ids, self._frag, budget, PROBE_IN_SCANNED_CODES,
-            CANDIDATE_IN_SCANNED_CODES, Dm, Im, done,
+            q,
+            self._words[: self._n],
+            k,
+            self._bit0,
+            self._len,
+            self._off_base,
+            self._offsets,
+            self._frag_word,
+            self._ids,
+            self._frag,
+            budget,
+            PROBE_IN_SCANNED_CODES,
+            CANDIDATE_IN_SCANNED_CODES,
+            Dm,
+            Im,
+            done,
         )
         filled = np.minimum(k, self._n)
         D[done, :filled] = Dm[done, :filled]
@@ -321,9 +339,26 @@ class MIHIndex:
             order = _common.spread_order(len(idx))
             got = np.zeros(len(idx), np.int64)
             _kernels.mih_range(
-                q, words, radius, self._bit0, self._len, radii, self._off_base, self._offsets,
-                self._frag_word, self._ids, self._frag, nprobe, q0[idx[order]], q1[idx[order]],
-                start[order], cap[order], out_q, out_i, out_d, got,
+                q,
+                words,
+                radius,
+                self._bit0,
+                self._len,
+                radii,
+                self._off_base,
+                self._offsets,
+                self._frag_word,
+                self._ids,
+                self._frag,
+                nprobe,
+                q0[idx[order]],
+                q1[idx[order]],
+                start[order],
+                cap[order],
+                out_q,
+                out_i,
+                out_d,
+                got,
             )
             count[order] = got
 
@@ -345,17 +380,22 @@ class MIHIndex:
     def save(self, path: str | PathLike[str]) -> None:
         """Write codes and parameters (tables are rebuilt on load); see :mod:`.persist`."""
         persist.save_index(
-            path, kind=self.kind, nbits=self.nbits, codes=self.reconstruct_n(),
+            path,
+            kind=self.kind,
+            nbits=self.nbits,
+            codes=self.reconstruct_n(),
             params={"m": self._m_requested, "radius_hint": self.radius_hint, "flat_fallback": self.flat_fallback},
         )
 
     @classmethod
-    def load(cls, path: str | PathLike[str]) -> "MIHIndex":
+    def load(cls, path: str | PathLike[str]) -> MIHIndex:
         kind, nbits, codes, params = persist.read_index(path)
         if kind != cls.kind:
             raise ValueError(f"{path} holds a {kind!r} index, not {cls.kind!r}")
         index = cls(
-            nbits, m=params.get("m"), radius_hint=params.get("radius_hint"),
+            nbits,
+            m=params.get("m"),
+            radius_hint=params.get("radius_hint"),
             flat_fallback=params.get("flat_fallback", True),
         )
         index.add(codes)

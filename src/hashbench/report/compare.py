@@ -70,8 +70,12 @@ class Difference:
 
     @property
     def label(self) -> str:
-        names = {"tpr": "TPR", "tpr_transform": f"TPR {self.transform}", "fpr_per_pair_upper": "per-pair FPR upper bound",
-                 "images_per_second_per_core": "images/s per core"}
+        names = {
+            "tpr": "TPR",
+            "tpr_transform": f"TPR {self.transform}",
+            "fpr_per_pair_upper": "per-pair FPR upper bound",
+            "images_per_second_per_core": "images/s per core",
+        }
         return names[self.metric]
 
 
@@ -112,23 +116,42 @@ def _diff_dict(d: Difference) -> dict[str, Any]:
     return out
 
 
-def _tpr_diff(matcher: str, metric: str, transform: str | None, a: dict[str, Any], b: dict[str, Any],
-              tol: Tolerances) -> Difference:
+def _tpr_diff(
+    matcher: str, metric: str, transform: str | None, a: dict[str, Any], b: dict[str, Any], tol: Tolerances
+) -> Difference:
     ra, rb = a.get("rate"), b.get("rate")
     regressed = ra is not None and rb is not None and rb < ra - tol.tpr - _EPS
     improved = ra is not None and rb is not None and rb > ra + _EPS
-    return Difference(matcher, metric, transform, ra, rb,
-                      f"{f.pct(ra)} ({f.k_of_n(a.get('count'), a.get('n'))})",
-                      f"{f.pct(rb)} ({f.k_of_n(b.get('count'), b.get('n'))})", "accuracy", regressed, improved)
+    return Difference(
+        matcher,
+        metric,
+        transform,
+        ra,
+        rb,
+        f"{f.pct(ra)} ({f.k_of_n(a.get('count'), a.get('n'))})",
+        f"{f.pct(rb)} ({f.k_of_n(b.get('count'), b.get('n'))})",
+        "accuracy",
+        regressed,
+        improved,
+    )
 
 
 def _fpr_diff(matcher: str, a: dict[str, Any], b: dict[str, Any], tol: Tolerances) -> Difference:
     ua, ub = a.get("ci_high"), b.get("ci_high")
     regressed = ua is not None and ub is not None and ub > ua * (1 + tol.fpr) + _EPS
     improved = ua is not None and ub is not None and ub < ua - _EPS
-    return Difference(matcher, "fpr_per_pair_upper", None, ua, ub,
-                      f"≤ {f.small_rate(ua)} ({f.k_of_n(a.get('count'), a.get('n'))})",
-                      f"≤ {f.small_rate(ub)} ({f.k_of_n(b.get('count'), b.get('n'))})", "accuracy", regressed, improved)
+    return Difference(
+        matcher,
+        "fpr_per_pair_upper",
+        None,
+        ua,
+        ub,
+        f"≤ {f.small_rate(ua)} ({f.k_of_n(a.get('count'), a.get('n'))})",
+        f"≤ {f.small_rate(ub)} ({f.k_of_n(b.get('count'), b.get('n'))})",
+        "accuracy",
+        regressed,
+        improved,
+    )
 
 
 def _speed(report: dict[str, Any], name: str) -> float | None:
@@ -141,7 +164,9 @@ def _config_notes(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
     keys = [k for k in dict.fromkeys([*ca, *cb]) if k not in ignore and ca.get(k) != cb.get(k)]
     notes = []
     if keys:
-        notes.append(f"the configurations differ in {', '.join(keys)}: differences may come from the data, not the code")
+        notes.append(
+            f"the configurations differ in {', '.join(keys)}: differences may come from the data, not the code"
+        )
     va = (a.get("environment") or {}).get("versions", {})
     vb = (b.get("environment") or {}).get("versions", {})
     changed = [f"{k} {va.get(k)} -> {vb.get(k)}" for k in dict.fromkeys([*va, *vb]) if va.get(k) != vb.get(k)]
@@ -181,19 +206,40 @@ def compare_reports(a: dict[str, Any], b: dict[str, Any], tolerances: Tolerances
         comp.differences.append(_fpr_diff(name, at_a.get("fpr_per_pair") or {}, at_b.get("fpr_per_pair") or {}, tol))
         for t in transforms:
             if t in xa["transforms"] and t in xb["transforms"]:
-                comp.differences.append(_tpr_diff(name, "tpr_transform", t, tpr_at(a, name, int(xa["threshold"]), t),
-                                                  tpr_at(b, name, int(xb["threshold"]), t), tol))
+                comp.differences.append(
+                    _tpr_diff(
+                        name,
+                        "tpr_transform",
+                        t,
+                        tpr_at(a, name, int(xa["threshold"]), t),
+                        tpr_at(b, name, int(xb["threshold"]), t),
+                        tol,
+                    )
+                )
         sa, sb = _speed(a, name), _speed(b, name)
         if sa and sb:
-            comp.differences.append(Difference(
-                name, "images_per_second_per_core", None, sa, sb, f.per_second(sa), f.per_second(sb), "speed",
-                sb < sa * (1 - tol.speed), sb > sa))
+            comp.differences.append(
+                Difference(
+                    name,
+                    "images_per_second_per_core",
+                    None,
+                    sa,
+                    sb,
+                    f.per_second(sa),
+                    f.per_second(sb),
+                    "speed",
+                    sb < sa * (1 - tol.speed),
+                    sb > sa,
+                )
+            )
     ca, cb = a.get("composites") or {}, b.get("composites") or {}
     for name in ca:
         if name not in cb:
             continue
         comp.differences.append(_tpr_diff(name, "tpr", None, ca[name].get("tpr") or {}, cb[name].get("tpr") or {}, tol))
-        comp.differences.append(_fpr_diff(name, ca[name].get("fpr_per_pair") or {}, cb[name].get("fpr_per_pair") or {}, tol))
+        comp.differences.append(
+            _fpr_diff(name, ca[name].get("fpr_per_pair") or {}, cb[name].get("fpr_per_pair") or {}, tol)
+        )
     if set(ca) != set(cb):
         comp.notes.append(f"composites in only one run are not compared: {', '.join(sorted(set(ca) ^ set(cb)))}")
     return comp
@@ -208,7 +254,11 @@ def format_comparison(comp: Comparison, *, show_all: bool = False) -> str:
     header = ["matcher", "figure", "A", "B", "verdict"]
     cells = []
     for d in rows:
-        verdict = "REGRESSED" if d.regressed else ("better" if d.improved else ("worse, within tolerance" if d.changed else "same"))
+        verdict = (
+            "REGRESSED"
+            if d.regressed
+            else ("better" if d.improved else ("worse, within tolerance" if d.changed else "same"))
+        )
         cells.append([d.matcher, d.label, d.a_text, d.b_text, verdict])
     widths = [max(len(r[i]) for r in [header, *cells]) for i in range(len(header))]
     fmt = lambda r: "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip()  # noqa: E731
@@ -218,11 +268,14 @@ def format_comparison(comp: Comparison, *, show_all: bool = False) -> str:
         lines.append(f"({hidden} per-transform TPRs unchanged, not shown; --all shows them)")
     if comp.notes:
         lines += ["", *(f"note: {n}" for n in comp.notes)]
-    tol_text = (f"tolerances: TPR -{t.tpr:g} (absolute), per-pair FPR upper bound +{100 * t.fpr:g}%, "
-                f"speed -{100 * t.speed:g}%")
+    tol_text = (
+        f"tolerances: TPR -{t.tpr:g} (absolute), per-pair FPR upper bound +{100 * t.fpr:g}%, speed -{100 * t.speed:g}%"
+    )
     lines.append("")
     if comp.regressed:
-        lines.append(f"REGRESSED: {len(comp.regressions)} figure(s) of B are worse than A beyond the tolerances ({tol_text}).")
+        lines.append(
+            f"REGRESSED: {len(comp.regressions)} figure(s) of B are worse than A beyond the tolerances ({tol_text})."
+        )
     else:
         lines.append(f"OK: no figure of B is worse than A beyond the tolerances ({tol_text}).")
     return "\n".join(lines)

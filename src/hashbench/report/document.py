@@ -130,9 +130,12 @@ def _intro(report: dict[str, Any]) -> list[Block]:
     names = list(report["hashers"])
     dihedral = [n for n, h in report["hashers"].items() if h["matching"] == "dihedral"]
     created = report.get("timing", {}).get("created", f.DASH)
-    edits = (f"were each edited by **{n_t} transforms** ({inputs['queries'].get('suite', '?')} suite) into "
-             f"**{f.count(n_q)} edited copies**" if n_q else
-             "were not edited (no transforms: a study of false positives only)")
+    edits = (
+        f"were each edited by **{n_t} transforms** ({inputs['queries'].get('suite', '?')} suite) into "
+        f"**{f.count(n_q)} edited copies**"
+        if n_q
+        else "were not edited (no transforms: a study of false positives only)"
+    )
     text = (
         f"Run `{report['run_id']}` (configuration `{cfg.get('name', '?')}`, seed {report['seed']}, created {created}). "
         f"**{f.count(n_ref)} reference images** — the list a service would match against — {edits}; "
@@ -146,7 +149,7 @@ def _intro(report: dict[str, Any]) -> list[Block]:
         "Each hasher is shown at its **named threshold** (configured per hasher).",
         "**TPR** (true-positive rate): the share of edited copies whose hash matches the hash of their own original.",
         "**Per-pair FPR**: the share of pairs of distinct images (references and distractors) that match. "
-        "It is printed with its count, \"k of n pairs\".",
+        'It is printed with its count, "k of n pairs".',
         "**Per-query FPR, measured**: the share of distractor images that match at least one of the reference hashes, "
         "found by querying an index of the references. No assumption is needed, but the list is only as long as "
         "this run's references.",
@@ -159,7 +162,8 @@ def _intro(report: dict[str, Any]) -> list[Block]:
         bullets.append(
             f"{', '.join(f'`{n}`' for n in dihedral)} match{'es' if len(dihedral) == 1 else ''} on the closest of 8 "
             f"rotations and flips of the query, so {'its' if len(dihedral) == 1 else 'their'} impostor pairs are "
-            "ordered (query, listed): n(n − 1) pairs instead of n(n − 1)/2.")
+            "ordered (query, listed): n(n − 1) pairs instead of n(n − 1)/2."
+        )
     blocks += [Heading("How to read this report"), Bullets(bullets)]
     return blocks
 
@@ -169,25 +173,46 @@ def _headline(report: dict[str, Any]) -> list[Block]:
     for name, h in report["hashers"].items():
         at = h["at_threshold"]
         pq = at.get("fpr_per_query_measured")
-        rows.append([
-            f"`{name}`", f"≤ {at['threshold']}",
-            _tpr(at.get("tpr")), _kn(at.get("tpr")),
-            _fpr(at.get("fpr_per_pair")), _kn(at.get("fpr_per_pair")), _at_most(at.get("fpr_per_pair")),
-            _fpr(pq) if pq else "not measured",
-            f"{f.k_of_n(pq['count'], pq['n'])}\nvs {f.count(pq['list_size'])} listed" if pq else f.DASH,
-        ])
+        rows.append(
+            [
+                f"`{name}`",
+                f"≤ {at['threshold']}",
+                _tpr(at.get("tpr")),
+                _kn(at.get("tpr")),
+                _fpr(at.get("fpr_per_pair")),
+                _kn(at.get("fpr_per_pair")),
+                _at_most(at.get("fpr_per_pair")),
+                _fpr(pq) if pq else "not measured",
+                f"{f.k_of_n(pq['count'], pq['n'])}\nvs {f.count(pq['list_size'])} listed" if pq else f.DASH,
+            ]
+        )
     conf = _conf(report)
     blocks: list[Block] = [
         Heading("Results at the named thresholds"),
-        Table(["hasher", "threshold", f"TPR [{conf} CI]", "edited copies found",
-               f"per-pair FPR [{conf} CI]", "false matches / pairs", "per-pair FPR at most",
-               f"per-query FPR, measured [{conf} CI]", "distractors matched / list"], rows),
+        Table(
+            [
+                "hasher",
+                "threshold",
+                f"TPR [{conf} CI]",
+                "edited copies found",
+                f"per-pair FPR [{conf} CI]",
+                "false matches / pairs",
+                "per-pair FPR at most",
+                f"per-query FPR, measured [{conf} CI]",
+                "distractors matched / list",
+            ],
+            rows,
+        ),
     ]
     gated = _gate_names(report)
     if gated:
-        blocks.append(Paragraph(
-            f"Figures above are without the quality gate; {', '.join(f'`{n}`' for n in gated)} "
-            "with the gate are under *Quality gate*.", note=True))
+        blocks.append(
+            Paragraph(
+                f"Figures above are without the quality gate; {', '.join(f'`{n}`' for n in gated)} "
+                "with the gate are under *Quality gate*.",
+                note=True,
+            )
+        )
     # projected per-query rates
     sizes: list[float] = []
     for h in report["hashers"].values():
@@ -202,10 +227,12 @@ def _headline(report: dict[str, Any]) -> list[Block]:
             prow.append([f"`{name}`", f"≤ {h['threshold']}", *cells])
         blocks += [
             Heading("Per-query FPR projected to longer lists", 3),
-            Paragraph("The chance that one innocent image matches *anything* in a list of L hashes, projected from the "
-                      "per-pair rate as 1 − (1 − p)^L with each end of its interval projected the same way. These are "
-                      "projections, not measurements: compare them with the measured per-query column above, and "
-                      "read an upper end of 1 as \"this run has too few pairs to say\"."),
+            Paragraph(
+                "The chance that one innocent image matches *anything* in a list of L hashes, projected from the "
+                "per-pair rate as 1 − (1 − p)^L with each end of its interval projected the same way. These are "
+                "projections, not measurements: compare them with the measured per-query column above, and "
+                'read an upper end of 1 as "this run has too few pairs to say".'
+            ),
             Table(["hasher", "threshold", *[f"L = {f.big(s)} [{conf} CI]" for s in sizes]], prow),
         ]
     blocks.append(Figure("fpr_vs_threshold.png", PLOTS["fpr_vs_threshold.png"][1]))
@@ -222,19 +249,29 @@ def _operational(report: dict[str, Any]) -> list[Block]:
     rows = []
     for name, o in ops.items():
         pq, fl = o["per_query"], o["flagged_per_year"]
-        rows.append([f"`{name}`", f"≤ {report['hashers'][name]['threshold']}",
-                     f"{f.small_rate(pq['rate'])} {f.interval(pq['ci_low'], pq['ci_high'])}",
-                     f"{f.big(fl['rate'])} [{f.big(fl['ci_low'])}, {f.big(fl['ci_high'])}]"])
+        rows.append(
+            [
+                f"`{name}`",
+                f"≤ {report['hashers'][name]['threshold']}",
+                f"{f.small_rate(pq['rate'])} {f.interval(pq['ci_low'], pq['ci_high'])}",
+                f"{f.big(fl['rate'])} [{f.big(fl['ci_low'])}, {f.big(fl['ci_high'])}]",
+            ]
+        )
     blocks = [
         Heading("Operational projection"),
-        Paragraph(f"What the per-pair rate would mean for **{f.big(any_op['volume_per_year'])} images a year**, "
-                  f"each matched against a list of **{f.big(any_op['list_size'])} hashes** (set in the configuration "
-                  "as `volume_per_year` and `list_size`)."),
+        Paragraph(
+            f"What the per-pair rate would mean for **{f.big(any_op['volume_per_year'])} images a year**, "
+            f"each matched against a list of **{f.big(any_op['list_size'])} hashes** (set in the configuration "
+            "as `volume_per_year` and `list_size`)."
+        ),
         Table(["hasher", "threshold", "chance one innocent image is flagged", "innocent images flagged a year"], rows),
     ]
     own, shared = _split_common_ending([o["text"] for o in ops.values()])
-    blocks.append(Bullets([f"**{name}**: {text}" for name, text in zip(ops, own)],
-                          fold="the projection in words, hasher by hasher"))
+    blocks.append(
+        Bullets(
+            [f"**{name}**: {text}" for name, text in zip(ops, own)], fold="the projection in words, hasher by hasher"
+        )
+    )
     if shared:
         blocks.append(Paragraph(f"**For every hasher:** {shared}"))
     return blocks
@@ -251,8 +288,11 @@ def _split_common_ending(texts: list[str]) -> tuple[list[str], str]:
     split = [re.split(r"(?<=\.) (?=[A-Z])", t) for t in texts]
     k = 0
     # only sentences without figures are shared: every number stays with its hasher
-    while (all(len(s) > k + 1 for s in split) and len({s[-1 - k] for s in split}) == 1
-           and not re.search(r"\d", split[0][-1 - k])):
+    while (
+        all(len(s) > k + 1 for s in split)
+        and len({s[-1 - k] for s in split}) == 1
+        and not re.search(r"\d", split[0][-1 - k])
+    ):
         k += 1
     if k == 0:
         return texts, ""
@@ -281,9 +321,11 @@ def _by_group(report: dict[str, Any]) -> list[Block]:
         rows.append([g, f.count(n_images), *cells])
     return [
         Heading("False matches within each kind of image", 3),
-        Paragraph("False matches depend on what the images look like. Each row is the per-pair FPR among the pairs of "
-                  "distinct images of one kind only (synthetic content family, or dataset), at each hasher's named "
-                  "threshold; pairs of images of different kinds are in no row."),
+        Paragraph(
+            "False matches depend on what the images look like. Each row is the per-pair FPR among the pairs of "
+            "distinct images of one kind only (synthetic content family, or dataset), at each hasher's named "
+            "threshold; pairs of images of different kinds are in no row."
+        ),
         Table(["images", "count", *[f"`{n}` ≤ {report['hashers'][n]['threshold']}" for n in names]], rows),
     ]
 
@@ -293,31 +335,55 @@ def _operating_points(report: dict[str, Any]) -> list[Block]:
     for name, h in report["hashers"].items():
         for op in h.get("operating_points", []):
             t = op.get("threshold")
-            rows.append([
-                f"`{name}`", f"{op['target_fpr']:g}", f.DASH if t is None else f"≤ {t}",
-                _kn(op.get("calibration_fpr")), f"{_fpr(op.get('held_out_fpr'))}" if op.get("held_out_fpr") else f.DASH,
-                _kn(op.get("held_out_fpr")), _tpr(op.get("held_out_tpr")),
-                f.count(op.get("calibration_pairs_needed")), "yes" if op.get("resolvable") else "no",
-            ])
+            rows.append(
+                [
+                    f"`{name}`",
+                    f"{op['target_fpr']:g}",
+                    f.DASH if t is None else f"≤ {t}",
+                    _kn(op.get("calibration_fpr")),
+                    f"{_fpr(op.get('held_out_fpr'))}" if op.get("held_out_fpr") else f.DASH,
+                    _kn(op.get("held_out_fpr")),
+                    _tpr(op.get("held_out_tpr")),
+                    f.count(op.get("calibration_pairs_needed")),
+                    "yes" if op.get("resolvable") else "no",
+                ]
+            )
     if not rows:
         if _has_genuine(report):
             return []
-        return [Heading("Operating points for target false-positive rates"),
-                Paragraph("None: this run has no edited copies, so a chosen threshold has no true-positive rate to "
-                          "score. The per-pair FPR at every threshold is in `metrics.csv`.")]
+        return [
+            Heading("Operating points for target false-positive rates"),
+            Paragraph(
+                "None: this run has no edited copies, so a chosen threshold has no true-positive rate to "
+                "score. The per-pair FPR at every threshold is in `metrics.csv`."
+            ),
+        ]
     conf = _conf(report)
     return [
         Heading("Operating points for target false-positive rates"),
-        Paragraph("For each target per-pair FPR, the threshold is chosen on a **calibration half** of the images (the "
-                  "largest threshold whose per-pair FPR there is at most the target) and then scored on the other, "
-                  "**held-out half**, so the reported rates are not flattered by the choice. Genuine pairs follow the "
-                  "half of their reference. **Enough pairs** says whether the calibration half held enough impostor "
-                  "pairs to show the target at all; where it says *no*, the chosen threshold is only the largest with "
-                  "no false match in this sample and says little about the target. A dash: no threshold met the "
-                  "target even at distance 0."),
-        Table(["hasher", "target FPR", "threshold (calibration)", "calibration false matches",
-               f"held-out FPR [{conf} CI]", "held-out false matches", f"held-out TPR [{conf} CI]",
-               "pairs needed to show target", "enough pairs"], rows),
+        Paragraph(
+            "For each target per-pair FPR, the threshold is chosen on a **calibration half** of the images (the "
+            "largest threshold whose per-pair FPR there is at most the target) and then scored on the other, "
+            "**held-out half**, so the reported rates are not flattered by the choice. Genuine pairs follow the "
+            "half of their reference. **Enough pairs** says whether the calibration half held enough impostor "
+            "pairs to show the target at all; where it says *no*, the chosen threshold is only the largest with "
+            "no false match in this sample and says little about the target. A dash: no threshold met the "
+            "target even at distance 0."
+        ),
+        Table(
+            [
+                "hasher",
+                "target FPR",
+                "threshold (calibration)",
+                "calibration false matches",
+                f"held-out FPR [{conf} CI]",
+                "held-out false matches",
+                f"held-out TPR [{conf} CI]",
+                "pairs needed to show target",
+                "enough pairs",
+            ],
+            rows,
+        ),
     ]
 
 
@@ -327,30 +393,43 @@ def _summaries(report: dict[str, Any]) -> list[Block]:
         s = h.get("summary") or {}
         eer = s.get("eer") or {}
         r90 = s.get("recall_at_90_precision") or {}
-        rows.append([
-            f"`{name}`",
-            f"{f.pct(eer.get('rate'))} at distance {eer['threshold']:.1f}" if eer.get("threshold") is not None else f.DASH,
-            f"{s['isc_micro_ap']:.3f}" if s.get("isc_micro_ap") is not None else f.DASH,
-            (f"{f.pct(r90.get('recall'))} at ≤ {r90['threshold']}" if r90.get("threshold") is not None
-             else ("none reaches 90% precision" if r90 else f.DASH)),
-        ])
+        rows.append(
+            [
+                f"`{name}`",
+                f"{f.pct(eer.get('rate'))} at distance {eer['threshold']:.1f}"
+                if eer.get("threshold") is not None
+                else f.DASH,
+                f"{s['isc_micro_ap']:.3f}" if s.get("isc_micro_ap") is not None else f.DASH,
+                (
+                    f"{f.pct(r90.get('recall'))} at ≤ {r90['threshold']}"
+                    if r90.get("threshold") is not None
+                    else ("none reaches 90% precision" if r90 else f.DASH)
+                ),
+            ]
+        )
     blocks: list[Block] = [
         Heading("Threshold-free summaries"),
-        Paragraph("The **equal error rate** is where the per-pair FPR equals the miss rate (1 − TPR), interpolated "
-                  "between whole distances. **Micro-average precision** and **recall at 90% precision** follow the "
-                  "Image Similarity Challenge: every genuine and impostor pair is one prediction ranked by distance. "
-                  "Both depend on how many impostor pairs there are per genuine pair, so compare them only between "
-                  "hashers of the same run."),
+        Paragraph(
+            "The **equal error rate** is where the per-pair FPR equals the miss rate (1 − TPR), interpolated "
+            "between whole distances. **Micro-average precision** and **recall at 90% precision** follow the "
+            "Image Similarity Challenge: every genuine and impostor pair is one prediction ranked by distance. "
+            "Both depend on how many impostor pairs there are per genuine pair, so compare them only between "
+            "hashers of the same run."
+        ),
         Table(["hasher", "equal error rate", "ISC micro-average precision", "recall at 90% precision"], rows),
         Figure("distances.png", PLOTS["distances.png"][1]),
         Figure("roc.png", PLOTS["roc.png"][1]),
         Figure("det.png", PLOTS["det.png"][1]),
     ]
     if not _has_genuine(report):
-        return [blocks[0],
-                Paragraph("This run has no edited copies (genuine pairs), so there are no ROC or DET curves, equal "
-                          "error rates or precision figures; the impostor distances are below."),
-                Figure("distances.png", PLOTS["distances.png"][1])]
+        return [
+            blocks[0],
+            Paragraph(
+                "This run has no edited copies (genuine pairs), so there are no ROC or DET curves, equal "
+                "error rates or precision figures; the impostor distances are below."
+            ),
+            Figure("distances.png", PLOTS["distances.png"][1]),
+        ]
     return blocks
 
 
@@ -369,9 +448,13 @@ def _per_transform(report: dict[str, Any]) -> list[Block]:
     names = list(report["hashers"])
     transforms = transform_names(report)
     if not transforms:
-        return [Heading("Robustness per transform"),
-                Paragraph("This run made no edited copies (transform suite "
-                          f"`{report['inputs']['queries'].get('suite', 'none')}`): it measures false positives only.")]
+        return [
+            Heading("Robustness per transform"),
+            Paragraph(
+                "This run made no edited copies (transform suite "
+                f"`{report['inputs']['queries'].get('suite', 'none')}`): it measures false positives only."
+            ),
+        ]
     kinds = {t["name"]: t for t in report["inputs"]["queries"].get("transforms", [])}
     ns: set[int] = set()
     rows = []
@@ -387,15 +470,24 @@ def _per_transform(report: dict[str, Any]) -> list[Block]:
             failed = h["transforms"][t].get("failed", 0)
             cells.append(f.pct(r["rate"], 0) + (f" ({failed} failed)" if failed else ""))
         rows.append([f"`{t}`", _describe_transform(kinds.get(t)), *cells])
-    n_text = (f"Each cell is the share of the {f.count(next(iter(ns)))} edited copies made by that transform"
-              if len(ns) == 1 else "Each cell is the share of the edited copies made by that transform")
+    n_text = (
+        f"Each cell is the share of the {f.count(next(iter(ns)))} edited copies made by that transform"
+        if len(ns) == 1
+        else "Each cell is the share of the edited copies made by that transform"
+    )
     return [
         Heading("Robustness per transform"),
-        Paragraph(f"{n_text} whose hash matched their original's at the hasher's named threshold (TPR). Intervals and "
-                  "every other threshold are in `metrics.csv`."),
+        Paragraph(
+            f"{n_text} whose hash matched their original's at the hasher's named threshold (TPR). Intervals and "
+            "every other threshold are in `metrics.csv`."
+        ),
         Figure("tpr_heatmap.png", PLOTS["tpr_heatmap.png"][1]),
-        Table(["transform", "edit", *[f"`{n}` ≤ {report['hashers'][n]['threshold']}" for n in names]], rows,
-              ["l", "l", *["r"] * len(names)], fold="the same figures as a table, with each edit's parameters"),
+        Table(
+            ["transform", "edit", *[f"`{n}` ≤ {report['hashers'][n]['threshold']}" for n in names]],
+            rows,
+            ["l", "l", *["r"] * len(names)],
+            fold="the same figures as a table, with each edit's parameters",
+        ),
     ]
 
 
@@ -408,15 +500,39 @@ def _composites(report: dict[str, Any]) -> list[Block]:
     for name, c in comps.items():
         rule = "any part matches" if c["op"] == "any" else "every part matches"
         parts = ", ".join(f"`{h}` ≤ {t}" for h, t in c["parts"].items())
-        rows.append([f"`{name}`", rule, parts, _tpr(c.get("tpr")), _kn(c.get("tpr")), _fpr(c.get("fpr_per_pair")),
-                     _kn(c.get("fpr_per_pair")), c.get("pairs", f.DASH)])
+        rows.append(
+            [
+                f"`{name}`",
+                rule,
+                parts,
+                _tpr(c.get("tpr")),
+                _kn(c.get("tpr")),
+                _fpr(c.get("fpr_per_pair")),
+                _kn(c.get("fpr_per_pair")),
+                c.get("pairs", f.DASH),
+            ]
+        )
     return [
         Heading("Composite matchers"),
-        Paragraph("Layered matchers as providers run them: `a|b` flags a pair when either hasher matches at its named "
-                  "threshold, `a&b` only when both do. Impostor pairs are enumerated exactly for each part and then "
-                  "united or intersected."),
-        Table(["matcher", "rule", "parts", f"TPR [{conf} CI]", "edited copies found", f"per-pair FPR [{conf} CI]",
-               "false matches / pairs", "pairs"], rows, ["l", "l", "l", "r", "r", "r", "r", "l"]),
+        Paragraph(
+            "Layered matchers as providers run them: `a|b` flags a pair when either hasher matches at its named "
+            "threshold, `a&b` only when both do. Impostor pairs are enumerated exactly for each part and then "
+            "united or intersected."
+        ),
+        Table(
+            [
+                "matcher",
+                "rule",
+                "parts",
+                f"TPR [{conf} CI]",
+                "edited copies found",
+                f"per-pair FPR [{conf} CI]",
+                "false matches / pairs",
+                "pairs",
+            ],
+            rows,
+            ["l", "l", "l", "r", "r", "r", "r", "l"],
+        ),
     ]
 
 
@@ -429,21 +545,43 @@ def _quality(report: dict[str, Any]) -> list[Block]:
         h = report["hashers"][name]
         q = h.get("quality", {})
         at = h["at_threshold"]
-        rows.append([
-            f"`{name}`", str(h["quality_floor"]), f.count(q.get("gated_references")), f.count(q.get("gated_queries")),
-            f.count(q.get("gated_genuine_pairs")), f.count(q.get("gated_images_impostor")),
-            _tpr(at.get("tpr")), _tpr(at.get("tpr_gated")),
-            f"{_kn(at.get('fpr_per_pair'))}", f"{_kn(at.get('fpr_per_pair_gated'))}",
-        ])
+        rows.append(
+            [
+                f"`{name}`",
+                str(h["quality_floor"]),
+                f.count(q.get("gated_references")),
+                f.count(q.get("gated_queries")),
+                f.count(q.get("gated_genuine_pairs")),
+                f.count(q.get("gated_images_impostor")),
+                _tpr(at.get("tpr")),
+                _tpr(at.get("tpr_gated")),
+                f"{_kn(at.get('fpr_per_pair'))}",
+                f"{_kn(at.get('fpr_per_pair_gated'))}",
+            ]
+        )
     conf = _conf(report)
     return [
         Heading("Quality gate"),
-        Paragraph("PDQ reports a quality score for each hash; hashes below the floor are not matched (ThreatExchange "
-                  "recommends a floor of 50). A genuine pair with a gated image counts as a miss and an impostor pair "
-                  "with a gated image as a non-match, so the rates with the gate keep the same denominators."),
-        Table(["hasher", "floor", "gated references", "gated edited copies", "gated genuine pairs",
-               "gated images (impostor set)", f"TPR without gate [{conf} CI]", f"TPR with gate [{conf} CI]",
-               "false matches without gate", "false matches with gate"], rows),
+        Paragraph(
+            "PDQ reports a quality score for each hash; hashes below the floor are not matched (ThreatExchange "
+            "recommends a floor of 50). A genuine pair with a gated image counts as a miss and an impostor pair "
+            "with a gated image as a non-match, so the rates with the gate keep the same denominators."
+        ),
+        Table(
+            [
+                "hasher",
+                "floor",
+                "gated references",
+                "gated edited copies",
+                "gated genuine pairs",
+                "gated images (impostor set)",
+                f"TPR without gate [{conf} CI]",
+                f"TPR with gate [{conf} CI]",
+                "false matches without gate",
+                "false matches with gate",
+            ],
+            rows,
+        ),
     ]
 
 
@@ -457,12 +595,20 @@ def _failures(report: dict[str, Any], limit: int = 10) -> list[Block]:
     for r in rows:
         by_stage[r["stage"]] = by_stage.get(r["stage"], 0) + 1
     stages = ", ".join(f"{n} in {s}" for s, n in by_stage.items())
-    blocks.append(Paragraph(f"**{len(rows)} failures** ({stages}). Failed items are left out of every rate. "
-                            f"{'The first ' + str(limit) + ' are' if len(rows) > limit else 'They are'} listed here; "
-                            "the full list is in `failures.csv`."))
-    blocks.append(Table(["stage", "id", "hasher", "reason"],
-                        [[r["stage"], f"`{r['id']}`", r["hasher"] or "(the image itself)", r["reason"]] for r in rows[:limit]],
-                        ["l", "l", "l", "l"]))
+    blocks.append(
+        Paragraph(
+            f"**{len(rows)} failures** ({stages}). Failed items are left out of every rate. "
+            f"{'The first ' + str(limit) + ' are' if len(rows) > limit else 'They are'} listed here; "
+            "the full list is in `failures.csv`."
+        )
+    )
+    blocks.append(
+        Table(
+            ["stage", "id", "hasher", "reason"],
+            [[r["stage"], f"`{r['id']}`", r["hasher"] or "(the image itself)", r["reason"]] for r in rows[:limit]],
+            ["l", "l", "l", "l"],
+        )
+    )
     return blocks
 
 
@@ -476,21 +622,34 @@ def _throughput(report: dict[str, Any]) -> list[Block]:
         rec = hashing.get(n) or {}
         r = rates[n]
         shared = r is None and rec.get("shared_with")
-        rows.append([f"`{n}`", f.count(rec.get("images")), f.DASH if shared else f.seconds(rec.get("cpu_seconds")),
-                     f.per_second(r) if r else (f"computed with `{rec['shared_with']}`" if rec.get("shared_with") else f.DASH),
-                     f"{r / fastest:.2f}" if r and fastest else f.DASH])
+        rows.append(
+            [
+                f"`{n}`",
+                f.count(rec.get("images")),
+                f.DASH if shared else f.seconds(rec.get("cpu_seconds")),
+                f.per_second(r)
+                if r
+                else (f"computed with `{rec['shared_with']}`" if rec.get("shared_with") else f.DASH),
+                f"{r / fastest:.2f}" if r and fastest else f.DASH,
+            ]
+        )
     blocks: list[Block] = [
         Heading("Throughput"),
-        Paragraph(f"Timings are from this machine ({report['environment'].get('machine', {}).get('cpus_available', '?')} "
-                  f"CPUs, {timing.get('workers', '?')} workers) and may include other work running at the same time: "
-                  "compare them as ratios within one run. They are the only figures that differ between two runs of "
-                  "the same configuration and seed.", note=True),
+        Paragraph(
+            f"Timings are from this machine ({report['environment'].get('machine', {}).get('cpus_available', '?')} "
+            f"CPUs, {timing.get('workers', '?')} workers) and may include other work running at the same time: "
+            "compare them as ratios within one run. They are the only figures that differ between two runs of "
+            "the same configuration and seed.",
+            note=True,
+        ),
         Table(["hasher", "images hashed", "CPU time", "images/s per core", "relative to fastest"], rows),
-        Paragraph(f"Making the images (generating, decoding and editing them) ran at "
-                  f"**{f.per_second(timing.get('make_images_per_second_per_core'))} per core**; the whole run took "
-                  f"**{f.seconds(timing.get('wall_seconds'))}** of wall time. Peak memory: "
-                  f"{timing.get('peak_memory_mib', {}).get('main_process', f.DASH)} MiB in the main process, "
-                  f"{timing.get('peak_memory_mib', {}).get('largest_worker', f.DASH)} MiB in the largest worker."),
+        Paragraph(
+            f"Making the images (generating, decoding and editing them) ran at "
+            f"**{f.per_second(timing.get('make_images_per_second_per_core'))} per core**; the whole run took "
+            f"**{f.seconds(timing.get('wall_seconds'))}** of wall time. Peak memory: "
+            f"{timing.get('peak_memory_mib', {}).get('main_process', f.DASH)} MiB in the main process, "
+            f"{timing.get('peak_memory_mib', {}).get('largest_worker', f.DASH)} MiB in the largest worker."
+        ),
     ]
     index = timing.get("index", {})
     irows = []
@@ -499,28 +658,69 @@ def _throughput(report: dict[str, Any]) -> list[Block]:
         if not rec.get("flat"):
             continue
         fl, mi = rec["flat"], rec.get("mih", {})
-        ratio = (mi["queries_per_second"] / fl["queries_per_second"]
-                 if mi.get("queries_per_second") and fl.get("queries_per_second") else None)
-        irows.append([f"`{n}`", f.count(rec.get("n_listed")), f.count(rec.get("n_queries")), f"≤ {rec.get('radius')}",
-                      f.seconds(fl.get("build_seconds")), f.seconds(mi.get("build_seconds")),
-                      f.per_second(fl.get("queries_per_second")), f.per_second(mi.get("queries_per_second")),
-                      f"{ratio:.2f}" if ratio else f.DASH,
-                      f"{fl['bytes_per_code']:.0f}" if fl.get("bytes_per_code") is not None else f.DASH,
-                      f"{mi['bytes_per_code']:.0f}" if mi.get("bytes_per_code") is not None else f.DASH,
-                      "yes" if rec.get("identical_results") else "NO"])
+        ratio = (
+            mi["queries_per_second"] / fl["queries_per_second"]
+            if mi.get("queries_per_second") and fl.get("queries_per_second")
+            else None
+        )
+        irows.append(
+            [
+                f"`{n}`",
+                f.count(rec.get("n_listed")),
+                f.count(rec.get("n_queries")),
+                f"≤ {rec.get('radius')}",
+                f.seconds(fl.get("build_seconds")),
+                f.seconds(mi.get("build_seconds")),
+                f.per_second(fl.get("queries_per_second")),
+                f.per_second(mi.get("queries_per_second")),
+                f"{ratio:.2f}" if ratio else f.DASH,
+                f"{fl['bytes_per_code']:.0f}" if fl.get("bytes_per_code") is not None else f.DASH,
+                f"{mi['bytes_per_code']:.0f}" if mi.get("bytes_per_code") is not None else f.DASH,
+                "yes" if rec.get("identical_results") else "NO",
+            ]
+        )
     if irows:
         blocks += [
-            Paragraph("Index: the references as the list, the distractors as range queries at the named threshold, "
-                      "with a flat scan and with multi-index hashing (MIH). Bytes per code include each index's "
-                      "overhead at this list size."),
-            Table(["hasher", "listed", "queries", "radius", "build flat", "build MIH", "queries/s flat",
-                   "queries/s MIH", "MIH ÷ flat", "bytes/code flat", "bytes/code MIH", "same results"], irows),
+            Paragraph(
+                "Index: the references as the list, the distractors as range queries at the named threshold, "
+                "with a flat scan and with multi-index hashing (MIH). Bytes per code include each index's "
+                "overhead at this list size."
+            ),
+            Table(
+                [
+                    "hasher",
+                    "listed",
+                    "queries",
+                    "radius",
+                    "build flat",
+                    "build MIH",
+                    "queries/s flat",
+                    "queries/s MIH",
+                    "MIH ÷ flat",
+                    "bytes/code flat",
+                    "bytes/code MIH",
+                    "same results",
+                ],
+                irows,
+            ),
         ]
     stages = timing.get("stages", {})
     if stages:
-        blocks.append(Table(["stage", "items", "chunks", "resumed from checkpoint", "wall time"],
-                            [[s, f.count(v.get("items")), f.count(v.get("chunks")), f.count(v.get("resumed_chunks")),
-                              f.seconds(v.get("wall_seconds"))] for s, v in stages.items()]))
+        blocks.append(
+            Table(
+                ["stage", "items", "chunks", "resumed from checkpoint", "wall time"],
+                [
+                    [
+                        s,
+                        f.count(v.get("items")),
+                        f.count(v.get("chunks")),
+                        f.count(v.get("resumed_chunks")),
+                        f.seconds(v.get("wall_seconds")),
+                    ]
+                    for s, v in stages.items()
+                ],
+            )
+        )
     blocks.append(Figure("throughput.png", PLOTS["throughput.png"][1]))
     return blocks
 
@@ -530,36 +730,59 @@ def _provenance(report: dict[str, Any]) -> list[Block]:
     inputs = report["inputs"]
     blocks: list[Block] = [
         Heading("Provenance"),
-        Paragraph(f"Schema `{report['schema']}`, run `{report['run_id']}`, seed {report['seed']}. "
-                  "`hashbench run --reproduce report.json` runs the configuration below again from scratch and "
-                  "checks that every figure except the timings is the same (hashes can change with the versions of "
-                  "Pillow, pdqhash and imagehash listed here)."),
+        Paragraph(
+            f"Schema `{report['schema']}`, run `{report['run_id']}`, seed {report['seed']}. "
+            "`hashbench run --reproduce report.json` runs the configuration below again from scratch and "
+            "checks that every figure except the timings is the same (hashes can change with the versions of "
+            "Pillow, pdqhash and imagehash listed here)."
+        ),
     ]
     inrows = []
     for key in ("references", "distractors"):
         d = inputs.get(key, {})
-        inrows.append([key, f.count(d.get("count")), "; ".join(f"`{x}`" for x in d.get("datasets", [])),
-                       f"`{d.get('digest', f.DASH)}`"])
-    blocks.append(Table(["input", "images", "datasets", "digest (sha256 of ids and sources)"], inrows,
-                        ["l", "r", "l", "l"]))
+        inrows.append(
+            [
+                key,
+                f.count(d.get("count")),
+                "; ".join(f"`{x}`" for x in d.get("datasets", [])),
+                f"`{d.get('digest', f.DASH)}`",
+            ]
+        )
+    blocks.append(
+        Table(["input", "images", "datasets", "digest (sha256 of ids and sources)"], inrows, ["l", "r", "l", "l"])
+    )
     versions = env.get("versions", {})
     machine = env.get("machine", {})
     if versions:
         blocks.append(Paragraph("**Versions:** " + ", ".join(f"{k} {v}" for k, v in versions.items()) + "."))
     if machine:
-        blocks.append(Paragraph(
-            f"**Machine:** {machine.get('cpu', '?')}, {machine.get('cpus_available', '?')} CPUs available, "
-            f"{machine.get('memory_gib', '?')} GiB memory, {machine.get('machine', '?')}, {machine.get('platform', '?')}, "
-            f"{machine.get('python_implementation', '?')}."))
-    libs = [[f"`{n}`", str(h.get("library", f.DASH)), str(h.get("library_version", f.DASH)), str(h.get("kind", f.DASH))]
-            for n, h in report["hashers"].items()]
+        blocks.append(
+            Paragraph(
+                f"**Machine:** {machine.get('cpu', '?')}, {machine.get('cpus_available', '?')} CPUs available, "
+                f"{machine.get('memory_gib', '?')} GiB memory, {machine.get('machine', '?')}, "
+                f"{machine.get('platform', '?')}, "
+                f"{machine.get('python_implementation', '?')}."
+            )
+        )
+    libs = [
+        [f"`{n}`", str(h.get("library", f.DASH)), str(h.get("library_version", f.DASH)), str(h.get("kind", f.DASH))]
+        for n, h in report["hashers"].items()
+    ]
     blocks.append(Table(["hasher", "library", "version", "kind"], libs, ["l", "l", "l", "l"]))
     config_lines = "\n".join(f"{k} = {json.dumps(v, ensure_ascii=False)}" for k, v in report["config"].items())
     blocks.append(Code(config_lines, summary="configuration (as recorded in report.json under `config`)"))
     tr = inputs.get("queries", {}).get("transforms", [])
     if tr:
-        blocks.append(Code("\n".join(f"{t['name']}: {t.get('kind', '')} {json.dumps(t.get('params', {}), sort_keys=True, ensure_ascii=False)}"
-                                     for t in tr), summary=f"the {len(tr)} transforms and their parameters"))
+        blocks.append(
+            Code(
+                "\n".join(
+                    f"{t['name']}: {t.get('kind', '')} "
+                    f"{json.dumps(t.get('params', {}), sort_keys=True, ensure_ascii=False)}"
+                    for t in tr
+                ),
+                summary=f"the {len(tr)} transforms and their parameters",
+            )
+        )
     return blocks
 
 

@@ -78,8 +78,9 @@ def _cell(text: str) -> str:
 def _table(t: Table) -> str:
     al = t.alignment()
     head = "".join(f'<th class="{a}">{inline(h)}</th>' for h, a in zip(t.header, al))
-    body = "\n".join("<tr>" + "".join(f'<td class="{a}">{_cell(c)}</td>' for c, a in zip(row, al)) + "</tr>"
-                     for row in t.rows)
+    body = "\n".join(
+        "<tr>" + "".join(f'<td class="{a}">{_cell(c)}</td>' for c, a in zip(row, al)) + "</tr>" for row in t.rows
+    )
     return f'<div class="table-wrap"><table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody></table></div>'
 
 
@@ -103,15 +104,17 @@ def render_html(blocks: list[Block], plots: dict[str, bytes], title: str) -> str
             body.append(f"<details><summary>{inline(b.fold)}</summary>{_table(b)}</details>" if b.fold else _table(b))
         elif isinstance(b, Figure):
             data = base64.b64encode(plots[b.name]).decode("ascii")
-            body.append(f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(b.caption)}">'
-                        f"<figcaption>{inline(b.caption)}</figcaption></figure>")
+            body.append(
+                f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(b.caption)}">'
+                f"<figcaption>{inline(b.caption)}</figcaption></figure>"
+            )
         elif isinstance(b, Code):
             pre = f"<pre><code>{html.escape(b.text)}</code></pre>"
             body.append(f"<details><summary>{inline(b.summary)}</summary>{pre}</details>" if b.summary else pre)
         else:  # pragma: no cover
             raise TypeError(f"unknown block {b!r}")
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{html.escape(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n<main>\n"
         + "\n".join(body)

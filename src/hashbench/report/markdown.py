@@ -14,8 +14,7 @@ def _cell(text: str) -> str:
 
 def _table(t: Table) -> list[str]:
     rule = {"l": "---", "r": "---:"}
-    lines = ["| " + " | ".join(_cell(h) for h in t.header) + " |",
-             "|" + "|".join(rule[a] for a in t.alignment()) + "|"]
+    lines = ["| " + " | ".join(_cell(h) for h in t.header) + " |", "|" + "|".join(rule[a] for a in t.alignment()) + "|"]
     lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in t.rows]
     return lines
 

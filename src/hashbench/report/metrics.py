@@ -45,18 +45,44 @@ __all__ = [
 ALL_TRANSFORMS = "all"
 
 METRICS_COLUMNS: tuple[str, ...] = (
-    "hasher", "transform", "threshold",
-    "tp", "n_genuine", "tpr", "tpr_ci_low", "tpr_ci_high",
-    "fp", "n_pairs", "fpr", "fpr_ci_low", "fpr_ci_high",
-    "fpr_per_query_measured", "fpr_per_query_ci_low", "fpr_per_query_ci_high", "n_queries", "list_size",
-    "tpr_gated", "tpr_gated_ci_low", "tpr_gated_ci_high",
-    "fpr_gated", "fpr_gated_ci_low", "fpr_gated_ci_high",
+    "hasher",
+    "transform",
+    "threshold",
+    "tp",
+    "n_genuine",
+    "tpr",
+    "tpr_ci_low",
+    "tpr_ci_high",
+    "fp",
+    "n_pairs",
+    "fpr",
+    "fpr_ci_low",
+    "fpr_ci_high",
+    "fpr_per_query_measured",
+    "fpr_per_query_ci_low",
+    "fpr_per_query_ci_high",
+    "n_queries",
+    "list_size",
+    "tpr_gated",
+    "tpr_gated_ci_low",
+    "tpr_gated_ci_high",
+    "fpr_gated",
+    "fpr_gated_ci_low",
+    "fpr_gated_ci_high",
 )
 
 FAILURE_COLUMNS: tuple[str, ...] = ("stage", "id", "hasher", "reason")
 
 GROUP_METRICS_COLUMNS: tuple[str, ...] = (
-    "hasher", "group", "n_images", "threshold", "fp", "n_pairs", "fpr", "fpr_ci_low", "fpr_ci_high",
+    "hasher",
+    "group",
+    "n_images",
+    "threshold",
+    "fp",
+    "n_pairs",
+    "fpr",
+    "fpr_ci_low",
+    "fpr_ci_high",
 )
 
 
@@ -109,8 +135,9 @@ def per_query_curve_of(report: dict[str, Any], hasher: str) -> RateCurve | None:
     pq = report["hashers"][hasher].get("per_query", {})
     if "nearest_histogram" not in pq:
         return None
-    return rate_curve(np.asarray(pq["nearest_histogram"], dtype=np.int64),
-                      "measured per-query false-positive rate", _alpha(report))
+    return rate_curve(
+        np.asarray(pq["nearest_histogram"], dtype=np.int64), "measured per-query false-positive rate", _alpha(report)
+    )
 
 
 @dataclass(frozen=True)
@@ -224,27 +251,51 @@ def metrics_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
             tpr_g = gated_tpr_curve_of(report, name, transform)
             for t in range(nbits + 1):
                 row = {
-                    "hasher": name, "transform": transform, "threshold": t,
-                    "tp": int(tpr.count[t]), "n_genuine": tpr.n, "tpr": _num(tpr.rate[t]),
+                    "hasher": name,
+                    "transform": transform,
+                    "threshold": t,
+                    "tp": int(tpr.count[t]),
+                    "n_genuine": tpr.n,
+                    "tpr": _num(tpr.rate[t]),
                     "tpr_ci_low": _num(tpr.ci_low[t] if tpr.n else None),
                     "tpr_ci_high": _num(tpr.ci_high[t] if tpr.n else None),
-                    "fp": int(fpr.count[t]), "n_pairs": fpr.n, "fpr": _num(fpr.rate[t]),
+                    "fp": int(fpr.count[t]),
+                    "n_pairs": fpr.n,
+                    "fpr": _num(fpr.rate[t]),
                     "fpr_ci_low": _num(fpr.ci_low[t] if fpr.n else None),
                     "fpr_ci_high": _num(fpr.ci_high[t] if fpr.n else None),
-                    "fpr_per_query_measured": "", "fpr_per_query_ci_low": "", "fpr_per_query_ci_high": "",
-                    "n_queries": "", "list_size": "",
-                    "tpr_gated": "", "tpr_gated_ci_low": "", "tpr_gated_ci_high": "",
-                    "fpr_gated": "", "fpr_gated_ci_low": "", "fpr_gated_ci_high": "",
+                    "fpr_per_query_measured": "",
+                    "fpr_per_query_ci_low": "",
+                    "fpr_per_query_ci_high": "",
+                    "n_queries": "",
+                    "list_size": "",
+                    "tpr_gated": "",
+                    "tpr_gated_ci_low": "",
+                    "tpr_gated_ci_high": "",
+                    "fpr_gated": "",
+                    "fpr_gated_ci_low": "",
+                    "fpr_gated_ci_high": "",
                 }
                 if pq is not None and pq.n:
-                    row.update(fpr_per_query_measured=_num(pq.rate[t]), fpr_per_query_ci_low=_num(pq.ci_low[t]),
-                               fpr_per_query_ci_high=_num(pq.ci_high[t]), n_queries=pq.n, list_size=_num(list_size))
+                    row.update(
+                        fpr_per_query_measured=_num(pq.rate[t]),
+                        fpr_per_query_ci_low=_num(pq.ci_low[t]),
+                        fpr_per_query_ci_high=_num(pq.ci_high[t]),
+                        n_queries=pq.n,
+                        list_size=_num(list_size),
+                    )
                 if tpr_g is not None:
-                    row.update(tpr_gated=_num(tpr_g.rate[t]), tpr_gated_ci_low=_num(tpr_g.ci_low[t]),
-                               tpr_gated_ci_high=_num(tpr_g.ci_high[t]))
+                    row.update(
+                        tpr_gated=_num(tpr_g.rate[t]),
+                        tpr_gated_ci_low=_num(tpr_g.ci_low[t]),
+                        tpr_gated_ci_high=_num(tpr_g.ci_high[t]),
+                    )
                 if fpr_g is not None:
-                    row.update(fpr_gated=_num(fpr_g.rate[t]), fpr_gated_ci_low=_num(fpr_g.ci_low[t]),
-                               fpr_gated_ci_high=_num(fpr_g.ci_high[t]))
+                    row.update(
+                        fpr_gated=_num(fpr_g.rate[t]),
+                        fpr_gated_ci_low=_num(fpr_g.ci_low[t]),
+                        fpr_gated_ci_high=_num(fpr_g.ci_high[t]),
+                    )
                 rows.append(row)
     return rows
 
@@ -266,16 +317,25 @@ def group_metrics_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
         for group, entry in sorted(h["impostor"].get("by_group", {}).items()):
             c = _group_fpr_curve(report, entry)
             for t in range(nbits + 1):
-                rows.append({
-                    "hasher": name, "group": group, "n_images": int(entry["n_images"]), "threshold": t,
-                    "fp": int(c.count[t]), "n_pairs": c.n, "fpr": _num(c.rate[t]),
-                    "fpr_ci_low": _num(c.ci_low[t] if c.n else None),
-                    "fpr_ci_high": _num(c.ci_high[t] if c.n else None),
-                })
+                rows.append(
+                    {
+                        "hasher": name,
+                        "group": group,
+                        "n_images": int(entry["n_images"]),
+                        "threshold": t,
+                        "fp": int(c.count[t]),
+                        "n_pairs": c.n,
+                        "fpr": _num(c.rate[t]),
+                        "fpr_ci_low": _num(c.ci_low[t] if c.n else None),
+                        "fpr_ci_high": _num(c.ci_high[t] if c.n else None),
+                    }
+                )
     return rows
 
 
 def failure_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
     """Every recorded failure (an image that did not decode, or a hasher that failed on one)."""
-    return [{k: ("" if f.get(k) is None else f.get(k)) for k in FAILURE_COLUMNS}
-            for f in report.get("inputs", {}).get("failures", [])]
+    return [
+        {k: ("" if f.get(k) is None else f.get(k)) for k in FAILURE_COLUMNS}
+        for f in report.get("inputs", {}).get("failures", [])
+    ]

@@ -25,12 +25,30 @@ from scipy.stats import norm
 from ..evaluate import det_curve, roc_curve
 from .metrics import fpr_curve_of, genuine_histogram, tpr_at, transform_names
 
-__all__ = ["PLOTS", "render_plots", "plot_distances", "plot_roc", "plot_det", "plot_tpr_heatmap",
-           "plot_fpr_vs_threshold", "plot_throughput"]
+__all__ = [
+    "PLOTS",
+    "render_plots",
+    "plot_distances",
+    "plot_roc",
+    "plot_det",
+    "plot_tpr_heatmap",
+    "plot_fpr_vs_threshold",
+    "plot_throughput",
+]
 
 _DPI = 100
-_COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf",
-            "#7f7f7f", "#bcbd22"]
+_COLOURS = [
+    "#1f77b4",
+    "#d62728",
+    "#2ca02c",
+    "#9467bd",
+    "#ff7f0e",
+    "#8c564b",
+    "#e377c2",
+    "#17becf",
+    "#7f7f7f",
+    "#bcbd22",
+]
 _GENUINE = "#2c7fb8"
 _IMPOSTOR = "#d95f0e"
 
@@ -79,8 +97,9 @@ def plot_distances(report: dict[str, Any]) -> bytes:
             shares.append(hist / total if total else None)
         positive = [s[s > 0].min() for s in shares if s is not None and (s > 0).any()]
         floor = min(positive) / 3 if positive else 1e-6
-        for share, label, colour in zip(shares, ("genuine (edited copy vs its original)", "impostor (distinct images)"),
-                                        (_GENUINE, _IMPOSTOR)):
+        for share, label, colour in zip(
+            shares, ("genuine (edited copy vs its original)", "impostor (distinct images)"), (_GENUINE, _IMPOSTOR)
+        ):
             if share is None:
                 continue
             # distances never seen sit on the floor of the log axis instead of breaking the line
@@ -114,14 +133,29 @@ def plot_fpr_vs_threshold(report: dict[str, Any]) -> bytes:
         if c.n:
             t = c.thresholds
             seen = c.count > 0
-            ax.fill_between(t, np.where(seen, c.ci_low, np.nan), np.where(seen, c.ci_high, np.nan),
-                            color=colour, alpha=0.25, lw=0, label=f"{conf:.0f}% interval")
+            ax.fill_between(
+                t,
+                np.where(seen, c.ci_low, np.nan),
+                np.where(seen, c.ci_high, np.nan),
+                color=colour,
+                alpha=0.25,
+                lw=0,
+                label=f"{conf:.0f}% interval",
+            )
             ax.plot(t[seen], c.rate[seen], color=colour, lw=1.4, label="per-pair FPR")
             zero = np.flatnonzero(~seen)
             if zero.size:
                 every = max(1, zero.size // 30)
-                ax.plot(t[zero][::every], c.ci_high[zero][::every], ls="none", marker="v", ms=4,
-                        color=colour, mfc="white", label="upper bound (0 seen)")
+                ax.plot(
+                    t[zero][::every],
+                    c.ci_high[zero][::every],
+                    ls="none",
+                    marker="v",
+                    ms=4,
+                    color=colour,
+                    mfc="white",
+                    label="upper bound (0 seen)",
+                )
         ax.axvline(h["threshold"], color="black", ls="--", lw=1)
         ax.text(h["threshold"], 1.0, f" t={h['threshold']}", transform=ax.get_xaxis_transform(), va="top", fontsize=8)
         ax.set_yscale("log")
@@ -208,8 +242,15 @@ def plot_det(report: dict[str, Any]) -> bytes:
         keep = (curve.fpr > 0) & (curve.fpr < 1) & (curve.y > 0) & (curve.y < 1)
         if not keep.any():
             continue
-        ax.plot(norm.ppf(curve.fpr[keep]), norm.ppf(curve.y[keep]), color=_colour(report, name), lw=1.5, label=name,
-                marker=".", ms=3)
+        ax.plot(
+            norm.ppf(curve.fpr[keep]),
+            norm.ppf(curve.y[keep]),
+            color=_colour(report, name),
+            lw=1.5,
+            label=name,
+            marker=".",
+            ms=3,
+        )
         lo_x = min(lo_x, float(curve.fpr[keep].min()))
         lo_y = min(lo_y, float(curve.y[keep].min()))
     xt = [p for p in _PROBIT_TICKS if lo_x / 3 <= p <= 0.999]
@@ -249,9 +290,18 @@ def plot_tpr_heatmap(report: dict[str, Any]) -> bytes:
         for j in range(len(names)):
             v = values[i, j]
             if np.isfinite(v):
-                ax.text(j, i, f"{100 * v:.0f}", ha="center", va="center", fontsize=7,
-                        color="black" if 0.25 < v < 0.85 else "white")
-    fig.colorbar(im, ax=ax, shrink=0.6, label="share of edited copies found (TPR)", format=lambda x, _: f"{100 * x:.0f}%")
+                ax.text(
+                    j,
+                    i,
+                    f"{100 * v:.0f}",
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="black" if 0.25 < v < 0.85 else "white",
+                )
+    fig.colorbar(
+        im, ax=ax, shrink=0.6, label="share of edited copies found (TPR)", format=lambda x, _: f"{100 * x:.0f}%"
+    )
     return _png(fig)
 
 
@@ -275,8 +325,11 @@ def plot_throughput(report: dict[str, Any]) -> bytes:
         rate = rec.get("images_per_second_per_core")
         rates.append(rate or 0.0)
         colours.append(_colour(report, name))
-        notes.append(f" computed with {rec['shared_with']}" if rate is None and rec.get("shared_with") else
-                     (" not measured" if rate is None else f" {rate:,.0f}"))
+        notes.append(
+            f" computed with {rec['shared_with']}"
+            if rate is None and rec.get("shared_with")
+            else (" not measured" if rate is None else f" {rate:,.0f}")
+        )
     y = np.arange(len(labels))[::-1]
     bars = ax1.barh(y, rates, color=colours)
     if make:
@@ -293,8 +346,13 @@ def plot_throughput(report: dict[str, Any]) -> bytes:
     yy = np.arange(len(idx_names))[::-1]
     for k, (kind, colour) in enumerate((("flat", "#4c72b0"), ("mih", "#dd8452"))):
         q = [index[n].get(kind, {}).get("queries_per_second") or 0.0 for n in idx_names]
-        ax2.barh(yy + (0.2 if k == 0 else -0.2), q, height=0.4, color=colour,
-                 label={"flat": "flat scan", "mih": "multi-index hashing"}[kind])
+        ax2.barh(
+            yy + (0.2 if k == 0 else -0.2),
+            q,
+            height=0.4,
+            color=colour,
+            label={"flat": "flat scan", "mih": "multi-index hashing"}[kind],
+        )
     if idx_names:
         listed = index[idx_names[0]].get("n_listed")
         ax2.set_yticks(yy, idx_names, fontsize=9)
@@ -310,14 +368,22 @@ def plot_throughput(report: dict[str, Any]) -> bytes:
 
 #: File name in ``plots/`` -> (function, caption). The order is the order of the report.
 PLOTS: dict[str, tuple[Callable[[dict[str, Any]], bytes], str]] = {
-    "fpr_vs_threshold.png": (plot_fpr_vs_threshold, "Per-pair false-positive rate at every threshold with its "
-                             "95% interval; where no false match was seen, ▽ marks the upper bound."),
-    "distances.png": (plot_distances, "Distances of genuine pairs (an edited copy and its original) and impostor "
-                      "pairs (two distinct images), as shares of each kind; dashed: the named threshold."),
+    "fpr_vs_threshold.png": (
+        plot_fpr_vs_threshold,
+        "Per-pair false-positive rate at every threshold with its "
+        "95% interval; where no false match was seen, ▽ marks the upper bound.",
+    ),
+    "distances.png": (
+        plot_distances,
+        "Distances of genuine pairs (an edited copy and its original) and impostor "
+        "pairs (two distinct images), as shares of each kind; dashed: the named threshold.",
+    ),
     "roc.png": (plot_roc, "ROC curves: true-positive rate against per-pair false-positive rate."),
     "det.png": (plot_det, "DET curves: miss rate against per-pair false-positive rate on probit axes."),
-    "tpr_heatmap.png": (plot_tpr_heatmap, "Share of edited copies found (TPR, %) per transform at each hasher's "
-                        "named threshold."),
+    "tpr_heatmap.png": (
+        plot_tpr_heatmap,
+        "Share of edited copies found (TPR, %) per transform at each hasher's named threshold.",
+    ),
     "throughput.png": (plot_throughput, "Hashing speed per core, and range-query speed of the two indexes."),
 }
 

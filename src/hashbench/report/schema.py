@@ -41,8 +41,18 @@ MACHINE_KEYS: tuple[str, ...] = ("environment",)
 # What every part of the report writers and ``compare`` read; checked up front so a wrong
 # file fails with the missing key named instead of a KeyError deep inside a table.
 _REQUIRED_TOP = ("schema", "run_id", "config", "seed", "environment", "inputs", "hashers", "composites", "timing")
-_REQUIRED_HASHER = ("nbits", "matching", "threshold", "counts", "transforms", "impostor", "per_query",
-                    "at_threshold", "operating_points", "summary")
+_REQUIRED_HASHER = (
+    "nbits",
+    "matching",
+    "threshold",
+    "counts",
+    "transforms",
+    "impostor",
+    "per_query",
+    "at_threshold",
+    "operating_points",
+    "summary",
+)
 
 
 def report_path(run: str | Path) -> Path:
@@ -66,7 +76,9 @@ def load_report(run: str | Path) -> dict[str, Any]:
     try:
         report = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise UsageError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}); is it a hashbench report.json?") from None
+        raise UsageError(
+            f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}); is it a hashbench report.json?"
+        ) from None
     check_report(report, origin=str(path))
     return report
 

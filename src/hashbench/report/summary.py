@@ -37,23 +37,36 @@ def summary_table(report: dict[str, Any]) -> str:
         speed = rec.get("images_per_second_per_core")
         if pq:
             list_sizes.add(pq["list_size"])
-        rows.append([
-            name,
-            f"<= {at['threshold']}",
-            f"{f.pct(tpr.get('rate'))} {f.interval(tpr.get('ci_low'), tpr.get('ci_high'), f.pct)}",
-            f.k_of_n(fpr.get("count"), fpr.get("n")),
-            f.small_rate(fpr.get("ci_high")),
-            f"{f.k_of_n(pq['count'], pq['n'])} ({f.small_rate(pq['rate'])})" if pq else "not measured",
-            f"{speed:,.0f}" if speed else (f"with {rec['shared_with']}" if rec.get("shared_with") else f.DASH),
-        ])
-    header = ["hasher", "threshold", f"TPR [{conf} CI]", "false matches / pairs", "per-pair FPR <=",
-              "per-query FPR, measured", "images/s/core"]
+        rows.append(
+            [
+                name,
+                f"<= {at['threshold']}",
+                f"{f.pct(tpr.get('rate'))} {f.interval(tpr.get('ci_low'), tpr.get('ci_high'), f.pct)}",
+                f.k_of_n(fpr.get("count"), fpr.get("n")),
+                f.small_rate(fpr.get("ci_high")),
+                f"{f.k_of_n(pq['count'], pq['n'])} ({f.small_rate(pq['rate'])})" if pq else "not measured",
+                f"{speed:,.0f}" if speed else (f"with {rec['shared_with']}" if rec.get("shared_with") else f.DASH),
+            ]
+        )
+    header = [
+        "hasher",
+        "threshold",
+        f"TPR [{conf} CI]",
+        "false matches / pairs",
+        "per-pair FPR <=",
+        "per-query FPR, measured",
+        "images/s/core",
+    ]
     lists = ", ".join(f.count(x) for x in sorted(list_sizes))
     notes = [f"per-pair FPR <=: upper end of the {conf} interval of (false matches / pairs of distinct images)."]
     if lists:
-        notes.append(f"per-query FPR, measured: distractors that matched any of the {lists} reference hashes "
-                     "(queries matched / queries). Projections to longer lists are in report.md.")
+        notes.append(
+            f"per-query FPR, measured: distractors that matched any of the {lists} reference hashes "
+            "(queries matched / queries). Projections to longer lists are in report.md."
+        )
     else:
-        notes.append("per-query FPR: not measured (this run has no distractors); projections to lists of "
-                     "L hashes are in report.md.")
+        notes.append(
+            "per-query FPR: not measured (this run has no distractors); projections to lists of "
+            "L hashes are in report.md."
+        )
     return _align(header, rows, right={2, 3, 4, 5, 6}) + "\n\n" + "\n".join(notes)

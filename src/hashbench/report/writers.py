@@ -42,7 +42,13 @@ __all__ = ["write_report", "render_report", "to_json", "REPORT_FILES"]
 
 #: Every file a report consists of (plots/ holds one PNG per entry of ``hashbench.report.plots.PLOTS``).
 REPORT_FILES: tuple[str, ...] = (
-    REPORT_FILE, "metrics.csv", "metrics_by_group.csv", "failures.csv", "report.md", "report.html", "plots",
+    REPORT_FILE,
+    "metrics.csv",
+    "metrics_by_group.csv",
+    "failures.csv",
+    "report.md",
+    "report.html",
+    "plots",
 )
 
 

@@ -125,6 +125,7 @@ class Transform(abc.ABC):
 
     def validate(self, params: Mapping[str, Any]) -> None:
         """Raise :class:`UsageError` for impossible parameters (override per transform)."""
+        return None
 
     def resolve(self, rng: np.random.Generator) -> dict[str, Any]:
         """Parameters with every range replaced by a value drawn from ``rng``."""
@@ -152,9 +153,7 @@ class Transform(abc.ABC):
         return TransformOutput(_check_image(result), params, None, None, self.name, self.kind)
 
     @abc.abstractmethod
-    def _apply(
-        self, image: RGBArray, params: dict[str, Any], rng: np.random.Generator
-    ) -> RGBArray | TransformOutput:
+    def _apply(self, image: RGBArray, params: dict[str, Any], rng: np.random.Generator) -> RGBArray | TransformOutput:
         """Do the edit; ``params`` are resolved and may be extended with derived values."""
 
     def describe(self) -> dict[str, Any]:
@@ -243,7 +242,6 @@ def _check_image(image: Any) -> RGBArray:
     if arr.shape[0] < 1 or arr.shape[1] < 1:
         raise ValueError(f"empty image {arr.shape}")
     return np.ascontiguousarray(arr)
-
 
 
 _NAMED_COLOURS = {

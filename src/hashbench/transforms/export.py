@@ -67,9 +67,16 @@ def transform_dataset(
     items = list(dataset)
     work = partial(_transform_chunk, suite=list(suite), out_dir=os.fspath(out), seed=seed)
     counts = {"items": len(items), "outputs": 0, "errors": 0}
-    with open(out / "transforms.jsonl", "w", encoding="utf-8") as records, tqdm(
-        total=len(items), disable=not progress, unit="img", desc=f"transform ({len(suite)} each)", dynamic_ncols=True
-    ) as bar:
+    with (
+        open(out / "transforms.jsonl", "w", encoding="utf-8") as records,
+        tqdm(
+            total=len(items),
+            disable=not progress,
+            unit="img",
+            desc=f"transform ({len(suite)} each)",
+            dynamic_ncols=True,
+        ) as bar,
+    ):
         for rows in ordered_chunked_map(work, chunked(iter(items), chunk_size), workers):
             for row in rows:
                 records.write(json.dumps(row, sort_keys=True) + "\n")
@@ -99,15 +106,17 @@ def _transform_chunk(
                     fh.write(o.data)
             else:
                 Image.fromarray(o.pixels).save(path, format="PNG", compress_level=1)
-            rows.append({
-                "item": item.id,
-                "transform": t.name,
-                "kind": t.kind,
-                "params": o.params,
-                "file": rel,
-                "width": int(o.pixels.shape[1]),
-                "height": int(o.pixels.shape[0]),
-                "source": dict(item.source),
-            })
+            rows.append(
+                {
+                    "item": item.id,
+                    "transform": t.name,
+                    "kind": t.kind,
+                    "params": o.params,
+                    "file": rel,
+                    "width": int(o.pixels.shape[1]),
+                    "height": int(o.pixels.shape[0]),
+                    "source": dict(item.source),
+                }
+            )
         results.append(rows)
     return results

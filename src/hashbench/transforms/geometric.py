@@ -336,7 +336,10 @@ class Perspective(Transform):
         params["corners"] = np.round(src, 2).tolist()
         coeffs = _perspective_coeffs(corners, src)
         out = Image.fromarray(image).transform(
-            (w, h), Image.Transform.PERSPECTIVE, coeffs, Image.Resampling.BICUBIC,
+            (w, h),
+            Image.Transform.PERSPECTIVE,
+            coeffs,
+            Image.Resampling.BICUBIC,
             fillcolor=resolve_colour(params["fill"], rng),
         )
         return np.asarray(out)
@@ -347,8 +350,11 @@ class Shear(Transform):
     kind = "shear"
     description = "slant by `factor` along `axis` (x: rows shift sideways), same size"
     defaults = {"factor": 0.2, "axis": "x", "fill": "black"}
-    param_help = {"factor": "shift per pixel of the other axis (0.2 = 11.3 degrees)", "axis": "x or y",
-                  "fill": "colour of uncovered areas"}
+    param_help = {
+        "factor": "shift per pixel of the other axis (0.2 = 11.3 degrees)",
+        "axis": "x or y",
+        "fill": "colour of uncovered areas",
+    }
     ranged = frozenset({"factor"})
 
     def validate(self, params: dict[str, Any]) -> None:
@@ -363,8 +369,10 @@ class Shear(Transform):
         else:
             data = (1.0, 0.0, 0.0, f, 1.0, -f * w / 2.0)
         out = Image.fromarray(image).transform(
-            (w, h), Image.Transform.AFFINE, data, Image.Resampling.BICUBIC,
+            (w, h),
+            Image.Transform.AFFINE,
+            data,
+            Image.Resampling.BICUBIC,
             fillcolor=resolve_colour(params["fill"], rng),
         )
         return np.asarray(out)
-

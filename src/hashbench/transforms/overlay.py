@@ -111,7 +111,10 @@ class TextOverlay(Transform):
         x, y = _place(params["position"], w, h, right - left, bottom - top, rng, max(2, h // 40))
         canvas = Image.fromarray(image)
         ImageDraw.Draw(canvas).text(
-            (x - left, y - top), text, font=font, fill=resolve_colour(params["colour"], rng),
+            (x - left, y - top),
+            text,
+            font=font,
+            fill=resolve_colour(params["colour"], rng),
             stroke_width=stroke,
             stroke_fill=None if params["outline"] == "none" else resolve_colour(params["outline"], rng),
         )
@@ -196,15 +199,22 @@ def _sticker(rng: np.random.Generator, size: int) -> tuple[Image.Image, str]:
         r = s * 0.26
         d.ellipse([s * 0.5 - 2 * r, s * 0.12, s * 0.5, s * 0.12 + 2 * r], fill=red)
         d.ellipse([s * 0.5, s * 0.12, s * 0.5 + 2 * r, s * 0.12 + 2 * r], fill=red)
-        d.polygon([(s * 0.5 - 2 * r + 2, s * 0.12 + r * 1.3), (s * 0.5 + 2 * r - 2, s * 0.12 + r * 1.3), (s * 0.5, s * 0.92)], fill=red)
+        d.polygon(
+            [(s * 0.5 - 2 * r + 2, s * 0.12 + r * 1.3), (s * 0.5 + 2 * r - 2, s * 0.12 + r * 1.3), (s * 0.5, s * 0.92)],
+            fill=red,
+        )
     elif kind == "star":
         ang = np.linspace(0, 2 * np.pi, 10, endpoint=False) - np.pi / 2
         rad = np.where(np.arange(10) % 2 == 0, s * 0.48, s * 0.2)
         pts = list(zip((s / 2 + rad * np.cos(ang)).tolist(), (s / 2 + rad * np.sin(ang)).tolist()))
         d.polygon(pts, fill=(255, 210, 30, 255), outline=ink, width=line)
     else:
-        d.rounded_rectangle([line, line, s - line, s * 0.72], radius=s // 6, fill=(255, 255, 255, 255), outline=ink, width=line)
-        d.polygon([(s * 0.25, s * 0.7), (s * 0.45, s * 0.7), (s * 0.2, s * 0.95)], fill=(255, 255, 255, 255), outline=ink)
+        d.rounded_rectangle(
+            [line, line, s - line, s * 0.72], radius=s // 6, fill=(255, 255, 255, 255), outline=ink, width=line
+        )
+        d.polygon(
+            [(s * 0.25, s * 0.7), (s * 0.45, s * 0.7), (s * 0.2, s * 0.95)], fill=(255, 255, 255, 255), outline=ink
+        )
         font = _fit_font("lol!", "sans-bold", int(s * 0.3), s * 0.8)
         d.text((s / 2, s * 0.37), "lol!", font=font, fill=ink, anchor="mm")
     return img, kind
@@ -215,8 +225,11 @@ class Sticker(Transform):
     kind = "sticker"
     description = "paste `count` emoji-like stickers (smiley, heart, star, bubble), `scale` x shorter side"
     defaults = {"count": 1, "scale": 0.25, "position": "random"}
-    param_help = {"count": "number of stickers", "scale": "sticker size as a share of the shorter side",
-                  "position": ", ".join(PLACES)}
+    param_help = {
+        "count": "number of stickers",
+        "scale": "sticker size as a share of the shorter side",
+        "position": ", ".join(PLACES),
+    }
     ranged = frozenset({"count", "scale"})
     integer = frozenset({"count"})
 
@@ -245,8 +258,11 @@ class MemeCaption(Transform):
     kind = "meme"
     description = "add a white caption bar (`bar` x height) with black text above and/or below"
     defaults = {"text": "", "bar": 0.2, "position": "top"}
-    param_help = {"text": "caption; empty = a random caption drawn per image", "bar": "bar height as a share of the image height",
-                  "position": "top, bottom or both"}
+    param_help = {
+        "text": "caption; empty = a random caption drawn per image",
+        "bar": "bar height as a share of the image height",
+        "position": "top, bottom or both",
+    }
     ranged = frozenset({"bar"})
 
     def validate(self, params: dict[str, Any]) -> None:
@@ -304,11 +320,20 @@ class Screenshot(Transform):
                 cx = bar * 0.4 + k * bar * 0.45
                 draw.ellipse([cx - r, bar / 2 - r, cx + r, bar / 2 + r], fill=col)
             draw.rounded_rectangle([bar * 1.8, bar * 0.2, w - bar * 0.4, bar * 0.8], radius=bar * 0.3, fill=bg)
-            draw.text((bar * 2.1, bar / 2), "https://example.org/" + _words(rng, 1, 2).replace(" ", "-"),
-                      font=font, fill=fg, anchor="lm")
+            draw.text(
+                (bar * 2.1, bar / 2),
+                "https://example.org/" + _words(rng, 1, 2).replace(" ", "-"),
+                font=font,
+                fill=fg,
+                anchor="lm",
+            )
         else:
-            draw.rectangle([0, 0, w, bar], fill=chrome if style == "phone" else tuple(int(v) for v in rng.integers(40, 200, 3)))
-            draw.text((bar * 0.4, bar / 2), "9:41", font=font, fill=fg if style == "phone" else (255, 255, 255), anchor="lm")
+            draw.rectangle(
+                [0, 0, w, bar], fill=chrome if style == "phone" else tuple(int(v) for v in rng.integers(40, 200, 3))
+            )
+            draw.text(
+                (bar * 0.4, bar / 2), "9:41", font=font, fill=fg if style == "phone" else (255, 255, 255), anchor="lm"
+            )
         scale = min(float(params["scale"]), (h - bar - 2) / h)  # the picture must fit under the bar
         iw, ih = max(1, int(w * scale)), max(1, int(h * scale))
         x = (w - iw) // 2 if style != "chat" else int(m * 0.04)
