@@ -171,7 +171,7 @@ def _print_csv(table) -> None:
 
 
 def run_hashers(args: argparse.Namespace) -> int:
-    rows = []
+    rows: list[list[object]] = []
     for name in hashers_mod.available():
         if name == "command":
             rows.append(
