@@ -29,7 +29,9 @@ class ImageDecodeError(HashbenchError):
         self.reason = reason
         super().__init__(f"{item_id}: {reason}" if item_id is not None else reason)
 
-    def __reduce__(self):  # keep both fields when crossing a process boundary
+    def __reduce__(self) -> tuple[type[ImageDecodeError], tuple[str | None, str]]:
+        """Pickle both fields: the default passes only the message, so a worker's error would fail to
+        unpickle in the parent (``__init__`` takes two arguments)."""
         return (type(self), (self.item_id, self.reason))
 
 

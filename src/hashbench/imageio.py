@@ -139,7 +139,7 @@ def decode_bytes(data: bytes, *, item_id: str | None = None, max_pixels: int = D
             # ever upwards) and keep the caller's limit, checked below, as the one that decides.
             Image.MAX_IMAGE_PIXELS = max_pixels
         try:
-            im = Image.open(io.BytesIO(data))
+            im: Image.Image = Image.open(io.BytesIO(data))  # the base type: EXIF orientation may replace it
         except UnidentifiedImageError:
             raise ImageDecodeError(item_id, "not an image Pillow can identify") from None
         except Image.DecompressionBombError as exc:

@@ -14,13 +14,13 @@ __all__ = ["popcount64"]
 
 
 @intrinsic
-def popcount64(typingctx, x):  # type: ignore[no-untyped-def]
+def popcount64(typingctx, x):
     """Hardware popcount of a uint64, returned as int64 (usable only inside numba code)."""
     if x != types.uint64:
         return None
     sig = types.int64(types.uint64)
 
-    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+    def codegen(context, builder, signature, args):
         return builder.ctpop(args[0])
 
     return sig, codegen

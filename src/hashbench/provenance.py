@@ -66,6 +66,7 @@ def _memory_bytes() -> int | None:
 
 def machine() -> dict[str, Any]:
     """The machine a run used: enough to tell two machines apart, nothing personal."""
+    cpus: int | None  # os.cpu_count() may not know
     try:
         cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover

@@ -8,7 +8,7 @@ what making an image needs (datasets, transforms, the decoder), which keeps work
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -46,7 +46,8 @@ def _reference_pixels(item: datasets_mod.Item) -> np.ndarray:
     if cached == item.id:
         return _REFERENCE_CACHE["pixels"]
     try:
-        pixels = DatasetSource(item).materialise(item.id)[0].pixels
+        # A DatasetSource always decodes or generates pixels; only ImageItem in general may lack them.
+        pixels = cast(np.ndarray, DatasetSource(item).materialise(item.id)[0].pixels)
     except ImageDecodeError as exc:
         raise ImageDecodeError(item.id, f"its reference could not be read: {exc.reason}") from None
     _REFERENCE_CACHE.update(id=item.id, pixels=pixels)

@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -35,6 +37,9 @@ from .bits import codes_from_hex, codes_to_hex
 from .errors import UsageError
 from .hashing import HashResult
 from .imageio import is_url
+
+if TYPE_CHECKING:
+    from .hashers import Hasher
 
 __all__ = ["SCHEMA", "result_to_table", "write_table", "read_table", "codes_from_table", "hash_files_to_table"]
 
@@ -136,16 +141,16 @@ def codes_from_table(
 
 
 def hash_files_to_table(
-    paths: list[Path],
+    paths: Sequence[Path | str],
     ids: list[str],
-    hashers: list,
+    hashers: Sequence[Hasher],
     out: str | os.PathLike,
     *,
     workers: int,
     max_pixels: int,
     progress: bool,
     chunk_size: int | None = None,
-    client=None,
+    client: Any = None,
 ) -> tuple[HashResult, pa.Table]:
     """Hash files into the table at ``out``, resumably.
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from .. import hashers as hashers_mod
 from ..errors import UsageError
@@ -13,6 +14,9 @@ from ..imageio import DEFAULT_MAX_PIXELS
 from ..store import hash_files_to_table, result_to_table
 from . import HelpFormatter
 from .output import print_table
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 HASH_DESCRIPTION = """\
 Hash image files with one or more hashers and write a Parquet table (one row per image and
@@ -159,7 +163,7 @@ def run_hash(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_csv(table) -> None:
+def _print_csv(table: pa.Table) -> None:
     import csv
 
     w = csv.writer(sys.stdout, lineterminator="\n")
@@ -171,7 +175,7 @@ def _print_csv(table) -> None:
 
 
 def run_hashers(args: argparse.Namespace) -> int:
-    rows = []
+    rows: list[list[object]] = []
     for name in hashers_mod.available():
         if name == "command":
             rows.append(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 from . import HelpFormatter
 
@@ -84,7 +85,7 @@ def run_command(args: argparse.Namespace) -> int:
     return _run_or_reproduce(args, progress, None)
 
 
-def _run_or_reproduce(args: argparse.Namespace, progress: bool | None, client) -> int:
+def _run_or_reproduce(args: argparse.Namespace, progress: bool | None, client: Any) -> int:
     from ..config import load_config, load_preset
     from ..runner import reproduce, run
 

@@ -123,9 +123,9 @@ _DISTRIBUTIONS = {"skimage": "scikit-image", "sklearn": "scikit-learn", "matplot
 class SampleItem(Item):
     """One shipped image file; ``source`` carries its package, version, licence and hashes."""
 
-    id: str  # type: ignore[misc]
-    source: dict[str, Any]  # type: ignore[misc]
-    path: str  # type: ignore[misc]
+    id: str
+    source: dict[str, Any]
+    path: str
 
     def load(self) -> RGBArray:
         return read_image(self.path, item_id=self.id).pixels

@@ -103,8 +103,9 @@ class Hasher(ABC):
         same_as_variant0_of: a hasher whose variant 0 equals this one's hash (see below).
     """
 
-    name: ClassVar[str]
-    nbits: ClassVar[int]
+    # Not ClassVar: the command hasher sets both per instance (its name and width come from its spec).
+    name: str
+    nbits: int
     kind: ClassVar[Kind] = "perceptual"
     exact: ClassVar[bool] = False
     needs: ClassVar[Needs] = "pixels"

@@ -99,5 +99,7 @@ class ColorHash(ImageHashHasher):
 
 def _check_sizes() -> None:  # pragma: no cover - guards against an imagehash change
     probe = Image.fromarray(np.zeros((8, 8, 3), dtype=np.uint8))
-    for cls in (PHash, PHash16, DHash, AHash, WHash, ColorHash):
+    # Typed as the base so each function is read as the declared Callable[..., ImageHash].
+    classes: tuple[type[ImageHashHasher], ...] = (PHash, PHash16, DHash, AHash, WHash, ColorHash)
+    for cls in classes:
         assert cls.function(probe, **cls.kwargs).hash.size == cls.nbits, cls.name

@@ -612,9 +612,13 @@ def _failures(report: dict[str, Any], limit: int = 10) -> list[Block]:
     return blocks
 
 
-def _throughput(report: dict[str, Any]) -> list[Block]:
-    timing = report.get("timing", {})
-    hashing = timing.get("hashing", {})
+def _hashing_rows(report: dict[str, Any]) -> list[list[str]]:
+    """One row per hasher: images, CPU time, images/s per core and the rate relative to the fastest.
+
+    A hasher computed as a by-product of another (pdq from pdq8's variant 0) has no time of its
+    own, so its row names the hasher that made it rather than printing a rate of zero.
+    """
+    hashing = report.get("timing", {}).get("hashing", {})
     rates = {n: (hashing.get(n) or {}).get("images_per_second_per_core") for n in report["hashers"]}
     fastest = max((r for r in rates.values() if r), default=None)
     rows = []
@@ -633,96 +637,122 @@ def _throughput(report: dict[str, Any]) -> list[Block]:
                 f"{r / fastest:.2f}" if r and fastest else f.DASH,
             ]
         )
-    blocks: list[Block] = [
-        Heading("Throughput"),
-        Paragraph(
-            f"Timings are from this machine ({report['environment'].get('machine', {}).get('cpus_available', '?')} "
-            f"CPUs, {timing.get('workers', '?')} workers) and may include other work running at the same time: "
-            "compare them as ratios within one run. They are the only figures that differ between two runs of "
-            "the same configuration and seed.",
-            note=True,
-        ),
-        Table(["hasher", "images hashed", "CPU time", "images/s per core", "relative to fastest"], rows),
-        Paragraph(
-            f"Making the images (generating, decoding and editing them) ran at "
-            f"**{f.per_second(timing.get('make_images_per_second_per_core'))} per core**; the whole run took "
-            f"**{f.seconds(timing.get('wall_seconds'))}** of wall time. Peak memory: "
-            f"{timing.get('peak_memory_mib', {}).get('main_process', f.DASH)} MiB in the main process, "
-            f"{timing.get('peak_memory_mib', {}).get('largest_worker', f.DASH)} MiB in the largest worker."
-        ),
+    return rows
+
+
+def _machine_note(report: dict[str, Any]) -> Paragraph:
+    """Where the timings come from, and why they are to be read only as ratios within one run."""
+    timing = report.get("timing", {})
+    return Paragraph(
+        f"Timings are from this machine ({report['environment'].get('machine', {}).get('cpus_available', '?')} "
+        f"CPUs, {timing.get('workers', '?')} workers) and may include other work running at the same time: "
+        "compare them as ratios within one run. They are the only figures that differ between two runs of "
+        "the same configuration and seed.",
+        note=True,
+    )
+
+
+def _run_costs(timing: dict[str, Any]) -> Paragraph:
+    """The cost of the run around the hashers: making the images, wall time, peak memory."""
+    memory = timing.get("peak_memory_mib", {})
+    return Paragraph(
+        f"Making the images (generating, decoding and editing them) ran at "
+        f"**{f.per_second(timing.get('make_images_per_second_per_core'))} per core**; the whole run took "
+        f"**{f.seconds(timing.get('wall_seconds'))}** of wall time. Peak memory: "
+        f"{memory.get('main_process', f.DASH)} MiB in the main process, "
+        f"{memory.get('largest_worker', f.DASH)} MiB in the largest worker."
+    )
+
+
+_INDEX_HEADER = (
+    "hasher",
+    "listed",
+    "queries",
+    "radius",
+    "build flat",
+    "build MIH",
+    "queries/s flat",
+    "queries/s MIH",
+    "MIH ÷ flat",
+    "bytes/code flat",
+    "bytes/code MIH",
+    "same results",
+)
+
+
+def _index_row(name: str, rec: dict[str, Any]) -> list[str]:
+    """The flat scan and MIH side by side for one hasher; "NO" in the last cell flags an index bug."""
+    fl, mi = rec["flat"], rec.get("mih", {})
+    ratio = (
+        mi["queries_per_second"] / fl["queries_per_second"]
+        if mi.get("queries_per_second") and fl.get("queries_per_second")
+        else None
+    )
+    return [
+        f"`{name}`",
+        f.count(rec.get("n_listed")),
+        f.count(rec.get("n_queries")),
+        f"≤ {rec.get('radius')}",
+        f.seconds(fl.get("build_seconds")),
+        f.seconds(mi.get("build_seconds")),
+        f.per_second(fl.get("queries_per_second")),
+        f.per_second(mi.get("queries_per_second")),
+        f"{ratio:.2f}" if ratio else f.DASH,
+        f"{fl['bytes_per_code']:.0f}" if fl.get("bytes_per_code") is not None else f.DASH,
+        f"{mi['bytes_per_code']:.0f}" if mi.get("bytes_per_code") is not None else f.DASH,
+        "yes" if rec.get("identical_results") else "NO",
     ]
-    index = timing.get("index", {})
-    irows = []
-    for n in report["hashers"]:
-        rec = index.get(n) or {}
-        if not rec.get("flat"):
-            continue
-        fl, mi = rec["flat"], rec.get("mih", {})
-        ratio = (
-            mi["queries_per_second"] / fl["queries_per_second"]
-            if mi.get("queries_per_second") and fl.get("queries_per_second")
-            else None
-        )
-        irows.append(
-            [
-                f"`{n}`",
-                f.count(rec.get("n_listed")),
-                f.count(rec.get("n_queries")),
-                f"≤ {rec.get('radius')}",
-                f.seconds(fl.get("build_seconds")),
-                f.seconds(mi.get("build_seconds")),
-                f.per_second(fl.get("queries_per_second")),
-                f.per_second(mi.get("queries_per_second")),
-                f"{ratio:.2f}" if ratio else f.DASH,
-                f"{fl['bytes_per_code']:.0f}" if fl.get("bytes_per_code") is not None else f.DASH,
-                f"{mi['bytes_per_code']:.0f}" if mi.get("bytes_per_code") is not None else f.DASH,
-                "yes" if rec.get("identical_results") else "NO",
-            ]
-        )
-    if irows:
-        blocks += [
-            Paragraph(
-                "Index: the references as the list, the distractors as range queries at the named threshold, "
-                "with a flat scan and with multi-index hashing (MIH). Bytes per code include each index's "
-                "overhead at this list size."
-            ),
-            Table(
-                [
-                    "hasher",
-                    "listed",
-                    "queries",
-                    "radius",
-                    "build flat",
-                    "build MIH",
-                    "queries/s flat",
-                    "queries/s MIH",
-                    "MIH ÷ flat",
-                    "bytes/code flat",
-                    "bytes/code MIH",
-                    "same results",
-                ],
-                irows,
-            ),
-        ]
+
+
+def _index_blocks(report: dict[str, Any]) -> list[Block]:
+    """The index comparison, only for the hashers whose run timed a flat index (none: no blocks)."""
+    index = report.get("timing", {}).get("index", {})
+    rows = [_index_row(n, index[n]) for n in report["hashers"] if (index.get(n) or {}).get("flat")]
+    if not rows:
+        return []
+    return [
+        Paragraph(
+            "Index: the references as the list, the distractors as range queries at the named threshold, "
+            "with a flat scan and with multi-index hashing (MIH). Bytes per code include each index's "
+            "overhead at this list size."
+        ),
+        Table(list(_INDEX_HEADER), rows),
+    ]
+
+
+def _stage_blocks(timing: dict[str, Any]) -> list[Block]:
+    """Per pipeline stage: how much was done, how much came back from a checkpoint, how long it took."""
     stages = timing.get("stages", {})
-    if stages:
-        blocks.append(
-            Table(
-                ["stage", "items", "chunks", "resumed from checkpoint", "wall time"],
-                [
-                    [
-                        s,
-                        f.count(v.get("items")),
-                        f.count(v.get("chunks")),
-                        f.count(v.get("resumed_chunks")),
-                        f.seconds(v.get("wall_seconds")),
-                    ]
-                    for s, v in stages.items()
-                ],
-            )
-        )
-    blocks.append(Figure("throughput.png", PLOTS["throughput.png"][1]))
-    return blocks
+    if not stages:
+        return []
+    rows = [
+        [
+            s,
+            f.count(v.get("items")),
+            f.count(v.get("chunks")),
+            f.count(v.get("resumed_chunks")),
+            f.seconds(v.get("wall_seconds")),
+        ]
+        for s, v in stages.items()
+    ]
+    return [Table(["stage", "items", "chunks", "resumed from checkpoint", "wall time"], rows)]
+
+
+def _throughput(report: dict[str, Any]) -> list[Block]:
+    """The Throughput section: hashing speed, run costs, index speed, stages, the throughput plot."""
+    timing = report.get("timing", {})
+    return [
+        Heading("Throughput"),
+        _machine_note(report),
+        Table(
+            ["hasher", "images hashed", "CPU time", "images/s per core", "relative to fastest"],
+            _hashing_rows(report),
+        ),
+        _run_costs(timing),
+        *_index_blocks(report),
+        *_stage_blocks(timing),
+        Figure("throughput.png", PLOTS["throughput.png"][1]),
+    ]
 
 
 def _provenance(report: dict[str, Any]) -> list[Block]:

@@ -8,19 +8,28 @@ report.json) and prints it as an en dash, never as "nan" or "None".
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 __all__ = ["DASH", "pct", "small_rate", "count", "k_of_n", "interval", "one_in", "big", "seconds", "per_second"]
 
 DASH = "–"
 
 
-def _missing(x: float | None) -> bool:
-    return x is None or (isinstance(x, float) and not math.isfinite(x))
+def _finite(x: float | None) -> float | None:
+    """``x`` when it is a printable figure, else None (null in report.json, or a NaN/inf that slipped in).
+
+    Returning the value rather than a bool lets the type checker see that the figure is a number
+    on every line after the ``is None`` test.
+    """
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return None
+    return x
 
 
 def pct(x: float | None, digits: int = 1) -> str:
     """A share as a percentage: ``0.5405 -> '54.1%'``; exact 0 and 1 print without decimals."""
-    if _missing(x):
+    x = _finite(x)
+    if x is None:
         return DASH
     if x == 0:
         return "0%"
@@ -36,7 +45,8 @@ def pct(x: float | None, digits: int = 1) -> str:
 
 def small_rate(x: float | None) -> str:
     """A rate that may be tiny (false positives): ``0``, ``5.9e-04``, ``0.354``, ``1``."""
-    if _missing(x):
+    x = _finite(x)
+    if x is None:
         return DASH
     if x == 0:
         return "0"
@@ -49,7 +59,8 @@ def small_rate(x: float | None) -> str:
 
 def count(n: int | float | None) -> str:
     """A whole count with thousands separators: ``6216 -> '6,216'``."""
-    if _missing(n):
+    n = _finite(n)
+    if n is None:
         return DASH
     return f"{int(n):,}"
 
@@ -61,16 +72,17 @@ def k_of_n(k: int | None, n: int | None) -> str:
     return f"{count(k)} of {count(n)}"
 
 
-def interval(low: float | None, high: float | None, fmt=small_rate) -> str:
+def interval(low: float | None, high: float | None, fmt: Callable[[float | None], str] = small_rate) -> str:
     """``'[0, 5.93e-04]'`` with the rate formatter ``fmt`` applied to both ends."""
-    if _missing(low) or _missing(high):
+    if _finite(low) is None or _finite(high) is None:
         return DASH
     return f"[{fmt(low)}, {fmt(high)}]"
 
 
 def big(x: float | None) -> str:
     """A large number in words: ``12.3e9 -> '12.3 billion'``; below a thousand, 3 significant digits."""
-    if _missing(x):
+    x = _finite(x)
+    if x is None:
         return DASH
     if x == 0:
         return "0"
@@ -84,7 +96,8 @@ def big(x: float | None) -> str:
 
 def one_in(p: float | None) -> str:
     """A probability as "1 in N" (``'1 in 1.69 thousand'``); 0 -> 'none'."""
-    if _missing(p):
+    p = _finite(p)
+    if p is None:
         return DASH
     if p <= 0:
         return "none"
@@ -93,7 +106,8 @@ def one_in(p: float | None) -> str:
 
 def seconds(s: float | None) -> str:
     """A duration: ``'3.2 ms'``, ``'1.52 s'``, ``'2 min 5 s'``."""
-    if _missing(s):
+    s = _finite(s)
+    if s is None:
         return DASH
     if s < 1e-3:
         return f"{s * 1e6:.0f} µs"
@@ -106,7 +120,8 @@ def seconds(s: float | None) -> str:
 
 def per_second(x: float | None) -> str:
     """A throughput: ``'357/s'``, ``'1.29 million/s'``."""
-    if _missing(x):
+    x = _finite(x)
+    if x is None:
         return DASH
     if x >= 1e4:
         return f"{big(x)}/s"

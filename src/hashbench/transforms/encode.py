@@ -10,6 +10,7 @@ perceptual ones.
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -40,7 +41,7 @@ class Jpeg(Transform):
     ranged = frozenset({"quality"})
     integer = frozenset({"quality"})
 
-    def validate(self, params: dict[str, Any]) -> None:
+    def validate(self, params: Mapping[str, Any]) -> None:
         if params["subsampling"] not in _SUBSAMPLING:
             raise UsageError(f"jpeg: subsampling must be one of {', '.join(_SUBSAMPLING)}")
         q = params["quality"]
@@ -62,7 +63,7 @@ class Webp(Transform):
     ranged = frozenset({"quality"})
     integer = frozenset({"quality"})
 
-    def validate(self, params: dict[str, Any]) -> None:
+    def validate(self, params: Mapping[str, Any]) -> None:
         if not features.check("webp"):  # pragma: no cover - Pillow wheels include libwebp
             raise UsageError("this Pillow build has no WebP support")
 

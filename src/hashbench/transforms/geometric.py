@@ -9,6 +9,7 @@ Pillow. Sizes are rounded to whole pixels and never drop below one pixel.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
@@ -68,7 +69,7 @@ class Resize(Transform):
     param_help = {"scale": "factor for width and height (0.5 halves them)", "resample": ", ".join(RESAMPLING)}
     ranged = frozenset({"scale"})
 
-    def validate(self, params: dict[str, Any]) -> None:
+    def validate(self, params: Mapping[str, Any]) -> None:
         _resample(params["resample"])
 
     def _apply(self, image: RGBArray, params: dict[str, Any], rng: np.random.Generator) -> RGBArray:
@@ -86,7 +87,7 @@ class DownscaleUpscale(Transform):
     param_help = {"scale": "intermediate size as a fraction of the original", "resample": ", ".join(RESAMPLING)}
     ranged = frozenset({"scale"})
 
-    def validate(self, params: dict[str, Any]) -> None:
+    def validate(self, params: Mapping[str, Any]) -> None:
         _resample(params["resample"])
 
     def _apply(self, image: RGBArray, params: dict[str, Any], rng: np.random.Generator) -> RGBArray:
@@ -125,7 +126,7 @@ class Crop(Transform):
     param_help = {"fraction": "share of width and of height kept, in (0, 1]", "position": ", ".join(POSITIONS)}
     ranged = frozenset({"fraction"})
 
-    def validate(self, params: dict[str, Any]) -> None:
+    def validate(self, params: Mapping[str, Any]) -> None:
         if params["position"] not in POSITIONS:
             raise UsageError(f"crop: unknown position {params['position']!r}; use one of {', '.join(POSITIONS)}")
         f = params["fraction"]
@@ -152,7 +153,7 @@ class Pad(Transform):
     }
     ranged = frozenset({"fraction"})
 
-    def validate(self, params: dict[str, Any]) -> None:
+    def validate(self, params: Mapping[str, Any]) -> None:
         if params["sides"] not in ("all", "left-right", "top-bottom"):
             raise UsageError(f"pad: sides must be all, left-right or top-bottom, got {params['sides']!r}")
 
@@ -176,7 +177,7 @@ class Stretch(Transform):
     param_help = {"factor": "scale of one side", "axis": "x or y", "resample": ", ".join(RESAMPLING)}
     ranged = frozenset({"factor"})
 
-    def validate(self, params: dict[str, Any]) -> None:
+    def validate(self, params: Mapping[str, Any]) -> None:
         if params["axis"] not in ("x", "y"):
             raise UsageError(f"stretch: axis must be x or y, got {params['axis']!r}")
         _resample(params["resample"])
@@ -216,7 +217,7 @@ class Rotate(Transform):
     }
     ranged = frozenset({"degrees"})
 
-    def validate(self, params: dict[str, Any]) -> None:
+    def validate(self, params: Mapping[str, Any]) -> None:
         if params["mode"] not in ("crop", "expand", "same"):
             raise UsageError(f"rotate: mode must be crop, expand or same, got {params['mode']!r}")
 
@@ -357,7 +358,7 @@ class Shear(Transform):
     }
     ranged = frozenset({"factor"})
 
-    def validate(self, params: dict[str, Any]) -> None:
+    def validate(self, params: Mapping[str, Any]) -> None:
         if params["axis"] not in ("x", "y"):
             raise UsageError(f"shear: axis must be x or y, got {params['axis']!r}")
 

@@ -9,10 +9,11 @@ font is needed. Random choices (words, places, colours) come from the ``rng`` gi
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 from ..errors import UsageError
 from .base import RGBArray, Transform, register, resolve_colour
@@ -70,7 +71,7 @@ def _place(position: str, w: int, h: int, bw: int, bh: int, rng: np.random.Gener
     raise UsageError(f"unknown position {position!r}; use one of {', '.join(PLACES)}")
 
 
-def _fit_font(text: str, style: str, size: int, max_width: float):  # type: ignore[no-untyped-def]
+def _fit_font(text: str, style: str, size: int, max_width: float) -> ImageFont.FreeTypeFont:
     """The largest font <= ``size`` in which ``text`` fits ``max_width`` (never below 6 px)."""
     font = get_font(style, size)
     width = font.getlength(text)
@@ -80,7 +81,7 @@ def _fit_font(text: str, style: str, size: int, max_width: float):  # type: igno
     return font
 
 
-def _check_position(params: dict[str, Any]) -> None:
+def _check_position(params: Mapping[str, Any]) -> None:
     if params["position"] not in PLACES:
         raise UsageError(f"unknown position {params['position']!r}; use one of {', '.join(PLACES)}")
 
@@ -99,7 +100,7 @@ class TextOverlay(Transform):
     }
     ranged = frozenset({"size"})
 
-    def validate(self, params: dict[str, Any]) -> None:
+    def validate(self, params: Mapping[str, Any]) -> None:
         _check_position(params)
 
     def _apply(self, image: RGBArray, params: dict[str, Any], rng: np.random.Generator) -> RGBArray:
@@ -107,7 +108,8 @@ class TextOverlay(Transform):
         text = params["text"] or _caption(rng)
         font = _fit_font(text, "sans-bold", max(6, int(h * float(params["size"]))), 0.92 * w)
         stroke = 0 if params["outline"] == "none" else max(1, font.size // 12)
-        left, top, right, bottom = font.getbbox(text, stroke_width=stroke)
+        # Pillow measures whole pixels (ints at run time) but annotates the box as float: int() is exact.
+        left, top, right, bottom = (int(v) for v in font.getbbox(text, stroke_width=stroke))
         x, y = _place(params["position"], w, h, right - left, bottom - top, rng, max(2, h // 40))
         canvas = Image.fromarray(image)
         ImageDraw.Draw(canvas).text(
@@ -152,7 +154,7 @@ class LogoOverlay(Transform):
     }
     ranged = frozenset({"opacity", "scale"})
 
-    def validate(self, params: dict[str, Any]) -> None:
+    def validate(self, params: Mapping[str, Any]) -> None:
         _check_position(params)
 
     def _apply(self, image: RGBArray, params: dict[str, Any], rng: np.random.Generator) -> RGBArray:
@@ -233,7 +235,7 @@ class Sticker(Transform):
     ranged = frozenset({"count", "scale"})
     integer = frozenset({"count"})
 
-    def validate(self, params: dict[str, Any]) -> None:
+    def validate(self, params: Mapping[str, Any]) -> None:
         _check_position(params)
 
     def _apply(self, image: RGBArray, params: dict[str, Any], rng: np.random.Generator) -> RGBArray:
@@ -265,7 +267,7 @@ class MemeCaption(Transform):
     }
     ranged = frozenset({"bar"})
 
-    def validate(self, params: dict[str, Any]) -> None:
+    def validate(self, params: Mapping[str, Any]) -> None:
         if params["position"] not in ("top", "bottom", "both"):
             raise UsageError(f"meme: position must be top, bottom or both, got {params['position']!r}")
 
@@ -295,7 +297,7 @@ class Screenshot(Transform):
     param_help = {"scale": "image width as a share of the window width", "style": "browser, phone, chat or random"}
     ranged = frozenset({"scale"})
 
-    def validate(self, params: dict[str, Any]) -> None:
+    def validate(self, params: Mapping[str, Any]) -> None:
         if params["style"] not in ("browser", "phone", "chat", "random"):
             raise UsageError(f"screenshot: style must be browser, phone, chat or random, got {params['style']!r}")
 

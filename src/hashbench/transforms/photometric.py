@@ -8,6 +8,7 @@ luma), and brightness towards black.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -105,7 +106,7 @@ class Gamma(Transform):
     param_help = {"gamma": "exponent > 0"}
     ranged = frozenset({"gamma"})
 
-    def validate(self, params: dict[str, Any]) -> None:
+    def validate(self, params: Mapping[str, Any]) -> None:
         g = params["gamma"]
         if any(float(v) <= 0 for v in (g if isinstance(g, tuple) else (g,))):
             raise UsageError(f"gamma must be > 0, got {g}")
@@ -119,7 +120,7 @@ class Gamma(Transform):
 class Grayscale(Transform):
     kind = "grayscale"
     description = "replace colour by Pillow's luma (L mode), kept as 3 equal channels"
-    defaults: dict[str, Any] = {}
+    defaults = {}
 
     def default_name(self, given: Any) -> str:
         return self.kind
@@ -133,7 +134,7 @@ class Grayscale(Transform):
 class Invert(Transform):
     kind = "invert"
     description = "out = 255 - image (photographic negative)"
-    defaults: dict[str, Any] = {}
+    defaults = {}
 
     def default_name(self, given: Any) -> str:
         return self.kind
@@ -209,7 +210,7 @@ class Posterize(Transform):
     ranged = frozenset({"bits"})
     integer = frozenset({"bits"})
 
-    def validate(self, params: dict[str, Any]) -> None:
+    def validate(self, params: Mapping[str, Any]) -> None:
         b = params["bits"]
         if any(not 1 <= int(v) <= 8 for v in (b if isinstance(b, tuple) else (b,))):
             raise UsageError(f"posterize: bits must be 1..8, got {b}")
