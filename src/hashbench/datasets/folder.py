@@ -26,7 +26,8 @@ from PIL import Image
 from ..errors import ImageDecodeError, UsageError
 from ..files import find_images
 from ..imageio import read_image
-from .base import Dataset, Item, RGBArray, chunked, ordered_chunked_map, register
+from ..parallel import chunked, ordered_chunked_map
+from .base import Dataset, Item, RGBArray, register
 
 __all__ = ["ManifestRow", "FileItem", "FolderDataset", "read_id_list", "MANIFEST_COLUMNS"]
 
