@@ -15,8 +15,8 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from ..errors import UsageError
-from .base import RGBArray, Transform, register, resolve_colour
 from ..fonts import get_font
+from .base import RGBArray, Transform, register, resolve_colour
 
 __all__ = ["TextOverlay", "LogoOverlay", "Sticker", "MemeCaption", "Screenshot", "CAPTIONS", "CAPTION_WORDS"]
 
