@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 from itertools import islice
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from .cpus import default_workers
 
@@ -53,6 +53,7 @@ class ResultLike(Protocol[R_co]):
     def result(self) -> R_co: ...
 
 
+@runtime_checkable
 class Executor(Protocol):
     """Runs ``fn(*args)`` somewhere and hands back a future.
 
