@@ -51,9 +51,9 @@ class ManifestRow:
 class FileItem(Item):
     """An image file; ``load()`` decodes it with :func:`hashbench.imageio.read_image`."""
 
-    id: str  # type: ignore[misc]
-    source: dict[str, Any]  # type: ignore[misc]
-    path: str  # type: ignore[misc]
+    id: str
+    source: dict[str, Any]
+    path: str
 
     def load(self) -> RGBArray:
         return read_image(self.path, item_id=self.id).pixels
