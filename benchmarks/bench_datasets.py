@@ -94,8 +94,8 @@ def bench_iter_arrays_two_workers(benchmark):
 
 def family_collisions(family: str, count: int, seed: int, size: int, workers: int | None, chunk: int = 2000) -> dict:
     """Identical pixel pairs and PDQ near pairs among ``count`` images of one family."""
-    from hashbench.datasets.dedupe import find_near_duplicates
     from hashbench.hashing import hash_arrays
+    from hashbench.tools.dedupe import find_near_duplicates
 
     ds = SyntheticDataset(family, count, seed, size)
     stream = ds.iter_arrays(workers=workers)

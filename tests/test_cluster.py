@@ -190,6 +190,14 @@ def test_pair_histogram_callable_for_studies(client):
 # hashing and full runs on the cluster, against the same work done here
 
 
+def test_a_client_is_an_executor_for_the_ordered_process_map(client):
+    from hashbench.parallel import Executor, ordered_results
+
+    assert isinstance(client, Executor)
+    got = list(ordered_results(client, pow, ((i, 3) for i in range(40)), window=4))
+    assert got == [i**3 for i in range(40)]  # in task order, whatever order the workers finished in
+
+
 def test_hash_cli_on_a_local_cluster_writes_the_same_table(photo_paths, tmp_path, capsys):
     files = [str(p) for p in photo_paths[:8]]
     here, there = tmp_path / "here.parquet", tmp_path / "there.parquet"

@@ -12,7 +12,7 @@ from PIL import Image
 from hashbench import datasets as ds
 from hashbench.bits import hamming_matrix
 from hashbench.cli import main
-from hashbench.datasets import dedupe as dd
+from hashbench.tools import dedupe as dd
 
 
 def planted_codes(n=300, nbytes=32, seed=0):

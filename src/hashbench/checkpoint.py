@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -26,40 +25,16 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .atomic import atomic_write_bytes, atomic_write_text
 from .errors import UsageError
 from .hashers import HashBatch, Hasher
 from .hashing import ChunkResult, HashResult, Source, collect, hash_stream
+from .parallel import Executor
 
+# atomic_write_* live in hashbench.atomic; re-exported for the callers that import them from here.
 __all__ = ["ChunkStore", "atomic_write_bytes", "atomic_write_text", "hash_checkpointed"]
 
 _PART = "chunk-{:06d}.parquet"
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    try:
-        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; results are for sharing like any file
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def _fixed(codes: np.ndarray, width: int) -> pa.Array:
@@ -199,7 +174,7 @@ def hash_checkpointed(
     workers: int,
     chunk_size: int,
     progress: bool,
-    pool=None,
+    pool: Executor | None = None,
     max_pixels: int | None = None,
 ) -> tuple[HashResult, dict[str, Any]]:
     """Hash ``items`` chunk by chunk, saving each chunk; skip the chunks already saved.

@@ -3,10 +3,10 @@
 hashbench does not ship a distributed engine of its own: it hands its two big jobs to Dask
 (``dask.distributed``), which already schedules numpy/numba work across machines.
 
-* **Hashing**: a connected :class:`distributed.Client` is an executor (``submit(fn, *args)``),
-  so it goes where a process pool goes: ``hash_stream(..., pool=client)``. Each task carries its
-  chunk's recipes (file paths, generated or edited images) and its hashers; the pixels are made on
-  the worker, and at most ``2 * worker_slots(client)`` chunks are in flight.
+* **Hashing**: a connected :class:`distributed.Client` is a :class:`hashbench.parallel.Executor`
+  (``submit(fn, *args)``), so it goes where a process pool goes: ``hash_stream(..., pool=client)``.
+  Each task carries its chunk's recipes (file paths, generated or edited images) and its hashers;
+  the pixels are made on the worker, and at most ``2 * worker_slots(client)`` chunks are in flight.
 * **All-pairs histogram** (:func:`impostor_histogram_on`): the codes are cut into chunks and
   scattered to the workers once; the pairs are then the blocks ``(i, j), i <= j`` of chunks.
   A diagonal block is :func:`~hashbench.evaluate.impostor_histogram` of chunk ``i``, an
@@ -28,7 +28,7 @@ import math
 import os
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,6 +39,7 @@ import numpy.typing as npt
 
 from .bits import nbytes_for
 from .errors import UsageError
+from .threads import numba_threads
 
 if TYPE_CHECKING:  # pragma: no cover
     from distributed import Client
@@ -191,17 +192,6 @@ def _default_chunk(n: int, slots: int) -> int:
 _KERNEL_LOCK = threading.Lock()
 
 
-@contextlib.contextmanager
-def _numba_threads(n: int) -> Iterator[None]:
-    """Run numba kernels on ``n`` threads in this thread (numba's setting is thread-local)."""
-    before = numba.get_num_threads()
-    numba.set_num_threads(max(1, min(n, numba.config.NUMBA_NUM_THREADS)))
-    try:
-        yield
-    finally:
-        numba.set_num_threads(before)
-
-
 def _slots_here() -> int:
     try:
         from distributed import get_worker
@@ -215,7 +205,7 @@ def _block_histogram(codes_a: np.ndarray, codes_b: np.ndarray | None, nbits: int
     """One block of pairs: chunk ``a`` against itself (``codes_b is None``) or against chunk ``b``."""
     from .evaluate import cross_histogram, impostor_histogram
 
-    with _KERNEL_LOCK, _numba_threads(_slots_here()):
+    with _KERNEL_LOCK, numba_threads(_slots_here()):
         if codes_b is None:
             return impostor_histogram(codes_a, nbits)
         return cross_histogram(codes_a, codes_b, nbits)
@@ -226,7 +216,7 @@ def _variant_block_histogram(variants_a: np.ndarray, codes_b: np.ndarray, nbits:
     codes of chunk ``b``; ``same`` when both are one chunk (then a query never meets itself)."""
     from .evaluate.dihedral import variant_cross_histogram, variant_impostor_histogram
 
-    with _KERNEL_LOCK, _numba_threads(_slots_here()):
+    with _KERNEL_LOCK, numba_threads(_slots_here()):
         if same:
             return variant_impostor_histogram(variants_a, codes_b, nbits)
         return variant_cross_histogram(variants_a, codes_b, nbits)

@@ -14,19 +14,15 @@ Entry points:
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import os
 import signal
-import sys
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from itertools import islice
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +33,7 @@ from .errors import ImageDecodeError, UsageError
 from .hashers import HashBatch, Hasher, ImageItem
 from .hashers import get as get_hasher
 from .imageio import DEFAULT_MAX_PIXELS, is_url, read_image, read_url
+from .parallel import WINDOW_PER_WORKER, Executor, chunked, ordered_results, process_pool
 
 __all__ = [
     "Source",
@@ -136,8 +133,9 @@ class HashResult:
         """(id, reason) for every failure: one per undecodable item, one per (item, hasher) failure."""
         out: list[tuple[str, str]] = []
         for i, item_id in enumerate(self.ids):
-            if self.decode_errors[i] is not None:
-                out.append((item_id, self.decode_errors[i]))
+            decode_error = self.decode_errors[i]
+            if decode_error is not None:
+                out.append((item_id, decode_error))
                 continue
             for name, errs in self.hasher_errors.items():
                 if errs[i] is not None:
@@ -194,7 +192,7 @@ def _load(item_id: str, source: Source, max_pixels: int) -> tuple[ImageItem, dic
         item, meta = source.materialise(item_id)
         _check_pixels(item_id, item.pixels)
         return item, meta
-    if is_url(source):
+    if isinstance(source, str) and is_url(source):
         loaded = read_url(source, item_id=item_id, max_pixels=max_pixels)
         return ImageItem(id=item_id, pixels=loaded.pixels, data=loaded.data), None
     if isinstance(source, (str, os.PathLike)):
@@ -262,20 +260,23 @@ def _hash_chunk(
     batches: dict[str, HashBatch] = {}
     hash_seconds: dict[str, float] = {}
     names = {h.name for h in hashers}
-    derived = [h for h in hashers if h.same_as_variant0_of in names]
+    # e.g. pdq is variant 0 of pdq8: computed once, reported for both
+    derived = {h.name: h.same_as_variant0_of for h in hashers if h.same_as_variant0_of in names}
     for hasher in hashers:
-        if hasher in derived:
+        if hasher.name in derived:
             continue
         t1 = time.perf_counter()
         sub = _hash_with_limit(hasher, good_items)
         hash_seconds[hasher.name] = time.perf_counter() - t1
         batches[hasher.name] = _scatter(sub, good, len(items), hasher)
-    for hasher in derived:  # e.g. pdq is variant 0 of pdq8: computed once, reported for both
-        src = batches[hasher.same_as_variant0_of]
-        batches[hasher.name] = HashBatch(
-            codes=src.codes.copy(), errors=list(src.errors), quality=None if src.quality is None else src.quality.copy()
+    for name, of in derived.items():
+        base = batches[str(of)]
+        batches[name] = HashBatch(
+            codes=base.codes.copy(),
+            errors=list(base.errors),
+            quality=None if base.quality is None else base.quality.copy(),
         )
-        hash_seconds[hasher.name] = 0.0
+        hash_seconds[name] = 0.0
     return ChunkResult(index, list(ids), decode_errors, batches, decode_seconds, hash_seconds, meta)
 
 
@@ -319,9 +320,9 @@ def _scatter(sub: HashBatch, rows: list[int], n: int, hasher: Hasher) -> HashBat
     if rows:
         idx = np.asarray(rows)
         codes[idx] = sub.codes
-        if quality is not None:
+        if quality is not None and sub.quality is not None:
             quality[idx] = sub.quality
-        if variants is not None:
+        if variants is not None and sub.variant_codes is not None:
             variants[idx] = sub.variant_codes
         for j, r in enumerate(rows):
             errors[r] = sub.errors[j]
@@ -330,26 +331,6 @@ def _scatter(sub: HashBatch, rows: list[int], n: int, hasher: Hasher) -> HashBat
 
 # ---------------------------------------------------------------------------------------------
 # Parent side
-
-
-def _mp_context(preload: Sequence[str] = ("hashbench.hashing",)) -> mp.context.BaseContext:
-    # fork is unsafe once threads exist (numba, tqdm's monitor); forkserver forks from a clean,
-    # pre-imported server, so workers start fast and safe. The preload list takes effect when the
-    # server starts (once per process), so the first pool's list is the one that counts.
-    if sys.platform.startswith("linux"):
-        ctx = mp.get_context("forkserver")
-        ctx.set_forkserver_preload(list(preload))
-        return ctx
-    return mp.get_context("spawn")
-
-
-def _chunks(items: Iterable[tuple[str, Source]], size: int) -> Iterator[tuple[list[str], list[Source]]]:
-    it = iter(items)
-    while True:
-        block = list(islice(it, size))
-        if not block:
-            return
-        yield [b[0] for b in block], [b[1] for b in block]
 
 
 def open_pool(
@@ -361,11 +342,10 @@ def open_pool(
     """A pool of hashing workers, to share between several :func:`hash_stream` calls.
 
     Starting workers costs imports (about a second each on a loaded machine); a run with several
-    stages opens one pool and passes it to every stage.
+    stages opens one pool and passes it to every stage. ``preload`` names the modules the
+    forkserver imports once for all workers (see :func:`hashbench.parallel.mp_context`).
     """
-    return ProcessPoolExecutor(
-        max_workers=workers, mp_context=_mp_context(), initializer=_init_worker, initargs=(list(hashers), max_pixels)
-    )
+    return process_pool(workers, preload=preload, initializer=_init_worker, initargs=(list(hashers), max_pixels))
 
 
 def hash_stream(
@@ -376,7 +356,7 @@ def hash_stream(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     skip_chunks: frozenset[int] = frozenset(),
-    pool: ProcessPoolExecutor | None = None,
+    pool: Executor | None = None,
 ) -> Iterator[ChunkResult]:
     """Hash ``(id, source)`` pairs chunk by chunk, yielding results in input order.
 
@@ -384,8 +364,8 @@ def hash_stream(
     so memory stays bounded for any stream length. Chunks whose index is in ``skip_chunks`` are
     neither loaded nor hashed (a resumed run passes the chunks it already has). ``pool`` (from
     :func:`open_pool`, made with the same hashers) is used instead of starting new workers; any
-    other executor with ``submit(fn, *args) -> future`` (a ``dask.distributed.Client``) works
-    too, each task then carrying the hashers.
+    other :class:`~hashbench.parallel.Executor` (a ``dask.distributed.Client``) works too, each
+    task then carrying the hashers, since no initializer ran on its workers.
     """
     hs = resolve_hashers(hashers)
     workers = default_workers() if workers is None else workers
@@ -393,26 +373,24 @@ def hash_stream(
         raise UsageError(f"workers must be at least 1, got {workers}")
     if chunk_size < 1:
         raise UsageError(f"chunk size must be at least 1, got {chunk_size}")
-    chunks = ((i, ids, srcs) for i, (ids, srcs) in enumerate(_chunks(items, chunk_size)) if i not in skip_chunks)
+    chunks = (
+        (i, [b[0] for b in block], [b[1] for b in block])
+        for i, block in enumerate(chunked(items, chunk_size))
+        if i not in skip_chunks
+    )
     if workers == 1 and pool is None:
         _init_worker(hs, max_pixels)
         for i, ids, srcs in chunks:
             yield _hash_chunk(i, ids, srcs)
         return
-    own = pool is None
-    executor = open_pool(hs, workers, max_pixels) if own else pool
+    executor: Executor = open_pool(hs, workers, max_pixels) if pool is None else pool
+    extra = () if isinstance(executor, ProcessPoolExecutor) else (hs, max_pixels)
     try:
-        pending: deque[Future[ChunkResult]] = deque()
-        ours = isinstance(executor, ProcessPoolExecutor)
-        extra = () if ours else (hs, max_pixels)
-        for i, ids, srcs in chunks:
-            pending.append(executor.submit(_hash_chunk, i, ids, srcs, *extra))
-            if len(pending) >= 2 * workers:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
+        yield from ordered_results(
+            executor, _hash_chunk, ((*task, *extra) for task in chunks), WINDOW_PER_WORKER * workers
+        )
     finally:
-        if own:
+        if pool is None and isinstance(executor, ProcessPoolExecutor):
             executor.shutdown(wait=True, cancel_futures=True)
 
 

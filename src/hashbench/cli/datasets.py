@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import Any
 
 from .. import datasets as ds
-from ..datasets import dedupe as dd
-from ..datasets.preview import family_sheet, suite_sheet
 from ..datasets.synthetic import export as export_synthetic
 from ..errors import UsageError
+from ..tools import dedupe as dd
+from ..tools.preview import family_sheet, suite_sheet
 from ..transforms import suite_names
 from . import HelpFormatter
 from .output import print_table
@@ -242,7 +243,7 @@ def run_preview(args: argparse.Namespace) -> int:
     return 0
 
 
-def _save_small_png(sheet, path: str, limit: int = 290_000) -> None:  # type: ignore[no-untyped-def]
+def _save_small_png(sheet: Any, path: str, limit: int = 290_000) -> None:
     """Save as PNG; if that exceeds ``limit`` bytes, as a 256-colour PNG (docs keep sheets small).
 
     Quantising only when needed keeps smooth sheets (low-detail gradients) free of banding.

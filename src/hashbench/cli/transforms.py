@@ -6,13 +6,15 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Mapping
+from typing import Any
 
 from .. import datasets as ds
 from .. import transforms as tf
 from ..datasets.folder import FileItem
 from ..errors import UsageError
 from ..imageio import IMAGE_SUFFIXES
-from ..transforms.export import transform_dataset
+from ..tools.export import transform_dataset
 from . import HelpFormatter
 from .output import print_table
 
@@ -119,13 +121,13 @@ def run_transforms(args: argparse.Namespace) -> int:
     return 0
 
 
-def _params_text(params: dict) -> str:  # type: ignore[type-arg]
+def _params_text(params: Mapping[str, Any]) -> str:
     if "steps" in params and isinstance(params["steps"], list):
         return " + ".join(f"{s['kind']}({_params_text(s['params'])})" for s in params["steps"])
     return ", ".join(f"{k}={v!r}" if isinstance(v, str) else f"{k}={v}" for k, v in params.items())
 
 
-def _items(source: str) -> list:  # type: ignore[type-arg]
+def _items(source: str) -> list[ds.Item]:
     if os.path.isfile(source):
         if os.path.splitext(source)[1].lower() not in IMAGE_SUFFIXES:
             raise UsageError(f"{source!r} has no image suffix")

@@ -15,7 +15,6 @@ from __future__ import annotations
 import abc
 import os
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +23,7 @@ import numpy.typing as npt
 
 from ..cpus import default_workers
 from ..errors import UsageError
+from ..parallel import chunked, ordered_chunked_map
 
 __all__ = [
     "Item",
@@ -35,8 +35,6 @@ __all__ = [
     "default_workers",
     "parse_spec",
     "from_spec",
-    "chunked",
-    "ordered_chunked_map",
 ]
 
 RGBArray = npt.NDArray[np.uint8]
@@ -204,41 +202,6 @@ def _parse_value(value: str) -> Any:
     return value
 
 
-def chunked(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
-    """Cut an iterator into lists of ``size`` (the last one shorter)."""
-    if size < 1:
-        raise ValueError(f"chunk_size must be >= 1, got {size}")
-    chunk: list[Any] = []
-    for it in items:
-        chunk.append(it)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
 def _load_chunk(items: list[Item]) -> list[tuple[str, RGBArray]]:
+    """Load a chunk of items (in a worker process, for :meth:`Dataset.iter_arrays`)."""
     return [(it.id, it.load()) for it in items]
-
-
-def ordered_chunked_map(fn: Callable[[Any], list[Any]], chunks: Iterator[Any], workers: int | None) -> Iterator[Any]:
-    """Apply ``fn`` to each chunk in worker processes; yield the results' elements in order.
-
-    A bounded window of submitted chunks (2 per worker) keeps memory flat; results come back in
-    submission order so output order never depends on scheduling.
-    """
-    n_workers = default_workers() if workers is None else int(workers)
-    if n_workers <= 1:
-        for chunk in chunks:
-            yield from fn(chunk)
-        return
-    window = 2 * n_workers
-    with ProcessPoolExecutor(max_workers=n_workers) as pool:
-        pending = []
-        for chunk in chunks:
-            pending.append(pool.submit(fn, chunk))
-            if len(pending) >= window:
-                yield from pending.pop(0).result()
-        for fut in pending:
-            yield from fut.result()

@@ -26,7 +26,8 @@ from PIL import Image
 from ..errors import ImageDecodeError, UsageError
 from ..files import find_images
 from ..imageio import read_image
-from .base import Dataset, Item, RGBArray, chunked, ordered_chunked_map, register
+from ..parallel import chunked, ordered_chunked_map
+from .base import Dataset, Item, RGBArray, register
 
 __all__ = ["ManifestRow", "FileItem", "FolderDataset", "read_id_list", "MANIFEST_COLUMNS"]
 
@@ -50,9 +51,9 @@ class ManifestRow:
 class FileItem(Item):
     """An image file; ``load()`` decodes it with :func:`hashbench.imageio.read_image`."""
 
-    id: str  # type: ignore[misc]
-    source: dict[str, Any]  # type: ignore[misc]
-    path: str  # type: ignore[misc]
+    id: str
+    source: dict[str, Any]
+    path: str
 
     def load(self) -> RGBArray:
         return read_image(self.path, item_id=self.id).pixels

@@ -40,8 +40,9 @@ import numpy.typing as npt
 from PIL import Image, ImageDraw
 
 from ..errors import UsageError
-from ..transforms.fonts import get_font
-from .base import Dataset, Item, RGBArray, ordered_chunked_map, register
+from ..fonts import get_font
+from ..parallel import ordered_chunked_map
+from .base import Dataset, Item, RGBArray, register
 
 __all__ = [
     "FAMILIES",

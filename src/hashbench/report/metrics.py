@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ..evaluate import RateCurve, clopper_pearson, fpr_curve, rate_curve
+from ..evaluate.rates import RateCurve, clopper_pearson, fpr_curve, rate_curve
 
 __all__ = [
     "ALL_TRANSFORMS",

@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import EngFormatter
 from scipy.stats import norm
 
-from ..evaluate import det_curve, roc_curve
+from ..evaluate.operating import det_curve, roc_curve
 from .metrics import fpr_curve_of, genuine_histogram, tpr_at, transform_names
 
 __all__ = [

@@ -23,7 +23,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..checkpoint import atomic_write_bytes, atomic_write_text
+from ..atomic import atomic_write_bytes, atomic_write_text
 from .document import build_document
 from .html import render_html
 from .markdown import render_markdown

@@ -2,7 +2,7 @@
 
 These are the edits people make when they re-share a picture. They cover part of the image
 with new content, so they test how much of a hash depends on local regions. Text uses the fonts
-of :mod:`hashbench.transforms.fonts` (Pillow's bundled font, matplotlib's DejaVu): no system
+of :mod:`hashbench.fonts` (Pillow's bundled font, matplotlib's DejaVu): no system
 font is needed. Random choices (words, places, colours) come from the ``rng`` given to
 ``apply`` and are recorded in the output's parameters.
 """
@@ -16,8 +16,8 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from ..errors import UsageError
+from ..fonts import get_font
 from .base import RGBArray, Transform, register, resolve_colour
-from .fonts import get_font
 
 __all__ = ["TextOverlay", "LogoOverlay", "Sticker", "MemeCaption", "Screenshot", "CAPTIONS", "CAPTION_WORDS"]
 

@@ -1,5 +1,8 @@
 """Fonts for rendered text (synthetic ``text`` pages, text overlays, meme captions).
 
+A bottom module: datasets (text pages) and transforms (overlays, captions) both draw text, and
+neither may import the other, so the fonts live below both.
+
 No system font is assumed: hashbench uses Pillow's bundled scalable font
 (``ImageFont.load_default(size=...)``, Pillow >= 10.1) and the DejaVu TrueType fonts that
 matplotlib ships in ``matplotlib/mpl-data/fonts/ttf``. The list of usable fonts is therefore the

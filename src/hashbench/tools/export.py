@@ -19,10 +19,11 @@ from typing import Any
 
 from PIL import Image
 
-from ..datasets.base import Dataset, Item, chunked, ordered_chunked_map
+from ..datasets.base import Dataset, Item
 from ..errors import ImageDecodeError
-from .base import Transform
-from .suites import apply_suite
+from ..parallel import chunked, ordered_chunked_map
+from ..transforms.base import Transform
+from ..transforms.suites import apply_suite
 
 __all__ = ["transform_dataset", "output_relpath"]
 
@@ -89,14 +90,14 @@ def _transform_chunk(
     chunk: list[Item], *, suite: list[Transform], out_dir: str, seed: int
 ) -> list[list[dict[str, Any]]]:
     """Per item: the list of records of its outputs (or one error record)."""
-    results = []
+    results: list[list[dict[str, Any]]] = []
     for item in chunk:
         try:
             pixels = item.load()
         except ImageDecodeError as exc:
             results.append([{"item": item.id, "error": exc.reason}])
             continue
-        rows = []
+        rows: list[dict[str, Any]] = []
         for t, o in zip(suite, apply_suite(pixels, suite, seed, item.id)):
             rel = output_relpath(t.name, item.id, o.format)
             path = os.path.join(out_dir, rel)

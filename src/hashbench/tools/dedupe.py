@@ -24,8 +24,8 @@ import numpy as np
 import numpy.typing as npt
 
 from ..bits import hamming_matrix
+from ..datasets.base import Dataset
 from ..errors import UsageError
-from .base import Dataset
 
 __all__ = [
     "NearDuplicates",
@@ -35,6 +35,10 @@ __all__ = [
     "write_pairs_csv",
     "write_exclusions",
 ]
+
+
+#: ``(i, j, distance)`` int64 arrays of pairs
+_Pairs = tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]
 
 
 @dataclass
@@ -116,7 +120,7 @@ def find_near_duplicates(
     return NearDuplicates(list(ids), i[order], j[order], d[order], int(radius), method)
 
 
-def _pairs_with_index(flat_index_cls: Any, arr: npt.NDArray[np.uint8], nbits: int, radius: int):  # type: ignore[no-untyped-def]
+def _pairs_with_index(flat_index_cls: Any, arr: npt.NDArray[np.uint8], nbits: int, radius: int) -> _Pairs:
     index = flat_index_cls(nbits)
     index.add(arr)
     lims, D, I = index.range_search(arr, radius)
@@ -126,7 +130,7 @@ def _pairs_with_index(flat_index_cls: Any, arr: npt.NDArray[np.uint8], nbits: in
     return q[keep], I[keep], np.asarray(D, dtype=np.int64)[keep]
 
 
-def _pairs_numpy(arr: npt.NDArray[np.uint8], radius: int, block: int):  # type: ignore[no-untyped-def]
+def _pairs_numpy(arr: npt.NDArray[np.uint8], radius: int, block: int) -> _Pairs:
     n = arr.shape[0]
     out_i, out_j, out_d = [], [], []
     for a0 in range(0, n, block):
@@ -175,7 +179,9 @@ def hash_dataset(
 
     if dataset.has_files:
         items = list(dataset)
-        take(hash_files([it.path for it in items], [it.id for it in items], [h], workers=workers, progress=progress))
+        take(
+            hash_files([str(it.path) for it in items], [it.id for it in items], [h], workers=workers, progress=progress)
+        )
     else:
         stream = dataset.iter_arrays(workers=1)
         while True:

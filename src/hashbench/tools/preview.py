@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import numpy as np
 from PIL import Image, ImageDraw
 
-from ..transforms.fonts import get_font
-from .base import RGBArray
+from ..datasets.base import RGBArray
+from ..fonts import get_font
 
 __all__ = ["contact_sheet", "family_sheet", "suite_sheet"]
 
@@ -76,7 +76,7 @@ def contact_sheet(
 
 def family_sheet(family: str, count: int = 24, seed: int = 0, size: int | str = 256, columns: int = 8) -> Image.Image:
     """Contact sheet of the first ``count`` images of a synthetic family."""
-    from .synthetic import FAMILY_DESCRIPTIONS, generate
+    from ..datasets.synthetic import FAMILY_DESCRIPTIONS, generate
 
     images = [generate(family, i, seed, size) for i in range(count)]
     labels = [f"{family} #{i}" for i in range(count)]
