@@ -130,7 +130,13 @@ class Hasher(ABC):
         including command and plugin hashers whose ``nbits`` is only known per instance, gets
         ``nbits // 8`` (at least 1), or 0 when only identical hashes can match (``exact``).
         """
-        return 0 if self.exact else max(1, self.nbits // 8)
+        return Hasher.threshold_rule(self.nbits, self.exact)
+
+    @staticmethod
+    def threshold_rule(nbits: int, exact: bool) -> int:
+        """The base rule of :attr:`default_threshold`, for hashes whose hasher is not installed here
+        (``hashbench impostors`` on a table written elsewhere knows only their nbits)."""
+        return 0 if exact else max(1, nbits // 8)
 
     def library_version(self) -> str:
         """Version of the backing library; recorded with every result for reproducibility."""
