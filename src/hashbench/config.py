@@ -9,21 +9,27 @@ silently ignored: a typo in a threshold must not produce a plausible-looking wro
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import difflib
 import hashlib
 import json
 import math
 import tomllib
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from .errors import UsageError
 
 __all__ = [
+    "Composite",
     "DatasetSpec",
     "RunConfig",
+    "SETTINGS",
+    "Setting",
     "load_config",
     "load_preset",
     "preset_names",
@@ -31,15 +37,6 @@ __all__ = [
     "parse_config",
     "config_from_dict",
 ]
-
-_SECTIONS = {"run", "references", "distractors", "transforms", "hashers", "thresholds", "matching", "statistics"}
-_KEYS = {
-    "run": {"name", "seed", "workers", "chunk_size"},
-    "transforms": {"suite", "custom"},
-    "hashers": {"names", "composites"},
-    "matching": {"mode", "quality_floor"},
-    "statistics": {"alpha", "target_fprs", "list_sizes", "volume_per_year", "list_size"},
-}
 
 
 @dataclass(frozen=True)
@@ -55,82 +52,71 @@ class DatasetSpec:
 
 
 @dataclass(frozen=True)
-class RunConfig:
-    """A validated run configuration. ``to_dict()`` is what report.json records."""
+class Composite:
+    """A composite matcher, parsed once from its text: ``"a|b"`` matches when any part matches,
+    ``"a&b"`` when all do. ``text`` is kept as written: it names the composite in reports."""
 
-    name: str = "default"
-    seed: int = 0
-    workers: int = 0
-    chunk_size: int = 32
-    references: tuple[DatasetSpec, ...] = ()
-    distractors: tuple[DatasetSpec, ...] = ()
-    suite: str = "default"
-    custom_transforms: tuple[dict[str, Any], ...] = ()
-    hashers: tuple[str, ...] = ()
-    composites: tuple[str, ...] = ()
-    thresholds: dict[str, int] = field(default_factory=dict)
-    matching: str = "dihedral"
-    quality_floor: int = 50
-    alpha: float = 0.05
-    target_fprs: tuple[float, ...] = (1e-3, 1e-6, 1e-9, 2e-11)
-    list_sizes: tuple[float, ...] = (1e3, 1e6, 1e7)
-    volume_per_year: float = 12.3e9
-    list_size: float = 5e6
+    text: str
+    op: Literal["any", "all"]
+    names: tuple[str, ...]
 
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["references"] = [{"dataset": s.dataset, **s.params} for s in self.references]
-        d["distractors"] = [{"dataset": s.dataset, **s.params} for s in self.distractors]
-        return d
+    @classmethod
+    def parse(cls, text: str) -> Composite:
+        """Split ``text`` on its one operator; mixing ``|`` and ``&`` (or using neither) is an error."""
+        if ("|" in text) == ("&" in text):
+            raise UsageError(f"composite {text!r} must join hashers with only '|' (any of) or only '&' (all of)")
+        op: Literal["any", "all"] = "any" if "|" in text else "all"
+        return cls(text, op, tuple(p.strip() for p in text.replace("&", "|").split("|")))
 
-    def digest(self) -> str:
-        """A short stable digest of the configuration (part of the run id)."""
-        blob = json.dumps(self.to_dict(), sort_keys=True, default=str).encode()
-        return hashlib.sha256(blob).hexdigest()[:12]
-
-    def composite_parts(self, composite: str) -> tuple[str, list[str]]:
-        """("any", [a, b]) for "a|b"; ("all", [a, b]) for "a&b"."""
-        op = "any" if "|" in composite else "all"
-        return op, [p.strip() for p in composite.replace("&", "|").split("|")]
-
-    def with_overrides(self, **changes: Any) -> RunConfig:
-        d = {**self.__dict__, **changes}
-        return RunConfig(**d)
+    def __str__(self) -> str:
+        return self.text
 
 
-def default_config_text() -> str:
-    """The embedded default configuration, as TOML text."""
-    return resources.files("hashbench").joinpath("data/default.toml").read_text(encoding="utf-8")
+# ---------------------------------------------------------------------------------------------
+# Settings: each one is declared once, on its RunConfig field; the allowed keys, parsing with
+# validation, to_dict() and reading back are all derived from these declarations.
 
 
-def preset_names() -> list[str]:
-    """Names of the embedded presets (``hashbench run --preset NAME``)."""
-    folder = resources.files("hashbench").joinpath("data/presets")
-    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
+@dataclass
+class _Parsed:
+    """What a setting's parser may see: where the config came from and the settings parsed before it."""
+
+    origin: str
+    values: dict[str, Any] = field(default_factory=dict)
 
 
-def load_preset(name: str) -> RunConfig:
-    """An embedded preset configuration, such as ``fpr-50b``."""
-    if name not in preset_names():
-        raise UsageError(f"unknown preset {name!r}; presets: {', '.join(preset_names())}")
-    text = resources.files("hashbench").joinpath(f"data/presets/{name}.toml").read_text(encoding="utf-8")
-    return parse_config(tomllib.loads(text), origin=f"preset {name}")
+#: A setting's parser: (value as written, its name for messages, context) -> validated value.
+Parse = Callable[[Any, str, _Parsed], Any]
 
 
-def load_config(path: str | Path | None = None) -> RunConfig:
-    """Read and validate a TOML configuration; ``None`` gives the embedded default."""
-    if path is None:
-        return parse_config(tomllib.loads(default_config_text()), origin="the embedded default")
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"cannot read config {p}: {exc.strerror or exc}") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"{p} is not valid TOML: {exc}") from None
-    return parse_config(data, origin=str(p))
+@dataclass(frozen=True)
+class Setting:
+    """One setting of the TOML file and the :class:`RunConfig` field that holds it.
+
+    ``section`` is the TOML table holding ``key``; ``None`` when ``key`` is itself a top-level
+    table or array of tables (``[thresholds]``, ``[[references]]``). ``dump`` turns the field's
+    value into its report.json form; the parser reads that form back.
+    """
+
+    section: str | None
+    key: str
+    parse: Parse
+    help: str
+    dump: Callable[[Any], Any] = copy.deepcopy
+    field: str = ""  # the RunConfig field, filled in from the dataclass
+
+    @property
+    def where(self) -> str:
+        """The setting's name in messages: ``[run] seed``; a top-level table is named by its key."""
+        return f"[{self.section}] {self.key}" if self.section else self.key
+
+    def read(self, data: dict[str, Any], default: Any) -> Any:
+        block = data.get(self.section, {}) if self.section else data
+        return block.get(self.key, default)
+
+    def write(self, data: dict[str, Any], value: Any) -> None:
+        block = data.setdefault(self.section, {}) if self.section else data
+        block[self.key] = value
 
 
 def _unknown(keys: set[str], allowed: set[str], where: str, origin: str) -> None:
@@ -177,126 +163,316 @@ def _datasets(blocks: Any, where: str, origin: str) -> tuple[DatasetSpec, ...]:
     return tuple(out)
 
 
-def parse_config(data: dict[str, Any], origin: str = "config") -> RunConfig:
-    """Validate a configuration already parsed from TOML (see ``data/default.toml``)."""
-    from . import hashers as hashers_mod
+def _dump_datasets(specs: tuple[DatasetSpec, ...]) -> list[dict[str, Any]]:
+    """Dataset blocks as written in TOML: ``{"dataset": name, **params}``."""
+    return [{"dataset": s.dataset, **s.params} for s in specs]
 
-    _unknown(set(data), _SECTIONS, "the top level", origin)
-    for section, allowed in _KEYS.items():
-        block = data.get(section, {})
-        if not isinstance(block, dict):
-            raise UsageError(f"{origin}: [{section}] must be a table")
-        _unknown(set(block), allowed, f"[{section}]", origin)
-    run = data.get("run", {})
-    base = RunConfig()
-    seed = _int(run.get("seed", base.seed), "[run] seed", origin, lo=0)
-    workers = _int(run.get("workers", base.workers), "[run] workers", origin, lo=0)
-    chunk_size = _int(run.get("chunk_size", base.chunk_size), "[run] chunk_size", origin, lo=1)
-    name = str(run.get("name", base.name))
+
+# Parsers, one per kind of setting. Each returns the validated value or raises a one-line
+# UsageError that names the file and the setting.
+
+
+def _whole(lo: int) -> Parse:
+    def parse(value: Any, where: str, ctx: _Parsed) -> int:
+        return _int(value, where, ctx.origin, lo=lo)
+
+    return parse
+
+
+def _text(value: Any, where: str, ctx: _Parsed) -> str:
+    return str(value)
+
+
+def _choice(*options: str) -> Parse:
+    def parse(value: Any, where: str, ctx: _Parsed) -> str:
+        text = str(value)
+        if text not in options:
+            raise UsageError(f"{ctx.origin}: {where} must be {' or '.join(map(repr, options))}, got {text!r}")
+        return text
+
+    return parse
+
+
+def _positive_number(value: Any, where: str, ctx: _Parsed) -> float:
+    return _positive(value, where, ctx.origin)
+
+
+def _positive_numbers(value: Any, where: str, ctx: _Parsed) -> tuple[float, ...]:
+    return tuple(_positive(v, f"{where} entries", ctx.origin) for v in value)
+
+
+def _plain_name(value: Any, where: str, ctx: _Parsed) -> str:
+    """The run name becomes part of a folder name, so it may not climb out of the results folder."""
+    name = str(value)
     if not name or any(c in name for c in "/\\") or name.startswith("."):
-        raise UsageError(f"{origin}: [run] name {name!r} must be a plain name (it becomes part of a folder name)")
+        raise UsageError(f"{ctx.origin}: {where} {name!r} must be a plain name (it becomes part of a folder name)")
+    return name
 
-    references = _datasets(data.get("references"), "references", origin)
-    distractors = _datasets(data.get("distractors"), "distractors", origin)
-    if not references:
-        raise UsageError(f"{origin}: at least one [[references]] dataset is needed")
-    ref_labels = {s.label() for s in references}
-    for s in distractors:
+
+def _references(value: Any, where: str, ctx: _Parsed) -> tuple[DatasetSpec, ...]:
+    specs = _datasets(value, where, ctx.origin)
+    if not specs:
+        raise UsageError(f"{ctx.origin}: at least one [[references]] dataset is needed")
+    return specs
+
+
+def _distractors(value: Any, where: str, ctx: _Parsed) -> tuple[DatasetSpec, ...]:
+    """Distractors are false-positive trials: a reference among them would be a genuine pair."""
+    specs = _datasets(value, where, ctx.origin)
+    ref_labels = {s.label() for s in ctx.values["references"]}
+    for s in specs:
         if s.label() in ref_labels:
             raise UsageError(
-                f"{origin}: distractor dataset {s.label()} is also a reference; distractors must be "
+                f"{ctx.origin}: distractor dataset {s.label()} is also a reference; distractors must be "
                 "distinct images (use another seed or dataset)"
             )
+    return specs
 
-    tr = data.get("transforms", {})
-    suite = str(tr.get("suite", base.suite))
-    custom = tuple(tr.get("custom", ()))
+
+def _custom_transforms(value: Any, where: str, ctx: _Parsed) -> tuple[dict[str, Any], ...]:
+    custom = tuple(value)
     for i, t in enumerate(custom):
         if not isinstance(t, dict) or "name" not in t:
             raise UsageError(
-                f"{origin}: [[transforms.custom]] entry {i + 1} needs a 'name' (see `hashbench transforms`)"
+                f"{ctx.origin}: [[transforms.custom]] entry {i + 1} needs a 'name' (see `hashbench transforms`)"
             )
+    return custom
 
-    hs = data.get("hashers", {})
-    names = tuple(hs.get("names", ()))
+
+def _hasher_names(value: Any, where: str, ctx: _Parsed) -> tuple[str, ...]:
+    from . import hashers as hashers_mod
+
+    names = tuple(value)
     if not names:
-        raise UsageError(f"{origin}: [hashers] names is empty; name at least one (see `hashbench hashers`)")
-    known_hashers = set(hashers_mod.available())
+        raise UsageError(f"{ctx.origin}: {where} is empty; name at least one (see `hashbench hashers`)")
+    known = set(hashers_mod.available())
     for n in names:
-        if n.partition(":")[0] not in known_hashers:
-            raise UsageError(
-                f"{origin}: unknown hasher {n!r} in [hashers] names; known: {', '.join(sorted(known_hashers))}"
-            )
+        if n.partition(":")[0] not in known:
+            raise UsageError(f"{ctx.origin}: unknown hasher {n!r} in {where}; known: {', '.join(sorted(known))}")
     if len(set(names)) != len(names):
-        raise UsageError(f"{origin}: a hasher is named twice in [hashers] names")
-    composites = tuple(hs.get("composites", ()))
-    for c in composites:
-        if ("|" in c) == ("&" in c):
-            raise UsageError(f"{origin}: composite {c!r} must join hashers with only '|' (any of) or only '&' (all of)")
-        for part in c.replace("&", "|").split("|"):
-            if part.strip() not in names:
-                raise UsageError(f"{origin}: composite {c!r} uses {part.strip()!r}, which is not in [hashers] names")
+        raise UsageError(f"{ctx.origin}: a hasher is named twice in {where}")
+    return names
 
-    thresholds_in = data.get("thresholds", {})
-    if not isinstance(thresholds_in, dict):
-        raise UsageError(f"{origin}: [thresholds] must be a table of hasher = distance")
+
+def _composites(value: Any, where: str, ctx: _Parsed) -> tuple[str, ...]:
+    """Composite texts as written; each must parse (see :class:`Composite`) and use only named hashers."""
+    texts = tuple(value)
+    for text in texts:
+        try:
+            parts = Composite.parse(text).names
+        except UsageError as exc:
+            raise UsageError(f"{ctx.origin}: {exc}") from None
+        for part in parts:
+            if part not in ctx.values["hashers"]:
+                raise UsageError(f"{ctx.origin}: composite {text!r} uses {part!r}, which is not in [hashers] names")
+    return texts
+
+
+def _thresholds(value: Any, where: str, ctx: _Parsed) -> dict[str, int]:
+    """The named operating point of every hasher of the run: as written, else its default_threshold."""
+    from . import hashers as hashers_mod
+
+    if not isinstance(value, dict):
+        raise UsageError(f"{ctx.origin}: [thresholds] must be a table of hasher = distance")
+    names = ctx.values["hashers"]
     thresholds: dict[str, int] = {}
-    for hname, t in thresholds_in.items():
+    for hname, t in value.items():
         if hname not in names:
             continue  # operating points for hashers this run does not use are harmless
         nbits = hashers_mod.get(hname).nbits if not hname.startswith("command") else None
-        t = _int(t, f"[thresholds] {hname}", origin, lo=0)
+        t = _int(t, f"[thresholds] {hname}", ctx.origin, lo=0)
         if nbits is not None and t > nbits:
-            raise UsageError(f"{origin}: [thresholds] {hname} = {t} is more than its {nbits} bits")
+            raise UsageError(f"{ctx.origin}: [thresholds] {hname} = {t} is more than its {nbits} bits")
         thresholds[hname] = t
-    conventional = tomllib.loads(default_config_text())["thresholds"]
     for hname in names:
-        if hname not in thresholds:  # the named operating point of the embedded default, else nbits/8
-            h = hashers_mod.get(hname)
-            thresholds[hname] = conventional.get(hname, 0 if h.exact else max(1, h.nbits // 8))
+        if hname not in thresholds:
+            thresholds[hname] = hashers_mod.get(hname).default_threshold
+    return thresholds
 
-    m = data.get("matching", {})
-    mode = str(m.get("mode", base.matching))
-    if mode not in ("plain", "dihedral"):
-        raise UsageError(f"{origin}: [matching] mode must be 'plain' or 'dihedral', got {mode!r}")
-    quality_floor = _int(m.get("quality_floor", base.quality_floor), "[matching] quality_floor", origin, lo=0)
-    if quality_floor > 100:
-        raise UsageError(f"{origin}: [matching] quality_floor is a PDQ quality, 0-100; got {quality_floor}")
 
-    st = data.get("statistics", {})
-    alpha = float(st.get("alpha", base.alpha))
+def _quality_floor(value: Any, where: str, ctx: _Parsed) -> int:
+    floor = _int(value, where, ctx.origin, lo=0)
+    if floor > 100:
+        raise UsageError(f"{ctx.origin}: {where} is a PDQ quality, 0-100; got {floor}")
+    return floor
+
+
+def _alpha(value: Any, where: str, ctx: _Parsed) -> float:
+    alpha = float(value)
     if not 0 < alpha < 1:
-        raise UsageError(f"{origin}: [statistics] alpha must be between 0 and 1, got {alpha}")
-    target_fprs = tuple(
-        _positive(v, "[statistics] target_fprs entries", origin) for v in st.get("target_fprs", base.target_fprs)
+        raise UsageError(f"{ctx.origin}: {where} must be between 0 and 1, got {alpha}")
+    return alpha
+
+
+def _target_fprs(value: Any, where: str, ctx: _Parsed) -> tuple[float, ...]:
+    fprs = _positive_numbers(value, where, ctx)
+    if any(v >= 1 for v in fprs):
+        raise UsageError(f"{ctx.origin}: {where} must be below 1")
+    return fprs
+
+
+def _setting(
+    section: str | None,
+    key: str,
+    default: Any = dataclasses.MISSING,
+    *,
+    parse: Parse,
+    help: str,
+    factory: Callable[[], Any] | None = None,
+    dump: Callable[[Any], Any] = copy.deepcopy,
+) -> Any:
+    """A RunConfig field that is also a setting of the TOML file (the one place it is declared)."""
+    meta = {"setting": Setting(section, key, parse, help, dump)}
+    if factory is not None:
+        return field(default_factory=factory, metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """A validated run configuration. ``to_dict()`` is what report.json records.
+
+    Every field but ``composite_specs`` is one setting of the TOML file, declared right here with
+    its section, key, type, default, parser and help; :data:`SETTINGS` lists them in order.
+    """
+
+    name: str = _setting("run", "name", "default", parse=_plain_name, help="the run's name: the first part of its id")
+    seed: int = _setting("run", "seed", 0, parse=_whole(0), help="seed of the edits and the calibration split")
+    workers: int = _setting("run", "workers", 0, parse=_whole(0), help="worker processes; 0: every CPU available")
+    chunk_size: int = _setting("run", "chunk_size", 32, parse=_whole(1), help="images per checkpointed chunk")
+    references: tuple[DatasetSpec, ...] = _setting(
+        None, "references", (), parse=_references, dump=_dump_datasets, help="the known images, each edited"
     )
-    if any(v >= 1 for v in target_fprs):
-        raise UsageError(f"{origin}: [statistics] target_fprs must be below 1")
-    list_sizes = tuple(
-        _positive(v, "[statistics] list_sizes entries", origin) for v in st.get("list_sizes", base.list_sizes)
+    distractors: tuple[DatasetSpec, ...] = _setting(
+        None, "distractors", (), parse=_distractors, dump=_dump_datasets, help="distinct images that must not match"
     )
-    return RunConfig(
-        name=name,
-        seed=seed,
-        workers=workers,
-        chunk_size=chunk_size,
-        references=references,
-        distractors=distractors,
-        suite=suite,
-        custom_transforms=custom,
-        hashers=names,
-        composites=composites,
-        thresholds=thresholds,
-        matching=mode,
-        quality_floor=quality_floor,
-        alpha=alpha,
-        target_fprs=target_fprs,
-        list_sizes=list_sizes,
-        volume_per_year=_positive(
-            st.get("volume_per_year", base.volume_per_year), "[statistics] volume_per_year", origin
-        ),
-        list_size=_positive(st.get("list_size", base.list_size), "[statistics] list_size", origin),
+    suite: str = _setting("transforms", "suite", "default", parse=_text, help="the transform suite (or none)")
+    custom_transforms: tuple[dict[str, Any], ...] = _setting(
+        "transforms", "custom", (), parse=_custom_transforms, help="custom edits; when given they replace the suite"
     )
+    hashers: tuple[str, ...] = _setting("hashers", "names", (), parse=_hasher_names, help="hashers, in report order")
+    composites: tuple[str, ...] = _setting(
+        "hashers", "composites", (), parse=_composites, help="composite matchers: 'a|b' any of, 'a&b' all of"
+    )
+    thresholds: dict[str, int] = _setting(
+        None, "thresholds", factory=dict, parse=_thresholds, help="named operating point per hasher"
+    )
+    matching: str = _setting(
+        "matching", "mode", "dihedral", parse=_choice("plain", "dihedral"), help="dihedral: closest of 8 variants"
+    )
+    quality_floor: int = _setting(
+        "matching", "quality_floor", 50, parse=_quality_floor, help="PDQ hashes below this quality do not match"
+    )
+    alpha: float = _setting("statistics", "alpha", 0.05, parse=_alpha, help="1 - confidence of every interval")
+    target_fprs: tuple[float, ...] = _setting(
+        "statistics",
+        "target_fprs",
+        (1e-3, 1e-6, 1e-9, 2e-11),
+        parse=_target_fprs,
+        help="per-pair FPRs of the operating points chosen on a calibration half",
+    )
+    list_sizes: tuple[float, ...] = _setting(
+        "statistics", "list_sizes", (1e3, 1e6, 1e7), parse=_positive_numbers, help="list sizes of per-query FPR"
+    )
+    volume_per_year: float = _setting(
+        "statistics", "volume_per_year", 12.3e9, parse=_positive_number, help="images matched a year (projection)"
+    )
+    list_size: float = _setting(
+        "statistics", "list_size", 5e6, parse=_positive_number, help="hashes in the list of the projection"
+    )
+    #: ``composites`` parsed once, in the same order (derived, not a setting).
+    composite_specs: tuple[Composite, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "composite_specs", tuple(Composite.parse(c) for c in self.composites))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every setting by field name, in declaration order, tuples kept (JSON writes lists)."""
+        return {s.field: s.dump(getattr(self, s.field)) for s in SETTINGS}
+
+    def digest(self) -> str:
+        """A short stable digest of the configuration (part of the run id)."""
+        blob = json.dumps(self.to_dict(), sort_keys=True, default=str).encode()
+        return hashlib.sha256(blob).hexdigest()[:12]
+
+    def composite_parts(self, composite: str | Composite) -> tuple[str, list[str]]:
+        """("any", [a, b]) for "a|b"; ("all", [a, b]) for "a&b". Kept for callers of the text form:
+        :attr:`composite_specs` holds the same, parsed once."""
+        spec = composite if isinstance(composite, Composite) else Composite.parse(composite)
+        return spec.op, list(spec.names)
+
+    def with_overrides(self, **changes: Any) -> RunConfig:
+        return dataclasses.replace(self, **changes)
+
+
+#: Every setting, in RunConfig field order (which is also the order they are validated in).
+SETTINGS: tuple[Setting, ...] = tuple(
+    dataclasses.replace(f.metadata["setting"], field=f.name)
+    for f in dataclasses.fields(RunConfig)
+    if "setting" in f.metadata
+)
+
+
+def default_config_text() -> str:
+    """The embedded default configuration, as TOML text."""
+    return resources.files("hashbench").joinpath("data/default.toml").read_text(encoding="utf-8")
+
+
+def preset_names() -> list[str]:
+    """Names of the embedded presets (``hashbench run --preset NAME``)."""
+    folder = resources.files("hashbench").joinpath("data/presets")
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
+
+
+def load_preset(name: str) -> RunConfig:
+    """An embedded preset configuration, such as ``fpr-50b``."""
+    if name not in preset_names():
+        raise UsageError(f"unknown preset {name!r}; presets: {', '.join(preset_names())}")
+    text = resources.files("hashbench").joinpath(f"data/presets/{name}.toml").read_text(encoding="utf-8")
+    return parse_config(tomllib.loads(text), origin=f"preset {name}")
+
+
+def load_config(path: str | Path | None = None) -> RunConfig:
+    """Read and validate a TOML configuration; ``None`` gives the embedded default."""
+    if path is None:
+        return parse_config(tomllib.loads(default_config_text()), origin="the embedded default")
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot read config {p}: {exc.strerror or exc}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"{p} is not valid TOML: {exc}") from None
+    return parse_config(data, origin=str(p))
+
+
+def _check_keys(data: dict[str, Any], origin: str) -> None:
+    """Unknown sections and keys are errors with a "did you mean": a typo must not be ignored."""
+    sections = list(dict.fromkeys(s.section for s in SETTINGS if s.section))
+    top_level = set(sections) | {s.key for s in SETTINGS if not s.section}
+    _unknown(set(data), top_level, "the top level", origin)
+    for section in sections:
+        block = data.get(section, {})
+        if not isinstance(block, dict):
+            raise UsageError(f"{origin}: [{section}] must be a table")
+        _unknown(set(block), {s.key for s in SETTINGS if s.section == section}, f"[{section}]", origin)
+
+
+def parse_config(data: dict[str, Any], origin: str = "config") -> RunConfig:
+    """Validate a configuration already parsed from TOML (see ``data/default.toml``).
+
+    Settings are parsed in declaration order, so a setting may check itself against those before
+    it (composites against hasher names). A missing setting takes its RunConfig default, in the
+    written form the parser reads (what ``to_dict`` gives).
+    """
+    _check_keys(data, origin)
+    defaults = RunConfig().to_dict()
+    ctx = _Parsed(origin)
+    for s in SETTINGS:
+        ctx.values[s.field] = s.parse(s.read(data, defaults[s.field]), s.where, ctx)
+    return RunConfig(**ctx.values)
 
 
 def config_from_dict(d: dict[str, Any], origin: str = "report.json") -> RunConfig:
@@ -304,26 +480,9 @@ def config_from_dict(d: dict[str, Any], origin: str = "report.json") -> RunConfi
 
     It goes through the same validation as a TOML file, so a hand-edited record is checked too.
     """
-    try:
-        data = {
-            "run": {"name": d["name"], "seed": d["seed"], "workers": d["workers"], "chunk_size": d["chunk_size"]},
-            "references": list(d["references"]),
-            "distractors": list(d["distractors"]),
-            "transforms": {
-                "suite": d["suite"],
-                **({"custom": list(d["custom_transforms"])} if d["custom_transforms"] else {}),
-            },
-            "hashers": {"names": list(d["hashers"]), "composites": list(d["composites"])},
-            "thresholds": dict(d["thresholds"]),
-            "matching": {"mode": d["matching"], "quality_floor": d["quality_floor"]},
-            "statistics": {
-                "alpha": d["alpha"],
-                "target_fprs": list(d["target_fprs"]),
-                "list_sizes": list(d["list_sizes"]),
-                "volume_per_year": d["volume_per_year"],
-                "list_size": d["list_size"],
-            },
-        }
-    except (KeyError, TypeError) as exc:
-        raise UsageError(f"{origin}: the recorded configuration is incomplete (missing {exc})") from None
+    data: dict[str, Any] = {}
+    for s in SETTINGS:
+        if s.field not in d:
+            raise UsageError(f"{origin}: the recorded configuration is incomplete (missing {s.field!r})")
+        s.write(data, d[s.field])
     return parse_config(data, origin=origin)

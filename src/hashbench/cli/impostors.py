@@ -6,11 +6,15 @@ import argparse
 import json
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
 from . import HelpFormatter
 from .output import print_table
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 DESCRIPTION = """\
 Count every pair of distinct images in a hash table (from `hashbench hash --out`) by the
@@ -73,19 +77,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run_impostors)
 
 
-def _default_threshold(name: str, nbits: int, exact: bool) -> int:
-    """The named operating point of the embedded default run, else nbits / 8 (0 for exact hashes)."""
-    import tomllib
+def _default_threshold(hasher: str, nbits: int) -> int:
+    """The hasher's named operating point (:attr:`Hasher.default_threshold`: pdq 31, phash 10, ...).
 
-    from ..config import default_config_text
+    A plugin or command hasher not installed here still has a table worth counting: it gets the
+    base rule on the table's nbits, as a hasher that is not ``exact``.
+    """
+    from .. import hashers as hashers_mod
+    from ..hashers.base import Hasher
 
-    conventional = tomllib.loads(default_config_text()).get("thresholds", {})
-    return int(conventional.get(name, 0 if exact else max(1, nbits // 8)))
+    try:
+        return hashers_mod.get(hasher).default_threshold
+    except UsageError:
+        return Hasher.threshold_rule(nbits, exact=False)
 
 
-def _thresholds(text: str | None, hasher: str, nbits: int, exact: bool) -> list[int]:
+def _thresholds(text: str | None, hasher: str, nbits: int) -> list[int]:
     if text is None:
-        return [_default_threshold(hasher, nbits, exact)]
+        return [_default_threshold(hasher, nbits)]
     out = []
     for part in text.split(","):
         part = part.strip()
@@ -112,47 +121,15 @@ def impostor_summary(hist: Any, thresholds: list[int], alpha: float) -> list[dic
 
 
 def run_impostors(args: argparse.Namespace) -> int:
-    import numpy as np
-    import pyarrow.compute as pc
-
-    from .. import hashers as hashers_mod
-    from ..store import codes_from_table, read_table
-
+    """Check the options, read one hasher's codes, count every pair, then print JSON or a table."""
     if not 0.0 < args.alpha < 1.0:
         raise UsageError(f"--alpha must be between 0 and 1, got {args.alpha}")
     if args.block is not None and args.block < 1:
         raise UsageError(f"--block must be at least 1, got {args.block}")
-    table = read_table(args.table)
-    ids, codes, _ = codes_from_table(table, args.hasher)
-    if len(ids) != len(set(ids)):
-        raise UsageError(f"{args.table} has the same id twice for {args.hasher}; every row must be a distinct image")
-    nbits = int(table.filter(pc.equal(table["hasher"], args.hasher))["nbits"][0].as_py())
-    try:
-        exact = hashers_mod.get(args.hasher).exact
-    except UsageError:  # a plugin or command hasher not installed here: its table still counts
-        exact = False
-    thresholds = _thresholds(args.threshold, args.hasher, nbits, exact)
-    progress = not args.no_progress and sys.stderr.isatty()
-
-    computed_on = "this machine"
-    t0 = time.perf_counter()
-    if len(ids) < 2:
-        hist = np.zeros(nbits + 1, dtype=np.int64)
-    elif args.cluster:
-        from ..cluster import connect, impostor_histogram_on, worker_slots
-
-        with connect(args.cluster) as client:
-            where = "a local Dask cluster" if args.cluster == "local" else f"the Dask cluster at {args.cluster}"
-            computed_on = f"{where} ({worker_slots(client)} worker threads)"
-            t0 = time.perf_counter()  # the count, not the cluster's start-up
-            hist = impostor_histogram_on(client, codes, nbits, block=args.block, progress=progress)
-    else:
-        from ..evaluate import impostor_histogram
-
-        hist = impostor_histogram(codes, nbits, progress=progress)
-    seconds = time.perf_counter() - t0
+    ids, codes, nbits = _read_codes(args.table, args.hasher)
+    thresholds = _thresholds(args.threshold, args.hasher, nbits)
+    hist, computed_on, seconds = _count_pairs(args, codes, nbits, len(ids))
     n = len(ids)
-    rows = impostor_summary(hist, thresholds, args.alpha)
     result = {
         "table": str(args.table),
         "hasher": args.hasher,
@@ -161,7 +138,7 @@ def run_impostors(args: argparse.Namespace) -> int:
         "pairs": "unordered",
         "n_pairs": n * (n - 1) // 2,
         "confidence": 1 - args.alpha,
-        "at_threshold": rows,
+        "at_threshold": impostor_summary(hist, thresholds, args.alpha),
         "histogram": [int(c) for c in hist],
         "computed_on": computed_on,
         "cluster": args.cluster,
@@ -170,15 +147,69 @@ def run_impostors(args: argparse.Namespace) -> int:
     if args.json:
         json.dump(result, sys.stdout, indent=1)
         sys.stdout.write("\n")
-        return 0
+    else:
+        _print_result(result, args.alpha)
+    return 0
+
+
+def _read_codes(path: str, hasher: str) -> tuple[list[str], npt.NDArray[np.uint8], int]:
+    """Ids, packed codes and nbits of one hasher's rows; every row must be a distinct image."""
+    import pyarrow.compute as pc
+
+    from ..store import codes_from_table, read_table
+
+    table = read_table(path)
+    ids, codes, _ = codes_from_table(table, hasher)
+    if len(ids) != len(set(ids)):
+        raise UsageError(f"{path} has the same id twice for {hasher}; every row must be a distinct image")
+    nbits = int(table.filter(pc.equal(table["hasher"], hasher))["nbits"][0].as_py())
+    return ids, codes, nbits
+
+
+def _count_pairs(
+    args: argparse.Namespace, codes: npt.NDArray[np.uint8], nbits: int, n: int
+) -> tuple[npt.NDArray[np.int64], str, float]:
+    """The distance histogram of all n(n-1)/2 pairs, where it was computed, and the seconds it took."""
+    import numpy as np
+
+    progress = not args.no_progress and sys.stderr.isatty()
+    if n >= 2 and args.cluster:
+        return _count_pairs_on_cluster(args, codes, nbits, progress)
+    t0 = time.perf_counter()
+    if n < 2:
+        hist = np.zeros(nbits + 1, dtype=np.int64)
+    else:
+        from ..evaluate import impostor_histogram
+
+        hist = impostor_histogram(codes, nbits, progress=progress)
+    return hist, "this machine", time.perf_counter() - t0
+
+
+def _count_pairs_on_cluster(
+    args: argparse.Namespace, codes: npt.NDArray[np.uint8], nbits: int, progress: bool
+) -> tuple[npt.NDArray[np.int64], str, float]:
+    """The same histogram, split into blocks on a Dask cluster; timed from connection, not start-up."""
+    from ..cluster import connect, impostor_histogram_on, worker_slots
+
+    with connect(args.cluster) as client:
+        where = "a local Dask cluster" if args.cluster == "local" else f"the Dask cluster at {args.cluster}"
+        computed_on = f"{where} ({worker_slots(client)} worker threads)"
+        t0 = time.perf_counter()  # the count, not the cluster's start-up
+        hist = impostor_histogram_on(client, codes, nbits, block=args.block, progress=progress)
+    return hist, computed_on, time.perf_counter() - t0
+
+
+def _print_result(result: dict[str, Any], alpha: float) -> None:
+    """The human-readable form: a summary line, then one row per threshold and the closest pair."""
+    n = result["n_images"]
     print(
-        f"{args.hasher} ({nbits} bits): {n:,} images, {result['n_pairs']:,} distinct pairs, counted exactly "
-        f"in {seconds:.1f} s on {result['computed_on']}"
+        f"{result['hasher']} ({result['nbits']} bits): {n:,} images, {result['n_pairs']:,} distinct pairs, "
+        f"counted exactly in {result['seconds']:.1f} s on {result['computed_on']}"
     )
     if n < 2:
         print("fewer than 2 hashed images: no pairs to count")
-        return 0
-    conf = f"{100 * (1 - args.alpha):g}% interval"
+        return
+    conf = f"{100 * (1 - alpha):g}% interval"
     print_table(
         ["threshold", "false matches", "pairs", "per-pair FPR", conf],
         [
@@ -189,7 +220,7 @@ def run_impostors(args: argparse.Namespace) -> int:
                 f"{r['rate']:.3g}",
                 f"{r['ci_low']:.3g} .. {r['ci_high']:.3g}",
             ]
-            for r in rows
+            for r in result["at_threshold"]
         ],
     )
     nonzero = [d for d, c in enumerate(result["histogram"]) if c]
@@ -197,4 +228,3 @@ def run_impostors(args: argparse.Namespace) -> int:
         f"closest pair at distance {nonzero[0]}; a pair matches at distance <= threshold; "
         "rates are per pair, not per query"
     )
-    return 0

@@ -101,6 +101,7 @@ class Hasher(ABC):
         has_quality: whether ``HashOutput.quality`` is filled (PDQ's 0-100 quality).
         library: the backing distribution's name, for reports.
         same_as_variant0_of: a hasher whose variant 0 equals this one's hash (see below).
+        default_threshold: the named operating point (see the property).
     """
 
     # Not ClassVar: the command hasher sets both per instance (its name and width come from its spec).
@@ -120,6 +121,23 @@ class Hasher(ABC):
     @property
     def nbytes(self) -> int:
         return nbytes_for(self.nbits)
+
+    @property
+    def default_threshold(self) -> int:
+        """The named operating point: a match is distance <= this when a run names no threshold.
+
+        Hashers with a conventional cut-off declare it as a class attribute (``default_threshold =
+        31`` for PDQ, ThreatExchange's advice), which replaces this property. Every other hasher,
+        including command and plugin hashers whose ``nbits`` is only known per instance, gets
+        ``nbits // 8`` (at least 1), or 0 when only identical hashes can match (``exact``).
+        """
+        return Hasher.threshold_rule(self.nbits, self.exact)
+
+    @staticmethod
+    def threshold_rule(nbits: int, exact: bool) -> int:
+        """The base rule of :attr:`default_threshold`, for hashes whose hasher is not installed here
+        (``hashbench impostors`` on a table written elsewhere knows only their nbits)."""
+        return 0 if exact else max(1, nbits // 8)
 
     def library_version(self) -> str:
         """Version of the backing library; recorded with every result for reproducibility."""

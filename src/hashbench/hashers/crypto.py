@@ -32,6 +32,7 @@ def canonical_bytes(item: ImageItem) -> bytes:
 class CryptoHasher(Hasher):
     kind = "cryptographic"
     exact = True
+    default_threshold = 0  # only identical bytes match
     needs = "bytes"
     library = "hashlib"
     algorithm: ClassVar[str]

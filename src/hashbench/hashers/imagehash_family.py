@@ -49,6 +49,7 @@ class ImageHashHasher(Hasher):
 class PHash(ImageHashHasher):
     name = "phash"
     nbits = 64
+    default_threshold = 10  # a common imagehash pHash cut-off
     function = staticmethod(imagehash.phash)
     description = "perceptual hash: DCT of a 32x32 greyscale image, 8x8 low frequencies"
 
@@ -56,6 +57,7 @@ class PHash(ImageHashHasher):
 class PHash16(ImageHashHasher):
     name = "phash16"
     nbits = 256
+    default_threshold = 40
     function = staticmethod(imagehash.phash)
     kwargs = {"hash_size": 16}
     description = "pHash with hash_size=16 (256 bits), the size Thorn's Safer matches with"
@@ -64,6 +66,7 @@ class PHash16(ImageHashHasher):
 class DHash(ImageHashHasher):
     name = "dhash"
     nbits = 64
+    default_threshold = 10
     function = staticmethod(imagehash.dhash)
     description = "difference hash: signs of horizontal gradients on a 9x8 greyscale image"
 
@@ -71,6 +74,7 @@ class DHash(ImageHashHasher):
 class AHash(ImageHashHasher):
     name = "ahash"
     nbits = 64
+    default_threshold = 10
     function = staticmethod(imagehash.average_hash)
     description = "average hash: 8x8 greyscale pixels above their mean"
 
@@ -81,6 +85,7 @@ class WHash(ImageHashHasher):
 
     name = "whash"
     nbits = 64
+    default_threshold = 10
     function = staticmethod(imagehash.whash)
     description = "wavelet hash: Haar wavelet low frequencies, 8x8"
 
@@ -93,6 +98,7 @@ class WHash(ImageHashHasher):
 class ColorHash(ImageHashHasher):
     name = "colorhash"
     nbits = 42
+    default_threshold = 4
     function = staticmethod(imagehash.colorhash)
     description = "colour hash: HSV colour-fraction histogram, 14 bins x 3 bits (binbits=3)"
 

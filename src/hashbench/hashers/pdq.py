@@ -29,6 +29,7 @@ def _pixels(item: ImageItem) -> np.ndarray:
 class PDQHasher(Hasher):
     name = "pdq"
     nbits = 256
+    default_threshold = 31  # ThreatExchange's recommended PDQ match distance
     kind = "perceptual"
     has_quality = True
     library = "pdqhash"
@@ -51,6 +52,7 @@ class PDQDihedralHasher(Hasher):
 
     name = "pdq8"
     nbits = 256
+    default_threshold = 31
     kind = "perceptual"
     variants = 8
     has_quality = True
