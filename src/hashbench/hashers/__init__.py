@@ -51,7 +51,11 @@ _KIND_ORDER = {"perceptual": 0, "cryptographic": 1, "external": 2}
 BUILTIN: dict[str, type[Hasher]] = {
     cls.name: cls
     for cls in sorted(
-        (e.factory for e in HASHERS.available(plugins=False) if isinstance(e.factory, type)),
+        (
+            f
+            for f in (e.factory for e in HASHERS.available(plugins=False))
+            if isinstance(f, type) and issubclass(f, Hasher)
+        ),
         key=lambda c: _KIND_ORDER.get(c.kind, len(_KIND_ORDER)),
     )
     if cls.__module__.startswith(f"{__name__}.")
