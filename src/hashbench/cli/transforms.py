@@ -6,6 +6,8 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Mapping
+from typing import Any
 
 from .. import datasets as ds
 from .. import transforms as tf
@@ -119,7 +121,7 @@ def run_transforms(args: argparse.Namespace) -> int:
     return 0
 
 
-def _params_text(params: dict) -> str:  # type: ignore[type-arg]
+def _params_text(params: Mapping[str, Any]) -> str:
     if "steps" in params and isinstance(params["steps"], list):
         return " + ".join(f"{s['kind']}({_params_text(s['params'])})" for s in params["steps"])
     return ", ".join(f"{k}={v!r}" if isinstance(v, str) else f"{k}={v}" for k, v in params.items())
