@@ -129,8 +129,10 @@ def test_failures_are_per_item():
 
 
 def test_unknown_hasher_names_the_known_ones():
-    with pytest.raises(UsageError, match="unknown hasher 'pdqq'.*pdq"):
+    with pytest.raises(UsageError, match="unknown hasher 'pdqq'; did you mean 'pdq' or 'pdq8'\\? known hashers: .*pdq"):
         hashers.get("pdqq")
+    with pytest.raises(UsageError, match="unknown hasher 'PHSH'; did you mean 'phash'"):
+        hashers.get("PHSH")
 
 
 SCRIPT = """
@@ -177,7 +179,7 @@ def test_command_hasher_errors_are_clear(tmp_path):
 
 
 def test_plugins_register_through_entry_points(monkeypatch):
-    from hashbench.hashers import base
+    from hashbench import registry
 
     class Plugin(hashers.Hasher):
         name = "plugin-zero"
@@ -192,14 +194,62 @@ def test_plugins_register_through_entry_points(monkeypatch):
         def load(self):
             return Plugin
 
-    monkeypatch.setattr(base, "_entry_points_loaded", False)
+    monkeypatch.setattr(hashers.HASHERS, "_plugins_loaded", False)
+    monkeypatch.setattr(hashers.HASHERS, "_entries", dict(hashers.HASHERS._entries))
     monkeypatch.setattr(
-        base.importlib.metadata, "entry_points", lambda group: [FakeEP()] if group == base.ENTRY_POINT_GROUP else []
+        registry.importlib.metadata,
+        "entry_points",
+        lambda group: [FakeEP()] if group == hashers.ENTRY_POINT_GROUP else [],
     )
-    monkeypatch.setattr(base, "_REGISTRY", dict(base._REGISTRY))
     assert "plugin-zero" in hashers.available()
     assert isinstance(hashers.get("plugin-zero"), Plugin)
     assert check_conformance(hashers.get("plugin-zero")).ok
+    assert "plugin-zero" not in hashers.BUILTIN  # plugins never join `--hasher all`
+
+
+def test_a_broken_plugin_warns_and_a_plugin_cannot_replace_a_builtin(monkeypatch):
+    from hashbench import registry
+
+    class Broken:
+        name, value = "broken", "pkg:missing"
+
+        def load(self):
+            raise ImportError("no module named pkg")
+
+    class Shadow:
+        name, value = "pdq", "pkg:Fake"
+
+        def load(self):
+            raise AssertionError("a taken name must not even be loaded")
+
+    monkeypatch.setattr(hashers.HASHERS, "_plugins_loaded", False)
+    monkeypatch.setattr(hashers.HASHERS, "_entries", dict(hashers.HASHERS._entries))
+    monkeypatch.setattr(registry.importlib.metadata, "entry_points", lambda group: [Broken(), Shadow()])
+    with pytest.warns(UserWarning, match="hasher plugin 'broken' .* failed to load: no module named pkg"):
+        names = hashers.available()
+    assert "broken" not in names and hashers.get("pdq").name == "pdq"
+
+
+def test_registration_keeps_the_declared_name_and_the_registry_in_step(monkeypatch):
+    monkeypatch.setattr(hashers.HASHERS, "_entries", dict(hashers.HASHERS._entries))
+
+    @hashers.register("zeros16")
+    class Zeros(hashers.Hasher):
+        """Sixteen zero bits, whatever the image."""
+
+        nbits = 16
+
+        def hash_one(self, item):
+            return hashers.HashOutput(code=np.zeros(2, np.uint8))
+
+    assert Zeros.name == "zeros16" and hashers.get("zeros16").name == "zeros16"
+    assert hashers.HASHERS.entry("zeros16").description == "Sixteen zero bits, whatever the image."
+    with pytest.raises(ValueError, match="already registered"):
+        hashers.register("zeros16", hashers.BUILTIN["pdq"])
+    with pytest.raises(ValueError, match="'md5' but it is registered as 'md5b'"):
+        hashers.register("md5b", hashers.BUILTIN["md5"])
+    with pytest.raises(UsageError, match="takes no argument"):
+        hashers.get("pdq:/bin/true")
 
 
 def test_numpy_whash_is_bit_identical_to_imagehash_on_every_kind_of_image():

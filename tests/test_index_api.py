@@ -187,3 +187,78 @@ def test_kernels_use_hardware_popcount() -> None:
     count(np.zeros((4, 64), np.uint64), 0, 64, np.zeros((1, 4), np.uint64), 0, 3, np.zeros(64, np.int64))
     asm = count.inspect_asm(count.signatures[0])
     assert re.search(r"\bv?popcnt[qld]?\b", asm)
+
+
+# ---------------------------------------------------------------------------------------------
+# The Index protocol and registry: every registered index against a brute-force numpy scan.
+
+
+def brute_force(xb: np.ndarray, xq: np.ndarray, variants: int = 1) -> np.ndarray:
+    """``(nq, n)`` Hamming distances, the smallest over each query's ``variants`` rows."""
+    xq = xq.reshape(-1, xb.shape[1])
+    dist = np.unpackbits(xq[:, None, :] ^ xb[None, :, :], axis=2).sum(axis=2, dtype=np.int64)
+    return dist.reshape(-1, variants, len(xb)).min(axis=1)
+
+
+def check_index_against_brute_force(make, nbits: int = 64, seed: int = 0) -> None:  # type: ignore[no-untyped-def]
+    """The conformance check of the :class:`Index` protocol (docs/extending.md runs it too)."""
+    from hashbench.index import Index
+
+    rng = np.random.default_rng(seed)
+    nbytes = nbits // 8
+    xb = rng.integers(0, 256, (300, nbytes), dtype=np.uint8)
+    xb[150:160] = xb[:10] ^ np.uint8(1)  # near duplicates and equal distances: ties must break by id
+    xq = np.concatenate([xb[:6] ^ np.uint8(3), rng.integers(0, 256, (6, nbytes), dtype=np.uint8)])
+    index = make(nbits)
+    assert isinstance(index, Index) and index.exact and index.nbits == nbits
+    index.add(xb[:100])
+    index.add(xb[100:])
+    index.build()
+    assert index.ntotal == len(xb) and index.nbytes_per_code > 0
+    dist = brute_force(xb, xq)
+    D, I = index.search(xq, 5)
+    assert D.dtype == np.int32 and I.dtype == np.int64 and D.shape == I.shape == (len(xq), 5)
+    order = np.lexsort((np.broadcast_to(np.arange(len(xb)), dist.shape), dist), axis=1)[:, :5]
+    np.testing.assert_array_equal(I, order)
+    np.testing.assert_array_equal(D, np.take_along_axis(dist, order, axis=1))
+    xq8 = rng.integers(0, 256, (4, 8, nbytes), dtype=np.uint8)
+    xq8[:, 3] = xb[[1, 2, 3, 4]] ^ np.uint8(1)
+    for queries, variants in ((xq, 1), (xq8, 8)):
+        dist = brute_force(xb, queries, variants)
+        for radius in (0, nbits // 8, nbits // 3):
+            lims, D, I = index.range_search(queries, radius, variants=variants)
+            assert lims.dtype == np.int64 and D.dtype == np.int32 and I.dtype == np.int64
+            q_of = np.repeat(np.arange(len(lims) - 1), np.diff(lims))
+            want_q, want_i = np.nonzero(dist <= radius)
+            np.testing.assert_array_equal(q_of, want_q)
+            np.testing.assert_array_equal(I, want_i)  # ids ascending per query
+            np.testing.assert_array_equal(D, dist[want_q, want_i])
+            counts = index.count_within(queries, radius, variants=variants)
+            assert counts.dtype == np.int64
+            np.testing.assert_array_equal(counts, (dist <= radius).sum(axis=1))
+
+
+def _registered():  # type: ignore[no-untyped-def]
+    from hashbench import index as index_mod
+
+    return index_mod.available()
+
+
+@pytest.mark.parametrize("name", _registered())
+def test_every_registered_index_equals_a_brute_force_scan(name: str) -> None:
+    from hashbench import index as index_mod
+
+    check_index_against_brute_force(lambda nbits: index_mod.get(name, nbits))
+    check_index_against_brute_force(lambda nbits: index_mod.get(name, nbits), nbits=256, seed=1)
+
+
+def test_index_registry_builds_by_name_and_suggests_on_a_typo(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from hashbench import index as index_mod
+    from hashbench.errors import UsageError
+
+    assert index_mod.available()[:2] == ["flat", "mih"]
+    mih = index_mod.get("mih", 128, m=8, radius_hint=9)
+    assert isinstance(mih, MIHIndex) and mih.m == 8 and mih.kind == "mih"
+    with pytest.raises(UsageError, match="unknown index 'mhi'; did you mean 'mih'\\? known indexes: flat, mih"):
+        index_mod.get("mhi", 64)
+    assert index_mod.INDEXES.entry("flat").description.startswith("Exact Hamming index")

@@ -1,4 +1,4 @@
-"""`hashbench hash` and `hashbench hashers`: hash image files, list the hashers."""
+"""`hashbench hash`, `hashbench hashers` and `hashbench indexes`: hash image files, list the hashers and indexes."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from .. import hashers as hashers_mod
 from ..errors import UsageError
 from ..files import find_images
+from ..hashers import Hasher
 from ..hashing import default_workers, hash_files
 from ..imageio import DEFAULT_MAX_PIXELS
 from ..store import hash_files_to_table, result_to_table
@@ -86,6 +87,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         formatter_class=HelpFormatter,
     )
     q.set_defaults(func=run_hashers)
+
+    x = sub.add_parser(
+        "indexes",
+        help="list the Hamming indexes (flat, mih, plugins)",
+        description="List every Hamming index hashbench can build, built-in and plugin.",
+        epilog="example:\n  hashbench indexes",
+        formatter_class=HelpFormatter,
+    )
+    x.set_defaults(func=run_indexes)
 
 
 def parse_hasher_list(text: str) -> list[str]:
@@ -175,32 +185,27 @@ def _print_csv(table: pa.Table) -> None:
 
 
 def run_hashers(args: argparse.Namespace) -> int:
+    """One row per registered hasher; one that takes an argument (``command:PROGRAM``) is listed
+    from its declared metadata, as it cannot be built without one."""
     rows: list[list[object]] = []
-    for name in hashers_mod.available():
-        if name == "command":
-            rows.append(
-                [
-                    "command",
-                    "any",
-                    "external",
-                    "no",
-                    "your program",
-                    "-",
-                    "image paths on stdin, one hex hash per line on stdout",
-                ]
-            )
+    for entry in sorted(hashers_mod.HASHERS.available(), key=lambda e: e.name):
+        argument = entry.metadata.get("argument")
+        if argument:
+            cls = entry.factory
+            kind, library = (cls.kind, cls.library) if isinstance(cls, type) and issubclass(cls, Hasher) else ("-", "-")
+            rows.append([f"{entry.name}:{argument}", "any", kind, "no", library, "-", entry.description])
             continue
-        d = hashers_mod.get(name).describe()
-        rows.append(
-            [
-                d["name"],
-                d["nbits"],
-                d["kind"],
-                "yes" if d["exact"] else "no",
-                d["library"],
-                d["version"],
-                d["description"],
-            ]
-        )
+        d = entry.factory().describe()
+        exact = "yes" if d["exact"] else "no"
+        rows.append([d["name"], d["nbits"], d["kind"], exact, d["library"], d["version"], entry.description])
     print_table(["name", "bits", "kind", "exact", "library", "version", "description"], rows)
+    return 0
+
+
+def run_indexes(args: argparse.Namespace) -> int:
+    """One row per registered Hamming index."""
+    from .. import index as index_mod
+
+    rows = [[e.name, "yes" if e.factory(64).exact else "no", e.description] for e in index_mod.INDEXES.available()]
+    print_table(["name", "exact", "description"], rows)
     return 0

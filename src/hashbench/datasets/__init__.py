@@ -1,6 +1,7 @@
 """Benign image datasets: synthetic families, photos shipped in dependencies, and user folders.
 
-``get(name, **params)`` builds a registered dataset (``synthetic``, ``sample``, ``folder``);
+``get(name, **params)`` builds a registered dataset (``synthetic``, ``sample``, ``folder``; a new
+kind is a class decorated with ``@register("name", params={...})``, see docs/extending.md);
 ``from_spec("synthetic:family=text,count=100")`` does the same from one string (the CLI's form).
 Every dataset yields items with a stable ``id``, a ``source`` dict and ``load()`` returning
 (H, W, 3) uint8 RGB pixels; ``iter_arrays(workers=...)`` streams ``(id, pixels)`` in order.
@@ -8,7 +9,7 @@ Every dataset yields items with a stable ``id``, a ``source`` dict and ``load()`
 
 from __future__ import annotations
 
-from .base import Dataset, DatasetInfo, Item, available, default_workers, from_spec, get, parse_spec, register
+from .base import DATASETS, Dataset, DatasetInfo, Item, available, default_workers, from_spec, get, parse_spec, register
 from .folder import FileItem, FolderDataset, read_id_list
 from .sample import SampleDataset, SampleItem
 from .synthetic import (
@@ -23,6 +24,7 @@ from .synthetic import (
 )
 
 __all__ = [
+    "DATASETS",
     "Dataset",
     "DatasetInfo",
     "Item",

@@ -6,17 +6,19 @@ repeated and audited), and ``load()`` which returns the (H, W, 3) uint8 RGB pixe
 small picklable values: a worker process receives the item, not the image, and loads it there.
 
 Datasets are looked up by name (``get("synthetic", family="text", count=1000)``) in a registry of
-factories, the way ann-benchmarks keys its datasets, so a run configuration only names things.
+factories (:mod:`hashbench.registry`), the way ann-benchmarks keys its datasets, so a run
+configuration only names things; a dataset kind registers itself with ``@register("name")``.
 Capabilities are declared as class attributes (``has_files``), never sniffed.
 """
 
 from __future__ import annotations
 
 import abc
+import inspect
 import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -24,11 +26,13 @@ import numpy.typing as npt
 from ..cpus import default_workers
 from ..errors import UsageError
 from ..parallel import chunked, ordered_chunked_map
+from ..registry import Entry, Registry, did_you_mean
 
 __all__ = [
     "Item",
     "Dataset",
     "DatasetInfo",
+    "DATASETS",
     "register",
     "get",
     "available",
@@ -121,7 +125,8 @@ class Dataset(abc.ABC):
 
 @dataclass(frozen=True)
 class DatasetInfo:
-    """A registry entry: how to build a dataset kind and what it is for."""
+    """A registry entry as listings and config validation read it: how to build a dataset kind,
+    what it is for, and its keyword parameters with one-line help."""
 
     name: str
     factory: Callable[..., Dataset]
@@ -129,39 +134,60 @@ class DatasetInfo:
     params: Mapping[str, str] = field(default_factory=dict)
 
 
-_REGISTRY: dict[str, DatasetInfo] = {}
+#: Every dataset kind by name (the one idiom of :mod:`hashbench.registry`). Each entry declares
+#: its keyword ``params`` (name -> one-line help) as metadata; config validation reads them.
+DATASETS: Registry[Dataset] = Registry("dataset", "hashbench.datasets", name_attr="name")
+
+DatasetFactory = TypeVar("DatasetFactory", bound=Callable[..., Dataset])
 
 
 def register(
-    name: str, factory: Callable[..., Dataset], description: str, params: Mapping[str, str] | None = None
-) -> None:
-    """Add a dataset kind; ``params`` maps each keyword of ``factory`` to a one-line help."""
-    if name in _REGISTRY:
-        raise ValueError(f"dataset {name!r} is already registered")
-    _REGISTRY[name] = DatasetInfo(name, factory, description, dict(params or {}))
+    name: str, /, *, description: str | None = None, params: Mapping[str, str] | None = None, replace: bool = False
+) -> Callable[[DatasetFactory], DatasetFactory]:
+    """Class decorator: ``@register("name", params={"count": "help", ...})`` adds a dataset kind.
+
+    ``params`` maps each keyword of the factory to a one-line help; when omitted, the
+    factory's keyword parameters are taken from its signature (with no help text).
+    """
+
+    def decorate(factory: DatasetFactory) -> DatasetFactory:
+        declared = dict(params) if params is not None else _signature_params(factory)
+        return DATASETS.register(name, factory, description=description, replace=replace, params=declared)
+
+    return decorate
+
+
+def _signature_params(factory: Callable[..., Any]) -> dict[str, str]:
+    """Keyword parameters of ``factory`` (for plugins that declare none)."""
+    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    return {p.name: "" for p in inspect.signature(factory).parameters.values() if p.kind in kinds}
+
+
+def _info(entry: Entry[Dataset]) -> DatasetInfo:
+    params = entry.metadata.get("params")
+    if params is None:  # registered from an entry point without the decorator
+        params = _signature_params(entry.factory)
+    return DatasetInfo(entry.name, entry.factory, entry.description, params)
 
 
 def available() -> list[DatasetInfo]:
-    """Registered dataset kinds, in registration order."""
-    return list(_REGISTRY.values())
+    """Registered dataset kinds, in registration order (plugins last)."""
+    return [_info(e) for e in DATASETS.available()]
 
 
 def get(name: str, **params: Any) -> Dataset:
     """Build the dataset registered as ``name`` with keyword ``params``.
 
-    Raises :class:`UsageError` for an unknown name or parameter, so the CLI can say which.
+    Raises :class:`UsageError` for an unknown name or parameter, naming the closest ones, so
+    the CLI can say which.
     """
-    try:
-        info = _REGISTRY[name]
-    except KeyError:
-        known = ", ".join(sorted(_REGISTRY))
-        raise UsageError(f"unknown dataset {name!r}; known datasets: {known}") from None
-    unknown = sorted(set(params) - set(info.params))
-    if unknown:
-        raise UsageError(
-            f"dataset {name!r} has no parameter {', '.join(map(repr, unknown))}; "
-            f"its parameters are: {', '.join(info.params) or '(none)'}"
-        )
+    info = _info(DATASETS.entry(name))
+    for key in params:
+        if key not in info.params:
+            raise UsageError(
+                f"dataset {name!r} has no parameter {key!r}{did_you_mean(key, info.params) or ';'} "
+                f"its parameters are: {', '.join(info.params) or '(none)'}"
+            )
     return info.factory(**params)
 
 

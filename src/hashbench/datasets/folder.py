@@ -78,6 +78,18 @@ def read_id_list(path: str | os.PathLike[str]) -> list[str]:
     return ids
 
 
+@register(
+    "folder",
+    description="every image under a folder (recursive, sorted); ids are relative paths; manifest cached",
+    params={
+        "root": "the folder",
+        "file_list": "text file of relative paths to keep, in order (optional)",
+        "exclude": "text file of ids to drop, e.g. from `hashbench datasets dedupe` (optional)",
+        "manifest": "Parquet file to cache the manifest in (optional)",
+        "workers": "processes used to compute the manifest (default: all cores)",
+        "progress": "show a progress bar while computing the manifest",
+    },
+)
 class FolderDataset(Dataset):
     """The image files under ``root`` (recursive, sorted), optionally a listed subset.
 
@@ -267,18 +279,3 @@ def _write_manifest(path: Path, rows: Iterable[ManifestRow]) -> None:
     tmp = path.with_name(path.name + ".tmp")
     pq.write_table(table, tmp)
     os.replace(tmp, path)
-
-
-register(
-    "folder",
-    FolderDataset,
-    "every image under a folder (recursive, sorted); ids are relative paths; manifest cached",
-    {
-        "root": "the folder",
-        "file_list": "text file of relative paths to keep, in order (optional)",
-        "exclude": "text file of ids to drop, e.g. from `hashbench datasets dedupe` (optional)",
-        "manifest": "Parquet file to cache the manifest in (optional)",
-        "workers": "processes used to compute the manifest (default: all cores)",
-        "progress": "show a progress bar while computing the manifest",
-    },
-)

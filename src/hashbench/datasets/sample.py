@@ -131,6 +131,12 @@ class SampleItem(Item):
         return read_image(self.path, item_id=self.id).pixels
 
 
+@register(
+    "sample",
+    description="real images shipped inside scikit-image, scikit-learn and matplotlib "
+    "(deduplicated; licences recorded)",
+    params={"kinds": "photo (default), graphic, photo+graphic or all"},
+)
 class SampleDataset(Dataset):
     """The deduplicated shipped images of the selected ``kinds`` that are present on disk."""
 
@@ -231,11 +237,3 @@ def _scan() -> tuple[tuple[SampleItem, ...], tuple[dict[str, str], ...]]:
 
 def _deduplicated_items() -> tuple[SampleItem, ...]:
     return _scan()[0]
-
-
-register(
-    "sample",
-    SampleDataset,
-    "real images shipped inside scikit-image, scikit-learn and matplotlib (deduplicated; licences recorded)",
-    {"kinds": "photo (default), graphic, photo+graphic or all"},
-)

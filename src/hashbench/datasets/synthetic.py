@@ -842,6 +842,18 @@ class SyntheticItem(Item):
         return generate(self.family, self.index, self.seed, self.size)
 
 
+@register(
+    "synthetic",
+    description="generated benign images, a pure function of (family, index, seed, size); families: "
+    + ", ".join(ALL_FAMILIES),
+    params={
+        "family": f"one of {', '.join(ALL_FAMILIES)} (default mixed)",
+        "count": "number of images (default 1000)",
+        "seed": "non-negative integer (default 0)",
+        "size": "N or WIDTHxHEIGHT (default 256)",
+        "start": "first index (default 0); ids stay the same whatever the chunking",
+    },
+)
 class SyntheticDataset(Dataset):
     """``count`` images of ``family`` with indices ``start .. start+count-1`` for ``seed``.
 
@@ -905,20 +917,6 @@ class SyntheticDataset(Dataset):
 def _generate_span(span: tuple[str, int, Size, int, int]) -> list[tuple[str, RGBArray]]:
     family, seed, size, lo, hi = span
     return [(SyntheticItem(family, i, seed, size).id, generate(family, i, seed, size)) for i in range(lo, hi)]
-
-
-register(
-    "synthetic",
-    SyntheticDataset,
-    "generated benign images, a pure function of (family, index, seed, size); families: " + ", ".join(ALL_FAMILIES),
-    {
-        "family": f"one of {', '.join(ALL_FAMILIES)} (default mixed)",
-        "count": "number of images (default 1000)",
-        "seed": "non-negative integer (default 0)",
-        "size": "N or WIDTHxHEIGHT (default 256)",
-        "start": "first index (default 0); ids stay the same whatever the chunking",
-    },
-)
 
 
 def export(

@@ -6,14 +6,17 @@
     (256, False)
 
 Built-ins: pdq, pdq8 (PDQ's 8 dihedral variants), phash, phash16, dhash, ahash, whash,
-colorhash (imagehash), md5, sha256 (exact baseline), command (an external program). Plugins
-register through the entry-point group ``hashbench.hashers``.
+colorhash (imagehash), md5, sha256 (exact baseline), command (an external program). Each
+registers itself with ``@register("name")`` in its module; plugins register through the
+entry-point group ``hashbench.hashers`` (see docs/extending.md).
 """
 
 from __future__ import annotations
 
+from . import crypto, external, imagehash_family, pdq  # noqa: F401  (each module registers its hashers)
 from .base import (
     ENTRY_POINT_GROUP,
+    HASHERS,
     ConformanceReport,
     HashBatch,
     Hasher,
@@ -24,13 +27,10 @@ from .base import (
     get,
     register,
 )
-from .crypto import MD5Hasher, SHA256Hasher
-from .external import CommandHasher
-from .imagehash_family import AHash, ColorHash, DHash, PHash, PHash16, WHash
-from .pdq import PDQDihedralHasher, PDQHasher
 
 __all__ = [
     "ENTRY_POINT_GROUP",
+    "HASHERS",
     "ConformanceReport",
     "HashBatch",
     "HashOutput",
@@ -44,25 +44,22 @@ __all__ = [
     "DEFAULT_HASHERS",
 ]
 
-#: Built-in hashers in the order listings show them.
+_KIND_ORDER = {"perceptual": 0, "cryptographic": 1, "external": 2}
+
+#: Hashers registered by hashbench's own modules (plugins are not built-in): perceptual first,
+#: then cryptographic, then external, each in registration order. ``--hasher all`` runs these.
 BUILTIN: dict[str, type[Hasher]] = {
     cls.name: cls
-    for cls in (
-        PDQHasher,
-        PDQDihedralHasher,
-        PHash,
-        PHash16,
-        DHash,
-        AHash,
-        WHash,
-        ColorHash,
-        MD5Hasher,
-        SHA256Hasher,
-        CommandHasher,
+    for cls in sorted(
+        (
+            f
+            for f in (e.factory for e in HASHERS.available(plugins=False))
+            if isinstance(f, type) and issubclass(f, Hasher)
+        ),
+        key=lambda c: _KIND_ORDER.get(c.kind, len(_KIND_ORDER)),
     )
+    if cls.__module__.startswith(f"{__name__}.")
 }
-for _name, _cls in BUILTIN.items():
-    register(_name, _cls)
 
 #: The hashers of the embedded default run (`hashbench run`, `make demo`).
 DEFAULT_HASHERS: tuple[str, ...] = ("pdq", "pdq8", "phash", "phash16", "dhash", "ahash", "whash", "md5", "sha256")

@@ -6,16 +6,17 @@ capabilities with ``hasattr``. A subclass implements one hook, :meth:`Hasher.has
 method :meth:`Hasher.hash_many` packs results into arrays and records per-item failures, so a bad
 item never aborts a run.
 
-Third-party packages add hashers through the entry-point group ``hashbench.hashers``
-(``name = "package.module:HasherClass"``); :func:`check_conformance` is the public check every
-plugin should pass in its own tests.
+A hasher registers itself with ``@register("name")`` (:mod:`hashbench.registry`). Third-party
+packages add hashers through the entry-point group ``hashbench.hashers`` (``name =
+"package.module:HasherClass"``, or a module that uses the decorator); :func:`check_conformance`
+is the public check every plugin should pass in its own tests.
 """
 
 from __future__ import annotations
 
 import importlib.metadata
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
@@ -24,12 +25,14 @@ import numpy.typing as npt
 
 from ..bits import nbytes_for
 from ..errors import UsageError
+from ..registry import Registry
 
 __all__ = [
     "ImageItem",
     "HashOutput",
     "HashBatch",
     "Hasher",
+    "HASHERS",
     "register",
     "get",
     "available",
@@ -193,58 +196,35 @@ def _describe(exc: BaseException) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# Registry
+# Registry (the one idiom of :mod:`hashbench.registry`)
 
-Factory = Callable[..., Hasher]
-_REGISTRY: dict[str, Factory] = {}
-_entry_points_loaded = False
+#: Every hasher by name. ``argument=`` metadata (e.g. ``"PROGRAM ARGS"``) declares that the hasher
+#: takes one argument after a colon (``command:/path/to/program --flag``).
+HASHERS: Registry[Hasher] = Registry("hasher", ENTRY_POINT_GROUP, name_attr="name")
 
-
-def register(name: str, factory: Factory, *, replace: bool = False) -> None:
-    """Make ``factory`` (a Hasher subclass or a callable returning a Hasher) available by name."""
-    if name in _REGISTRY and not replace:
-        raise ValueError(f"a hasher named {name!r} is already registered")
-    _REGISTRY[name] = factory
-
-
-def _load_entry_points() -> None:
-    global _entry_points_loaded
-    if _entry_points_loaded:
-        return
-    _entry_points_loaded = True
-    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
-        if ep.name in _REGISTRY:
-            continue  # built-ins win; a plugin cannot silently replace pdq
-        try:
-            register(ep.name, ep.load())
-        except Exception as exc:  # a broken plugin must not break hashbench
-            import warnings
-
-            warnings.warn(f"hasher plugin {ep.name!r} ({ep.value}) failed to load: {exc}", stacklevel=2)
+#: ``@register("name", **metadata)`` on a Hasher subclass (or ``register(name, factory)``).
+register = HASHERS.register
 
 
 def available() -> list[str]:
-    """Names of every registered hasher, built-in and plugin."""
-    _load_entry_points()
-    return sorted(_REGISTRY)
+    """Names of every registered hasher, built-in and plugin, sorted."""
+    return sorted(HASHERS.names())
 
 
 def get(spec: str, **params: object) -> Hasher:
     """Return the hasher named by ``spec``.
 
-    ``spec`` is a registered name, or ``NAME:ARGUMENT`` where the hasher takes one argument
-    (``command:/path/to/program --flag``). Unknown names raise :class:`UsageError` listing the
-    known ones.
+    ``spec`` is a registered name, or ``NAME:ARGUMENT`` for a hasher that declares an
+    ``argument`` (``command:/path/to/program --flag``). Unknown names raise :class:`UsageError`
+    with the closest known names.
     """
-    _load_entry_points()
     name, sep, argument = spec.partition(":")
-    name = name.strip()
-    if name not in _REGISTRY:
-        raise UsageError(f"unknown hasher {name!r}; known hashers: {', '.join(available())}")
-    factory = _REGISTRY[name]
-    if sep:
-        return factory(argument, **params)
-    return factory(**params)
+    entry = HASHERS.entry(name.strip())
+    if not sep:
+        return entry.factory(**params)
+    if not entry.metadata.get("argument"):
+        raise UsageError(f"hasher {entry.name!r} takes no argument after ':' (got {spec!r})")
+    return entry.factory(argument, **params)
 
 
 # ---------------------------------------------------------------------------------------------

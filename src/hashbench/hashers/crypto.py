@@ -14,7 +14,7 @@ from typing import ClassVar
 import numpy as np
 
 from ..errors import HasherError
-from .base import Hasher, HashOutput, ImageItem
+from .base import Hasher, HashOutput, ImageItem, register
 
 __all__ = ["CryptoHasher", "MD5Hasher", "SHA256Hasher", "canonical_bytes"]
 
@@ -47,6 +47,7 @@ class CryptoHasher(Hasher):
         return HashOutput(code=np.frombuffer(digest, dtype=np.uint8).copy())
 
 
+@register("md5")
 class MD5Hasher(CryptoHasher):
     name = "md5"
     nbits = 128
@@ -54,6 +55,7 @@ class MD5Hasher(CryptoHasher):
     description = "MD5 of the file bytes: exact matches only"
 
 
+@register("sha256")
 class SHA256Hasher(CryptoHasher):
     name = "sha256"
     nbits = 256

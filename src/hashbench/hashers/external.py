@@ -24,11 +24,12 @@ from PIL import Image
 
 from ..bits import code_from_hex, nbytes_for
 from ..errors import HasherError, UsageError
-from .base import HashBatch, Hasher, HashOutput, ImageItem
+from .base import HashBatch, Hasher, HashOutput, ImageItem, register
 
 __all__ = ["CommandHasher"]
 
 
+@register("command", argument="PROGRAM ARGS")
 class CommandHasher(Hasher):
     """Run ``command`` (a shell-style string) as a hasher; see the module docstring."""
 

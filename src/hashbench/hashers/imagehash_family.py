@@ -17,7 +17,7 @@ from PIL import Image
 
 from ..bits import pack_bits
 from ..errors import HasherError
-from .base import Hasher, HashOutput, ImageItem
+from .base import Hasher, HashOutput, ImageItem, register
 from .haar import whash_bits
 
 __all__ = [
@@ -46,6 +46,7 @@ class ImageHashHasher(Hasher):
         return HashOutput(code=pack_bits(h.hash.reshape(-1), self.nbits))
 
 
+@register("phash")
 class PHash(ImageHashHasher):
     name = "phash"
     nbits = 64
@@ -54,6 +55,7 @@ class PHash(ImageHashHasher):
     description = "perceptual hash: DCT of a 32x32 greyscale image, 8x8 low frequencies"
 
 
+@register("phash16")
 class PHash16(ImageHashHasher):
     name = "phash16"
     nbits = 256
@@ -63,6 +65,7 @@ class PHash16(ImageHashHasher):
     description = "pHash with hash_size=16 (256 bits), the size Thorn's Safer matches with"
 
 
+@register("dhash")
 class DHash(ImageHashHasher):
     name = "dhash"
     nbits = 64
@@ -71,6 +74,7 @@ class DHash(ImageHashHasher):
     description = "difference hash: signs of horizontal gradients on a 9x8 greyscale image"
 
 
+@register("ahash")
 class AHash(ImageHashHasher):
     name = "ahash"
     nbits = 64
@@ -79,6 +83,7 @@ class AHash(ImageHashHasher):
     description = "average hash: 8x8 greyscale pixels above their mean"
 
 
+@register("whash")
 class WHash(ImageHashHasher):
     """imagehash's ``whash``, computed by :mod:`hashbench.hashers.haar`: the same bits, about
     2.5x faster (PyWavelets' per-call overhead dominated the default run's hashing time)."""
@@ -95,6 +100,7 @@ class WHash(ImageHashHasher):
         return HashOutput(code=pack_bits(whash_bits(Image.fromarray(item.pixels)).reshape(-1), self.nbits))
 
 
+@register("colorhash")
 class ColorHash(ImageHashHasher):
     name = "colorhash"
     nbits = 42

@@ -12,7 +12,7 @@ import numpy as np
 import pdqhash
 
 from ..errors import HasherError
-from .base import Hasher, HashOutput, ImageItem
+from .base import Hasher, HashOutput, ImageItem, register
 
 __all__ = ["PDQHasher", "PDQDihedralHasher"]
 
@@ -26,6 +26,7 @@ def _pixels(item: ImageItem) -> np.ndarray:
     return px if px.flags.c_contiguous else np.ascontiguousarray(px)
 
 
+@register("pdq")
 class PDQHasher(Hasher):
     name = "pdq"
     nbits = 256
@@ -41,6 +42,7 @@ class PDQHasher(Hasher):
         return HashOutput(code=np.packbits(bits.astype(np.uint8)), quality=int(quality))
 
 
+@register("pdq8")
 class PDQDihedralHasher(Hasher):
     """PDQ of the image and its 7 rotations/flips, computed in one pass by ``pdqhash``.
 

@@ -1,18 +1,28 @@
 """Exact Hamming-distance indexes over packed codes (:mod:`hashbench.bits`).
 
-* :class:`FlatIndex`: tiled, vectorized scan of every code; the baseline and the right choice
-  for large radii or small databases.
-* :class:`MIHIndex`: multi-index hashing; same results, far fewer comparisons at PDQ-like
-  radii on large databases.
-* :func:`load_index`: read either from a file written by ``save``.
+* :class:`Index`: the protocol every index satisfies (``add``, ``search``, ``range_search``,
+  ``count_within``, with typed numpy results); :mod:`.base` has the contract.
+* :class:`FlatIndex` (``"flat"``): tiled, vectorized scan of every code; the baseline and the
+  right choice for large radii or small databases.
+* :class:`MIHIndex` (``"mih"``): multi-index hashing; same results, far fewer comparisons at
+  PDQ-like radii on large databases.
+* :func:`get` builds a registered index by name (``get("mih", 256)``); :func:`available` lists
+  them; a new index is one file with ``@register("name")`` (see docs/extending.md).
+* :func:`load_index`: read any registered kind from a file written by ``save``.
 
-Both follow faiss's array conventions (``xq``, ``D``, ``I``, ``lims``), except that a range
-match is ``distance <= radius`` (faiss: ``<``). ``hashbench.index.reference`` is a slow numpy
-implementation used by the tests.
+All follow faiss's array conventions (``xq``, ``D``, ``I``, ``lims``), except that a range
+match is ``distance <= radius`` (faiss: ``<``).
 """
 
+from typing import TYPE_CHECKING
+
+from .base import INDEXES, Index, available, get, register
 from .flat import FlatIndex
 from .mih import MIHIndex
 from .persist import load_index
 
-__all__ = ["FlatIndex", "MIHIndex", "load_index"]
+__all__ = ["Index", "INDEXES", "FlatIndex", "MIHIndex", "available", "get", "load_index", "register"]
+
+if TYPE_CHECKING:  # mypy proves that both built-ins satisfy the protocol
+    _flat: type[Index] = FlatIndex
+    _mih: type[Index] = MIHIndex

@@ -6,6 +6,7 @@ index only says *how* it finds matches.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numba
@@ -18,6 +19,8 @@ from . import _kernels
 
 Codes = npt.NDArray[np.uint8]
 Words = npt.NDArray[np.uint64]
+Ids = npt.NDArray[np.int64]
+Distances = npt.NDArray[np.int32]
 
 #: Distance written for missing neighbours in ``search`` (faiss writes INT32_MAX too).
 PAD_DISTANCE = int(np.iinfo(np.int32).max)
@@ -103,9 +106,9 @@ def plan_work(nq: int, n: int, qblock: int, tile: int) -> WorkPlan:
     nseg = max(1, -(-max(n, 1) // seg_len))
     qb = np.arange(nqb, dtype=np.int64)
     sg = np.arange(nseg, dtype=np.int64)
-    qbi, sgi = np.meshgrid(qb, sg, indexing="ij")
-    qbi = qbi.ravel()
-    sgi = sgi.ravel()
+    qb_grid, sg_grid = np.meshgrid(qb, sg, indexing="ij")
+    qbi = qb_grid.ravel()
+    sgi = sg_grid.ravel()
     return WorkPlan(
         q0=qbi * qblock,
         q1=np.minimum(nq, qbi * qblock + qblock),
@@ -122,7 +125,7 @@ def spread_order(nitems: int) -> npt.NDArray[np.int64]:
     return np.random.default_rng(0).permutation(nitems).astype(np.int64)
 
 
-def run_slotted(run_items, nitems: int):  # type: ignore[no-untyped-def]
+def run_slotted(run_items: Callable[..., None], nitems: int) -> tuple[Ids, Ids, Ids, Ids, Distances]:
     """Run a range kernel over ``nitems`` work items with one output slot each.
 
     ``run_items(idx, slot_start, slot_cap, out_q, out_i, out_d, item_count)`` runs the items
@@ -158,19 +161,19 @@ def run_slotted(run_items, nitems: int):  # type: ignore[no-untyped-def]
     return start, count, out_q, out_i, out_d
 
 
-def assemble(nq: int, start, count, out_q, out_i, out_d):  # type: ignore[no-untyped-def]
+def assemble(nq: int, start: Ids, count: Ids, out_q: Ids, out_i: Ids, out_d: Distances) -> tuple[Ids, Distances, Ids]:
     """``(lims, D, I)`` from slotted item outputs (items in query-block order)."""
     return _kernels.scatter_results(nq, start, count, out_q, out_i, out_d)
 
 
-def finish_range(lims, D, I, variants: int):  # type: ignore[no-untyped-def]
+def finish_range(lims: Ids, D: Distances, I: Ids, variants: int) -> tuple[Ids, Distances, Ids]:
     """Merge the variants of each query (smallest distance per id) when there are several."""
     if variants == 1:
         return lims, D, I
     return _kernels.merge_variants(lims, D, I, variants)
 
 
-def empty_range(ngroups: int):  # type: ignore[no-untyped-def]
+def empty_range(ngroups: int) -> tuple[Ids, Distances, Ids]:
     return (
         np.zeros(ngroups + 1, np.int64),
         np.zeros(0, np.int32),
@@ -178,7 +181,7 @@ def empty_range(ngroups: int):  # type: ignore[no-untyped-def]
     )
 
 
-def padded_knn(nq: int, k: int):  # type: ignore[no-untyped-def]
+def padded_knn(nq: int, k: int) -> tuple[Distances, Ids]:
     return (
         np.full((nq, k), PAD_DISTANCE, dtype=np.int32),
         np.full((nq, k), -1, dtype=np.int64),

@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _common, _kernels, persist
+from .base import Counts, Distances, Ids, Lims, register
 
 __all__ = ["FlatIndex"]
 
@@ -32,6 +33,7 @@ TILE_BYTES = 512 * 1024
 CHUNK = 1024
 
 
+@register("flat")
 class FlatIndex:
     """Exact Hamming index that compares each query with every stored code.
 
@@ -117,13 +119,16 @@ class FlatIndex:
         return self._cols
 
     # ---------------------------------------------------------------- queries
-    def search(self, xq: npt.ArrayLike, k: int):  # type: ignore[no-untyped-def]
+    def build(self) -> None:
+        """Nothing to build: the column store is the index (here for the :class:`Index` protocol)."""
+
+    def search(self, xq: npt.ArrayLike, k: int) -> tuple[Distances, Ids]:
         """The ``k`` nearest codes of each query: ``(D int32 (nq, k), I int64 (nq, k))``."""
         k = _common.check_k(k)
         q, nq = _common.as_query_words(xq, self.nbytes, 1)
         return self.search_words(q, np.arange(nq, dtype=np.int64), k)
 
-    def search_words(self, q, qids, k):  # type: ignore[no-untyped-def]
+    def search_words(self, q: _common.Words, qids: Ids, k: int) -> tuple[Distances, Ids]:
         """kNN for the queries ``q[qids]``, given as ``(nq, nwords)`` uint64 words
         (:func:`hashbench.bits.to_words`); MIHIndex hands over the queries it gives up on."""
         nsel = qids.shape[0]
@@ -153,14 +158,14 @@ class FlatIndex:
         _kernels.merge_topk(topd, topi, fill, k, D, I, _common.PAD_DISTANCE)
         return D, I
 
-    def range_search(self, xq: npt.ArrayLike, radius: int, variants: int = 1):  # type: ignore[no-untyped-def]
+    def range_search(self, xq: npt.ArrayLike, radius: int, variants: int = 1) -> tuple[Lims, Distances, Ids]:
         """All codes at distance <= ``radius`` (inclusive, unlike faiss): ``(lims, D, I)``."""
         radius = _common.check_radius(radius)
         q, _ = _common.as_query_words(xq, self.nbytes, variants)
         lims, D, I = self.range_search_words(q, radius)
         return _common.finish_range(lims, D, I, variants)
 
-    def range_search_words(self, q, radius):  # type: ignore[no-untyped-def]
+    def range_search_words(self, q: _common.Words, radius: int) -> tuple[Lims, Distances, Ids]:
         """:meth:`range_search` for queries already as ``(nq, nwords)`` uint64 words."""
         nq = q.shape[0]
         if nq == 0 or self._n == 0 or radius < 0:
@@ -168,7 +173,7 @@ class FlatIndex:
         plan = _common.plan_work(nq, self._n, QUERY_BLOCK, self._tile)
         cols = self._columns()
 
-        def run_items(idx, start, cap, out_q, out_i, out_d, count):  # type: ignore[no-untyped-def]
+        def run_items(idx, start, cap, out_q, out_i, out_d, count):
             _kernels.flat_range(
                 cols,
                 q,
@@ -190,7 +195,7 @@ class FlatIndex:
         slotted = _common.run_slotted(run_items, plan.q0.shape[0])
         return _common.assemble(nq, *slotted)
 
-    def count_within(self, xq: npt.ArrayLike, radius: int, variants: int = 1) -> npt.NDArray[np.int64]:
+    def count_within(self, xq: npt.ArrayLike, radius: int, variants: int = 1) -> Counts:
         """Number of distinct ids within ``radius`` (inclusive) of each query (or query group)."""
         radius = _common.check_radius(radius)
         q, _ = _common.as_query_words(xq, self.nbytes, variants)

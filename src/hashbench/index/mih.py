@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _common, _kernels, persist
+from .base import Counts, Distances, Ids, Lims, register
 from .flat import FlatIndex
 
 __all__ = ["MIHIndex", "choose_substrings", "substring_radii"]
@@ -106,6 +107,7 @@ def choose_substrings(span_bits: int, n: int, radius_hint: int) -> int:
     return best_m
 
 
+@register("mih")
 class MIHIndex:
     """Exact multi-index hashing index; same methods and identical results as FlatIndex.
 
@@ -248,7 +250,7 @@ class MIHIndex:
         """Bytes of memory per code: the codes, and per table an id, a fragment and the offsets
         (+ the flat copy, if a fallback query has made one)."""
         self._ready()
-        total = self._n * 8 * self.nwords + self._ids.nbytes + self._frag.nbytes + self._offsets.nbytes
+        total = float(self._n * 8 * self.nwords) + self._ids.nbytes + self._frag.nbytes + self._offsets.nbytes
         if self._flat is not None:
             total += self._flat.nbytes_per_code * self._n
         return total / max(self._n, 1)
@@ -268,7 +270,7 @@ class MIHIndex:
         return range_cost(self._lengths, radii, self._n) > self._n
 
     # ---------------------------------------------------------------- queries
-    def search(self, xq: npt.ArrayLike, k: int):  # type: ignore[no-untyped-def]
+    def search(self, xq: npt.ArrayLike, k: int) -> tuple[Distances, Ids]:
         """The ``k`` nearest codes (ties: lower id first); padded like FlatIndex.search."""
         k = _common.check_k(k)
         q, nq = _common.as_query_words(xq, self.nbytes, 1)
@@ -308,7 +310,7 @@ class MIHIndex:
             I[rest] = If
         return D, I
 
-    def range_search(self, xq: npt.ArrayLike, radius: int, variants: int = 1):  # type: ignore[no-untyped-def]
+    def range_search(self, xq: npt.ArrayLike, radius: int, variants: int = 1) -> tuple[Lims, Distances, Ids]:
         """All codes at distance <= ``radius`` (inclusive, unlike faiss): ``(lims, D, I)``,
         ids ascending per query; ``variants`` as in :meth:`FlatIndex.range_search`."""
         radius = _common.check_radius(radius)
@@ -316,7 +318,7 @@ class MIHIndex:
         lims, D, I = self.range_search_words(q, radius)
         return _common.finish_range(lims, D, I, variants)
 
-    def range_search_words(self, q, radius):  # type: ignore[no-untyped-def]
+    def range_search_words(self, q: _common.Words, radius: int) -> tuple[Lims, Distances, Ids]:
         nq = q.shape[0]
         if nq == 0 or self._n == 0 or radius < 0:
             return _common.empty_range(nq)
@@ -331,7 +333,7 @@ class MIHIndex:
         q1 = np.minimum(nq, q0 + QUERY_BLOCK)
         words = self._words[: self._n]
 
-        def run_items(idx, start, cap, out_q, out_i, out_d, count):  # type: ignore[no-untyped-def]
+        def run_items(idx, start, cap, out_q, out_i, out_d, count):
             # numba splits a prange into one contiguous run of items per thread; a query's cost
             # varies ~2x (near duplicates have hundreds of candidates), and query sets are
             # often sorted (all altered copies, then all fresh images), so the items are
@@ -365,7 +367,7 @@ class MIHIndex:
         slotted = _common.run_slotted(run_items, nitems)
         return _common.assemble(nq, *slotted)
 
-    def count_within(self, xq: npt.ArrayLike, radius: int, variants: int = 1) -> npt.NDArray[np.int64]:
+    def count_within(self, xq: npt.ArrayLike, radius: int, variants: int = 1) -> Counts:
         """Number of distinct ids within ``radius`` (inclusive) of each query (or query group)."""
         radius = _common.check_radius(radius)
         q, _ = _common.as_query_words(xq, self.nbytes, variants)

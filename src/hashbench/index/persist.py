@@ -5,7 +5,7 @@ layout, MIH tables) are rebuilt on load. That keeps the format small and stable 
 kernel changes, and rebuilding costs about as much as reading the tables would.
 
 File contents (numpy ``.npz``, no pickles): ``format`` = ``"hashbench-index"``,
-``version`` (int, currently 1), ``kind`` (``"flat"`` or ``"mih"``), ``nbits``, ``codes``
+``version`` (int, currently 1), ``kind`` (a registered index name: ``"flat"``, ``"mih"``), ``nbits``, ``codes``
 ``(ntotal, nbytes)`` uint8 in id order, ``params`` (JSON object of constructor arguments).
 """
 
@@ -15,10 +15,13 @@ import json
 import zipfile
 from os import PathLike
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from .base import Index
 
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "save_index", "read_index", "load_index"]
 
@@ -68,13 +71,18 @@ def read_index(path: str | PathLike[str]) -> tuple[str, int, npt.NDArray[np.uint
     return kind, nbits, codes, params
 
 
-def load_index(path: str | PathLike[str]):  # type: ignore[no-untyped-def]
-    """Load a FlatIndex or MIHIndex, whichever kind the file holds."""
-    from .flat import FlatIndex
-    from .mih import MIHIndex
+def load_index(path: str | PathLike[str]) -> Index:
+    """Load an index of whichever registered kind the file holds.
 
-    kinds = {FlatIndex.kind: FlatIndex, MIHIndex.kind: MIHIndex}
-    kind = read_index(path)[0]
-    if kind not in kinds:
-        raise ValueError(f"{path} holds an index of unknown kind {kind!r}")
-    return kinds[kind].load(path)
+    The file's ``kind`` names a registry entry and its ``params`` are that entry's constructor
+    keywords, so any registered index whose ``save`` writes them loads here with no table of
+    classes to keep in step.
+    """
+    from .base import INDEXES
+
+    kind, nbits, codes, params = read_index(path)
+    if kind not in INDEXES:
+        raise ValueError(f"{path} holds an index of unknown kind {kind!r}; known indexes: {', '.join(INDEXES.names())}")
+    index = INDEXES.get(kind, nbits, **params)
+    index.add(codes)
+    return index

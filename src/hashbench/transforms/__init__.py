@@ -1,6 +1,7 @@
 """A seeded catalogue of benign image edits, and named suites of them.
 
-``get(kind, **params)`` builds one transform (``get("jpeg", quality=40)``); ``get_suite(name)``
+``get(kind, **params)`` builds one transform (``get("jpeg", quality=40)``); a new kind is a
+Transform subclass decorated with ``@register("kind")`` (see docs/extending.md); ``get_suite(name)``
 a built-in suite (default, geometric, photometric, overlay, dihedral, isc);
 ``build_suite(entries)`` one from a run configuration; ``apply_suite(image, suite, seed,
 item_id)`` applies a suite with per-(item, transform) random streams. Every
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 from . import encode, geometric, overlay, photometric  # noqa: F401  (registers the transforms)
 from .base import (
+    TRANSFORMS,
     Chain,
     Transform,
     TransformOutput,
@@ -35,6 +37,7 @@ from .suites import (
 )
 
 __all__ = [
+    "TRANSFORMS",
     "Chain",
     "RandomChain",
     "Transform",

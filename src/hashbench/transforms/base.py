@@ -16,14 +16,15 @@ from __future__ import annotations
 
 import abc
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar, cast, overload
 
 import numpy as np
 import numpy.typing as npt
 
 from ..errors import UsageError
+from ..registry import Registry
 
 __all__ = [
     "RGBArray",
@@ -31,6 +32,7 @@ __all__ = [
     "Transform",
     "Chain",
     "run_steps",
+    "TRANSFORMS",
     "register",
     "get",
     "available",
@@ -208,31 +210,44 @@ def run_steps(steps: Sequence[Transform], image: RGBArray, rng: np.random.Genera
     return TransformOutput(current, {"steps": record}, out.data, out.format)
 
 
-_REGISTRY: dict[str, type[Transform]] = {}
+#: Every transform kind by name (the one idiom of :mod:`hashbench.registry`).
+TRANSFORMS: Registry[Transform] = Registry("transform", "hashbench.transforms", name_attr="kind", base=Transform)
+
+TransformClass = TypeVar("TransformClass", bound=type[Transform])
 
 
-def register(cls: type[Transform]) -> type[Transform]:
-    """Class decorator: make ``cls`` available as ``get(cls.kind, ...)``."""
-    if not cls.kind:
-        raise ValueError(f"{cls.__name__} has no kind")
-    if cls.kind in _REGISTRY and _REGISTRY[cls.kind] is not cls:
-        raise ValueError(f"transform kind {cls.kind!r} is already registered")
-    _REGISTRY[cls.kind] = cls
-    return cls
+@overload
+def register(target: TransformClass, /) -> TransformClass: ...
+
+
+@overload
+def register(target: str, /, **metadata: Any) -> Callable[[TransformClass], TransformClass]: ...
+
+
+def register(
+    target: TransformClass | str, /, **metadata: Any
+) -> TransformClass | Callable[[TransformClass], TransformClass]:
+    """Class decorator: ``@register("kind")`` makes the class available as ``get("kind", ...)``.
+
+    The bare form ``@register`` takes the name from the class's ``kind`` attribute (the form the
+    built-in modules use); ``@register("kind")`` sets ``kind`` when the class has none.
+    """
+    if isinstance(target, str):
+        return TRANSFORMS.register(target, **metadata)
+    if not target.kind:
+        raise ValueError(f"{target.__name__} has no kind: use @register('kind')")
+    return TRANSFORMS.register(target.kind, target)
 
 
 def get(kind: str, name: str | None = None, **params: Any) -> Transform:
-    """A transform of registered ``kind`` with ``params``; :class:`UsageError` if unknown."""
-    try:
-        cls = _REGISTRY[kind]
-    except KeyError:
-        raise UsageError(f"unknown transform {kind!r}; known: {', '.join(sorted(_REGISTRY))}") from None
-    return cls(name=name, **params)
+    """A transform of registered ``kind`` with ``params``; :class:`UsageError` (with the closest
+    kinds) if there is none."""
+    return TRANSFORMS.get(kind, name=name, **params)
 
 
 def available() -> list[type[Transform]]:
-    """Registered transform classes, in registration order."""
-    return list(_REGISTRY.values())
+    """Registered transform classes, in registration order (plugins last)."""
+    return [cast(type[Transform], e.factory) for e in TRANSFORMS.available()]
 
 
 def _check_image(image: Any) -> RGBArray:
