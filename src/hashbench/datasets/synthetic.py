@@ -273,7 +273,7 @@ def _log_radial_frequency(w: int, h: int) -> npt.NDArray[np.float32]:
     fy = np.fft.fftfreq(h).astype(np.float32)[:, None]
     fx = np.fft.rfftfreq(w).astype(np.float32)[None, :]
     with np.errstate(divide="ignore"):
-        logf = 0.5 * np.log(fx * fx + fy * fy)
+        logf = (0.5 * np.log(fx * fx + fy * fy)).astype(np.float32, copy=False)  # already float32: no copy
     logf[0, 0] = np.inf
     logf.setflags(write=False)
     return logf
@@ -686,7 +686,7 @@ def _text_code(rng: np.random.Generator, w: int, h: int) -> Image.Image:
             n += 1
             continue
         indent = int(np.clip(indent + rng.integers(-1, 2), 0, 4))
-        x = gutter + int(char_w * (1 + 2 * indent))
+        x: float = gutter + int(char_w * (1 + 2 * indent))  # char_w may be fractional: x then is too
         kw = _CODE_KEYWORDS[int(rng.integers(0, len(_CODE_KEYWORDS)))]
         draw.text((x, y), kw, font=font, fill=pal[0])
         x += char_w * (len(kw) + 1)
@@ -781,6 +781,8 @@ def _low_detail(rng: np.random.Generator, w: int, h: int) -> RGBArray:
     base = _hsv_to_rgb(rng.random(), rng.beta(1.2, 2.0), rng.uniform(0.05, 1.0))
     contrast = rng.uniform(2.0, 40.0)
     variant = int(rng.choice(4, p=[0.25, 0.3, 0.3, 0.15]))
+    img: npt.NDArray[np.floating[Any]]
+    other: npt.NDArray[np.floating[Any]]
     if variant == 0:  # uniform
         img = np.broadcast_to(base, (h, w, 3))
     elif variant == 1:  # one smooth gradient

@@ -23,7 +23,7 @@ __all__ = ["variant_impostor_histogram", "variant_cross_histogram"]
 
 
 @njit(parallel=True, nogil=True, cache=True)
-def _variant_histogram(qv, b, same, nbits, nthreads):  # type: ignore[no-untyped-def]
+def _variant_histogram(qv, b, same, nbits, nthreads):
     n, nv, nw = qv.shape
     m = b.shape[0]
     hist = np.zeros((nthreads, nbits + 1), dtype=np.int64)
