@@ -6,9 +6,10 @@
   radii on large databases.
 * :func:`load_index`: read either from a file written by ``save``.
 
-Both follow faiss's array conventions (``xq``, ``D``, ``I``, ``lims``), except that a range
-match is ``distance <= radius`` (faiss: ``<``). ``hashbench.index.reference`` is a slow numpy
-implementation used by the tests.
+Both use the array names of the usual vector-search libraries (``xq`` queries, ``D`` distances,
+``I`` ids, ``lims`` offsets), except that a range match is ``distance <= radius`` (binary range
+searches elsewhere often keep ``<``). The tests check them against a slow numpy oracle
+(tests/reference_index.py).
 """
 
 from .flat import FlatIndex
