@@ -7,7 +7,6 @@
   hashes -> expected false matches a year, with the assumptions in words.
 * :mod:`~hashbench.evaluate.operating`: calibration split, thresholds for target FPRs scored on
   held-out data, EER, ROC / DET, ISC micro-average precision, recall at a precision.
-* :mod:`~hashbench.evaluate.throughput`: the histogram kernel's speed against its ceiling.
 
 A pair matches at threshold ``t`` when its Hamming distance is ``<= t``.
 """
@@ -47,7 +46,6 @@ from .projection import (
     project_per_query_fpr,
 )
 from .rates import RateCurve, clopper_pearson, clopper_pearson_upper, fpr_curve, rate_curve, tpr_curve
-from .throughput import measure_histogram_rate
 
 __all__ = [
     # distances
@@ -88,6 +86,4 @@ __all__ = [
     "isc_micro_average_precision",
     "RecallAtPrecision",
     "recall_at_precision",
-    # throughput
-    "measure_histogram_rate",
 ]
