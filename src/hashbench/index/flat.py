@@ -7,7 +7,6 @@ column-major and scanned in tiles.
 
 from __future__ import annotations
 
-import os
 from os import PathLike
 
 import numba
@@ -18,13 +17,10 @@ from . import _common, _kernels, persist
 
 __all__ = ["FlatIndex"]
 
-#: Opt-in slowdown that demonstrates the CI benchmark gate (benchmarks/README.md):
-#: ``HASHBENCH_DISABLE_TILING=1`` in the environment when this module is imported makes every
-#: query scan the database on its own (query blocks of 1), so the database streams from memory
-#: once per query instead of once per block. Same results, 1.5-5x slower. Read once, here.
-DISABLE_TILING = os.environ.get("HASHBENCH_DISABLE_TILING", "") not in ("", "0")
-#: Queries that share one pass over a database tile.
-QUERY_BLOCK = 1 if DISABLE_TILING else 64
+#: Queries that share one pass over a database tile. Read at every call, so the speed gate's
+#: demonstration (benchmarks/README.md) can set it to 1 from outside: every query then streams
+#: the database from memory on its own, same results, 1.5-5x slower.
+QUERY_BLOCK = 64
 #: Bytes of database per tile: half the 1 MiB L2 of the machines measured, so a tile stays
 #: cached while a whole query block scans it.
 TILE_BYTES = 512 * 1024
