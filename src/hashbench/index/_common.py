@@ -19,7 +19,7 @@ from . import _kernels
 Codes = npt.NDArray[np.uint8]
 Words = npt.NDArray[np.uint64]
 
-#: Distance written for missing neighbours in ``search`` (faiss writes INT32_MAX too).
+#: Distance written for missing neighbours in ``search`` (INT32_MAX, the usual padding).
 PAD_DISTANCE = int(np.iinfo(np.int32).max)
 
 #: Matches per work item that fit without a second pass; larger outputs rerun with exact room.
