@@ -52,7 +52,8 @@ bench-compare: $(STAMP)
 	@if [ -z "$(BASE)" ]; then echo "usage: make bench-compare BASE=<git ref> [TOLERANCE=0.15] [ROUNDS=3] [TIMER=cpu|wall]" >&2; exit 2; fi
 	$(BIN)/python benchmarks/compare.py --base "$(BASE)" --tolerance $(TOLERANCE) --rounds $(ROUNDS) --timer $(TIMER)
 
-# Shows the gate both ways: HEAD vs HEAD passes; HEAD vs HEAD with HASHBENCH_DISABLE_TILING=1 in the head fails.
+# Shows the gate both ways: HEAD vs HEAD passes; HEAD vs HEAD with the head's FlatIndex slowed by
+# benchmarks/conftest.py (HASHBENCH_BENCH_FLAT_QUERY_BLOCK=1) fails.
 bench-gate-demo: $(STAMP)
 	PYTHON=$(BIN)/python sh benchmarks/demo_gate.sh --rounds $(ROUNDS) --timer $(TIMER)
 

@@ -26,8 +26,8 @@ from numba import njit, prange, types
 from numba.extending import intrinsic
 
 from hashbench.bits import to_words
-from hashbench.evaluate import impostor_histogram, measure_histogram_rate
-from hashbench.evaluate.throughput import pair_distance_sum
+from hashbench.evaluate import impostor_histogram
+from histogram_throughput import measure_histogram_rate, pair_distance_sum
 from timing import numba_threads
 
 #: HASHBENCH_EVALUATE_N overrides it (the CI gate, benchmarks/compare.py, runs 50,000).

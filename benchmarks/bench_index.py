@@ -7,7 +7,7 @@ clustered codes. Each benchmark keeps numba compile time out (`warmup_rounds=1`)
 queries/s in its extra_info; `bench_index_ratios` runs every method in alternating rounds and
 stores the ratios the issue's targets are stated in (FlatIndex vs faiss IndexBinaryFlat,
 MIHIndex vs FlatIndex and vs the fastest exact faiss IndexBinaryMultiHash), plus the
-popcount ceiling. `python -m hashbench.bench index` prints the same table.
+popcount ceiling. `python benchmarks/index_harness.py` prints the same table.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from hashbench.index import FlatIndex, MIHIndex
-from hashbench.index.benchmark import format_table, make_codes, make_queries, run_index_benchmark
+from index_harness import faiss_threads, format_table, make_codes, make_queries, run_index_benchmark
 from timing import numba_threads
 
 N = int(float(os.environ.get("HASHBENCH_INDEX_N", "1000000")))
@@ -35,8 +35,7 @@ faiss = pytest.importorskip("faiss")
 
 @pytest.fixture(scope="module", autouse=True)
 def two_threads():  # type: ignore[no-untyped-def]
-    faiss.omp_set_num_threads(THREADS)
-    with numba_threads(THREADS):
+    with faiss_threads(THREADS), numba_threads(THREADS):
         yield
 
 

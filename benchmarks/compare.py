@@ -26,7 +26,8 @@ Numbers from another machine or another job are never compared. A benchmark that
 head (fails or is missing on the base) is reported, not judged.
 
 ``--head-env KEY=VALUE`` sets a variable for the head's runs only: the demonstration of the gate
-(benchmarks/demo_gate.sh) slows the head on purpose with ``HASHBENCH_DISABLE_TILING=1``.
+(benchmarks/demo_gate.sh) slows the head on purpose with ``HASHBENCH_BENCH_FLAT_QUERY_BLOCK=1``,
+which benchmarks/conftest.py turns into a patch of the head's FlatIndex.
 Exit status: 0 no regression, 1 regression or the head's benchmarks failed, 2 usage or setup
 error (bad ref, wrong code imported).
 """
@@ -484,7 +485,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Time BASE and this tree (head) in turns and fail when the head is slower "
         "than the base by more than a tolerance on the minimum.",
         epilog="examples:\n  python benchmarks/compare.py --base origin/main\n"
-        "  python benchmarks/compare.py --base HEAD --head-env HASHBENCH_DISABLE_TILING=1\n"
+        "  python benchmarks/compare.py --base HEAD --head-env HASHBENCH_BENCH_FLAT_QUERY_BLOCK=1\n"
         "  python benchmarks/compare.py --base v0.1.0 --all --rounds 2 -- -k index",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -8,10 +8,16 @@
 * Every JSON written with ``--benchmark-json`` records which ``hashbench`` was imported
   (``hashbench.file``): the comparison driver (benchmarks/compare.py) checks that the base run
   really timed the base's code and the head run the head's.
+* The gate's demonstration slows a side on purpose from here, never from the library:
+  ``HASHBENCH_BENCH_FLAT_QUERY_BLOCK=1`` in a run's environment patches
+  ``hashbench.index.flat.QUERY_BLOCK`` before any benchmark runs (:func:`patch_flat_query_block`),
+  and the JSON records the patch (``hashbench.patched``).
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -37,6 +43,32 @@ GATE: tuple[str, ...] = (
 )
 
 
+#: Set for the head only by benchmarks/demo_gate.sh (``compare.py --head-env``): FlatIndex then
+#: scans the database once per query instead of once per block of 64 queries. Same results,
+#: 1.5-5x slower, which the gate must catch.
+FLAT_QUERY_BLOCK_ENV = "HASHBENCH_BENCH_FLAT_QUERY_BLOCK"
+#: What this run patched (``{"module.NAME": value}``), recorded in every JSON it writes.
+PATCHED: dict[str, int] = {}
+
+
+def patch_flat_query_block(environ: Mapping[str, str] = os.environ) -> int | None:
+    """Set ``hashbench.index.flat.QUERY_BLOCK`` from :data:`FLAT_QUERY_BLOCK_ENV` when it is set;
+    returns the value patched in (None: nothing to do). The library reads the attribute at every
+    call and no environment variable at all, so the slowdown exists only in benchmark runs."""
+    value = environ.get(FLAT_QUERY_BLOCK_ENV, "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise pytest.UsageError(f"{FLAT_QUERY_BLOCK_ENV} must be a positive integer, got {value!r}")
+    from hashbench.index import flat
+
+    if not hasattr(flat, "QUERY_BLOCK"):  # a slowdown that silently does nothing would pass the gate
+        raise pytest.UsageError(f"{FLAT_QUERY_BLOCK_ENV} is set, but {flat.__file__} has no QUERY_BLOCK to patch")
+    flat.QUERY_BLOCK = int(value)
+    PATCHED["hashbench.index.flat.QUERY_BLOCK"] = int(value)
+    return int(value)
+
+
 def gate_key(item: pytest.Item) -> str:
     """``<file name>::<name with parameters>``: the form :data:`GATE` lists."""
     return f"{item.path.name}::{item.name}"
@@ -47,6 +79,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         "gate: the quick subset compared between base and head by `make bench-compare` (benchmarks/conftest.py)",
     )
+    patch_flat_query_block()
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest's own -m deselection sees the items
@@ -75,4 +108,5 @@ def pytest_benchmark_update_json(config: pytest.Config, benchmarks: list[Any], o
     output_json["hashbench"] = {
         "file": str(hashbench.__file__),
         "version": str(getattr(hashbench, "__version__", "")),
+        "patched": dict(PATCHED),
     }

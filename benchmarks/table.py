@@ -15,7 +15,7 @@ Baselines (named in each row):
   ``imagehash.phash``, ``hashlib.md5``), and for files one process that decodes with Pillow and
   calls ``pdqhash.compute``;
 * index: faiss ``IndexBinaryFlat`` (and ``IndexBinaryMultiHash``) on the same codes, via
-  :func:`hashbench.index.benchmark.run_index_benchmark`, plus the popcount ceiling of the scan loop;
+  :func:`index_harness.run_index_benchmark` (benchmarks/index_harness.py), plus the popcount ceiling of the scan loop;
 * impostor histogram: numpy (``np.bitwise_count`` over blocks of pairs, then ``np.bincount``),
   whose histogram must equal the kernel's;
 * transforms: a Pillow round trip of the same image (``np.asarray(Image.fromarray(img))``);
@@ -191,7 +191,7 @@ def hash_files_row(rounds: int, imgs: Sequence[np.ndarray]) -> Row:
 
 
 def index_rows(rounds: int, n: int, nq: int = 1000) -> tuple[list[Row], list[str]]:
-    from hashbench.index.benchmark import run_index_benchmark
+    from index_harness import run_index_benchmark
 
     mh = (11, 23, 2)
     res = run_index_benchmark(

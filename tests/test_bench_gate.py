@@ -1,8 +1,9 @@
-"""The CI speed gate (benchmarks/compare.py, benchmarks/conftest.py) and its slowdown switch.
+"""The CI speed gate (benchmarks/compare.py, benchmarks/conftest.py) and its slowdown patch.
 
 The comparison is checked on synthetic pytest-benchmark JSON (no timing here); the plumbing
 (worktree, PYTHONPATH, which hashbench is imported) on a throwaway git repository; the
-opt-in slowdown (HASHBENCH_DISABLE_TILING) by the results it gives in a fresh interpreter.
+benchmark-side slowdown (HASHBENCH_BENCH_FLAT_QUERY_BLOCK, applied by benchmarks/conftest.py)
+by the results it gives in a fresh interpreter.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+
+from harness import harness_module
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -156,10 +159,10 @@ def test_parse_env() -> None:
 
 
 def test_side_env_puts_its_src_first(tmp_path: Path) -> None:
-    side = gate.Side("base", tmp_path / "src", {"HASHBENCH_DISABLE_TILING": "1"})
+    side = gate.Side("base", tmp_path / "src", {"HASHBENCH_BENCH_FLAT_QUERY_BLOCK": "1"})
     env = side.env({"PYTHONPATH": "/elsewhere", "KEEP": "yes"})
     assert env["PYTHONPATH"].split(os.pathsep) == [str(tmp_path / "src"), "/elsewhere"]
-    assert env["HASHBENCH_DISABLE_TILING"] == "1" and env["KEEP"] == "yes"
+    assert env["HASHBENCH_BENCH_FLAT_QUERY_BLOCK"] == "1" and env["KEEP"] == "yes"
     assert gate.Side("head", tmp_path, {}).env({})["PYTHONPATH"] == str(tmp_path)
 
 
@@ -241,13 +244,19 @@ def test_gate_selection_exists_and_covers_the_core_suites() -> None:
 
 
 # ------------------------------------------------------------------------------------------------
-# the slowdown switch: same results, read once at import
+# the slowdown patch: applied by the benchmarks, same results
 
 _SWITCH_SCRIPT = """
-import sys, numpy as np
+import importlib.util, sys, numpy as np
+sys.path.insert(0, sys.argv[2])
+from index_harness import make_codes, make_queries
 from hashbench.index import flat
-from hashbench.index.benchmark import make_codes, make_queries
-assert flat.DISABLE_TILING and flat.QUERY_BLOCK == 1, (flat.DISABLE_TILING, flat.QUERY_BLOCK)
+spec = importlib.util.spec_from_file_location("bench_conftest", sys.argv[2] + "/conftest.py")
+conftest = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(conftest)
+assert conftest.patch_flat_query_block({}) is None and flat.QUERY_BLOCK == 64
+assert conftest.patch_flat_query_block({conftest.FLAT_QUERY_BLOCK_ENV: "1"}) == 1
+assert flat.QUERY_BLOCK == 1 and conftest.PATCHED == {"hashbench.index.flat.QUERY_BLOCK": 1}, flat.QUERY_BLOCK
 out = {}
 for nbits, n in ((256, 40000), (64, 5000)):
     xb = make_codes(n, nbits, "clustered", seed=3)
@@ -262,19 +271,20 @@ np.savez(sys.argv[1], **out)
 """
 
 
-def test_disable_tiling_gives_identical_results(tmp_path: Path) -> None:
+def test_flat_query_block_patch_gives_identical_results(tmp_path: Path) -> None:
     from hashbench.index import flat
-    from hashbench.index.benchmark import make_codes, make_queries
 
-    assert not flat.DISABLE_TILING and flat.QUERY_BLOCK == 64  # the suite runs without the switch
+    harness = harness_module("index_harness")
+    assert flat.QUERY_BLOCK == 64  # the suite runs without the patch
     path = tmp_path / "untiled.npz"
-    env = dict(os.environ, HASHBENCH_DISABLE_TILING="1")
-    done = subprocess.run([sys.executable, "-c", _SWITCH_SCRIPT, str(path)], env=env, capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-c", _SWITCH_SCRIPT, str(path), str(ROOT / "benchmarks")], capture_output=True, text=True
+    )
     assert done.returncode == 0, done.stderr
     got = np.load(path)
     for nbits, n in ((256, 40000), (64, 5000)):  # 40,000 256-bit codes span 3 tiles
-        xb = make_codes(n, nbits, "clustered", seed=3)
-        xq = make_queries(xb, 300, seed=4)
+        xb = harness.make_codes(n, nbits, "clustered", seed=3)
+        xq = harness.make_queries(xb, 300, seed=4)
         index = flat.FlatIndex(nbits)
         index.add(xb)
         lims, D, I = index.range_search(xq, nbits // 8)
@@ -286,6 +296,22 @@ def test_disable_tiling_gives_identical_results(tmp_path: Path) -> None:
         np.testing.assert_array_equal(got[f"{nbits}_Dk"], Dk)
         np.testing.assert_array_equal(got[f"{nbits}_Ik"], Ik)
         np.testing.assert_array_equal(got[f"{nbits}_count"], index.count_within(xq, nbits // 8))
+
+
+def test_benchmark_runs_apply_the_patch_and_refuse_a_bad_value() -> None:
+    """pytest over benchmarks/ reads the variable at start-up (conftest.py): a bad value stops
+    the run before anything is timed rather than timing unpatched code."""
+    env = dict(os.environ, HASHBENCH_BENCH_FLAT_QUERY_BLOCK="0")
+    args = ["--collect-only", "-q", "-p", "no:cacheprovider", "benchmarks/bench_index.py"]
+    done = subprocess.run([sys.executable, "-m", "pytest", *args], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert done.returncode != 0 and "HASHBENCH_BENCH_FLAT_QUERY_BLOCK must be a positive integer" in done.stderr
+
+
+def test_library_reads_no_switch_to_slow_itself() -> None:
+    """No environment variable can slow the library: the patch is the benchmarks' alone."""
+    for path in (ROOT / "src" / "hashbench").rglob("*.py"):
+        text = path.read_text()
+        assert "HASHBENCH_BENCH_" not in text and "DISABLE_TILING" not in text, path
 
 
 # ------------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import pytest
 
 from hashbench.bits import pack_bits
 from hashbench.index import FlatIndex, MIHIndex
-from hashbench.index.reference import reference_range_search, reference_search
+from reference_index import reference_range_search, reference_search
 
 KINDS = [FlatIndex, MIHIndex, lambda nbits: MIHIndex(nbits, flat_fallback=False)]
 KIND_IDS = ["flat", "mih", "mih-tables"]

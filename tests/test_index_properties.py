@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from hashbench.index import FlatIndex, MIHIndex
 from hashbench.index.mih import substring_lengths
-from hashbench.index.reference import (
+from reference_index import (
     reference_count_within,
     reference_range_search,
     reference_search,

@@ -7,12 +7,11 @@
   hashes -> expected false matches a year, with the assumptions in words.
 * :mod:`~hashbench.evaluate.operating`: calibration split, thresholds for target FPRs scored on
   held-out data, EER, ROC / DET, ISC micro-average precision, recall at a precision.
-* :mod:`~hashbench.evaluate.throughput`: the histogram kernel's speed against its ceiling.
 
 A pair matches at threshold ``t`` when its Hamming distance is ``<= t``.
 
 Names are imported on first use (PEP 562): rates, projection and operating points are numpy and
-scipy only, while distances, dihedral and throughput compile numba kernels. So ``from
+scipy only, while distances and dihedral compile numba kernels. So ``from
 hashbench.evaluate import clopper_pearson`` (as the report layer does) never imports numba.
 """
 
@@ -57,9 +56,8 @@ if TYPE_CHECKING:  # the real imports, for type checkers; at run time see __geta
         project_per_query_fpr,
     )
     from .rates import RateCurve, clopper_pearson, clopper_pearson_upper, fpr_curve, rate_curve, tpr_curve
-    from .throughput import measure_histogram_rate
 
-# Each public name and the submodule that defines it (numba-backed: distances, throughput).
+# Each public name and the submodule that defines it (numba-backed: distances).
 _SUBMODULE_OF: dict[str, str] = {
     "DEFAULT_BLOCK": "distances",
     "cross_histogram": "distances",
@@ -95,7 +93,6 @@ _SUBMODULE_OF: dict[str, str] = {
     "fpr_curve": "rates",
     "rate_curve": "rates",
     "tpr_curve": "rates",
-    "measure_histogram_rate": "throughput",
 }
 
 
@@ -152,6 +149,4 @@ __all__ = [
     "isc_micro_average_precision",
     "RecallAtPrecision",
     "recall_at_precision",
-    # throughput
-    "measure_histogram_rate",
 ]

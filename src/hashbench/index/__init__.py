@@ -10,8 +10,10 @@
   them; a new index is one file with ``@register("name")`` (see docs/extending.md).
 * :func:`load_index`: read any registered kind from a file written by ``save``.
 
-All follow faiss's array conventions (``xq``, ``D``, ``I``, ``lims``), except that a range
-match is ``distance <= radius`` (faiss: ``<``).
+All use the array names of the usual vector-search libraries (``xq`` queries, ``D`` distances,
+``I`` ids, ``lims`` offsets), except that a range match is ``distance <= radius`` (binary range
+searches elsewhere often keep ``<``). The tests check them against a slow numpy oracle
+(tests/reference_index.py).
 """
 
 from typing import TYPE_CHECKING

@@ -22,7 +22,7 @@ Words = npt.NDArray[np.uint64]
 Ids = npt.NDArray[np.int64]
 Distances = npt.NDArray[np.int32]
 
-#: Distance written for missing neighbours in ``search`` (faiss writes INT32_MAX too).
+#: Distance written for missing neighbours in ``search`` (INT32_MAX, the usual padding).
 PAD_DISTANCE = int(np.iinfo(np.int32).max)
 
 #: Matches per work item that fit without a second pass; larger outputs rerun with exact room.

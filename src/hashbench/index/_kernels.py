@@ -723,28 +723,3 @@ def mih_knn(  # type: ignore[no-untyped-def]
                 if e < f:
                     D[qi, e] = td[e]
                     I[qi, e] = ti[e]
-
-
-# --------------------------------------------------------------------------------------------
-# machine limit (benchmarks)
-# --------------------------------------------------------------------------------------------
-
-
-@njit(parallel=True, nogil=True, cache=True)
-def scan_peak(cols, xq, repeats):  # type: ignore[no-untyped-def]
-    """The flat scan's inner loop on a small L1-resident block, ``repeats`` times per query row
-    (one row per thread): comparisons/s with no memory traffic at all, i.e. the popcount
-    (and add/compare) throughput ceiling of any scan on this CPU."""
-    nrows = xq.shape[0]
-    out = np.zeros(nrows, np.int64)
-    m = cols.shape[1]
-    for b in prange(nrows):
-        # thread-local copies: nothing shared between threads, not even reference counts
-        local_cols = cols.copy()
-        local_q = xq.copy()
-        buf = np.empty(m, np.int64)
-        acc = 0
-        for r in range(repeats):
-            acc += _chunk_count_le(local_cols, 0, m, local_q, b, r & 127, buf)
-        out[b] = acc
-    return out

@@ -1,10 +1,11 @@
 """The Index protocol every Hamming index satisfies, and the registry of indexes by name.
 
 An index stores packed codes (``(n, nbytes)`` uint8, :mod:`hashbench.bits`) and answers exact
-Hamming queries with faiss's array conventions, so users of ``faiss.IndexBinaryFlat`` feel at
-home: ``search(xq, k) -> (D, I)`` and ``range_search(xq, radius) -> (lims, D, I)``. One
-difference is deliberate: a range match is ``distance <= radius`` (faiss: ``<``), because
-hashbench's radius is the matcher's threshold (PDQ: "distance <= 31 is a match").
+Hamming queries with the array conventions of the usual vector-search libraries, so their users
+feel at home: ``search(xq, k) -> (D, I)`` and ``range_search(xq, radius) -> (lims, D, I)``. One
+difference is deliberate: a range match is ``distance <= radius`` (binary range searches
+elsewhere often keep ``<``), because hashbench's radius is the matcher's threshold (PDQ:
+"distance <= 31 is a match").
 
 This module holds no numba and no numpy work, so code that only needs the types (reports, the
 CLI's listing) imports it without compiling kernels. A new index is one file with a class

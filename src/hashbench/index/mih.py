@@ -311,7 +311,7 @@ class MIHIndex:
         return D, I
 
     def range_search(self, xq: npt.ArrayLike, radius: int, variants: int = 1) -> tuple[Lims, Distances, Ids]:
-        """All codes at distance <= ``radius`` (inclusive, unlike faiss): ``(lims, D, I)``,
+        """All codes at distance <= ``radius`` (inclusive): ``(lims, D, I)``,
         ids ascending per query; ``variants`` as in :meth:`FlatIndex.range_search`."""
         radius = _common.check_radius(radius)
         q, _ = _common.as_query_words(xq, self.nbytes, variants)

@@ -1,8 +1,9 @@
-"""Reference Hamming search in plain numpy: slow, obviously correct, for tests only.
+"""Reference Hamming search in plain numpy: slow, obviously correct, the tests' oracle.
 
 Every index in :mod:`hashbench.index` must return exactly what these functions return
 (same ids, same distances, same order). They build the full distance matrix, so keep inputs
-small (thousands of codes).
+small (thousands of codes). It lives under tests/, not in the library: nothing but the tests
+needs a search that is correct by construction and too slow for anything else.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ def _distances(xb: npt.ArrayLike, xq: npt.ArrayLike) -> npt.NDArray[np.int64]:
     return hamming_matrix(xq, xb)
 
 
-def reference_search(xb: npt.ArrayLike, xq: npt.ArrayLike, k: int):  # type: ignore[no-untyped-def]
+def reference_search(xb: npt.ArrayLike, xq: npt.ArrayLike, k: int) -> tuple[np.ndarray, np.ndarray]:
     """k nearest by (distance, id); missing neighbours padded with (INT32_MAX, -1)."""
     dist = _distances(xb, xq)
     nq, n = dist.shape
@@ -39,7 +40,9 @@ def reference_search(xb: npt.ArrayLike, xq: npt.ArrayLike, k: int):  # type: ign
     return D, I
 
 
-def reference_range_search(xb: npt.ArrayLike, xq: npt.ArrayLike, radius: int, variants: int = 1):  # type: ignore[no-untyped-def]
+def reference_range_search(
+    xb: npt.ArrayLike, xq: npt.ArrayLike, radius: int, variants: int = 1
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Matches at distance <= radius, ids ascending per query; with ``variants`` > 1 the
     queries come in consecutive groups and each id appears once with its smallest distance."""
     xq = np.asarray(xq, dtype=np.uint8)
@@ -63,6 +66,7 @@ def reference_range_search(xb: npt.ArrayLike, xq: npt.ArrayLike, radius: int, va
     )
 
 
-def reference_count_within(xb: npt.ArrayLike, xq: npt.ArrayLike, radius: int, variants: int = 1):  # type: ignore[no-untyped-def]
+def reference_count_within(xb: npt.ArrayLike, xq: npt.ArrayLike, radius: int, variants: int = 1) -> np.ndarray:
+    """Number of distinct ids within ``radius`` of each query (group of ``variants`` queries)."""
     lims, _, _ = reference_range_search(xb, xq, radius, variants)
     return np.diff(lims)
