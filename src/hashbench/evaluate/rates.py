@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy.stats import beta
 
 __all__ = [
     "clopper_pearson",
@@ -57,6 +56,8 @@ def clopper_pearson(k: npt.ArrayLike, n: npt.ArrayLike, alpha: float = 0.05) -> 
     ``alpha = 0.05``: each tail of a two-sided 95% interval holds 2.5%. The familiar "3 / n"
     (rule of three) is the *one-sided* 95% bound, :func:`clopper_pearson_upper`.
     """
+    from scipy.stats import beta  # here, not at import: scipy.stats costs seconds to import
+
     if not 0.0 < alpha < 1.0:
         raise ValueError(f"alpha must be in (0, 1), got {alpha}")
     k_f, n_f = _counts(k, n)
@@ -77,6 +78,8 @@ def clopper_pearson_upper(k: npt.ArrayLike, n: npt.ArrayLike, alpha: float = 0.0
     ``1 - alpha**(1/n)``, about ``-ln(alpha) / n``: at ``alpha = 0.05`` that is ``2.996 / n``,
     the *rule of three*. Use it for claims of the form "the rate is at most x".
     """
+    from scipy.stats import beta  # here, not at import: scipy.stats costs seconds to import
+
     if not 0.0 < alpha < 1.0:
         raise ValueError(f"alpha must be in (0, 1), got {alpha}")
     k_f, n_f = _counts(k, n)

@@ -14,16 +14,15 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.ticker import EngFormatter
-from scipy.stats import norm
 
 from ..evaluate.operating import det_curve, roc_curve
 from .metrics import fpr_curve_of, genuine_histogram, tpr_at, transform_names
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = [
     "PLOTS",
@@ -57,7 +56,17 @@ def _colour(report: dict[str, Any], hasher: str) -> str:
     return _COLOURS[list(report["hashers"]).index(hasher) % len(_COLOURS)]
 
 
+def _figure(**kwargs: Any) -> Figure:
+    """A new figure. matplotlib is imported here, when a plot is drawn, not when the module is:
+    `import hashbench.report` (reading, comparing, summarising reports) then costs no matplotlib."""
+    from matplotlib.figure import Figure
+
+    return Figure(**kwargs)
+
+
 def _png(fig: Figure) -> bytes:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
     FigureCanvasAgg(fig)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=_DPI, metadata={"Software": None})
@@ -67,7 +76,7 @@ def _png(fig: Figure) -> bytes:
 def _grid(n: int, *, ncols: int = 3, panel: tuple[float, float] = (4.2, 3.0)) -> tuple[Figure, list[Any]]:
     ncols = min(ncols, n)
     nrows = math.ceil(n / ncols)
-    fig = Figure(figsize=(panel[0] * ncols, panel[1] * nrows + 0.6), layout="constrained")
+    fig = _figure(figsize=(panel[0] * ncols, panel[1] * nrows + 0.6), layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel().tolist()
     for ax in axes[n:]:
         ax.set_visible(False)
@@ -175,7 +184,7 @@ def plot_fpr_vs_threshold(report: dict[str, Any]) -> bytes:
 
 def _empty(message: str, size: tuple[float, float] = (8.5, 2.0)) -> bytes:
     """A small figure that says why there is nothing to draw (keeps plots/ complete)."""
-    fig = Figure(figsize=size)
+    fig = _figure(figsize=size)
     fig.text(0.5, 0.5, message, ha="center", va="center", fontsize=11, color="#555555")
     return _png(fig)
 
@@ -187,7 +196,7 @@ def plot_roc(report: dict[str, Any]) -> bytes:
     """ROC per hasher: TPR against per-pair FPR (log axis), with the named threshold marked."""
     if not any(_usable(h) for h in report["hashers"].values()):
         return _empty(_NO_GENUINE)
-    fig = Figure(figsize=(8.5, 5.5), layout="constrained")
+    fig = _figure(figsize=(8.5, 5.5), layout="constrained")
     ax = fig.subplots()
     lowest = 1.0
     for name, h in report["hashers"].items():
@@ -230,9 +239,11 @@ def _tick_label(p: float) -> str:
 
 def plot_det(report: dict[str, Any]) -> bytes:
     """DET per hasher: miss rate against per-pair FPR, both on probit (normal deviate) axes."""
+    from scipy.stats import norm
+
     if not any(_usable(h) for h in report["hashers"].values()):
         return _empty(_NO_GENUINE)
-    fig = Figure(figsize=(8.5, 6.0), layout="constrained")
+    fig = _figure(figsize=(8.5, 6.0), layout="constrained")
     ax = fig.subplots()
     lo_x, lo_y = 0.5, 0.5
     for name, h in report["hashers"].items():
@@ -280,7 +291,7 @@ def plot_tpr_heatmap(report: dict[str, Any]) -> bytes:
             if t in report["hashers"][name]["transforms"]:
                 r = tpr_at(report, name, int(report["hashers"][name]["threshold"]), t)["rate"]
                 values[i, j] = np.nan if r is None else r
-    fig = Figure(figsize=(1.0 * len(names) + 3.2, max(0.27 * len(transforms) + 1.6, 3.0)), layout="constrained")
+    fig = _figure(figsize=(1.0 * len(names) + 3.2, max(0.27 * len(transforms) + 1.6, 3.0)), layout="constrained")
     ax = fig.subplots()
     im = ax.imshow(values, cmap="RdYlGn", vmin=0, vmax=1, aspect="auto", interpolation="nearest")
     ax.set_xticks(range(len(names)), [f"{n}\nt≤{report['hashers'][n]['threshold']}" for n in names], fontsize=9)
@@ -310,7 +321,7 @@ def plot_throughput(report: dict[str, Any]) -> bytes:
     timing = report.get("timing", {})
     hashing = timing.get("hashing", {})
     index = timing.get("index", {})
-    fig = Figure(figsize=(11, 0.45 * max(len(report["hashers"]), 3) + 1.6), layout="constrained")
+    fig = _figure(figsize=(11, 0.45 * max(len(report["hashers"]), 3) + 1.6), layout="constrained")
     ax1, ax2 = fig.subplots(1, 2)
     labels, rates, colours, notes = [], [], [], []
     make = timing.get("make_images_per_second_per_core")
@@ -356,6 +367,8 @@ def plot_throughput(report: dict[str, Any]) -> bytes:
     if idx_names:
         listed = index[idx_names[0]].get("n_listed")
         ax2.set_yticks(yy, idx_names, fontsize=9)
+        from matplotlib.ticker import EngFormatter
+
         ax2.xaxis.set_major_formatter(EngFormatter(sep=""))
         ax2.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncols=2, frameon=False)
         ax2.set_title(f"index range queries (list of {listed:,} hashes)", fontsize=10)
