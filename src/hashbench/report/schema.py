@@ -1,10 +1,12 @@
 """The report.json contract: which schema this code reads, how to load it, which keys are timing.
 
-docs/report-schema.md documents every key. This module holds what code needs from that
-contract: the schema name, a loader that turns every way a file can be wrong into one clear
-:class:`~hashbench.errors.UsageError`, and the list of fields that change from one run of the same
-configuration and seed to the next (timings, dates, the machine), so tests and ``compare`` can
-leave them out.
+docs/report-schema.md documents every key and :mod:`hashbench.schema` types it (the schema name
+and the key lists are defined there, once). This module holds what code needs to read it: a
+loader that turns every way a file can be wrong into one clear
+:class:`~hashbench.errors.UsageError`, and the two views of a report that two runs of the same
+configuration and seed must agree on: :func:`without_timing` (everything but timings, dates and,
+if asked, the machine) and :func:`accuracy_part` / :func:`accuracy_differences` (the accuracy
+figures and inputs only), so tests, ``compare`` and ``run --reproduce`` leave the rest out.
 """
 
 from __future__ import annotations
