@@ -134,3 +134,95 @@ def test_fpr_only_study_like_the_fpr_50b_preset(tmp_path):
         assert h["operating_points"] == [] and h["counts"]["genuine_pairs"] == 0
         assert [p["list_size"] for p in h["at_threshold"]["fpr_per_query_projected"]] == [1e6, 5e6]
         assert "text" in h["impostor"]["by_group"]
+
+
+def _conforms(value, tp, path: str, errors: list[str]) -> None:
+    """Check a report value against its type in hashbench.schema (TypedDicts, dicts, lists,
+    literals, unions, plain JSON types); every mismatch is appended to ``errors`` by path."""
+    import types
+    import typing
+
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if tp is typing.Any:
+        return
+    if typing.is_typeddict(tp):
+        if not isinstance(value, dict):
+            errors.append(f"{path}: not an object")
+            return
+        hints = typing.get_type_hints(tp)
+        missing = sorted(tp.__required_keys__ - set(value))
+        unknown = sorted(set(value) - set(hints))
+        errors.extend([f"{path}.{k}: missing" for k in missing] + [f"{path}.{k}: not in the schema" for k in unknown])
+        for k, v in value.items():
+            if k in hints:
+                _conforms(v, hints[k], f"{path}.{k}", errors)
+    elif origin is dict:
+        for k, v in value.items():
+            _conforms(v, args[1], f"{path}.{k}", errors)
+    elif origin is list:
+        for i, v in enumerate(value):
+            _conforms(v, args[0], f"{path}[{i}]", errors)
+    elif origin is typing.Literal:
+        if value not in args:
+            errors.append(f"{path}: {value!r} not one of {args}")
+    elif origin in (typing.Union, types.UnionType):
+        trial: list[list[str]] = []
+        for a in args:
+            trial.append([])
+            _conforms(value, a, path, trial[-1])
+        if all(trial):
+            errors.append(f"{path}: {value!r} matches none of {args}")
+    elif tp is type(None):
+        if value is not None:
+            errors.append(f"{path}: expected null")
+    elif tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            errors.append(f"{path}: expected a number, got {value!r}")
+    elif tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            errors.append(f"{path}: expected an int, got {value!r}")
+    elif not isinstance(value, tp):
+        errors.append(f"{path}: expected {tp.__name__}, got {type(value).__name__}")
+
+
+def test_report_matches_its_typed_schema(tiny):
+    """Every key and value of a real report (gate, dihedral, groups, composite) has the type
+    hashbench.schema declares, so readers annotated with those TypedDicts read what is there."""
+    from hashbench.schema import Report
+
+    _, outcome = tiny
+    errors: list[str] = []
+    _conforms(json.loads((outcome.run_dir / "report.json").read_text()), Report, "report", errors)
+    assert errors == []
+    assert outcome.report["hashers"]["pdq"]["quality"]["floor"] is not None  # the gated keys were checked too
+    bad = json.loads((outcome.run_dir / "report.json").read_text())
+    bad["hashers"]["pdq"]["at_threshold"]["tpr"]["count"] = "7"
+    del bad["hashers"]["pdq"]["counts"]["queries"]
+    errors = []
+    _conforms(bad, Report, "report", errors)
+    assert errors == [
+        "report.hashers.pdq.counts.queries: missing",
+        "report.hashers.pdq.at_threshold.tpr.count: expected an int, got '7'",
+    ]
+
+
+def test_timings_are_named_by_evaluation_step(tiny):
+    _, outcome = tiny
+    steps = ["genuine_s", "impostor_s", "operating_points_s", "per_query_s", "at_threshold_s", "curves_s"]
+    for name, seconds in outcome.report["timing"]["evaluation_seconds"].items():
+        assert list(seconds) == steps, name
+        assert all(s >= 0 for s in seconds.values())
+
+
+def test_reproduce_refuses_what_is_not_a_report(tmp_path):
+    """reproduce reads the record through load_report: every bad file is one clear UsageError."""
+    from hashbench.errors import UsageError
+    from hashbench.runner import reproduce
+
+    with pytest.raises(UsageError, match="no such file"):
+        reproduce(tmp_path / "missing.json", out_root=tmp_path)
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps({"schema": "something/2"}))
+    with pytest.raises(UsageError, match="schema is 'something/2'"):
+        reproduce(other, out_root=tmp_path)
+    assert not any(tmp_path.glob("reproduce-*"))  # refused before anything ran

@@ -1,16 +1,21 @@
 """`hashbench run`: a configuration run end to end, resumable, with everything recorded.
 
-Stages, each hashed chunk by chunk in worker processes and checkpointed (:mod:`checkpoint`):
+:func:`run` is five steps, each a function here or in :mod:`hashbench.evaluate`:
 
-1. **references**: the known images (the list a platform matches against);
-2. **queries**: every edit of the transform suite applied to every reference (genuine pairs);
-3. **distractors**: distinct images that must not match (impostor trials).
+1. **inputs** (:func:`_inputs`): the reference images (the list a platform matches against),
+   every edit of the transform suite applied to every reference (the queries: genuine pairs),
+   and the distractors (distinct images that must not match: impostor trials);
+2. **hash stages** (:func:`_hash_stages`): each set hashed chunk by chunk in worker processes
+   and checkpointed (:mod:`checkpoint`). Images are generated, decoded and edited inside the
+   workers (:class:`hashing.LazySource`), so pixels never cross a process boundary;
+3. **study each hasher** (:func:`_study_hashers`, :func:`hashbench.evaluate.study.study_hasher`)
+   and time its indexes (:mod:`hashbench.evaluate.index_speed`);
+4. **composites** (:func:`_study_composites`);
+5. **build the report** (:func:`build_report`, the one owner of report.json's top-level shape,
+   typed by :mod:`hashbench.schema`) and write it under ``results/<run-id>/``.
 
-Images are generated, decoded and edited inside the workers (:class:`hashing.LazySource`), so
-pixels never cross a process boundary. Then each hasher is evaluated (:mod:`evaluate.study`),
-the index is timed, and the report is written under ``results/<run-id>/``. The run id is the
-configuration's name and digest: running the same configuration again resumes the same folder
-and skips every chunk already saved.
+The run id is the configuration's name and digest: running the same configuration again
+resumes the same folder and skips every chunk already saved.
 """
 
 from __future__ import annotations
@@ -20,48 +25,150 @@ import json
 import resource
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
+import numpy.typing as npt
 
 from . import datasets as datasets_mod
 from . import transforms as transforms_mod
 from .checkpoint import atomic_write_text, hash_checkpointed
 from .config import RunConfig
 from .errors import UsageError
-from .evaluate.study import Codes, StudySettings, study_composite, study_hasher
+from .evaluate.codes import Codes, PairCounter
+from .evaluate.composite import composite_images, study_composite
+from .evaluate.index_speed import index_throughput
+from .evaluate.settings import StudySettings
+from .evaluate.study import study_hasher
 from .hashers import Hasher
 from .hashing import HashResult, LazySource, default_workers, open_pool, resolve_hashers
 from .provenance import digest_lines, environment
+from .schema import (
+    SCHEMA,
+    Composite,
+    Failure,
+    HasherResult,
+    HashingRate,
+    IndexTiming,
+    Inputs,
+    PeakMemory,
+    Report,
+    StageTiming,
+    Timing,
+)
 from .sources import DatasetSource, EditSource
 
-__all__ = ["run", "RunOutcome", "run_id", "REPORT_SCHEMA"]
+__all__ = ["run", "RunOutcome", "run_id", "build_report", "reproduce", "accuracy_differences", "REPORT_SCHEMA"]
 
-REPORT_SCHEMA = "hashbench.report/1"
-
-
-# ---------------------------------------------------------------------------------------------
+#: The schema written (kept under its old name; defined once, in :mod:`hashbench.schema`).
+REPORT_SCHEMA = SCHEMA
 
 
 @dataclass
 class RunOutcome:
+    """Where a run was written and the report it wrote."""
+
     run_dir: Path
-    report: dict[str, Any]
+    report: Report
 
 
 def run_id(config: RunConfig) -> str:
+    """``<name>-<digest>``: the same configuration always gets the same folder (and resumes)."""
     return f"{config.name}-{config.digest()}"
 
 
-def _build(specs) -> list[datasets_mod.Item]:
-    items: list[datasets_mod.Item] = []
-    for spec in specs:
-        ds = datasets_mod.get(spec.dataset, **spec.params)
-        items.extend(ds)
-    return items
+@dataclass(frozen=True)
+class RunInputs:
+    """A run's images and edits, before anything is hashed."""
+
+    references: list[datasets_mod.Item]
+    distractors: list[datasets_mod.Item]
+    suite: list[transforms_mod.Transform]
+    queries: list[tuple[str, EditSource]]  # (reference id + "#" + transform name, its edit)
+
+
+@dataclass(frozen=True)
+class Hashed:
+    """Every hasher's codes for the three stages, and how each stage went (timing-only)."""
+
+    references: HashResult
+    queries: HashResult
+    distractors: HashResult
+    stages: dict[str, StageTiming]
+
+    def by_stage(self) -> tuple[tuple[str, HashResult], ...]:
+        """(stage name, its codes) in the order the stages ran."""
+        return (("references", self.references), ("queries", self.queries), ("distractors", self.distractors))
+
+
+@dataclass(frozen=True)
+class Studied:
+    """Each hasher's report section, its genuine distances (for composites) and its timings."""
+
+    hashers: dict[str, HasherResult]
+    genuine: dict[str, npt.NDArray[np.int64]]
+    seconds: dict[str, dict[str, float]]
+    index: dict[str, IndexTiming]
+
+
+def run(
+    config: RunConfig,
+    *,
+    out_root: str | Path = "results",
+    progress: bool | None = None,
+    workers: int | None = None,
+    write: bool = True,
+    client: Any = None,
+) -> RunOutcome:
+    """Run ``config`` end to end (resuming saved chunks) and write its report.
+
+    ``client``: a Dask client (:func:`hashbench.cluster.connect`); images are then hashed and
+    impostor pairs counted on its workers, with results identical to a run on this machine.
+    """
+    progress = sys.stderr.isatty() if progress is None else progress
+    started = time.perf_counter()
+    created = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+    workers = _workers(config, workers, client)
+    run_dir = _run_dir(config, out_root)
+    hashers = resolve_hashers(list(config.hashers))
+    inputs = _inputs(config)
+    atomic_write_text(run_dir / "config.json", json.dumps(config.to_dict(), indent=1, sort_keys=True, default=str))
+    hashed = _hash_stages(inputs, hashers, config, run_dir, workers, progress, client)
+    studied = _study_hashers(config, inputs, hashed, hashers, progress, _pair_counter(client, progress))
+    composites = _study_composites(config, hashed, studied)
+    report = build_report(
+        config, inputs, hashed, studied, composites, hashers, created=created, workers=workers, started=started
+    )
+    if write:
+        from .report import write_report
+
+        write_report(cast(dict[str, Any], report), run_dir)
+    return RunOutcome(run_dir, report)
+
+
+# --- 1. inputs -------------------------------------------------------------------------------
+
+
+def _workers(config: RunConfig, workers: int | None, client: Any) -> int:
+    """Worker processes to hash with: the cluster's slots, else as asked, else every CPU."""
+    if client is not None:
+        from .cluster import worker_slots
+
+        return worker_slots(client)
+    return workers or config.workers or default_workers()
+
+
+def _run_dir(config: RunConfig, out_root: str | Path) -> Path:
+    """``out_root/<run id>``, created (an existing one is resumed)."""
+    run_dir = Path(out_root) / run_id(config)
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create {run_dir}: {exc.strerror or exc}; choose another --out") from None
+    return run_dir
 
 
 def _suite(config: RunConfig) -> list[transforms_mod.Transform]:
@@ -72,27 +179,90 @@ def _suite(config: RunConfig) -> list[transforms_mod.Transform]:
     return transforms_mod.get_suite(config.suite)
 
 
-def _hash_stage(
-    name: str,
-    items: Sequence[tuple[str, LazySource]],
+def _items(specs: Sequence[Any]) -> list[datasets_mod.Item]:
+    items: list[datasets_mod.Item] = []
+    for spec in specs:
+        items.extend(datasets_mod.get(spec.dataset, **spec.params))
+    return items
+
+
+def _inputs(config: RunConfig) -> RunInputs:
+    """The references, distractors and edits of ``config``; ids must be unique, and no
+    distractor may also be a reference (its pairs would be genuine, not impostor, trials)."""
+    suite = _suite(config)
+    refs = _items(config.references)
+    dis = _items(config.distractors)
+    ref_ids = {it.id for it in refs}
+    if len(ref_ids) != len(refs):
+        raise UsageError("two references have the same id; name each dataset once")
+    clash = ref_ids.intersection(it.id for it in dis)
+    if clash:
+        raise UsageError(
+            f"{len(clash)} distractors are also references (e.g. {sorted(clash)[0]}); "
+            "use a different seed or dataset for distractors"
+        )
+    queries = [(f"{it.id}#{t.name}", EditSource(it, t, config.seed)) for it in refs for t in suite]
+    return RunInputs(refs, dis, suite, queries)
+
+
+# --- 2. hash stages --------------------------------------------------------------------------
+
+
+def _hash_stages(
+    inputs: RunInputs,
     hashers: list[Hasher],
     config: RunConfig,
     run_dir: Path,
     workers: int,
     progress: bool,
-    pool,
-) -> tuple[HashResult, dict[str, Any]]:
-    return hash_checkpointed(
-        name,
-        items,
-        hashers,
-        run_dir,
-        config.digest(),
-        workers=workers,
-        chunk_size=config.chunk_size,
-        progress=progress,
-        pool=pool,
-    )
+    client: Any,
+) -> Hashed:
+    """Hash references, queries and distractors (checkpointed, resumable) in one worker pool:
+    the Dask client's, else a local pool when there is more than one worker."""
+    pool = client
+    if client is None and workers > 1:
+        pool = open_pool(hashers, workers, preload=("hashbench.sources",))
+    stages: dict[str, StageTiming] = {}
+    sets: dict[str, Sequence[tuple[str, LazySource]]] = {
+        "references": [(it.id, DatasetSource(it)) for it in inputs.references],
+        "queries": inputs.queries,
+        "distractors": [(it.id, DatasetSource(it)) for it in inputs.distractors],
+    }
+    results: dict[str, HashResult] = {}
+    try:
+        for name, items in sets.items():
+            results[name], stage = hash_checkpointed(
+                name,
+                items,
+                hashers,
+                run_dir,
+                config.digest(),
+                workers=workers,
+                chunk_size=config.chunk_size,
+                progress=progress,
+                pool=pool,
+            )
+            stages[name] = cast(StageTiming, stage)
+    finally:
+        if pool is not None and pool is not client:
+            pool.shutdown(wait=True, cancel_futures=True)
+    return Hashed(results["references"], results["queries"], results["distractors"], stages)
+
+
+# --- 3. study each hasher --------------------------------------------------------------------
+
+
+def _pair_counter(client: Any, progress: bool) -> PairCounter | None:
+    """Count impostor pairs on the cluster when there is one (same counts), else locally."""
+    if client is None:
+        return None
+    from .cluster import pair_histogram_on
+
+    return pair_histogram_on(client, progress=progress)
+
+
+def _codes(res: HashResult, name: str) -> Codes:
+    return Codes(codes=res.codes[name], ok=res.ok[name], quality=res.quality[name], variants=res.variant_codes[name])
 
 
 def _group(item: datasets_mod.Item) -> str:
@@ -102,315 +272,210 @@ def _group(item: datasets_mod.Item) -> str:
     return str(src.get("content_family") or src.get("dataset") or "other")
 
 
-def _codes(res: HashResult, h: Hasher) -> Codes:
-    return Codes(
-        codes=res.codes[h.name], ok=res.ok[h.name], quality=res.quality[h.name], variants=res.variant_codes[h.name]
+def _settings(config: RunConfig, h: Hasher, progress: bool, counter: PairCounter | None) -> StudySettings:
+    return StudySettings(
+        name=h.name,
+        threshold=config.thresholds[h.name],
+        dihedral=config.matching == "dihedral" and h.variants > 1,
+        quality_floor=config.quality_floor if h.has_quality else None,
+        seed=config.seed,
+        alpha=config.alpha,
+        target_fprs=config.target_fprs,
+        list_sizes=config.list_sizes,
+        volume_per_year=config.volume_per_year,
+        list_size=config.list_size,
+        progress=progress,
+        pair_histogram=counter,
     )
 
 
-def _failures(stage: str, res: HashResult) -> list[dict[str, Any]]:
-    out = []
-    for i, item_id in enumerate(res.ids):
-        if res.decode_errors[i] is not None:
-            out.append({"stage": stage, "id": item_id, "hasher": None, "reason": res.decode_errors[i]})
-            continue
-        for name, errs in res.hasher_errors.items():
-            if errs[i] is not None:
-                out.append({"stage": stage, "id": item_id, "hasher": name, "reason": errs[i]})
-    return out
-
-
-def _index_throughput(h: Hasher, refs: Codes, distractors: Codes, radius: int) -> dict[str, Any]:
-    """Build and query times of both indexes on this run's references and distractors."""
-    from .index import FlatIndex, MIHIndex
-
-    xb = refs.codes[refs.ok]
-    xq = distractors.codes[distractors.ok]
-    if len(xb) == 0 or len(xq) == 0:
-        return {}
-    nbits = 8 * xb.shape[1]
-    out: dict[str, Any] = {"n_listed": int(len(xb)), "n_queries": int(len(xq)), "radius": radius}
-    results = {}
-    for label, cls in (("flat", FlatIndex), ("mih", MIHIndex)):
-        t0 = time.perf_counter()
-        index = cls(nbits)
-        index.add(xb)
-        if isinstance(index, MIHIndex):
-            index.build()  # time the table build here, not inside the first query
-        build = time.perf_counter() - t0
-        index.range_search(xq[:2], radius)  # compile outside the timed call
-        t1 = time.perf_counter()
-        lims, D, I = index.range_search(xq, radius)
-        query = time.perf_counter() - t1
-        results[label] = (lims, I)
-        out[label] = {
-            "build_seconds": build,
-            "query_seconds": query,
-            "queries_per_second": len(xq) / query if query > 0 else None,
-            "bytes_per_code": float(index.nbytes_per_code),
-        }
-    out["identical_results"] = bool(
-        np.array_equal(results["flat"][0], results["mih"][0])
-        and all(
-            np.array_equal(np.sort(results["flat"][1][a:b]), np.sort(results["mih"][1][a:b]))
-            for a, b in zip(results["flat"][0][:-1], results["flat"][0][1:])
+def _study_hashers(
+    config: RunConfig,
+    inputs: RunInputs,
+    hashed: Hashed,
+    hashers: list[Hasher],
+    progress: bool,
+    counter: PairCounter | None,
+) -> Studied:
+    """Evaluate every hasher on its codes (:func:`study_hasher`) and time its indexes."""
+    ref_row = {it.id: i for i, it in enumerate(inputs.references)}
+    query_ids = [qid.rsplit("#", 1) for qid in hashed.queries.ids]
+    query_ref = np.array([ref_row[ref_id] for ref_id, _ in query_ids], dtype=np.int64)
+    query_transform = [transform for _, transform in query_ids]
+    groups = ([_group(it) for it in inputs.references], [_group(it) for it in inputs.distractors])
+    studied = Studied({}, {}, {}, {})
+    for h in hashers:
+        refs, dis = _codes(hashed.references, h.name), _codes(hashed.distractors, h.name)
+        res, studied.genuine[h.name], studied.seconds[h.name] = study_hasher(
+            h.nbits,
+            refs,
+            _codes(hashed.queries, h.name),
+            query_ref,
+            query_transform,
+            dis,
+            _settings(config, h, progress, counter),
+            groups=groups,
         )
-    )
-    return out
+        studied.hashers[h.name] = {
+            **res,
+            "library": h.library,
+            "library_version": h.library_version(),
+            "kind": h.kind,
+            "exact": h.exact,
+            "variants": h.variants,
+        }
+        studied.index[h.name] = index_throughput(refs, dis, config.thresholds[h.name])
+    return studied
 
 
-def _peak_memory_mib() -> dict[str, float]:
-    kib_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    kib_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return {"main_process": round(kib_self / 1024, 1), "largest_worker": round(kib_children / 1024, 1)}
+# --- 4. composites ---------------------------------------------------------------------------
+
+
+def _study_composites(config: RunConfig, hashed: Hashed, studied: Studied) -> dict[str, Composite]:
+    """Each composite on the images every one of its parts hashed (:func:`study_composite`)."""
+    composites: dict[str, Composite] = {}
+    for comp in config.composites:
+        op, names = config.composite_parts(comp)
+        dihedral = [n for n in names if studied.hashers[n]["matching"] == "dihedral"]
+        images = composite_images(
+            {n: _codes(hashed.references, n) for n in names},
+            {n: _codes(hashed.distractors, n) for n in names},
+            names,
+            dihedral,
+        )
+        parts = [(n, config.thresholds[n], n in dihedral) for n in names]
+        composites[comp] = study_composite(op, parts, studied.genuine, images, config.alpha)
+    return composites
+
+
+# --- 5. the report ---------------------------------------------------------------------------
+
+
+def build_report(
+    config: RunConfig,
+    inputs: RunInputs,
+    hashed: Hashed,
+    studied: Studied,
+    composites: dict[str, Composite],
+    hashers: list[Hasher],
+    *,
+    created: str,
+    workers: int,
+    started: float,
+) -> Report:
+    """report.json, whole: the one place its top-level shape is written (:class:`Report`).
+
+    ``created`` (ISO date), ``workers`` and ``started`` (``time.perf_counter()`` at the start)
+    feed the timing-only section; ``wall_seconds`` runs until this report is built.
+    """
+    report: Report = {
+        "schema": SCHEMA,
+        "run_id": run_id(config),
+        "config": config.to_dict(),
+        "seed": config.seed,
+        "environment": cast(Any, environment()),
+        "inputs": _inputs_section(config, inputs, hashed),
+        "hashers": studied.hashers,
+        "composites": composites,
+        "timing": _timing_section(hashed, studied, hashers, created, workers),
+    }
+    report["timing"]["wall_seconds"] = time.perf_counter() - started
+    return report
 
 
 def _input_manifest(items: Sequence[datasets_mod.Item]) -> list[str]:
     return [f"{it.id}\t{json.dumps(dict(it.source), sort_keys=True, default=str)}" for it in items]
 
 
-def run(
-    config: RunConfig,
-    *,
-    out_root: str | Path = "results",
-    progress: bool | None = None,
-    workers: int | None = None,
-    write: bool = True,
-    client=None,
-) -> RunOutcome:
-    """Run ``config`` end to end (resuming saved chunks) and write its report.
+def _inputs_section(config: RunConfig, inputs: RunInputs, hashed: Hashed) -> Inputs:
+    """What was measured: the images (with a digest of each set), the edits and every failure."""
+    return {
+        "references": {
+            "count": len(inputs.references),
+            "datasets": [s.label() for s in config.references],
+            "digest": digest_lines(_input_manifest(inputs.references)),
+        },
+        "distractors": {
+            "count": len(inputs.distractors),
+            "datasets": [s.label() for s in config.distractors],
+            "digest": digest_lines(_input_manifest(inputs.distractors)),
+        },
+        "queries": {
+            "count": len(inputs.queries),
+            "suite": config.suite if not config.custom_transforms else "custom",
+            "transforms": [cast(Any, t.describe()) for t in inputs.suite],
+        },
+        "failures": [f for stage, res in hashed.by_stage() for f in _failures(stage, res)],
+    }
 
-    ``client``: a Dask client (:func:`hashbench.cluster.connect`); images are then hashed and
-    impostor pairs counted on its workers, with results identical to a run on this machine.
-    """
-    if progress is None:
-        progress = sys.stderr.isatty()
-    started = time.perf_counter()
-    created = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
-    workers = workers or config.workers or default_workers()
-    if client is not None:
-        from .cluster import pair_histogram_on, worker_slots
 
-        workers = worker_slots(client)
-    rid = run_id(config)
-    run_dir = Path(out_root) / rid
-    try:
-        run_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(f"cannot create {run_dir}: {exc.strerror or exc}; choose another --out") from None
-    hashers = resolve_hashers(list(config.hashers))
-    suite = _suite(config)
+def _failures(stage: str, res: HashResult) -> list[Failure]:
+    """Every image that could not be made or decoded, and every hash that failed, in order."""
+    out: list[Failure] = []
+    for i, item_id in enumerate(res.ids):
+        decode_error = res.decode_errors[i]
+        if decode_error is not None:
+            out.append({"stage": stage, "id": item_id, "hasher": None, "reason": decode_error})
+            continue
+        for name, errs in res.hasher_errors.items():
+            hash_error = errs[i]
+            if hash_error is not None:
+                out.append({"stage": stage, "id": item_id, "hasher": name, "reason": hash_error})
+    return out
 
-    ref_items = _build(config.references)
-    dis_items = _build(config.distractors)
-    ref_ids = {it.id for it in ref_items}
-    if len(ref_ids) != len(ref_items):
-        raise UsageError("two references have the same id; name each dataset once")
-    clash = ref_ids.intersection(it.id for it in dis_items)
-    if clash:
-        raise UsageError(
-            f"{len(clash)} distractors are also references (e.g. {sorted(clash)[0]}); "
-            "use a different seed or dataset for distractors"
-        )
-    atomic_write_text(run_dir / "config.json", json.dumps(config.to_dict(), indent=1, sort_keys=True, default=str))
 
-    stages: dict[str, Any] = {}
-    queries_in = [(f"{it.id}#{t.name}", EditSource(it, t, config.seed)) for it in ref_items for t in suite]
-    pool = (
-        client
-        if client is not None
-        else (open_pool(hashers, workers, preload=("hashbench.sources",)) if workers > 1 else None)
-    )
-    try:
-        refs, stages["references"] = _hash_stage(
-            "references",
-            [(it.id, DatasetSource(it)) for it in ref_items],
-            hashers,
-            config,
-            run_dir,
-            workers,
-            progress,
-            pool,
-        )
-        queries, stages["queries"] = _hash_stage(
-            "queries", queries_in, hashers, config, run_dir, workers, progress, pool
-        )
-        dis, stages["distractors"] = _hash_stage(
-            "distractors",
-            [(it.id, DatasetSource(it)) for it in dis_items],
-            hashers,
-            config,
-            run_dir,
-            workers,
-            progress,
-            pool,
-        )
-    finally:
-        if pool is not None and pool is not client:
-            pool.shutdown(wait=True, cancel_futures=True)
+def _timing_section(hashed: Hashed, studied: Studied, hashers: list[Hasher], created: str, workers: int) -> Timing:
+    """The timing-only section; ``wall_seconds`` is filled in last, by :func:`build_report`."""
+    n_images = sum(stage["items"] for stage in hashed.stages.values())
+    make_secs = sum(res.decode_seconds for _, res in hashed.by_stage())
+    return {
+        "created": created,
+        "workers": workers,
+        "stages": hashed.stages,
+        "evaluation_seconds": studied.seconds,
+        "make_images_per_second_per_core": (n_images / make_secs) if make_secs > 0 else None,
+        "hashing": _hashing_rates(hashed, hashers),
+        "index": studied.index,
+        "peak_memory_mib": _peak_memory_mib(),
+        "wall_seconds": None,
+    }
 
-    ref_row = {it.id: i for i, it in enumerate(ref_items)}
-    query_ref = np.array([ref_row[qid.rsplit("#", 1)[0]] for qid in queries.ids], dtype=np.int64)
-    query_transform = [qid.rsplit("#", 1)[1] for qid in queries.ids]
 
-    ref_groups = [_group(it) for it in ref_items]
-    dis_groups = [_group(it) for it in dis_items]
-    results: dict[str, Any] = {}
-    genuine: dict[str, np.ndarray] = {}
-    eval_seconds: dict[str, Any] = {}
-    index_perf: dict[str, Any] = {}
+def _hashing_rates(hashed: Hashed, hashers: list[Hasher]) -> dict[str, HashingRate]:
+    """Images hashed per CPU-second, per hasher; a hasher computed with another (``pdq`` is
+    variant 0 of ``pdq8``) costs nothing of its own and says which one it shared."""
+    names = {h.name for h in hashers}
+    rates: dict[str, HashingRate] = {}
     for h in hashers:
-        dihedral = config.matching == "dihedral" and h.variants > 1
-        settings = StudySettings(
-            name=h.name,
-            threshold=config.thresholds[h.name],
-            dihedral=dihedral,
-            quality_floor=config.quality_floor if h.has_quality else None,
-            seed=config.seed,
-            alpha=config.alpha,
-            target_fprs=config.target_fprs,
-            list_sizes=config.list_sizes,
-            volume_per_year=config.volume_per_year,
-            list_size=config.list_size,
-            progress=progress,
-            pair_histogram=None if client is None else pair_histogram_on(client, progress=progress),
-        )
-        res, genuine[h.name], eval_seconds[h.name] = study_hasher(
-            h.nbits,
-            _codes(refs, h),
-            _codes(queries, h),
-            query_ref,
-            query_transform,
-            _codes(dis, h),
-            settings,
-            groups=(ref_groups, dis_groups),
-        )
-        res.update(
-            {
-                "library": h.library,
-                "library_version": h.library_version(),
-                "kind": h.kind,
-                "exact": h.exact,
-                "variants": h.variants,
-            }
-        )
-        results[h.name] = res
-        index_perf[h.name] = _index_throughput(h, _codes(refs, h), _codes(dis, h), config.thresholds[h.name])
-
-    composites: dict[str, Any] = {}
-    by_name = {h.name: h for h in hashers}
-    for comp in config.composites:
-        op, names = config.composite_parts(comp)
-        common_r = np.logical_and.reduce([refs.ok[n] for n in names])
-        common_d = np.logical_and.reduce([dis.ok[n] for n in names])
-        images = {}
-        for n in names:
-            v = None
-            if results[n]["matching"] == "dihedral":
-                v = np.concatenate([refs.variant_codes[n][common_r], dis.variant_codes[n][common_d]])
-            images[n] = Codes(
-                codes=np.concatenate([refs.codes[n][common_r], dis.codes[n][common_d]]),
-                ok=np.ones(int(common_r.sum() + common_d.sum()), bool),
-                variants=v,
-            )
-        parts = [(n, config.thresholds[n], results[n]["matching"] == "dihedral") for n in names]
-        composites[comp] = study_composite(op, parts, genuine, images, config.alpha)
-
-    transforms_info = [t.describe() for t in suite]
-    n_images = {k: v["items"] for k, v in stages.items()}
-    hashing_rates = {}
-    for h in hashers:
-        secs = refs.hash_seconds[h.name] + queries.hash_seconds[h.name] + dis.hash_seconds[h.name]
-        n_ok = int(refs.ok[h.name].sum() + queries.ok[h.name].sum() + dis.ok[h.name].sum())
-        hashing_rates[h.name] = {
+        secs = sum(res.hash_seconds[h.name] for _, res in hashed.by_stage())
+        n_ok = int(sum(res.ok[h.name].sum() for _, res in hashed.by_stage()))
+        rates[h.name] = {
             "images": n_ok,
             "cpu_seconds": secs,
             "images_per_second_per_core": (n_ok / secs) if secs > 0 else None,
-            "shared_with": h.same_as_variant0_of if secs == 0 and h.same_as_variant0_of in by_name else None,
+            "shared_with": h.same_as_variant0_of if secs == 0 and h.same_as_variant0_of in names else None,
         }
-    make_secs = refs.decode_seconds + queries.decode_seconds + dis.decode_seconds
-    report: dict[str, Any] = {
-        "schema": REPORT_SCHEMA,
-        "run_id": rid,
-        "config": config.to_dict(),
-        "seed": config.seed,
-        "environment": environment(),
-        "inputs": {
-            "references": {
-                "count": len(ref_items),
-                "datasets": [s.label() for s in config.references],
-                "digest": digest_lines(_input_manifest(ref_items)),
-            },
-            "distractors": {
-                "count": len(dis_items),
-                "datasets": [s.label() for s in config.distractors],
-                "digest": digest_lines(_input_manifest(dis_items)),
-            },
-            "queries": {
-                "count": len(queries_in),
-                "suite": config.suite if not config.custom_transforms else "custom",
-                "transforms": transforms_info,
-            },
-            "failures": _failures("references", refs) + _failures("queries", queries) + _failures("distractors", dis),
-        },
-        "hashers": results,
-        "composites": composites,
-        "timing": {
-            "created": created,
-            "workers": workers,
-            "stages": stages,
-            "evaluation_seconds": eval_seconds,
-            "make_images_per_second_per_core": (sum(n_images.values()) / make_secs) if make_secs > 0 else None,
-            "hashing": hashing_rates,
-            "index": index_perf,
-            "peak_memory_mib": _peak_memory_mib(),
-            "wall_seconds": None,
-        },
-    }
-    report["timing"]["wall_seconds"] = time.perf_counter() - started
-    if write:
-        from .report import write_report
-
-        write_report(report, run_dir)
-    return RunOutcome(run_dir, report)
+    return rates
 
 
-# ---------------------------------------------------------------------------------------------
-# Reproduction
-
-#: Top-level report keys that hold accuracy figures and inputs: identical for the same config and
-#: seed on any machine with the same library versions. Everything else is timing or provenance.
-ACCURACY_KEYS = ("config", "seed", "inputs", "hashers", "composites")
+def _peak_memory_mib() -> PeakMemory:
+    kib_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    kib_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return {"main_process": round(kib_self / 1024, 1), "largest_worker": round(kib_children / 1024, 1)}
 
 
-def _differences(a: Any, b: Any, path: str, out: list[str], limit: int = 50) -> None:
-    if len(out) >= limit:
-        return
-    if isinstance(a, dict) and isinstance(b, dict):
-        for k in sorted(set(a) | set(b), key=str):
-            if k not in a or k not in b:
-                out.append(f"{path}.{k}: present in only one report")
-            else:
-                _differences(a[k], b[k], f"{path}.{k}", out, limit)
-    elif isinstance(a, list) and isinstance(b, list):
-        if len(a) != len(b):
-            out.append(f"{path}: {len(a)} entries vs {len(b)}")
-        else:
-            for i, (x, y) in enumerate(zip(a, b)):
-                _differences(x, y, f"{path}[{i}]", out, limit)
-    elif a != b:
-        out.append(f"{path}: {a!r} vs {b!r}")
+# --- reproduction ----------------------------------------------------------------------------
 
 
-def accuracy_differences(report_a: dict[str, Any], report_b: dict[str, Any]) -> list[str]:
-    """Every accuracy figure that differs between two reports (timing fields are ignored)."""
-    from .report.writers import to_json
+def accuracy_differences(report_a: Mapping[str, Any], report_b: Mapping[str, Any]) -> list[str]:
+    """Every accuracy figure that differs between two reports (timing fields are ignored).
 
-    a = json.loads(to_json({k: report_a.get(k) for k in ACCURACY_KEYS}))
-    b = json.loads(to_json({k: report_b.get(k) for k in ACCURACY_KEYS}))
-    out: list[str] = []
-    _differences(a, b, "report", out)
-    return out
+    :func:`hashbench.report.schema.accuracy_differences`, imported when first needed: the
+    report package brings the plotting libraries, which a run needs only to write its files.
+    """
+    from .report.schema import accuracy_differences as differences
+
+    return differences(report_a, report_b)
 
 
 def reproduce(
@@ -419,7 +484,7 @@ def reproduce(
     out_root: str | Path,
     workers: int | None = None,
     progress: bool | None = None,
-    client=None,
+    client: Any = None,
 ) -> tuple[RunOutcome, list[str], list[str]]:
     """Run the configuration recorded in a report again, from scratch, and compare.
 
@@ -427,17 +492,11 @@ def reproduce(
     reused from the original run: the new run writes under ``out_root/reproduce-<timestamp>``.
     """
     from .config import config_from_dict
+    from .report.schema import load_report
+    from .report.schema import report_path as _report_file
 
-    path = Path(report_path)
-    if path.is_dir():
-        path = path / "report.json"
-    try:
-        original = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"cannot read report {path}: {exc}") from None
-    if original.get("schema") != REPORT_SCHEMA:
-        raise UsageError(f"{path} is not a hashbench report ({REPORT_SCHEMA})")
-    config = config_from_dict(original["config"], origin=str(path))
+    original = load_report(report_path)  # a clear UsageError for every way the file can be wrong
+    config = config_from_dict(original["config"], origin=str(_report_file(report_path)))
     stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%S")
     outcome = run(
         config, out_root=Path(out_root) / f"reproduce-{stamp}", progress=progress, workers=workers, client=client

@@ -1,20 +1,24 @@
 """The report.json contract: which schema this code reads, how to load it, which keys are timing.
 
-docs/report-schema.md documents every key. This module holds what code needs from that
-contract: the schema name, a loader that turns every way a file can be wrong into one clear
-:class:`~hashbench.errors.UsageError`, and the list of fields that change from one run of the same
-configuration and seed to the next (timings, dates, the machine), so tests and ``compare`` can
-leave them out.
+docs/report-schema.md documents every key and :mod:`hashbench.schema` types it (the schema name
+and the key lists are defined there, once). This module holds what code needs to read it: a
+loader that turns every way a file can be wrong into one clear
+:class:`~hashbench.errors.UsageError`, and the two views of a report that two runs of the same
+configuration and seed must agree on: :func:`without_timing` (everything but timings, dates and,
+if asked, the machine) and :func:`accuracy_part` / :func:`accuracy_differences` (the accuracy
+figures and inputs only), so tests, ``compare`` and ``run --reproduce`` leave the rest out.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError
+from ..schema import ACCURACY_KEYS, MACHINE_KEYS, REPORT_KEYS, SCHEMA, TIMING_KEYS, HasherEvaluation
 
 __all__ = [
     "SCHEMA",
@@ -25,34 +29,18 @@ __all__ = [
     "load_report",
     "check_report",
     "without_timing",
+    "ACCURACY_KEYS",
+    "accuracy_part",
+    "accuracy_differences",
 ]
 
-#: The schema this package reads and writes (``report["schema"]``).
-SCHEMA = "hashbench.report/1"
 REPORT_FILE = "report.json"
 
-#: Top-level keys whose contents are timing-only: they differ between two runs of the same
-#: configuration and seed, and nothing else in report.json does (apart from MACHINE_KEYS when
-#: the runs were on different machines or software versions).
-TIMING_KEYS: tuple[str, ...] = ("timing",)
-#: Top-level keys that describe where the run happened rather than what it measured.
-MACHINE_KEYS: tuple[str, ...] = ("environment",)
-
 # What every part of the report writers and ``compare`` read; checked up front so a wrong
-# file fails with the missing key named instead of a KeyError deep inside a table.
-_REQUIRED_TOP = ("schema", "run_id", "config", "seed", "environment", "inputs", "hashers", "composites", "timing")
-_REQUIRED_HASHER = (
-    "nbits",
-    "matching",
-    "threshold",
-    "counts",
-    "transforms",
-    "impostor",
-    "per_query",
-    "at_threshold",
-    "operating_points",
-    "summary",
-)
+# file fails with the missing key named instead of a KeyError deep inside a table. Both lists
+# come from the typed shape (:mod:`hashbench.schema`): the keys every report always has.
+_REQUIRED_TOP = REPORT_KEYS
+_REQUIRED_HASHER = tuple(k for k in HasherEvaluation.__annotations__ if k in HasherEvaluation.__required_keys__)
 
 
 def report_path(run: str | Path) -> Path:
@@ -101,12 +89,53 @@ def check_report(report: Any, origin: str = "report") -> None:
             raise UsageError(f"{origin}: hashers.{name} lacks {', '.join(lacking)}")
 
 
-def without_timing(report: dict[str, Any], *, machine: bool = False) -> dict[str, Any]:
+def without_timing(report: Mapping[str, Any], *, machine: bool = False) -> dict[str, Any]:
     """A deep copy of ``report`` without its timing-only keys (and the machine's, if asked).
 
-    Two runs of the same configuration and seed give equal results here.
+    Two runs of the same configuration and seed give equal results here. The complement of
+    :func:`accuracy_part` up to the identity keys (``schema``, ``run_id``); both read the key
+    lists of :mod:`hashbench.schema`.
     """
-    out = copy.deepcopy(report)
-    for key in TIMING_KEYS + (MACHINE_KEYS if machine else ()):
-        out.pop(key, None)
+    dropped = TIMING_KEYS + (MACHINE_KEYS if machine else ())
+    return copy.deepcopy({k: v for k, v in report.items() if k not in dropped})
+
+
+def accuracy_part(report: Mapping[str, Any]) -> dict[str, Any]:
+    """The accuracy figures and inputs of ``report`` (:data:`ACCURACY_KEYS`) as plain JSON values.
+
+    Round-tripped through the report's JSON writer, so an in-memory report (numpy scalars, NaN)
+    and the same report read back from report.json compare equal.
+    """
+    from .writers import to_json  # the writers pull in plotting; only needed here
+
+    result: dict[str, Any] = json.loads(to_json({k: report.get(k) for k in ACCURACY_KEYS}))
+    return result
+
+
+def accuracy_differences(report_a: Mapping[str, Any], report_b: Mapping[str, Any], limit: int = 50) -> list[str]:
+    """Every accuracy figure that differs between two reports (at most ``limit``), by key path.
+
+    Timing and machine fields are ignored: an empty list means the two runs measured the same.
+    """
+    out: list[str] = []
+    _differences(accuracy_part(report_a), accuracy_part(report_b), "report", out, limit)
     return out
+
+
+def _differences(a: Any, b: Any, path: str, out: list[str], limit: int) -> None:
+    if len(out) >= limit:
+        return
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in sorted(set(a) | set(b), key=str):
+            if k not in a or k not in b:
+                out.append(f"{path}.{k}: present in only one report")
+            else:
+                _differences(a[k], b[k], f"{path}.{k}", out, limit)
+    elif isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            out.append(f"{path}: {len(a)} entries vs {len(b)}")
+        else:
+            for i, (x, y) in enumerate(zip(a, b, strict=True)):
+                _differences(x, y, f"{path}[{i}]", out, limit)
+    elif a != b:
+        out.append(f"{path}: {a!r} vs {b!r}")

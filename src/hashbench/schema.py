@@ -1,0 +1,394 @@
+"""The report.json contract (``hashbench.report/1``) as types: one place, no heavy imports.
+
+Every section of a report is a :class:`~typing.TypedDict` here, so the code that writes a report
+(:mod:`hashbench.evaluate` steps, :func:`hashbench.runner.build_report`) and the code that reads
+it (:mod:`hashbench.report`) are checked against the same shape by mypy. docs/report-schema.md
+says what every key means; this module says what type it has and whether it is always present
+(``NotRequired``: only with a quality gate, only with distractors, ...).
+
+It imports the standard library's :mod:`typing` only, so that anything (the CLI, report
+readers, plugins) can import it without numpy, numba or pyarrow. The schema name and the lists
+of top-level keys by kind (accuracy, timing, machine) are defined here once.
+"""
+
+from typing import Any, Literal, NotRequired, TypedDict
+
+__all__ = [
+    "SCHEMA",
+    "REPORT_KEYS",
+    "IDENTITY_KEYS",
+    "ACCURACY_KEYS",
+    "TIMING_KEYS",
+    "MACHINE_KEYS",
+    "Histogram",
+    "Rate",
+    "MeasuredPerQueryRate",
+    "Projected",
+    "ProjectedAtListSize",
+    "Operational",
+    "Counts",
+    "TransformEntry",
+    "GroupImpostor",
+    "Impostor",
+    "PerQuery",
+    "AtThreshold",
+    "RateAt",
+    "OperatingPoint",
+    "EqualErrorRate",
+    "RecallAtPrecision",
+    "Summary",
+    "Quality",
+    "HasherEvaluation",
+    "HasherResult",
+    "Composite",
+    "InputSet",
+    "TransformInfo",
+    "QueryInputs",
+    "Failure",
+    "Inputs",
+    "Machine",
+    "Environment",
+    "StageTiming",
+    "HashingRate",
+    "IndexSpeed",
+    "IndexTiming",
+    "PeakMemory",
+    "Timing",
+    "Report",
+]
+
+#: The schema this package reads and writes (``report["schema"]``).
+SCHEMA = "hashbench.report/1"
+
+#: Top-level keys that name the report and its run.
+IDENTITY_KEYS: tuple[str, ...] = ("schema", "run_id")
+#: Top-level keys that hold accuracy figures and their inputs: identical for the same
+#: configuration and seed on any machine with the same library versions.
+ACCURACY_KEYS: tuple[str, ...] = ("config", "seed", "inputs", "hashers", "composites")
+#: Top-level keys whose contents are timing-only: they differ between two runs of the same
+#: configuration and seed, and nothing else in report.json does (apart from MACHINE_KEYS when
+#: the runs were on different machines or software versions).
+TIMING_KEYS: tuple[str, ...] = ("timing",)
+#: Top-level keys that describe where the run happened rather than what it measured.
+MACHINE_KEYS: tuple[str, ...] = ("environment",)
+#: Every top-level key, in the order a report holds them; each is in exactly one list above.
+REPORT_KEYS: tuple[str, ...] = (
+    "schema",
+    "run_id",
+    "config",
+    "seed",
+    "environment",
+    "inputs",
+    "hashers",
+    "composites",
+    "timing",
+)
+
+#: ``histogram[d]`` pairs (or queries) at Hamming distance ``d``; ``nbits + 1`` entries.
+Histogram = list[int]
+
+
+# --- value types --------------------------------------------------------------------------
+
+
+class Rate(TypedDict):
+    """``count`` events in ``n`` trials with the exact two-sided interval (None when n = 0)."""
+
+    count: int
+    n: int
+    rate: float | None
+    ci_low: float | None
+    ci_high: float | None
+
+
+class MeasuredPerQueryRate(Rate):
+    """A measured per-query rate and the number of listed hashes it was measured against."""
+
+    list_size: int
+
+
+class Projected(TypedDict):
+    """A projected rate and the same projection of each end of its interval."""
+
+    rate: float
+    ci_low: float
+    ci_high: float
+
+
+class ProjectedAtListSize(Projected):
+    """The per-query rate projected onto a list of ``list_size`` hashes."""
+
+    list_size: float
+
+
+class Operational(TypedDict):
+    """Expected false matches a year (:func:`hashbench.evaluate.expected_false_matches`)."""
+
+    volume_per_year: float
+    list_size: float
+    per_query: Projected
+    flagged_per_year: Projected
+    pair_matches_per_year: Projected
+    text: str
+
+
+# --- one hasher's evaluation, section by section (each made by one evaluation step) ----------
+
+
+class Counts(TypedDict):
+    references: int
+    references_hashed: int
+    queries: int
+    queries_hashed: int
+    genuine_pairs: int
+    distractors: int
+    distractors_hashed: int
+
+
+class TransformEntry(TypedDict):
+    """The genuine pairs made by one transform (``gated`` keys only with a quality gate)."""
+
+    genuine_histogram: Histogram
+    failed: int
+    gated: NotRequired[int]
+    genuine_histogram_ungated: NotRequired[Histogram]
+
+
+class GroupImpostor(TypedDict):
+    n_images: int
+    histogram: Histogram
+
+
+class Impostor(TypedDict):
+    """Impostor pairs among the hashed references and distractors."""
+
+    pairs: Literal["ordered", "unordered"]
+    n_images: int
+    histogram: Histogram
+    by_group: NotRequired[dict[str, GroupImpostor]]
+    gated_images: NotRequired[int]
+    histogram_ungated: NotRequired[Histogram]
+
+
+class PerQuery(TypedDict):
+    """The measured per-query experiment (no histogram without references or distractors)."""
+
+    list_size: int
+    n_queries: int
+    nearest_histogram: NotRequired[Histogram]
+
+
+class AtThreshold(TypedDict):
+    """Every figure at the named threshold."""
+
+    threshold: int
+    tpr: Rate
+    fpr_per_pair: Rate
+    tpr_gated: NotRequired[Rate]
+    fpr_per_pair_gated: NotRequired[Rate]
+    fpr_per_query_measured: NotRequired[MeasuredPerQueryRate]
+    fpr_per_query_projected: NotRequired[list[ProjectedAtListSize]]
+    operational: NotRequired[Operational]
+
+
+class RateAt(TypedDict):
+    """A rate of an operating point (NaN, written as null, when ``n`` = 0)."""
+
+    count: int
+    n: int
+    rate: float
+    ci_low: float
+    ci_high: float
+
+
+class OperatingPoint(TypedDict):
+    """A threshold chosen on the calibration half, scored on the held-out half."""
+
+    target_fpr: float
+    threshold: int | None
+    calibration_fpr: RateAt
+    held_out_fpr: RateAt | None
+    held_out_tpr: RateAt | None
+    calibration_pairs_needed: int
+    resolvable: bool
+
+
+class EqualErrorRate(TypedDict):
+    rate: float
+    threshold: float
+
+
+class RecallAtPrecision(TypedDict):
+    min_precision: float
+    recall: float
+    precision: float | None
+    threshold: int | None
+
+
+class Summary(TypedDict, total=False):
+    """Threshold-free summaries; empty without genuine or impostor pairs."""
+
+    eer: EqualErrorRate
+    isc_micro_ap: float
+    recall_at_90_precision: RecallAtPrecision
+
+
+class Quality(TypedDict):
+    """What the quality gate removed."""
+
+    floor: int
+    gated_genuine_pairs: int
+    gated_references: int
+    gated_queries: int
+    gated_images_impostor: int | None
+
+
+class HasherEvaluation(TypedDict):
+    """What :func:`hashbench.evaluate.study.study_hasher` measures of one hasher's codes."""
+
+    nbits: int
+    matching: Literal["plain", "dihedral"]
+    threshold: int
+    quality_floor: int | None
+    counts: Counts
+    transforms: dict[str, TransformEntry]
+    impostor: Impostor
+    per_query: PerQuery
+    at_threshold: AtThreshold
+    operating_points: list[OperatingPoint]
+    summary: Summary
+    quality: NotRequired[Quality]
+
+
+class HasherResult(HasherEvaluation):
+    """``report["hashers"][name]``: the evaluation and the hasher that made the codes."""
+
+    library: str
+    library_version: str
+    kind: str
+    exact: bool
+    variants: int
+
+
+class Composite(TypedDict):
+    """``report["composites"][name]``: "any" or "all" of several hashers at their thresholds."""
+
+    op: Literal["any", "all"]
+    parts: dict[str, int]
+    pairs: Literal["ordered", "unordered"]
+    tpr: Rate
+    fpr_per_pair: Rate
+
+
+# --- inputs, environment, timing ------------------------------------------------------------
+
+
+class InputSet(TypedDict):
+    count: int
+    datasets: list[str]
+    digest: str
+
+
+class TransformInfo(TypedDict):
+    name: str
+    kind: str
+    params: dict[str, Any]
+
+
+class QueryInputs(TypedDict):
+    count: int
+    suite: str
+    transforms: list[TransformInfo]
+
+
+class Failure(TypedDict):
+    stage: str
+    id: str
+    hasher: str | None
+    reason: str
+
+
+class Inputs(TypedDict):
+    references: InputSet
+    distractors: InputSet
+    queries: QueryInputs
+    failures: list[Failure]
+
+
+class Machine(TypedDict):
+    platform: str
+    machine: str
+    cpu: str
+    cpus_available: int
+    memory_gib: float | None
+    python_implementation: str
+
+
+class Environment(TypedDict):
+    versions: dict[str, str]
+    machine: Machine
+
+
+class StageTiming(TypedDict):
+    items: int
+    chunks: int
+    resumed_chunks: int
+    wall_seconds: float
+
+
+class HashingRate(TypedDict):
+    images: int
+    cpu_seconds: float
+    images_per_second_per_core: float | None
+    shared_with: str | None
+
+
+class IndexSpeed(TypedDict):
+    build_seconds: float
+    query_seconds: float
+    queries_per_second: float | None
+    bytes_per_code: float
+
+
+class IndexTiming(TypedDict, total=False):
+    """One hasher's index timings; empty without references or distractors."""
+
+    n_listed: int
+    n_queries: int
+    radius: int
+    flat: IndexSpeed
+    mih: IndexSpeed
+    identical_results: bool
+
+
+class PeakMemory(TypedDict):
+    main_process: float
+    largest_worker: float
+
+
+class Timing(TypedDict):
+    """``report["timing"]``: timing-only; ``evaluation_seconds[hasher][step + "_s"]``."""
+
+    created: str
+    workers: int
+    stages: dict[str, StageTiming]
+    evaluation_seconds: dict[str, dict[str, float]]
+    make_images_per_second_per_core: float | None
+    hashing: dict[str, HashingRate]
+    index: dict[str, IndexTiming]
+    peak_memory_mib: PeakMemory
+    wall_seconds: float | None
+
+
+class Report(TypedDict):
+    """A whole report.json. ``config`` is :meth:`hashbench.config.RunConfig.to_dict`."""
+
+    schema: str
+    run_id: str
+    config: dict[str, Any]
+    seed: int
+    environment: Environment
+    inputs: Inputs
+    hashers: dict[str, HasherResult]
+    composites: dict[str, Composite]
+    timing: Timing
