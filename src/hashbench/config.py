@@ -395,12 +395,6 @@ class RunConfig:
         blob = json.dumps(self.to_dict(), sort_keys=True, default=str).encode()
         return hashlib.sha256(blob).hexdigest()[:12]
 
-    def composite_parts(self, composite: str | Composite) -> tuple[str, list[str]]:
-        """("any", [a, b]) for "a|b"; ("all", [a, b]) for "a&b". Kept for callers of the text form:
-        :attr:`composite_specs` holds the same, parsed once."""
-        spec = composite if isinstance(composite, Composite) else Composite.parse(composite)
-        return spec.op, list(spec.names)
-
     def with_overrides(self, **changes: Any) -> RunConfig:
         return dataclasses.replace(self, **changes)
 

@@ -334,8 +334,8 @@ def _study_hashers(
 def _study_composites(config: RunConfig, hashed: Hashed, studied: Studied) -> dict[str, Composite]:
     """Each composite on the images every one of its parts hashed (:func:`study_composite`)."""
     composites: dict[str, Composite] = {}
-    for comp in config.composites:
-        op, names = config.composite_parts(comp)
+    for spec in config.composite_specs:
+        names = spec.names
         dihedral = [n for n in names if studied.hashers[n]["matching"] == "dihedral"]
         images = composite_images(
             {n: _codes(hashed.references, n) for n in names},
@@ -344,7 +344,7 @@ def _study_composites(config: RunConfig, hashed: Hashed, studied: Studied) -> di
             dihedral,
         )
         parts = [(n, config.thresholds[n], n in dihedral) for n in names]
-        composites[comp] = study_composite(op, parts, studied.genuine, images, config.alpha)
+        composites[spec.text] = study_composite(spec.op, parts, studied.genuine, images, config.alpha)
     return composites
 
 
