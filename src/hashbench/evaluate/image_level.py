@@ -141,7 +141,34 @@ def _as_counts(per_image: npt.ArrayLike) -> npt.NDArray[np.int64]:
             "per_image must sum to 2K (each unordered matching pair counted once at each of its two "
             "images); an odd sum means the counts are of ordered pairs or incomplete"
         )
+    if not _is_graphical(m):
+        raise ValueError(
+            "per_image is not the match counts of any set of unordered pairs (Erdos-Gallai fails): the "
+            "counts are inconsistent, e.g. one image matching more images that have matches than there are"
+        )
     return m
+
+
+def _is_graphical(m: npt.NDArray[np.int64]) -> bool:
+    """Erdos-Gallai: can some set of unordered pairs of distinct images give exactly these counts?
+
+    Even sum and ``m_i <= n-1`` are not enough (``[2, 0, 0]`` passes both). A kernel that counts
+    one direction only, or drops a block, can still pass them; this O(n log n) check catches
+    any count vector no real match graph produces. For each ``k``, the ``k`` largest counts must fit
+    within the pairs among those images plus ``min(m_i, k)`` for every other image.
+    """
+    n = m.size
+    if n == 0:
+        return True
+    d = np.sort(m)[::-1]
+    k = np.arange(1, n + 1, dtype=np.int64)
+    prefix = np.concatenate(([0], np.cumsum(d)))
+    # p[k-1] = number of images with count >= k (a prefix of the descending order)
+    p = n - np.searchsorted(d[::-1], k, side="left")
+    at_least_k_after = np.maximum(p - k, 0)
+    below_k_start = np.maximum(p, k)
+    tail = k * at_least_k_after + (prefix[n] - prefix[below_k_start])
+    return bool(np.all(prefix[1:] <= k * (k - 1) + tail))
 
 
 def _exact_sum_m_m1(m: npt.NDArray[np.int64]) -> int:
