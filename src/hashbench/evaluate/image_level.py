@@ -130,7 +130,8 @@ def _as_counts(per_image: npt.ArrayLike) -> npt.NDArray[np.int64]:
     m = np.asarray(per_image)
     if m.ndim != 1:
         raise ValueError(f"per_image must be 1-D (one count per image), got shape {m.shape}")
-    if m.size and (m.dtype.kind not in "iu" and not (m.dtype.kind == "f" and np.all(m == np.floor(m)))):
+    whole = m.dtype.kind in "iu" or (m.dtype.kind == "f" and bool(np.all(np.isfinite(m) & (m == np.floor(m)))))
+    if m.size and not whole:
         raise ValueError(f"per_image must hold whole numbers of matches, got dtype {m.dtype}")
     m = m.astype(np.int64)
     n = m.size
