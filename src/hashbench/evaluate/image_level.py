@@ -145,7 +145,7 @@ def _as_counts(per_image: npt.ArrayLike) -> npt.NDArray[np.int64]:
     if not _is_graphical(m):
         raise ValueError(
             "per_image is not the match counts of any set of unordered pairs (Erdos-Gallai fails): the "
-            "counts are inconsistent, e.g. one image matching more images that have matches than there are"
+            "counts are inconsistent, e.g. an image counted as matching more images than have any match"
         )
     return m
 
