@@ -126,18 +126,81 @@ def _unknown(keys: set[str], allowed: set[str], where: str, origin: str) -> None
         raise UsageError(f"{origin}: unknown key {k!r} in {where}{hint}")
 
 
-def _int(value: Any, what: str, origin: str, lo: int | None = None) -> int:
+#: The most items one dataset block may ask for (``count``). Checked before any item is built:
+#: ten million images already make 5e13 pairs, far beyond a run that could finish, and a typo such
+#: as ``count = 1000000000000`` must fail in one line instead of filling memory with an item list.
+MAX_ITEMS = 10_000_000
+
+
+def _int(value: Any, what: str, origin: str, lo: int | None = None, hi: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise UsageError(f"{origin}: {what} must be a whole number, got {value!r}")
     if lo is not None and value < lo:
         raise UsageError(f"{origin}: {what} must be at least {lo}, got {value}")
+    if hi is not None and value > hi:
+        raise UsageError(f"{origin}: {what} must be at most {hi:,}, got {value:,}")
     return value
+
+
+def _number(value: Any, what: str, origin: str) -> float:
+    """A finite real number; TOML strings, lists and booleans are refused rather than coerced."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise UsageError(f"{origin}: {what} must be a number, got {value!r}")
+    return float(value)
 
 
 def _positive(value: Any, what: str, origin: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
         raise UsageError(f"{origin}: {what} must be a positive number, got {value!r}")
     return float(value)
+
+
+def _list(value: Any, what: str, origin: str) -> list[Any]:
+    """A TOML array (a tuple as ``to_dict`` records it); a bare value is refused, not iterated."""
+    if not isinstance(value, (list, tuple)):
+        raise UsageError(f"{origin}: {what} must be a list (write [{value!r}]), got {value!r}")
+    return list(value)
+
+
+def _strings(value: Any, what: str, origin: str) -> tuple[str, ...]:
+    items = _list(value, what, origin)
+    for v in items:
+        if not isinstance(v, str):
+            raise UsageError(f"{origin}: {what} must be a list of names in quotes, got {v!r}")
+    return tuple(items)
+
+
+def _safe_text(value: Any, what: str, origin: str) -> str:
+    """Text that becomes part of a path or an id: a string with no control character (NUL, newline)."""
+    if not isinstance(value, str):
+        raise UsageError(f"{origin}: {what} must be text in quotes, got {value!r}")
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise UsageError(f"{origin}: {what} {value!r} holds a control character (NUL, newline, ...)")
+    return value
+
+
+def _folder(value: Any, what: str, origin: str) -> str:
+    """A dataset folder that exists now, so a bad root fails before a run folder is created."""
+    text = _safe_text(value, what, origin)
+    p = Path(text)
+    if p.is_symlink() and not p.exists():
+        raise UsageError(f"{origin}: {what} {text!r} is a broken symbolic link")
+    if not p.is_dir():
+        raise UsageError(f"{origin}: {what} {text!r} is not a folder")
+    return text
+
+
+def _dataset_param(key: str, value: Any, where: str, origin: str) -> None:
+    """Check the parameters every dataset kind shares the meaning of; the dataset checks the rest."""
+    what = f"[[{where}]] {key}"
+    if key == "count":
+        _int(value, what, origin, lo=0, hi=MAX_ITEMS)
+    elif key in ("seed", "size"):
+        _int(value, what, origin, lo=0)
+    elif key == "root":
+        _folder(value, what, origin)
+    elif key in ("file_list", "exclude", "manifest", "family"):
+        _safe_text(value, what, origin)
 
 
 def _datasets(blocks: Any, where: str, origin: str) -> tuple[DatasetSpec, ...]:
@@ -154,11 +217,11 @@ def _datasets(blocks: Any, where: str, origin: str) -> tuple[DatasetSpec, ...]:
             raise UsageError(f"{origin}: [[{where}]] block {i + 1} needs a 'dataset' key ({', '.join(known)})")
         name = block["dataset"]
         params = {k: v for k, v in block.items() if k != "dataset"}
-        if name not in known:
+        if not isinstance(name, str) or name not in known:
             raise UsageError(f"{origin}: unknown dataset {name!r} in [[{where}]]; known datasets: {', '.join(known)}")
         _unknown(set(params), set(known[name].params), f"[[{where}]] dataset {name!r}", origin)
-        if "count" in params:
-            _int(params["count"], f"[[{where}]] count", origin, lo=0)
+        for key, value in params.items():
+            _dataset_param(key, value, where, origin)
         out.append(DatasetSpec(name, params))
     return tuple(out)
 
@@ -180,7 +243,7 @@ def _whole(lo: int) -> Parse:
 
 
 def _text(value: Any, where: str, ctx: _Parsed) -> str:
-    return str(value)
+    return _safe_text(value, where, ctx.origin)
 
 
 def _choice(*options: str) -> Parse:
@@ -198,12 +261,12 @@ def _positive_number(value: Any, where: str, ctx: _Parsed) -> float:
 
 
 def _positive_numbers(value: Any, where: str, ctx: _Parsed) -> tuple[float, ...]:
-    return tuple(_positive(v, f"{where} entries", ctx.origin) for v in value)
+    return tuple(_positive(v, f"{where} entries", ctx.origin) for v in _list(value, where, ctx.origin))
 
 
 def _plain_name(value: Any, where: str, ctx: _Parsed) -> str:
     """The run name becomes part of a folder name, so it may not climb out of the results folder."""
-    name = str(value)
+    name = _safe_text(value, where, ctx.origin)
     if not name or any(c in name for c in "/\\") or name.startswith("."):
         raise UsageError(f"{ctx.origin}: {where} {name!r} must be a plain name (it becomes part of a folder name)")
     return name
@@ -230,19 +293,33 @@ def _distractors(value: Any, where: str, ctx: _Parsed) -> tuple[DatasetSpec, ...
 
 
 def _custom_transforms(value: Any, where: str, ctx: _Parsed) -> tuple[dict[str, Any], ...]:
-    custom = tuple(value)
+    """Custom edits, built once here so a bad kind, parameter or name fails before the run starts.
+
+    A name becomes the part of a query id after ``#`` (``<image id>#<edit name>``), so it may not
+    hold ``#`` itself, nor a control character.
+    """
+    from . import transforms as transforms_mod
+
+    custom = tuple(_list(value, where, ctx.origin))
     for i, t in enumerate(custom):
         if not isinstance(t, dict) or "name" not in t:
             raise UsageError(
                 f"{ctx.origin}: [[transforms.custom]] entry {i + 1} needs a 'name' (see `hashbench transforms`)"
             )
+        name = _safe_text(t["name"], f"{where} name", ctx.origin)
+        if "#" in name:
+            raise UsageError(f"{ctx.origin}: {where} name {name!r} may not hold '#' (it separates image and edit)")
+    try:
+        transforms_mod.build_suite(list(custom))
+    except (UsageError, TypeError, ValueError) as exc:
+        raise UsageError(f"{ctx.origin}: {where}: {exc}") from None
     return custom
 
 
 def _hasher_names(value: Any, where: str, ctx: _Parsed) -> tuple[str, ...]:
     from . import hashers as hashers_mod
 
-    names = tuple(value)
+    names = _strings(value, where, ctx.origin)
     if not names:
         raise UsageError(f"{ctx.origin}: {where} is empty; name at least one (see `hashbench hashers`)")
     known = set(hashers_mod.available())
@@ -256,7 +333,7 @@ def _hasher_names(value: Any, where: str, ctx: _Parsed) -> tuple[str, ...]:
 
 def _composites(value: Any, where: str, ctx: _Parsed) -> tuple[str, ...]:
     """Composite texts as written; each must parse (see :class:`Composite`) and use only named hashers."""
-    texts = tuple(value)
+    texts = _strings(value, where, ctx.origin)
     for text in texts:
         try:
             parts = Composite.parse(text).names
@@ -269,16 +346,26 @@ def _composites(value: Any, where: str, ctx: _Parsed) -> tuple[str, ...]:
 
 
 def _thresholds(value: Any, where: str, ctx: _Parsed) -> dict[str, int]:
-    """The named operating point of every hasher of the run: as written, else its default_threshold."""
+    """The named operating point of every hasher of the run: as written, else its default_threshold.
+
+    A key must name a hasher of this run or a registered one: a config may keep the thresholds of
+    hashers it does not run (the embedded default lists colorhash), but a typo (``pqd = 20``) is
+    an error with a "did you mean", never a silently ignored line.
+    """
     from . import hashers as hashers_mod
 
     if not isinstance(value, dict):
         raise UsageError(f"{ctx.origin}: [thresholds] must be a table of hasher = distance")
     names = ctx.values["hashers"]
+    registered = set(hashers_mod.available())
     thresholds: dict[str, int] = {}
     for hname, t in value.items():
         if hname not in names:
-            continue  # operating points for hashers this run does not use are harmless
+            if hname not in registered:
+                close = difflib.get_close_matches(hname, sorted(set(names) | registered), n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else f"; this run's hashers: {', '.join(names)}"
+                raise UsageError(f"{ctx.origin}: unknown hasher {hname!r} in [thresholds]{hint}")
+            continue  # operating points of registered hashers this run does not use are harmless
         nbits = hashers_mod.get(hname).nbits if not hname.startswith("command") else None
         t = _int(t, f"[thresholds] {hname}", ctx.origin, lo=0)
         if nbits is not None and t > nbits:
@@ -298,7 +385,7 @@ def _quality_floor(value: Any, where: str, ctx: _Parsed) -> int:
 
 
 def _alpha(value: Any, where: str, ctx: _Parsed) -> float:
-    alpha = float(value)
+    alpha = _number(value, where, ctx.origin)
     if not 0 < alpha < 1:
         raise UsageError(f"{ctx.origin}: {where} must be between 0 and 1, got {alpha}")
     return alpha
@@ -441,6 +528,8 @@ def load_config(path: str | Path | None = None) -> RunConfig:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise UsageError(f"cannot read config {p}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"config {p} is not UTF-8 text (byte {exc.start}); TOML files must be UTF-8") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
