@@ -17,6 +17,11 @@ seed, versions and machine), metrics.csv, report.md, report.html and plots/.
 With no --config it runs the embedded default: 1,000 synthetic references plus the photos
 bundled with the dependencies, the default edit suite, 5,000 synthetic distractors and nine
 hashers. Running the same configuration again resumes: finished chunks are not recomputed.
+
+Configurations and reports are untrusted input: a hasher that runs a program is declared in the
+config as [hashers.commands.NAME] (program = "...", nbits = N, protocol = "lines" or "nul"),
+listed by NAME in [hashers] names, and runs only if that exact program string is also given
+with --allow-command on this command line. Nothing runs while a config is checked.
 """
 
 EPILOG = """\
@@ -26,6 +31,7 @@ examples:
   hashbench run --config my.toml --out results --workers 2
   hashbench run --reproduce results/default-0123abcd4567/report.json
   hashbench run --preset fpr-50b                  the 1-in-50-billion study (long)
+  hashbench run --config pd.toml --allow-command '/opt/pdq-wrapper --fast'
 
 exit codes: 0 done; 1 --reproduce found a difference; 2 usage error (bad config, bad path)
 """
@@ -58,6 +64,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         "or 'local'); needs hashbench[cluster]; results are identical to a run here",
     )
     p.add_argument("--print-default-config", action="store_true", help="print the embedded default TOML and exit")
+    p.add_argument(
+        "--allow-command",
+        metavar="PROGRAM",
+        action="append",
+        default=[],
+        help="let a [hashers.commands.NAME] hasher of the config run PROGRAM (the exact program string; "
+        "repeatable). Without it, a config or report naming a program is refused",
+    )
     p.add_argument(
         "--reproduce",
         metavar="REPORT",
@@ -105,7 +119,8 @@ def _run_or_reproduce(args: argparse.Namespace, progress: bool | None, client: A
             return 1
         print("every accuracy figure is identical to the original run")
         return 0
-    config = load_preset(args.preset) if args.preset else load_config(args.config)
+    allowed = frozenset(args.allow_command)
+    config = load_preset(args.preset) if args.preset else load_config(args.config, allowed_commands=allowed)
     try:
         outcome = run(config, out_root=args.out, progress=progress, workers=args.workers, client=client)
     except KeyboardInterrupt:

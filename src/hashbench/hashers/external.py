@@ -40,13 +40,22 @@ class CommandHasher(Hasher):
     description = "an external program: image paths on stdin, one hex hash per line on stdout"
 
     def __init__(
-        self, command: str = "", *, nbits: int | None = None, name: str | None = None, timeout: float = 600.0
+        self,
+        command: str = "",
+        *,
+        nbits: int | None = None,
+        name: str | None = None,
+        timeout: float = 600.0,
+        protocol: str = "lines",
     ) -> None:
         if not command.strip():
             raise UsageError("the command hasher needs a program: --hasher 'command:/path/to/program ARGS'")
+        if protocol not in ("lines", "nul"):
+            raise UsageError(f"command hasher: protocol must be 'lines' or 'nul', got {protocol!r}")
         self.argv = shlex.split(command)
         self.command = command
         self.timeout = timeout
+        self.protocol = protocol
         if name:
             self.name = name
         if nbits is None:
