@@ -198,7 +198,7 @@ def run(
         run_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"cannot create {run_dir}: {exc.strerror or exc}; choose another --out") from None
-    hashers = resolve_hashers(list(config.hashers))
+    hashers = resolve_hashers(config.build_hashers())
     suite = _suite(config)
 
     ref_items = _build(config.references)
