@@ -28,7 +28,7 @@ BASE = {
 def _pwn(tmp_path: Path) -> tuple[str, Path]:
     """A program that leaves a file behind if it ever starts (and prints a plausible hash)."""
     marker = tmp_path / "pwned"
-    return f"{shlex.quote(sys.executable)} -c 'open({str(marker)!r}, \"w\"); print(\"00ff\")'", marker
+    return f'{shlex.quote(sys.executable)} -c \'open({str(marker)!r}, "w"); print("00ff")\'', marker
 
 
 def _one_line_refusal(capsys) -> str:
@@ -119,3 +119,11 @@ def test_a_declared_name_may_not_shadow_a_builtin():
 
 def test_configs_without_commands_record_no_commands_key():
     assert "commands" not in load_config().to_dict()
+
+
+def test_a_declared_command_hasher_not_in_the_run_may_keep_its_threshold():
+    hashers = {"names": ["pdq"], "commands": {"mine": {"program": "./p", "nbits": 64}}}
+    c = parse_config({**BASE, "hashers": hashers, "thresholds": {"mine": 5}}, allowed_commands=frozenset({"./p"}))
+    assert c.thresholds == {"pdq": 31}
+    with pytest.raises(UsageError, match="unknown hasher 'mien' in \\[thresholds\\]; did you mean 'mine'"):
+        parse_config({**BASE, "hashers": hashers, "thresholds": {"mien": 5}}, allowed_commands=frozenset({"./p"}))

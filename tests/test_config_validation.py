@@ -127,3 +127,8 @@ def test_run_refuses_in_one_line_and_creates_no_folder(tmp_path, capsys, text):
     err = capsys.readouterr().err
     assert code == 2 and len(err.strip().splitlines()) == 1 and err.startswith("hashbench: error:")
     assert not out.exists()
+
+
+def test_thresholds_of_unused_hashers_are_still_whole_distances(tmp_path):
+    with pytest.raises(UsageError, match="\\[thresholds\\] colorhash must be a whole number"):
+        load_config(_config(tmp_path, '[thresholds]\ncolorhash = "4"\n'))

@@ -452,14 +452,14 @@ def _thresholds(value: Any, where: str, ctx: _Parsed) -> dict[str, int]:
     declared = {c.name: c.nbits for c in ctx.values["commands"]}
     thresholds: dict[str, int] = {}
     for hname, t in value.items():
-        if hname not in names:
-            if hname not in registered:
-                close = difflib.get_close_matches(hname, sorted(set(names) | registered), n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else f"; this run's hashers: {', '.join(names)}"
-                raise UsageError(f"{ctx.origin}: unknown hasher {hname!r} in [thresholds]{hint}")
-            continue  # operating points of registered hashers this run does not use are harmless
-        nbits = declared[hname] if hname in declared else hashers_mod.get(hname).nbits
+        if hname not in registered and hname not in declared:
+            close = difflib.get_close_matches(hname, sorted(registered | set(declared)), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; this run's hashers: {', '.join(names)}"
+            raise UsageError(f"{ctx.origin}: unknown hasher {hname!r} in [thresholds]{hint}")
         t = _int(t, f"[thresholds] {hname}", ctx.origin, lo=0)
+        if hname not in names:
+            continue  # operating points of known hashers this run does not use are harmless
+        nbits = declared[hname] if hname in declared else hashers_mod.get(hname).nbits
         if t > nbits:
             raise UsageError(f"{ctx.origin}: [thresholds] {hname} = {t} is more than its {nbits} bits")
         thresholds[hname] = t
