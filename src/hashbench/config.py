@@ -15,19 +15,26 @@ import difflib
 import hashlib
 import json
 import math
+import shlex
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from .errors import UsageError
 
+if TYPE_CHECKING:
+    from .hashers import Hasher
+
 __all__ = [
+    "CommandSpec",
     "Composite",
     "DatasetSpec",
     "RunConfig",
+    "MAX_COMMAND_NBITS",
+    "MAX_ITEMS",
     "SETTINGS",
     "Setting",
     "load_config",
@@ -72,6 +79,29 @@ class Composite:
         return self.text
 
 
+#: The widest hash a command hasher may declare: 16 times PDQ, and a bound on memory per code.
+MAX_COMMAND_NBITS = 4096
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    """A hasher that runs an external program, declared in ``[hashers.commands.NAME]``.
+
+    The config names it (``NAME`` is how reports, thresholds and composites call it) and gives its
+    width, so nothing has to run the program to learn them: validating a config never starts a
+    program. ``protocol`` is ``"lines"`` (paths and answers one per line) or ``"nul"`` (each
+    NUL-terminated, for file names that hold newlines); see :mod:`hashbench.hashers.external`.
+    """
+
+    name: str
+    program: str
+    nbits: int
+    protocol: Literal["lines", "nul"] = "lines"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"program": self.program, "nbits": self.nbits, "protocol": self.protocol}
+
+
 # ---------------------------------------------------------------------------------------------
 # Settings: each one is declared once, on its RunConfig field; the allowed keys, parsing with
 # validation, to_dict() and reading back are all derived from these declarations.
@@ -79,10 +109,12 @@ class Composite:
 
 @dataclass
 class _Parsed:
-    """What a setting's parser may see: where the config came from and the settings parsed before it."""
+    """What a setting's parser may see: where the config came from, the settings parsed before it,
+    and the programs the user allowed on the command line (``--allow-command``)."""
 
     origin: str
     values: dict[str, Any] = field(default_factory=dict)
+    allowed_commands: frozenset[str] = frozenset()
 
 
 #: A setting's parser: (value as written, its name for messages, context) -> validated value.
@@ -95,7 +127,9 @@ class Setting:
 
     ``section`` is the TOML table holding ``key``; ``None`` when ``key`` is itself a top-level
     table or array of tables (``[thresholds]``, ``[[references]]``). ``dump`` turns the field's
-    value into its report.json form; the parser reads that form back.
+    value into its report.json form; the parser reads that form back. An ``optional`` setting
+    (added after reports were first recorded) is left out of that form while it holds its
+    default, so configs that do not use it keep their digest and old reports read back.
     """
 
     section: str | None
@@ -104,6 +138,7 @@ class Setting:
     help: str
     dump: Callable[[Any], Any] = copy.deepcopy
     field: str = ""  # the RunConfig field, filled in from the dataclass
+    optional: bool = False
 
     @property
     def where(self) -> str:
@@ -126,18 +161,81 @@ def _unknown(keys: set[str], allowed: set[str], where: str, origin: str) -> None
         raise UsageError(f"{origin}: unknown key {k!r} in {where}{hint}")
 
 
-def _int(value: Any, what: str, origin: str, lo: int | None = None) -> int:
+#: The most items one dataset block may ask for (``count``). Checked before any item is built:
+#: ten million images already make 5e13 pairs, far beyond a run that could finish, and a typo such
+#: as ``count = 1000000000000`` must fail in one line instead of filling memory with an item list.
+MAX_ITEMS = 10_000_000
+
+
+def _int(value: Any, what: str, origin: str, lo: int | None = None, hi: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise UsageError(f"{origin}: {what} must be a whole number, got {value!r}")
     if lo is not None and value < lo:
         raise UsageError(f"{origin}: {what} must be at least {lo}, got {value}")
+    if hi is not None and value > hi:
+        raise UsageError(f"{origin}: {what} must be at most {hi:,}, got {value:,}")
     return value
+
+
+def _number(value: Any, what: str, origin: str) -> float:
+    """A finite real number; TOML strings, lists and booleans are refused rather than coerced."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise UsageError(f"{origin}: {what} must be a number, got {value!r}")
+    return float(value)
 
 
 def _positive(value: Any, what: str, origin: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
         raise UsageError(f"{origin}: {what} must be a positive number, got {value!r}")
     return float(value)
+
+
+def _list(value: Any, what: str, origin: str) -> list[Any]:
+    """A TOML array (a tuple as ``to_dict`` records it); a bare value is refused, not iterated."""
+    if not isinstance(value, (list, tuple)):
+        raise UsageError(f"{origin}: {what} must be a list (write [{value!r}]), got {value!r}")
+    return list(value)
+
+
+def _strings(value: Any, what: str, origin: str) -> tuple[str, ...]:
+    items = _list(value, what, origin)
+    for v in items:
+        if not isinstance(v, str):
+            raise UsageError(f"{origin}: {what} must be a list of names in quotes, got {v!r}")
+    return tuple(items)
+
+
+def _safe_text(value: Any, what: str, origin: str) -> str:
+    """Text that becomes part of a path or an id: a string with no control character (NUL, newline)."""
+    if not isinstance(value, str):
+        raise UsageError(f"{origin}: {what} must be text in quotes, got {value!r}")
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise UsageError(f"{origin}: {what} {value!r} holds a control character (NUL, newline, ...)")
+    return value
+
+
+def _folder(value: Any, what: str, origin: str) -> str:
+    """A dataset folder that exists now, so a bad root fails before a run folder is created."""
+    text = _safe_text(value, what, origin)
+    p = Path(text)
+    if p.is_symlink() and not p.exists():
+        raise UsageError(f"{origin}: {what} {text!r} is a broken symbolic link")
+    if not p.is_dir():
+        raise UsageError(f"{origin}: {what} {text!r} is not a folder")
+    return text
+
+
+def _dataset_param(key: str, value: Any, where: str, origin: str) -> None:
+    """Check the parameters every dataset kind shares the meaning of; the dataset checks the rest."""
+    what = f"[[{where}]] {key}"
+    if key == "count":
+        _int(value, what, origin, lo=0, hi=MAX_ITEMS)
+    elif key in ("seed", "size"):
+        _int(value, what, origin, lo=0)
+    elif key == "root":
+        _folder(value, what, origin)
+    elif key in ("file_list", "exclude", "manifest", "family"):
+        _safe_text(value, what, origin)
 
 
 def _datasets(blocks: Any, where: str, origin: str) -> tuple[DatasetSpec, ...]:
@@ -154,11 +252,11 @@ def _datasets(blocks: Any, where: str, origin: str) -> tuple[DatasetSpec, ...]:
             raise UsageError(f"{origin}: [[{where}]] block {i + 1} needs a 'dataset' key ({', '.join(known)})")
         name = block["dataset"]
         params = {k: v for k, v in block.items() if k != "dataset"}
-        if name not in known:
+        if not isinstance(name, str) or name not in known:
             raise UsageError(f"{origin}: unknown dataset {name!r} in [[{where}]]; known datasets: {', '.join(known)}")
         _unknown(set(params), set(known[name].params), f"[[{where}]] dataset {name!r}", origin)
-        if "count" in params:
-            _int(params["count"], f"[[{where}]] count", origin, lo=0)
+        for key, value in params.items():
+            _dataset_param(key, value, where, origin)
         out.append(DatasetSpec(name, params))
     return tuple(out)
 
@@ -180,7 +278,7 @@ def _whole(lo: int) -> Parse:
 
 
 def _text(value: Any, where: str, ctx: _Parsed) -> str:
-    return str(value)
+    return _safe_text(value, where, ctx.origin)
 
 
 def _choice(*options: str) -> Parse:
@@ -198,12 +296,12 @@ def _positive_number(value: Any, where: str, ctx: _Parsed) -> float:
 
 
 def _positive_numbers(value: Any, where: str, ctx: _Parsed) -> tuple[float, ...]:
-    return tuple(_positive(v, f"{where} entries", ctx.origin) for v in value)
+    return tuple(_positive(v, f"{where} entries", ctx.origin) for v in _list(value, where, ctx.origin))
 
 
 def _plain_name(value: Any, where: str, ctx: _Parsed) -> str:
     """The run name becomes part of a folder name, so it may not climb out of the results folder."""
-    name = str(value)
+    name = _safe_text(value, where, ctx.origin)
     if not name or any(c in name for c in "/\\") or name.startswith("."):
         raise UsageError(f"{ctx.origin}: {where} {name!r} must be a plain name (it becomes part of a folder name)")
     return name
@@ -230,25 +328,95 @@ def _distractors(value: Any, where: str, ctx: _Parsed) -> tuple[DatasetSpec, ...
 
 
 def _custom_transforms(value: Any, where: str, ctx: _Parsed) -> tuple[dict[str, Any], ...]:
-    custom = tuple(value)
+    """Custom edits, built once here so a bad kind, parameter or name fails before the run starts.
+
+    A name becomes the part of a query id after ``#`` (``<image id>#<edit name>``), so it may not
+    hold ``#`` itself, nor a control character.
+    """
+    from . import transforms as transforms_mod
+
+    custom = tuple(_list(value, where, ctx.origin))
     for i, t in enumerate(custom):
         if not isinstance(t, dict) or "name" not in t:
             raise UsageError(
                 f"{ctx.origin}: [[transforms.custom]] entry {i + 1} needs a 'name' (see `hashbench transforms`)"
             )
+        name = _safe_text(t["name"], f"{where} name", ctx.origin)
+        if "#" in name:
+            raise UsageError(f"{ctx.origin}: {where} name {name!r} may not hold '#' (it separates image and edit)")
+    try:
+        transforms_mod.build_suite(list(custom))
+    except (UsageError, TypeError, ValueError) as exc:
+        raise UsageError(f"{ctx.origin}: {where}: {exc}") from None
     return custom
 
 
-def _hasher_names(value: Any, where: str, ctx: _Parsed) -> tuple[str, ...]:
+def _allow(program: str, where: str, ctx: _Parsed) -> None:
+    """A program named in a config or a report runs only when the user named it on the command line.
+
+    Configs and reports are untrusted input (anyone can hand over a report.json); the exact
+    command string must be passed to ``--allow-command``.
+    """
+    if program not in ctx.allowed_commands:
+        raise UsageError(
+            f"{ctx.origin}: {where} would run the program {program!r}; programs named in a config or report "
+            f"run only when allowed on the command line: --allow-command {shlex.quote(program)}"
+        )
+
+
+def _commands(value: Any, where: str, ctx: _Parsed) -> tuple[CommandSpec, ...]:
+    """``[hashers.commands.NAME]`` tables: program, nbits, protocol. Each program must be allowed."""
     from . import hashers as hashers_mod
 
-    names = tuple(value)
+    if not isinstance(value, dict):
+        raise UsageError(f"{ctx.origin}: {where} must be tables [hashers.commands.NAME] with program and nbits")
+    registered = set(hashers_mod.available())
+    out = []
+    for name, block in value.items():
+        at = f"[hashers.commands.{name}]"
+        _safe_text(name, at, ctx.origin)
+        if name in registered or not name or any(c in name for c in ":|&#/\\ "):
+            raise UsageError(f"{ctx.origin}: {at} needs a plain name that is not a built-in hasher's")
+        if not isinstance(block, dict):
+            raise UsageError(f"{ctx.origin}: {at} must be a table with program and nbits")
+        _unknown(set(block), {"program", "nbits", "protocol"}, at, ctx.origin)
+        if "program" not in block or "nbits" not in block:
+            raise UsageError(f"{ctx.origin}: {at} needs both program and nbits (nothing is run to find them)")
+        program = _safe_text(block["program"], f"{at} program", ctx.origin)
+        if not program.strip():
+            raise UsageError(f"{ctx.origin}: {at} program is empty")
+        nbits = _int(block["nbits"], f"{at} nbits", ctx.origin, lo=1, hi=MAX_COMMAND_NBITS)
+        protocol = _choice("lines", "nul")(block.get("protocol", "lines"), f"{at} protocol", ctx)
+        _allow(program, at, ctx)
+        out.append(CommandSpec(name, program, nbits, protocol))
+    return tuple(out)
+
+
+def _dump_commands(specs: tuple[CommandSpec, ...]) -> dict[str, dict[str, Any]]:
+    return {c.name: c.to_dict() for c in specs}
+
+
+def _hasher_names(value: Any, where: str, ctx: _Parsed) -> tuple[str, ...]:
+    """Registered hashers and declared command hashers. ``command:PROGRAM`` written inline is
+    refused (after the allow check): its name and width would only be known by running it."""
+    from . import hashers as hashers_mod
+
+    names = _strings(value, where, ctx.origin)
     if not names:
         raise UsageError(f"{ctx.origin}: {where} is empty; name at least one (see `hashbench hashers`)")
-    known = set(hashers_mod.available())
+    known = set(hashers_mod.available()) - {"command"}
+    declared = {c.name for c in ctx.values["commands"]}
     for n in names:
-        if n.partition(":")[0] not in known:
-            raise UsageError(f"{ctx.origin}: unknown hasher {n!r} in {where}; known: {', '.join(sorted(known))}")
+        if n.startswith("command:"):
+            _allow(n.partition(":")[2], where, ctx)
+            raise UsageError(
+                f"{ctx.origin}: declare the command hasher {n!r} as [hashers.commands.NAME] with program and "
+                f"nbits, and list NAME in {where}"
+            )
+        if n not in known and n not in declared:
+            close = difflib.get_close_matches(n, sorted(known | declared), n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(sorted(known | declared))}"
+            raise UsageError(f"{ctx.origin}: unknown hasher {n!r} in {where}; {hint}")
     if len(set(names)) != len(names):
         raise UsageError(f"{ctx.origin}: a hasher is named twice in {where}")
     return names
@@ -256,7 +424,7 @@ def _hasher_names(value: Any, where: str, ctx: _Parsed) -> tuple[str, ...]:
 
 def _composites(value: Any, where: str, ctx: _Parsed) -> tuple[str, ...]:
     """Composite texts as written; each must parse (see :class:`Composite`) and use only named hashers."""
-    texts = tuple(value)
+    texts = _strings(value, where, ctx.origin)
     for text in texts:
         try:
             parts = Composite.parse(text).names
@@ -269,24 +437,39 @@ def _composites(value: Any, where: str, ctx: _Parsed) -> tuple[str, ...]:
 
 
 def _thresholds(value: Any, where: str, ctx: _Parsed) -> dict[str, int]:
-    """The named operating point of every hasher of the run: as written, else its default_threshold."""
+    """The named operating point of every hasher of the run: as written, else its default_threshold.
+
+    A key must name a hasher of this run or a registered one: a config may keep the thresholds of
+    hashers it does not run (the embedded default lists colorhash), but a typo (``pqd = 20``) is
+    an error with a "did you mean", never a silently ignored line.
+    """
     from . import hashers as hashers_mod
 
     if not isinstance(value, dict):
         raise UsageError(f"{ctx.origin}: [thresholds] must be a table of hasher = distance")
     names = ctx.values["hashers"]
+    registered = set(hashers_mod.available())
+    declared = {c.name: c.nbits for c in ctx.values["commands"]}
     thresholds: dict[str, int] = {}
     for hname, t in value.items():
-        if hname not in names:
-            continue  # operating points for hashers this run does not use are harmless
-        nbits = hashers_mod.get(hname).nbits if not hname.startswith("command") else None
+        if hname not in registered and hname not in declared:
+            close = difflib.get_close_matches(hname, sorted(registered | set(declared)), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; this run's hashers: {', '.join(names)}"
+            raise UsageError(f"{ctx.origin}: unknown hasher {hname!r} in [thresholds]{hint}")
         t = _int(t, f"[thresholds] {hname}", ctx.origin, lo=0)
-        if nbits is not None and t > nbits:
+        if hname not in names:
+            continue  # operating points of known hashers this run does not use are harmless
+        nbits = declared[hname] if hname in declared else hashers_mod.get(hname).nbits
+        if t > nbits:
             raise UsageError(f"{ctx.origin}: [thresholds] {hname} = {t} is more than its {nbits} bits")
         thresholds[hname] = t
     for hname in names:
         if hname not in thresholds:
-            thresholds[hname] = hashers_mod.get(hname).default_threshold
+            thresholds[hname] = (
+                hashers_mod.Hasher.threshold_rule(declared[hname], exact=False)
+                if hname in declared
+                else hashers_mod.get(hname).default_threshold
+            )
     return thresholds
 
 
@@ -298,7 +481,7 @@ def _quality_floor(value: Any, where: str, ctx: _Parsed) -> int:
 
 
 def _alpha(value: Any, where: str, ctx: _Parsed) -> float:
-    alpha = float(value)
+    alpha = _number(value, where, ctx.origin)
     if not 0 < alpha < 1:
         raise UsageError(f"{ctx.origin}: {where} must be between 0 and 1, got {alpha}")
     return alpha
@@ -320,9 +503,10 @@ def _setting(
     help: str,
     factory: Callable[[], Any] | None = None,
     dump: Callable[[Any], Any] = copy.deepcopy,
+    optional: bool = False,
 ) -> Any:
     """A RunConfig field that is also a setting of the TOML file (the one place it is declared)."""
-    meta = {"setting": Setting(section, key, parse, help, dump)}
+    meta = {"setting": Setting(section, key, parse, help, dump, optional=optional)}
     if factory is not None:
         return field(default_factory=factory, metadata=meta)
     return field(default=default, metadata=meta)
@@ -349,6 +533,15 @@ class RunConfig:
     suite: str = _setting("transforms", "suite", "default", parse=_text, help="the transform suite (or none)")
     custom_transforms: tuple[dict[str, Any], ...] = _setting(
         "transforms", "custom", (), parse=_custom_transforms, help="custom edits; when given they replace the suite"
+    )
+    commands: tuple[CommandSpec, ...] = _setting(
+        "hashers",
+        "commands",
+        (),
+        parse=_commands,
+        dump=_dump_commands,
+        optional=True,
+        help="hashers that run a program: [hashers.commands.NAME] program, nbits, protocol (needs --allow-command)",
     )
     hashers: tuple[str, ...] = _setting("hashers", "names", (), parse=_hasher_names, help="hashers, in report order")
     composites: tuple[str, ...] = _setting(
@@ -387,8 +580,9 @@ class RunConfig:
         object.__setattr__(self, "composite_specs", tuple(Composite.parse(c) for c in self.composites))
 
     def to_dict(self) -> dict[str, Any]:
-        """Every setting by field name, in declaration order, tuples kept (JSON writes lists)."""
-        return {s.field: s.dump(getattr(self, s.field)) for s in SETTINGS}
+        """Every setting by field name, in declaration order, tuples kept (JSON writes lists);
+        an optional setting only when it differs from its default."""
+        return {s.field: s.dump(getattr(self, s.field)) for s in SETTINGS if not _left_out(s, self)}
 
     def digest(self) -> str:
         """A short stable digest of the configuration (part of the run id)."""
@@ -398,6 +592,27 @@ class RunConfig:
     def with_overrides(self, **changes: Any) -> RunConfig:
         return dataclasses.replace(self, **changes)
 
+    def build_hashers(self) -> list[Hasher]:
+        """The hasher objects of this run, in report order: registered ones by name, declared command
+        hashers from their :class:`CommandSpec` (their program starts only when images are hashed)."""
+        from . import hashers as hashers_mod
+        from .hashers.external import CommandHasher
+
+        commands = {c.name: c for c in self.commands}
+        out: list[Hasher] = []
+        for name in self.hashers:
+            c = commands.get(name)
+            out.append(
+                CommandHasher(c.program, name=c.name, nbits=c.nbits, protocol=c.protocol)
+                if c
+                else hashers_mod.get(name)
+            )
+        return out
+
+
+def _left_out(setting: Setting, config: RunConfig) -> bool:
+    return setting.optional and getattr(config, setting.field) == _DEFAULTS[setting.field]
+
 
 #: Every setting, in RunConfig field order (which is also the order they are validated in).
 SETTINGS: tuple[Setting, ...] = tuple(
@@ -405,6 +620,8 @@ SETTINGS: tuple[Setting, ...] = tuple(
     for f in dataclasses.fields(RunConfig)
     if "setting" in f.metadata
 )
+#: The default of every setting, as a RunConfig field holds it.
+_DEFAULTS: dict[str, Any] = {s.field: getattr(RunConfig(), s.field) for s in SETTINGS}
 
 
 def default_config_text() -> str:
@@ -426,8 +643,12 @@ def load_preset(name: str) -> RunConfig:
     return parse_config(tomllib.loads(text), origin=f"preset {name}")
 
 
-def load_config(path: str | Path | None = None) -> RunConfig:
-    """Read and validate a TOML configuration; ``None`` gives the embedded default."""
+def load_config(path: str | Path | None = None, *, allowed_commands: frozenset[str] = frozenset()) -> RunConfig:
+    """Read and validate a TOML configuration; ``None`` gives the embedded default.
+
+    ``allowed_commands``: the exact programs the user allowed on the command line
+    (``--allow-command``); a command hasher naming any other program is refused.
+    """
     if path is None:
         return parse_config(tomllib.loads(default_config_text()), origin="the embedded default")
     p = Path(path)
@@ -435,11 +656,13 @@ def load_config(path: str | Path | None = None) -> RunConfig:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise UsageError(f"cannot read config {p}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"config {p} is not UTF-8 text (byte {exc.start}); TOML files must be UTF-8") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{p} is not valid TOML: {exc}") from None
-    return parse_config(data, origin=str(p))
+    return parse_config(data, origin=str(p), allowed_commands=allowed_commands)
 
 
 def _check_keys(data: dict[str, Any], origin: str) -> None:
@@ -454,29 +677,40 @@ def _check_keys(data: dict[str, Any], origin: str) -> None:
         _unknown(set(block), {s.key for s in SETTINGS if s.section == section}, f"[{section}]", origin)
 
 
-def parse_config(data: dict[str, Any], origin: str = "config") -> RunConfig:
+def parse_config(
+    data: dict[str, Any], origin: str = "config", *, allowed_commands: frozenset[str] = frozenset()
+) -> RunConfig:
     """Validate a configuration already parsed from TOML (see ``data/default.toml``).
 
     Settings are parsed in declaration order, so a setting may check itself against those before
     it (composites against hasher names). A missing setting takes its RunConfig default, in the
-    written form the parser reads (what ``to_dict`` gives).
+    written form the parser reads (what ``to_dict`` gives). Nothing here runs a program: a command
+    hasher declares its name and width, and its program must be in ``allowed_commands``.
     """
     _check_keys(data, origin)
-    defaults = RunConfig().to_dict()
-    ctx = _Parsed(origin)
+    defaults = {s.field: s.dump(_DEFAULTS[s.field]) for s in SETTINGS}
+    ctx = _Parsed(origin, allowed_commands=frozenset(allowed_commands))
     for s in SETTINGS:
         ctx.values[s.field] = s.parse(s.read(data, defaults[s.field]), s.where, ctx)
     return RunConfig(**ctx.values)
 
 
-def config_from_dict(d: dict[str, Any], origin: str = "report.json") -> RunConfig:
+def config_from_dict(
+    d: dict[str, Any], origin: str = "report.json", *, allowed_commands: frozenset[str] = frozenset()
+) -> RunConfig:
     """Rebuild a configuration from :meth:`RunConfig.to_dict` (as recorded in report.json).
 
-    It goes through the same validation as a TOML file, so a hand-edited record is checked too.
+    It goes through the same validation as a TOML file, so a hand-edited record is checked too:
+    a report is untrusted input, and its command hashers run only if their programs are in
+    ``allowed_commands`` (``hashbench run --reproduce REPORT --allow-command PROGRAM``).
     """
+    if not isinstance(d, dict):
+        raise UsageError(f"{origin}: the recorded configuration is not a table")
     data: dict[str, Any] = {}
     for s in SETTINGS:
+        if s.field not in d and s.optional:
+            continue
         if s.field not in d:
             raise UsageError(f"{origin}: the recorded configuration is incomplete (missing {s.field!r})")
         s.write(data, d[s.field])
-    return parse_config(data, origin=origin)
+    return parse_config(data, origin=origin, allowed_commands=allowed_commands)

@@ -133,7 +133,7 @@ def run(
     created = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
     workers = _workers(config, workers, client)
     run_dir = _run_dir(config, out_root)
-    hashers = resolve_hashers(list(config.hashers))
+    hashers = resolve_hashers(config.build_hashers())
     inputs = _inputs(config)
     atomic_write_text(run_dir / "config.json", json.dumps(config.to_dict(), indent=1, sort_keys=True, default=str))
     hashed = _hash_stages(inputs, hashers, config, run_dir, workers, progress, client)
@@ -485,18 +485,23 @@ def reproduce(
     workers: int | None = None,
     progress: bool | None = None,
     client: Any = None,
+    allowed_commands: frozenset[str] = frozenset(),
 ) -> tuple[RunOutcome, list[str], list[str]]:
     """Run the configuration recorded in a report again, from scratch, and compare.
 
     Returns (the new run, accuracy differences, library versions that differ). Nothing is
     reused from the original run: the new run writes under ``out_root/reproduce-<timestamp>``.
+    A report is untrusted input: a program it names runs only if ``allowed_commands`` (the user's
+    ``--allow-command``) names that exact command.
     """
     from .config import config_from_dict
     from .report.schema import load_report
     from .report.schema import report_path as _report_file
 
     original = load_report(report_path)  # a clear UsageError for every way the file can be wrong
-    config = config_from_dict(original["config"], origin=str(_report_file(report_path)))
+    config = config_from_dict(
+        original["config"], origin=str(_report_file(report_path)), allowed_commands=allowed_commands
+    )
     stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%S")
     outcome = run(
         config, out_root=Path(out_root) / f"reproduce-{stamp}", progress=progress, workers=workers, client=client

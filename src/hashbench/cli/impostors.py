@@ -29,6 +29,11 @@ list of L hashes, about 1 - (1 - p)^L (see the report of `hashbench run`).
 n images make n(n-1)/2 pairs: 550,000 images are 1.5e11 pairs. With --cluster the pairs are
 split into blocks computed on the workers of a Dask cluster and summed; the counts are
 identical to a run on this machine.
+
+The table is untrusted input: every row of the hasher is checked before anything is counted.
+Its nbits must be the installed hasher's (pdq 256, phash 64, ...; at most 4,096 for a hasher not
+installed here), its hex exactly nbits/4 digits, its quality empty or 0-100. A table with bad
+rows is refused, naming them by id; --skip-bad-rows counts the others and lists the bad ones.
 """
 
 EPILOG = """\
@@ -38,7 +43,7 @@ examples:
   hashbench impostors hashes.parquet --hasher phash --cluster tcp://10.0.0.5:8786
   hashbench impostors hashes.parquet --hasher pdq --cluster local     a cluster of this machine's cores
 
-exit codes: 0 done; 2 usage error (bad table, unknown hasher, unreachable scheduler)
+exit codes: 0 done; 2 usage error (bad table or rows, unknown hasher, unreachable scheduler)
 """
 
 
@@ -71,6 +76,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=int,
         default=None,
         help="codes per chunk on the cluster (default: about 24 blocks of pairs per worker thread)",
+    )
+    p.add_argument(
+        "--skip-bad-rows",
+        action="store_true",
+        help="count the sound rows of a table with bad ones (listed on stderr and in --json) instead of refusing it",
     )
     p.add_argument("--json", action="store_true", help="print the result as JSON (with the whole histogram)")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
@@ -126,7 +136,7 @@ def run_impostors(args: argparse.Namespace) -> int:
         raise UsageError(f"--alpha must be between 0 and 1, got {args.alpha}")
     if args.block is not None and args.block < 1:
         raise UsageError(f"--block must be at least 1, got {args.block}")
-    ids, codes, nbits = _read_codes(args.table, args.hasher)
+    ids, codes, nbits, bad = _read_codes(args.table, args.hasher, args.skip_bad_rows)
     thresholds = _thresholds(args.threshold, args.hasher, nbits)
     hist, computed_on, seconds = _count_pairs(args, codes, nbits, len(ids))
     n = len(ids)
@@ -143,6 +153,7 @@ def run_impostors(args: argparse.Namespace) -> int:
         "computed_on": computed_on,
         "cluster": args.cluster,
         "seconds": seconds,
+        "skipped_rows": [{"id": i, "reason": r} for i, r in bad],
     }
     if args.json:
         json.dump(result, sys.stdout, indent=1)
@@ -152,18 +163,33 @@ def run_impostors(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_codes(path: str, hasher: str) -> tuple[list[str], npt.NDArray[np.uint8], int]:
-    """Ids, packed codes and nbits of one hasher's rows; every row must be a distinct image."""
-    import pyarrow.compute as pc
+def _read_codes(
+    path: str, hasher: str, skip_bad: bool
+) -> tuple[list[str], npt.NDArray[np.uint8], int, list[tuple[str, str]]]:
+    """Ids, packed codes and nbits of one hasher's sound rows, and its bad rows as (id, reason).
 
-    from ..store import codes_from_table, read_table
+    Every row is checked (:func:`hashbench.table_check.checked_codes`): bad rows refuse the table
+    in one line naming them, or with ``skip_bad`` are left out and listed on stderr. Every row
+    must be a distinct image.
+    """
+    from ..store import read_table
+    from ..table_check import checked_codes
 
-    table = read_table(path)
-    ids, codes, _ = codes_from_table(table, hasher)
-    if len(ids) != len(set(ids)):
+    try:
+        got = checked_codes(read_table(path), hasher)
+    except UsageError as exc:
+        raise UsageError(f"{path}: {exc}") from None
+    if got.bad:
+        listed = "; ".join(f"{i!r}: {r}" for i, r in got.bad[:3]) + ("; ..." if len(got.bad) > 3 else "")
+        if not skip_bad:
+            raise UsageError(
+                f"{path}: {len(got.bad):,} bad rows for {hasher}, nothing counted ({listed}); "
+                "fix the table or pass --skip-bad-rows"
+            )
+        print(f"hashbench: skipped {len(got.bad):,} bad rows for {hasher}: {listed}", file=sys.stderr)
+    if len(got.ids) != len(set(got.ids)):
         raise UsageError(f"{path} has the same id twice for {hasher}; every row must be a distinct image")
-    nbits = int(table.filter(pc.equal(table["hasher"], hasher))["nbits"][0].as_py())
-    return ids, codes, nbits
+    return got.ids, got.codes, got.nbits, got.bad
 
 
 def _count_pairs(

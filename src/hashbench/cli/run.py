@@ -17,6 +17,14 @@ seed, versions and machine), metrics.csv, report.md, report.html and plots/.
 With no --config it runs the embedded default: 1,000 synthetic references plus the photos
 bundled with the dependencies, the default edit suite, 5,000 synthetic distractors and nine
 hashers. Running the same configuration again resumes: finished chunks are not recomputed.
+
+Configurations and reports are untrusted input: a hasher that runs a program is declared in the
+config as [hashers.commands.NAME] (program = "...", nbits = N, protocol = "lines" or "nul"),
+listed by NAME in [hashers] names, and runs only if that exact program string is also given
+with --allow-command on this command line. Nothing runs while a config is checked. The program
+reads image paths on stdin and answers one hex hash (or "error REASON") per path, each ended by
+a newline ("lines") or a NUL byte ("nul", for file names that hold newlines); a batch whose
+output passes 64 KiB + 4 KiB per image fails with that reason.
 """
 
 EPILOG = """\
@@ -26,6 +34,7 @@ examples:
   hashbench run --config my.toml --out results --workers 2
   hashbench run --reproduce results/default-0123abcd4567/report.json
   hashbench run --preset fpr-50b                  the 1-in-50-billion study (long)
+  hashbench run --config pd.toml --allow-command '/opt/pdq-wrapper --fast'
 
 exit codes: 0 done; 1 --reproduce found a difference; 2 usage error (bad config, bad path)
 """
@@ -59,6 +68,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--print-default-config", action="store_true", help="print the embedded default TOML and exit")
     p.add_argument(
+        "--allow-command",
+        metavar="PROGRAM",
+        action="append",
+        default=[],
+        help="let a [hashers.commands.NAME] hasher of the config run PROGRAM (the exact program string; "
+        "repeatable). Without it, a config or report naming a program is refused",
+    )
+    p.add_argument(
         "--reproduce",
         metavar="REPORT",
         help="run the configuration recorded in REPORT again from scratch and check every accuracy figure",
@@ -91,7 +108,12 @@ def _run_or_reproduce(args: argparse.Namespace, progress: bool | None, client: A
 
     if args.reproduce:
         outcome, diffs, versions = reproduce(
-            args.reproduce, out_root=args.out, workers=args.workers, progress=progress, client=client
+            args.reproduce,
+            out_root=args.out,
+            workers=args.workers,
+            progress=progress,
+            client=client,
+            allowed_commands=frozenset(args.allow_command or ()),
         )
         print(f"reproduced into {outcome.run_dir}")
         if versions:
@@ -105,7 +127,8 @@ def _run_or_reproduce(args: argparse.Namespace, progress: bool | None, client: A
             return 1
         print("every accuracy figure is identical to the original run")
         return 0
-    config = load_preset(args.preset) if args.preset else load_config(args.config)
+    allowed = frozenset(args.allow_command)
+    config = load_preset(args.preset) if args.preset else load_config(args.config, allowed_commands=allowed)
     try:
         outcome = run(config, out_root=args.out, progress=progress, workers=args.workers, client=client)
     except KeyboardInterrupt:
@@ -119,7 +142,7 @@ def _run_or_reproduce(args: argparse.Namespace, progress: bool | None, client: A
         return 130
     from ..report import summary_table
 
-    print(summary_table(outcome.report))
+    print(summary_table(dict(outcome.report)))  # summary_table reads a plain dict (the report may be typed)
     print(
         f"\nreport: {outcome.run_dir}/report.html  "
         "(also report.md, report.json, metrics.csv, metrics_by_group.csv, plots/)"
