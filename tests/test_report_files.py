@@ -16,6 +16,7 @@ import pytest
 from PIL import Image
 from scipy.stats import beta
 
+from hashbench import schema
 from hashbench.cli import main
 from hashbench.config import load_config
 from hashbench.evaluate.study import rate_dict
@@ -26,6 +27,7 @@ from hashbench.report.html import render_html
 from hashbench.report.metrics import GROUP_METRICS_COLUMNS, METRICS_COLUMNS
 from hashbench.report.plots import PLOTS
 from hashbench.runner import run
+from typed_shape import shape_errors
 
 TINY = """\
 [run]
@@ -396,3 +398,16 @@ def test_false_positive_only_run_renders(tmp_path):
         rows = list(csv.DictReader(fh))
     assert {r["transform"] for r in rows} == {"all"} and all(r["tpr"] == "" for r in rows)
     assert "–" in summary_table(report)
+    assert shape_errors(report, schema.Report) == []  # the typed shape holds without genuine pairs too
+
+
+def test_a_fresh_report_has_exactly_the_typed_shape(report):
+    """The writers write what hashbench.schema declares (readers are type-checked against it),
+    here with a quality gate, image groups, composites and per-query figures all present."""
+    assert shape_errors(report, schema.Report) == []
+    pdq = report["hashers"]["pdq"]
+    assert "quality" in pdq and {"by_group", "histogram_ungated"} <= set(pdq["impostor"]) and report["composites"]
+    broken = copy.deepcopy(report)
+    broken["hashers"]["pdq"]["at_threshold"]["tpr"]["misses"] = 1
+    expected = "$.hashers[pdq].at_threshold.tpr: key 'misses' is not declared in Rate"
+    assert shape_errors(broken, schema.Report) == [expected]

@@ -25,7 +25,7 @@ import json
 import resource
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -145,7 +145,7 @@ def run(
     if write:
         from .report import write_report
 
-        write_report(cast(dict[str, Any], report), run_dir)
+        write_report(report, run_dir)
     return RunOutcome(run_dir, report)
 
 
@@ -467,7 +467,7 @@ def _peak_memory_mib() -> PeakMemory:
 # --- reproduction ----------------------------------------------------------------------------
 
 
-def accuracy_differences(report_a: Mapping[str, Any], report_b: Mapping[str, Any]) -> list[str]:
+def accuracy_differences(report_a: Report, report_b: Report) -> list[str]:
     """Every accuracy figure that differs between two reports (timing fields are ignored).
 
     :func:`hashbench.report.schema.accuracy_differences`, imported when first needed: the

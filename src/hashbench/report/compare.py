@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..errors import UsageError
+from ..schema import Rate, Report
 from . import format as f
 from .metrics import tpr_at, transform_names
 
@@ -116,9 +117,7 @@ def _diff_dict(d: Difference) -> dict[str, Any]:
     return out
 
 
-def _tpr_diff(
-    matcher: str, metric: str, transform: str | None, a: dict[str, Any], b: dict[str, Any], tol: Tolerances
-) -> Difference:
+def _tpr_diff(matcher: str, metric: str, transform: str | None, a: Rate, b: Rate, tol: Tolerances) -> Difference:
     ra, rb = a.get("rate"), b.get("rate")
     regressed = ra is not None and rb is not None and rb < ra - tol.tpr - _EPS
     improved = ra is not None and rb is not None and rb > ra + _EPS
@@ -136,7 +135,7 @@ def _tpr_diff(
     )
 
 
-def _fpr_diff(matcher: str, a: dict[str, Any], b: dict[str, Any], tol: Tolerances) -> Difference:
+def _fpr_diff(matcher: str, a: Rate, b: Rate, tol: Tolerances) -> Difference:
     ua, ub = a.get("ci_high"), b.get("ci_high")
     regressed = ua is not None and ub is not None and ub > ua * (1 + tol.fpr) + _EPS
     improved = ua is not None and ub is not None and ub < ua - _EPS
@@ -154,11 +153,13 @@ def _fpr_diff(matcher: str, a: dict[str, Any], b: dict[str, Any], tol: Tolerance
     )
 
 
-def _speed(report: dict[str, Any], name: str) -> float | None:
-    return ((report.get("timing") or {}).get("hashing", {}).get(name) or {}).get("images_per_second_per_core")
+def _speed(report: Report, name: str) -> float | None:
+    timing = report.get("timing")
+    rec = timing.get("hashing", {}).get(name) if timing else None
+    return rec.get("images_per_second_per_core") if rec else None
 
 
-def _config_notes(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
+def _config_notes(a: Report, b: Report) -> list[str]:
     ca, cb = a.get("config", {}), b.get("config", {})
     ignore = {"workers", "chunk_size"}  # how a run was executed, not what it measured
     keys = [k for k in dict.fromkeys([*ca, *cb]) if k not in ignore and ca.get(k) != cb.get(k)]
@@ -179,7 +180,7 @@ def _config_notes(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
     return notes
 
 
-def compare_reports(a: dict[str, Any], b: dict[str, Any], tolerances: Tolerances | None = None) -> Comparison:
+def compare_reports(a: Report, b: Report, tolerances: Tolerances | None = None) -> Comparison:
     """Compare report B against baseline A (both as read from report.json)."""
     tol = tolerances or Tolerances()
     ha, hb = list(a["hashers"]), list(b["hashers"])

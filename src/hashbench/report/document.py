@@ -13,10 +13,23 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Literal
 
+from ..schema import (
+    EqualErrorRate,
+    HashingRate,
+    IndexSpeed,
+    IndexTiming,
+    Projected,
+    Rate,
+    RateAt,
+    RecallAtPrecision,
+    Report,
+    Timing,
+    TransformInfo,
+)
 from . import format as f
-from .metrics import failure_rows, group_fpr_at, group_names, has_gate, tpr_at, transform_names
+from .metrics import GroupRate, failure_rows, group_fpr_at, group_names, has_gate, tpr_at, transform_names
 from .plots import PLOTS
 
 __all__ = ["Heading", "Paragraph", "Bullets", "Table", "Figure", "Code", "Block", "build_document", "slug"]
@@ -85,33 +98,39 @@ def slug(text: str) -> str:
 # (keeping wide tables on screen) and becomes a space in Markdown.
 
 
-def _tpr(d: dict[str, Any] | None) -> str:
+# What a cell helper reads: a rate of the report (at a threshold, of an operating point, of a
+# composite), a projected rate (no counts) or a per-group rate recomputed from the histograms.
+_Counted = Rate | RateAt | GroupRate
+_Interval = _Counted | Projected
+
+
+def _tpr(d: _Counted | None) -> str:
     if not d or d.get("rate") is None:
         return f.DASH
     return f"{f.pct(d['rate'])}\n{f.interval(d['ci_low'], d['ci_high'], f.pct)}"
 
 
-def _fpr(d: dict[str, Any] | None) -> str:
+def _fpr(d: _Interval | None) -> str:
     if not d or d.get("rate") is None:
         return f.DASH
     return f"{f.small_rate(d['rate'])}\n{f.interval(d['ci_low'], d['ci_high'])}"
 
 
-def _kn(d: dict[str, Any] | None) -> str:
+def _kn(d: _Counted | None) -> str:
     return f.k_of_n(d.get("count"), d.get("n")) if d else f.DASH
 
 
-def _at_most(d: dict[str, Any] | None) -> str:
+def _at_most(d: _Counted | None) -> str:
     if not d or d.get("ci_high") is None:
         return f.DASH
     return f.one_in(d["ci_high"])
 
 
-def _gate_names(report: dict[str, Any]) -> list[str]:
+def _gate_names(report: Report) -> list[str]:
     return [n for n, h in report["hashers"].items() if has_gate(h)]
 
 
-def _conf(report: dict[str, Any]) -> str:
+def _conf(report: Report) -> str:
     return f"{100 * (1 - float(report['config'].get('alpha', 0.05))):.0f}%"
 
 
@@ -120,7 +139,7 @@ def _conf(report: dict[str, Any]) -> str:
 # ------------------------------------------------------------------------------------------
 
 
-def _intro(report: dict[str, Any]) -> list[Block]:
+def _intro(report: Report) -> list[Block]:
     cfg = report["config"]
     inputs = report["inputs"]
     n_ref = inputs["references"]["count"]
@@ -168,7 +187,7 @@ def _intro(report: dict[str, Any]) -> list[Block]:
     return blocks
 
 
-def _headline(report: dict[str, Any]) -> list[Block]:
+def _headline(report: Report) -> list[Block]:
     rows = []
     for name, h in report["hashers"].items():
         at = h["at_threshold"]
@@ -239,9 +258,8 @@ def _headline(report: dict[str, Any]) -> list[Block]:
     return blocks
 
 
-def _operational(report: dict[str, Any]) -> list[Block]:
-    ops = {n: h["at_threshold"].get("operational") for n, h in report["hashers"].items()}
-    ops = {n: o for n, o in ops.items() if o}
+def _operational(report: Report) -> list[Block]:
+    ops = {n: o for n, h in report["hashers"].items() if (o := h["at_threshold"].get("operational"))}
     if not ops:
         return []
     any_op = next(iter(ops.values()))
@@ -299,11 +317,11 @@ def _split_common_ending(texts: list[str]) -> tuple[list[str], str]:
     return [" ".join(s[:-k]) for s in split], " ".join(split[0][-k:])
 
 
-def _has_genuine(report: dict[str, Any]) -> bool:
+def _has_genuine(report: Report) -> bool:
     return any((h["at_threshold"].get("tpr") or {}).get("n") for h in report["hashers"].values())
 
 
-def _by_group(report: dict[str, Any]) -> list[Block]:
+def _by_group(report: Report) -> list[Block]:
     groups = group_names(report)
     if len(groups) < 2:
         return []
@@ -330,7 +348,7 @@ def _by_group(report: dict[str, Any]) -> list[Block]:
     ]
 
 
-def _operating_points(report: dict[str, Any]) -> list[Block]:
+def _operating_points(report: Report) -> list[Block]:
     rows = []
     for name, h in report["hashers"].items():
         for op in h.get("operating_points", []):
@@ -387,24 +405,35 @@ def _operating_points(report: dict[str, Any]) -> list[Block]:
     ]
 
 
-def _summaries(report: dict[str, Any]) -> list[Block]:
+def _eer_cell(eer: EqualErrorRate | None) -> str:
+    """The equal error rate and where it is; a dash without one (no genuine or impostor pairs)."""
+    threshold = eer.get("threshold") if eer else None
+    if not eer or threshold is None:
+        return f.DASH
+    return f"{f.pct(eer.get('rate'))} at distance {threshold:.1f}"
+
+
+def _recall_cell(r90: RecallAtPrecision | None) -> str:
+    """Recall at 90% precision and its threshold; says so when no threshold reaches that precision."""
+    threshold = r90.get("threshold") if r90 else None
+    if not r90:
+        return f.DASH
+    if threshold is None:
+        return "none reaches 90% precision"
+    return f"{f.pct(r90.get('recall'))} at ≤ {threshold}"
+
+
+def _summaries(report: Report) -> list[Block]:
     rows = []
     for name, h in report["hashers"].items():
         s = h.get("summary") or {}
-        eer = s.get("eer") or {}
-        r90 = s.get("recall_at_90_precision") or {}
+        ap = s.get("isc_micro_ap")
         rows.append(
             [
                 f"`{name}`",
-                f"{f.pct(eer.get('rate'))} at distance {eer['threshold']:.1f}"
-                if eer.get("threshold") is not None
-                else f.DASH,
-                f"{s['isc_micro_ap']:.3f}" if s.get("isc_micro_ap") is not None else f.DASH,
-                (
-                    f"{f.pct(r90.get('recall'))} at ≤ {r90['threshold']}"
-                    if r90.get("threshold") is not None
-                    else ("none reaches 90% precision" if r90 else f.DASH)
-                ),
+                _eer_cell(s.get("eer")),
+                f"{ap:.3f}" if ap is not None else f.DASH,
+                _recall_cell(s.get("recall_at_90_precision")),
             ]
         )
     blocks: list[Block] = [
@@ -433,7 +462,7 @@ def _summaries(report: dict[str, Any]) -> list[Block]:
     return blocks
 
 
-def _describe_transform(desc: dict[str, Any] | None) -> str:
+def _describe_transform(desc: TransformInfo | None) -> str:
     """``'jpeg quality=30'``; a chain as its steps in order; empty parameters left out."""
     if not desc:
         return ""
@@ -444,7 +473,7 @@ def _describe_transform(desc: dict[str, Any] | None) -> str:
     return f"{desc.get('kind', '')} {shown}".strip()
 
 
-def _per_transform(report: dict[str, Any]) -> list[Block]:
+def _per_transform(report: Report) -> list[Block]:
     names = list(report["hashers"])
     transforms = transform_names(report)
     if not transforms:
@@ -491,7 +520,7 @@ def _per_transform(report: dict[str, Any]) -> list[Block]:
     ]
 
 
-def _composites(report: dict[str, Any]) -> list[Block]:
+def _composites(report: Report) -> list[Block]:
     comps = report.get("composites") or {}
     if not comps:
         return []
@@ -536,7 +565,7 @@ def _composites(report: dict[str, Any]) -> list[Block]:
     ]
 
 
-def _quality(report: dict[str, Any]) -> list[Block]:
+def _quality(report: Report) -> list[Block]:
     names = _gate_names(report)
     if not names:
         return []
@@ -585,7 +614,7 @@ def _quality(report: dict[str, Any]) -> list[Block]:
     ]
 
 
-def _failures(report: dict[str, Any], limit: int = 10) -> list[Block]:
+def _failures(report: Report, limit: int = 10) -> list[Block]:
     rows = failure_rows(report)
     blocks: list[Block] = [Heading("Failures")]
     if not rows:
@@ -612,35 +641,34 @@ def _failures(report: dict[str, Any], limit: int = 10) -> list[Block]:
     return blocks
 
 
-def _hashing_rows(report: dict[str, Any]) -> list[list[str]]:
+def _hashing_rows(report: Report) -> list[list[str]]:
     """One row per hasher: images, CPU time, images/s per core and the rate relative to the fastest.
 
     A hasher computed as a by-product of another (pdq from pdq8's variant 0) has no time of its
     own, so its row names the hasher that made it rather than printing a rate of zero.
     """
     hashing = report.get("timing", {}).get("hashing", {})
-    rates = {n: (hashing.get(n) or {}).get("images_per_second_per_core") for n in report["hashers"]}
+    recs: dict[str, HashingRate | None] = {n: hashing.get(n) for n in report["hashers"]}
+    rates = {n: rec.get("images_per_second_per_core") if rec else None for n, rec in recs.items()}
     fastest = max((r for r in rates.values() if r), default=None)
     rows = []
-    for n in report["hashers"]:
-        rec = hashing.get(n) or {}
+    for n, rec in recs.items():
         r = rates[n]
-        shared = r is None and rec.get("shared_with")
+        shared_with = rec.get("shared_with") if rec else None
+        shared = r is None and shared_with
         rows.append(
             [
                 f"`{n}`",
-                f.count(rec.get("images")),
-                f.DASH if shared else f.seconds(rec.get("cpu_seconds")),
-                f.per_second(r)
-                if r
-                else (f"computed with `{rec['shared_with']}`" if rec.get("shared_with") else f.DASH),
+                f.count(rec.get("images") if rec else None),
+                f.DASH if shared else f.seconds(rec.get("cpu_seconds") if rec else None),
+                f.per_second(r) if r else (f"computed with `{shared_with}`" if shared_with else f.DASH),
                 f"{r / fastest:.2f}" if r and fastest else f.DASH,
             ]
         )
     return rows
 
 
-def _machine_note(report: dict[str, Any]) -> Paragraph:
+def _machine_note(report: Report) -> Paragraph:
     """Where the timings come from, and why they are to be read only as ratios within one run."""
     timing = report.get("timing", {})
     return Paragraph(
@@ -652,7 +680,7 @@ def _machine_note(report: dict[str, Any]) -> Paragraph:
     )
 
 
-def _run_costs(timing: dict[str, Any]) -> Paragraph:
+def _run_costs(timing: Timing) -> Paragraph:
     """The cost of the run around the hashers: making the images, wall time, peak memory."""
     memory = timing.get("peak_memory_mib", {})
     return Paragraph(
@@ -680,14 +708,12 @@ _INDEX_HEADER = (
 )
 
 
-def _index_row(name: str, rec: dict[str, Any]) -> list[str]:
-    """The flat scan and MIH side by side for one hasher; "NO" in the last cell flags an index bug."""
-    fl, mi = rec["flat"], rec.get("mih", {})
-    ratio = (
-        mi["queries_per_second"] / fl["queries_per_second"]
-        if mi.get("queries_per_second") and fl.get("queries_per_second")
-        else None
-    )
+def _index_row(name: str, rec: IndexTiming, fl: IndexSpeed) -> list[str]:
+    """The flat scan (``fl``, ``rec["flat"]``) and MIH side by side for one hasher; "NO" in the
+    last cell flags an index bug. ``fl`` is passed apart because only records with one have a row."""
+    mi = rec.get("mih", {})
+    q_flat, q_mih = fl.get("queries_per_second"), mi.get("queries_per_second")
+    ratio = q_mih / q_flat if q_mih and q_flat else None
     return [
         f"`{name}`",
         f.count(rec.get("n_listed")),
@@ -704,10 +730,10 @@ def _index_row(name: str, rec: dict[str, Any]) -> list[str]:
     ]
 
 
-def _index_blocks(report: dict[str, Any]) -> list[Block]:
+def _index_blocks(report: Report) -> list[Block]:
     """The index comparison, only for the hashers whose run timed a flat index (none: no blocks)."""
     index = report.get("timing", {}).get("index", {})
-    rows = [_index_row(n, index[n]) for n in report["hashers"] if (index.get(n) or {}).get("flat")]
+    rows = [_index_row(n, rec, fl) for n in report["hashers"] if (rec := index.get(n)) and (fl := rec.get("flat"))]
     if not rows:
         return []
     return [
@@ -720,7 +746,7 @@ def _index_blocks(report: dict[str, Any]) -> list[Block]:
     ]
 
 
-def _stage_blocks(timing: dict[str, Any]) -> list[Block]:
+def _stage_blocks(timing: Timing) -> list[Block]:
     """Per pipeline stage: how much was done, how much came back from a checkpoint, how long it took."""
     stages = timing.get("stages", {})
     if not stages:
@@ -738,7 +764,7 @@ def _stage_blocks(timing: dict[str, Any]) -> list[Block]:
     return [Table(["stage", "items", "chunks", "resumed from checkpoint", "wall time"], rows)]
 
 
-def _throughput(report: dict[str, Any]) -> list[Block]:
+def _throughput(report: Report) -> list[Block]:
     """The Throughput section: hashing speed, run costs, index speed, stages, the throughput plot."""
     timing = report.get("timing", {})
     return [
@@ -755,7 +781,7 @@ def _throughput(report: dict[str, Any]) -> list[Block]:
     ]
 
 
-def _provenance(report: dict[str, Any]) -> list[Block]:
+def _provenance(report: Report) -> list[Block]:
     env = report.get("environment", {})
     inputs = report["inputs"]
     blocks: list[Block] = [
@@ -768,7 +794,8 @@ def _provenance(report: dict[str, Any]) -> list[Block]:
         ),
     ]
     inrows = []
-    for key in ("references", "distractors"):
+    keys: tuple[Literal["references", "distractors"], ...] = ("references", "distractors")
+    for key in keys:
         d = inputs.get(key, {})
         inrows.append(
             [
@@ -816,7 +843,7 @@ def _provenance(report: dict[str, Any]) -> list[Block]:
     return blocks
 
 
-def build_document(report: dict[str, Any]) -> list[Block]:
+def build_document(report: Report) -> list[Block]:
     """Every block of the report, in order."""
     return [
         *_intro(report),

@@ -13,11 +13,12 @@ impostor pairs as non-matches, so the gated rates keep the ungated denominators.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from ..evaluate.rates import RateCurve, clopper_pearson, fpr_curve, rate_curve
+from ..schema import GroupImpostor, HasherEvaluation, Rate, Report
 
 __all__ = [
     "ALL_TRANSFORMS",
@@ -37,6 +38,7 @@ __all__ = [
     "tpr_at",
     "group_names",
     "group_fpr_at",
+    "GroupRate",
     "metrics_rows",
     "failure_rows",
 ]
@@ -86,7 +88,7 @@ GROUP_METRICS_COLUMNS: tuple[str, ...] = (
 )
 
 
-def transform_names(report: dict[str, Any]) -> list[str]:
+def transform_names(report: Report) -> list[str]:
     """Transforms that have results, in suite order (as the run applied them), then any others sorted."""
     present: set[str] = set()
     for h in report["hashers"].values():
@@ -96,12 +98,14 @@ def transform_names(report: dict[str, Any]) -> list[str]:
     return listed + sorted(present - set(listed))
 
 
-def genuine_histogram(h: dict[str, Any], transform: str | None = None, *, gated: bool = False) -> np.ndarray:
+def genuine_histogram(h: HasherEvaluation, transform: str | None = None, *, gated: bool = False) -> np.ndarray:
     """Genuine-pair distance histogram of one transform, or pooled over all (``None``/"all").
 
     ``gated=True`` gives the pairs that pass the quality gate (``genuine_histogram_ungated``).
     """
-    key = "genuine_histogram_ungated" if gated else "genuine_histogram"
+    key: Literal["genuine_histogram", "genuine_histogram_ungated"] = (
+        "genuine_histogram_ungated" if gated else "genuine_histogram"
+    )
     nbits = int(h["nbits"])
     if transform not in (None, ALL_TRANSFORMS):
         entry = h["transforms"].get(transform)
@@ -115,21 +119,21 @@ def genuine_histogram(h: dict[str, Any], transform: str | None = None, *, gated:
     return total
 
 
-def _alpha(report: dict[str, Any]) -> float:
+def _alpha(report: Report) -> float:
     return float(report.get("config", {}).get("alpha", 0.05))
 
 
-def tpr_curve_of(report: dict[str, Any], hasher: str, transform: str | None = None) -> RateCurve:
+def tpr_curve_of(report: Report, hasher: str, transform: str | None = None) -> RateCurve:
     """TPR at every threshold for one hasher (and transform, or all pooled)."""
     return rate_curve(genuine_histogram(report["hashers"][hasher], transform), "true-positive rate", _alpha(report))
 
 
-def fpr_curve_of(report: dict[str, Any], hasher: str) -> RateCurve:
+def fpr_curve_of(report: Report, hasher: str) -> RateCurve:
     """Per-pair FPR at every threshold from the impostor histogram."""
     return fpr_curve(np.asarray(report["hashers"][hasher]["impostor"]["histogram"], dtype=np.int64), _alpha(report))
 
 
-def per_query_curve_of(report: dict[str, Any], hasher: str) -> RateCurve | None:
+def per_query_curve_of(report: Report, hasher: str) -> RateCurve | None:
     """Measured per-query FPR at every threshold: share of distractor queries whose nearest
     reference is within ``t``; ``None`` when the run could not measure it."""
     pq = report["hashers"][hasher].get("per_query", {})
@@ -138,6 +142,13 @@ def per_query_curve_of(report: dict[str, Any], hasher: str) -> RateCurve | None:
     return rate_curve(
         np.asarray(pq["nearest_histogram"], dtype=np.int64), "measured per-query false-positive rate", _alpha(report)
     )
+
+
+class GroupRate(Rate):
+    """The per-pair FPR among the images of one group at one threshold (:func:`group_fpr_at`);
+    recomputed from ``impostor.by_group``, not stored in the report."""
+
+    n_images: int
 
 
 @dataclass(frozen=True)
@@ -160,12 +171,12 @@ def _gated(counts_hist: np.ndarray, n: int, alpha: float) -> GatedCurve:
     return GatedCurve(count, n, count / n, np.asarray(low), np.asarray(high))
 
 
-def has_gate(h: dict[str, Any]) -> bool:
+def has_gate(h: HasherEvaluation) -> bool:
     """Whether this hasher ran with a quality gate (PDQ family with a floor)."""
     return h.get("quality_floor") is not None
 
 
-def gated_tpr_curve_of(report: dict[str, Any], hasher: str, transform: str | None = None) -> GatedCurve | None:
+def gated_tpr_curve_of(report: Report, hasher: str, transform: str | None = None) -> GatedCurve | None:
     """TPR with the quality gate (gated pairs are misses); ``None`` without a gate."""
     h = report["hashers"][hasher]
     if not has_gate(h):
@@ -174,7 +185,7 @@ def gated_tpr_curve_of(report: dict[str, Any], hasher: str, transform: str | Non
     return _gated(genuine_histogram(h, transform, gated=True), n, _alpha(report))
 
 
-def gated_fpr_curve_of(report: dict[str, Any], hasher: str) -> GatedCurve | None:
+def gated_fpr_curve_of(report: Report, hasher: str) -> GatedCurve | None:
     """Per-pair FPR with the quality gate (pairs with a gated image never match)."""
     h = report["hashers"][hasher]
     imp = h["impostor"]
@@ -184,7 +195,7 @@ def gated_fpr_curve_of(report: dict[str, Any], hasher: str) -> GatedCurve | None
     return _gated(np.asarray(imp["histogram_ungated"], dtype=np.int64), n, _alpha(report))
 
 
-def group_names(report: dict[str, Any]) -> list[str]:
+def group_names(report: Report) -> list[str]:
     """Image groups (synthetic content family, else dataset) with their own impostor histogram."""
     names: set[str] = set()
     for h in report["hashers"].values():
@@ -192,29 +203,31 @@ def group_names(report: dict[str, Any]) -> list[str]:
     return sorted(names)
 
 
-def _group_fpr_curve(report: dict[str, Any], entry: dict[str, Any]) -> RateCurve:
+def _group_fpr_curve(report: Report, entry: GroupImpostor) -> RateCurve:
     """Per-pair FPR at every threshold among the pairs of one group (an ``impostor.by_group`` entry)."""
     return fpr_curve(np.asarray(entry["histogram"], dtype=np.int64), _alpha(report))
 
 
-def group_fpr_at(report: dict[str, Any], hasher: str, group: str, threshold: int) -> dict[str, Any] | None:
+def _rate_at(c: RateCurve, threshold: int) -> Rate:
+    """``{count, n, rate, ci_low, ci_high}`` of a curve at one threshold, shaped as the report's
+    rates are (so the tables format recomputed and stored rates alike); rate None if n = 0."""
+    if c.n == 0:
+        return {"count": 0, "n": 0, "rate": None, "ci_low": None, "ci_high": None}
+    at = c.at(threshold)
+    return {"count": at["count"], "n": at["n"], "rate": at["rate"], "ci_low": at["ci_low"], "ci_high": at["ci_high"]}
+
+
+def group_fpr_at(report: Report, hasher: str, group: str, threshold: int) -> GroupRate | None:
     """Per-pair FPR among the pairs of images of one group, at one threshold (None: no such group)."""
     entry = report["hashers"][hasher]["impostor"].get("by_group", {}).get(group)
     if entry is None:
         return None
-    c = _group_fpr_curve(report, entry)
-    if c.n == 0:
-        return {"count": 0, "n": 0, "rate": None, "ci_low": None, "ci_high": None, "n_images": entry["n_images"]}
-    at = c.at(threshold)
-    return {**{k: at[k] for k in ("count", "n", "rate", "ci_low", "ci_high")}, "n_images": entry["n_images"]}
+    return {**_rate_at(_group_fpr_curve(report, entry), threshold), "n_images": entry["n_images"]}
 
 
-def tpr_at(report: dict[str, Any], hasher: str, threshold: int, transform: str | None = None) -> dict[str, Any]:
+def tpr_at(report: Report, hasher: str, threshold: int, transform: str | None = None) -> Rate:
     """``{count, n, rate, ci_low, ci_high}`` of the TPR at one threshold (rate None if n = 0)."""
-    c = tpr_curve_of(report, hasher, transform)
-    if c.n == 0:
-        return {"count": 0, "n": 0, "rate": None, "ci_low": None, "ci_high": None}
-    return {k: v for k, v in c.at(threshold).items() if k in ("count", "n", "rate", "ci_low", "ci_high")}
+    return _rate_at(tpr_curve_of(report, hasher, transform), threshold)
 
 
 def _num(x: Any) -> Any:
@@ -228,7 +241,7 @@ def _num(x: Any) -> Any:
     return x
 
 
-def metrics_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
+def metrics_rows(report: Report) -> list[dict[str, Any]]:
     """The long-format rows of metrics.csv: one per (hasher, transform, threshold).
 
     ``transform`` is each transform of the suite and ``"all"`` (every genuine pair pooled).
@@ -300,7 +313,7 @@ def metrics_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def group_metrics_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
+def group_metrics_rows(report: Report) -> list[dict[str, Any]]:
     """The rows of metrics_by_group.csv: one per (hasher, image group, threshold).
 
     The per-pair FPR among the pairs of distinct images of one group only (synthetic content
@@ -333,7 +346,7 @@ def group_metrics_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def failure_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
+def failure_rows(report: Report) -> list[dict[str, Any]]:
     """Every recorded failure (an image that did not decode, or a hasher that failed on one)."""
     return [
         {k: ("" if f.get(k) is None else f.get(k)) for k in FAILURE_COLUMNS}

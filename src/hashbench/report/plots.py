@@ -14,11 +14,12 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from ..evaluate.operating import det_curve, roc_curve
+from ..schema import HasherEvaluation, Report
 from .metrics import fpr_curve_of, genuine_histogram, tpr_at, transform_names
 
 if TYPE_CHECKING:
@@ -52,7 +53,7 @@ _GENUINE = "#2c7fb8"
 _IMPOSTOR = "#d95f0e"
 
 
-def _colour(report: dict[str, Any], hasher: str) -> str:
+def _colour(report: Report, hasher: str) -> str:
     return _COLOURS[list(report["hashers"]).index(hasher) % len(_COLOURS)]
 
 
@@ -88,11 +89,11 @@ def _distances(hist: np.ndarray) -> np.ndarray:
     return np.repeat(np.arange(hist.size, dtype=np.int64), hist)
 
 
-def _usable(h: dict[str, Any]) -> bool:
+def _usable(h: HasherEvaluation) -> bool:
     return int(np.sum(h["impostor"]["histogram"])) > 0 and int(genuine_histogram(h).sum()) > 0
 
 
-def plot_distances(report: dict[str, Any]) -> bytes:
+def plot_distances(report: Report) -> bytes:
     """Genuine vs impostor distance distributions per hasher, as shares of pairs on a log axis."""
     names = list(report["hashers"])
     fig, axes = _grid(len(names))
@@ -129,7 +130,7 @@ def plot_distances(report: dict[str, Any]) -> bytes:
     return _png(fig)
 
 
-def plot_fpr_vs_threshold(report: dict[str, Any]) -> bytes:
+def plot_fpr_vs_threshold(report: Report) -> bytes:
     """Per-pair FPR at every threshold with its 95% band; zero counts drawn as upper bounds."""
     names = list(report["hashers"])
     fig, axes = _grid(len(names))
@@ -192,7 +193,7 @@ def _empty(message: str, size: tuple[float, float] = (8.5, 2.0)) -> bytes:
 _NO_GENUINE = "No edited copies in this run (a false-positive-only study): nothing to draw."
 
 
-def plot_roc(report: dict[str, Any]) -> bytes:
+def plot_roc(report: Report) -> bytes:
     """ROC per hasher: TPR against per-pair FPR (log axis), with the named threshold marked."""
     if not any(_usable(h) for h in report["hashers"].values()):
         return _empty(_NO_GENUINE)
@@ -207,16 +208,18 @@ def plot_roc(report: dict[str, Any]) -> bytes:
         pos = curve.fpr > 0
         ax.plot(curve.fpr[pos], curve.y[pos], color=colour, lw=1.5, label=name, drawstyle="steps-post")
         fpr = h["at_threshold"]["fpr_per_pair"]
-        tpr = h["at_threshold"]["tpr"]
-        if fpr.get("rate"):
-            ax.plot(fpr["rate"], tpr["rate"], marker="o", color=colour, ms=7, mec="black")
-        elif fpr.get("ci_high") and tpr.get("rate") is not None:
+        fpr_rate, fpr_high = fpr.get("rate"), fpr.get("ci_high")
+        # a usable hasher has genuine pairs, so its TPR has a rate: the None check only tells mypy
+        tpr_rate = h["at_threshold"]["tpr"].get("rate")
+        if fpr_rate and tpr_rate is not None:
+            ax.plot(fpr_rate, tpr_rate, marker="o", color=colour, ms=7, mec="black")
+        elif fpr_high and tpr_rate is not None:
             # no false match at the named threshold: show where the rate is known to be below
-            ax.plot(fpr["ci_high"], tpr["rate"], marker="<", color=colour, ms=8, mec="black")
+            ax.plot(fpr_high, tpr_rate, marker="<", color=colour, ms=8, mec="black")
         if pos.any():
             lowest = min(lowest, float(curve.fpr[pos].min()))
-        if fpr.get("ci_high"):
-            lowest = min(lowest, float(fpr["ci_high"]))
+        if fpr_high:
+            lowest = min(lowest, float(fpr_high))
     ax.set_xscale("log")
     ax.set_xlim(max(lowest / 2, 1e-15), 1.0)
     ax.set_ylim(0, 1.02)
@@ -237,7 +240,7 @@ def _tick_label(p: float) -> str:
     return f"{p:.0e}".replace("e-0", "e-")
 
 
-def plot_det(report: dict[str, Any]) -> bytes:
+def plot_det(report: Report) -> bytes:
     """DET per hasher: miss rate against per-pair FPR, both on probit (normal deviate) axes."""
     from scipy.stats import norm
 
@@ -279,7 +282,7 @@ def plot_det(report: dict[str, Any]) -> bytes:
     return _png(fig)
 
 
-def plot_tpr_heatmap(report: dict[str, Any]) -> bytes:
+def plot_tpr_heatmap(report: Report) -> bytes:
     """TPR per (transform, hasher) at each hasher's named threshold."""
     names = list(report["hashers"])
     transforms = transform_names(report)
@@ -316,7 +319,7 @@ def plot_tpr_heatmap(report: dict[str, Any]) -> bytes:
     return _png(fig)
 
 
-def plot_throughput(report: dict[str, Any]) -> bytes:
+def plot_throughput(report: Report) -> bytes:
     """Hashing speed per core per hasher (with image making as a baseline) and index query speed."""
     timing = report.get("timing", {})
     hashing = timing.get("hashing", {})
@@ -331,14 +334,15 @@ def plot_throughput(report: dict[str, Any]) -> bytes:
         colours.append("white")  # a baseline, not a hasher: drawn hollow and hatched below
         notes.append(f" {make:,.0f}")
     for name in report["hashers"]:
-        rec = hashing.get(name, {})
+        rec = hashing.get(name)
         labels.append(name)
-        rate = rec.get("images_per_second_per_core")
+        rate = rec.get("images_per_second_per_core") if rec else None
+        shared = rec.get("shared_with") if rec else None
         rates.append(rate or 0.0)
         colours.append(_colour(report, name))
         notes.append(
-            f" computed with {rec['shared_with']}"
-            if rate is None and rec.get("shared_with")
+            f" computed with {shared}"
+            if rate is None and shared
             else (" not measured" if rate is None else f" {rate:,.0f}")
         )
     y = np.arange(len(labels))[::-1]
@@ -355,7 +359,8 @@ def plot_throughput(report: dict[str, Any]) -> bytes:
 
     idx_names = [n for n in report["hashers"] if index.get(n, {}).get("flat")]
     yy = np.arange(len(idx_names))[::-1]
-    for k, (kind, colour) in enumerate((("flat", "#4c72b0"), ("mih", "#dd8452"))):
+    kinds: tuple[tuple[Literal["flat", "mih"], str], ...] = (("flat", "#4c72b0"), ("mih", "#dd8452"))
+    for k, (kind, colour) in enumerate(kinds):
         q = [index[n].get(kind, {}).get("queries_per_second") or 0.0 for n in idx_names]
         ax2.barh(
             yy + (0.2 if k == 0 else -0.2),
@@ -380,7 +385,7 @@ def plot_throughput(report: dict[str, Any]) -> bytes:
 
 
 #: File name in ``plots/`` -> (function, caption). The order is the order of the report.
-PLOTS: dict[str, tuple[Callable[[dict[str, Any]], bytes], str]] = {
+PLOTS: dict[str, tuple[Callable[[Report], bytes], str]] = {
     "fpr_vs_threshold.png": (
         plot_fpr_vs_threshold,
         "Per-pair false-positive rate at every threshold with its "
@@ -401,6 +406,6 @@ PLOTS: dict[str, tuple[Callable[[dict[str, Any]], bytes], str]] = {
 }
 
 
-def render_plots(report: dict[str, Any]) -> dict[str, bytes]:
+def render_plots(report: Report) -> dict[str, bytes]:
     """Every figure of the report: file name -> PNG bytes."""
     return {name: fn(report) for name, (fn, _) in PLOTS.items()}

@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from ..errors import UsageError
-from ..schema import ACCURACY_KEYS, MACHINE_KEYS, REPORT_KEYS, SCHEMA, TIMING_KEYS, HasherEvaluation
+from ..schema import ACCURACY_KEYS, MACHINE_KEYS, REPORT_KEYS, SCHEMA, TIMING_KEYS, HasherEvaluation, Report
 
 __all__ = [
     "SCHEMA",
@@ -51,7 +50,7 @@ def report_path(run: str | Path) -> Path:
     return p
 
 
-def load_report(run: str | Path) -> dict[str, Any]:
+def load_report(run: str | Path) -> Report:
     """Read and check a report.json (``run``: the file or its run folder)."""
     path = report_path(run)
     try:
@@ -68,7 +67,8 @@ def load_report(run: str | Path) -> dict[str, Any]:
             f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}); is it a hashbench report.json?"
         ) from None
     check_report(report, origin=str(path))
-    return report
+    # JSON is untyped; check_report has just checked, at run time, the keys every reader needs
+    return cast(Report, report)
 
 
 def check_report(report: Any, origin: str = "report") -> None:
@@ -89,7 +89,7 @@ def check_report(report: Any, origin: str = "report") -> None:
             raise UsageError(f"{origin}: hashers.{name} lacks {', '.join(lacking)}")
 
 
-def without_timing(report: Mapping[str, Any], *, machine: bool = False) -> dict[str, Any]:
+def without_timing(report: Report, *, machine: bool = False) -> dict[str, Any]:
     """A deep copy of ``report`` without its timing-only keys (and the machine's, if asked).
 
     Two runs of the same configuration and seed give equal results here. The complement of
@@ -100,7 +100,7 @@ def without_timing(report: Mapping[str, Any], *, machine: bool = False) -> dict[
     return copy.deepcopy({k: v for k, v in report.items() if k not in dropped})
 
 
-def accuracy_part(report: Mapping[str, Any]) -> dict[str, Any]:
+def accuracy_part(report: Report) -> dict[str, Any]:
     """The accuracy figures and inputs of ``report`` (:data:`ACCURACY_KEYS`) as plain JSON values.
 
     Round-tripped through the report's JSON writer, so an in-memory report (numpy scalars, NaN)
@@ -112,7 +112,7 @@ def accuracy_part(report: Mapping[str, Any]) -> dict[str, Any]:
     return result
 
 
-def accuracy_differences(report_a: Mapping[str, Any], report_b: Mapping[str, Any], limit: int = 50) -> list[str]:
+def accuracy_differences(report_a: Report, report_b: Report, limit: int = 50) -> list[str]:
     """Every accuracy figure that differs between two reports (at most ``limit``), by key path.
 
     Timing and machine fields are ignored: an empty list means the two runs measured the same.

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from ..schema import Report
 from . import format as f
 
 __all__ = ["summary_table"]
@@ -19,7 +18,7 @@ def _align(header: list[str], rows: list[list[str]], right: set[int]) -> str:
     return "\n".join([line(header), "  ".join("-" * w for w in widths), *(line(r) for r in rows)])
 
 
-def summary_table(report: dict[str, Any]) -> str:
+def summary_table(report: Report) -> str:
     """One line per hasher at its named threshold: TPR, per-pair false matches k/n with the upper
     bound of the per-pair FPR, measured per-query FPR, and hashing speed per core.
 
@@ -33,8 +32,9 @@ def summary_table(report: dict[str, Any]) -> str:
     for name, h in report["hashers"].items():
         at = h["at_threshold"]
         tpr, fpr, pq = at.get("tpr") or {}, at.get("fpr_per_pair") or {}, at.get("fpr_per_query_measured")
-        rec = hashing.get(name) or {}
-        speed = rec.get("images_per_second_per_core")
+        rec = hashing.get(name)
+        speed = rec.get("images_per_second_per_core") if rec else None
+        shared = rec.get("shared_with") if rec else None
         if pq:
             list_sizes.add(pq["list_size"])
         rows.append(
@@ -45,7 +45,7 @@ def summary_table(report: dict[str, Any]) -> str:
                 f.k_of_n(fpr.get("count"), fpr.get("n")),
                 f.small_rate(fpr.get("ci_high")),
                 f"{f.k_of_n(pq['count'], pq['n'])} ({f.small_rate(pq['rate'])})" if pq else "not measured",
-                f"{speed:,.0f}" if speed else (f"with {rec['shared_with']}" if rec.get("shared_with") else f.DASH),
+                f"{speed:,.0f}" if speed else (f"with {shared}" if shared else f.DASH),
             ]
         )
     header = [

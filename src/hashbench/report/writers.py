@@ -20,10 +20,12 @@ import io
 import json
 import math
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from ..atomic import atomic_write_bytes, atomic_write_text
+from ..schema import Report
 from .document import build_document
 from .html import render_html
 from .markdown import render_markdown
@@ -65,7 +67,7 @@ def _clean(x: Any) -> Any:
     return x
 
 
-def to_json(report: dict[str, Any]) -> str:
+def to_json(report: Mapping[str, Any]) -> str:
     return json.dumps(_clean(report), indent=1, sort_keys=False, allow_nan=False) + "\n"
 
 
@@ -85,7 +87,7 @@ def _csv(columns: tuple[str, ...], rows: list[dict[str, Any]]) -> str:
     return buf.getvalue()
 
 
-def render_report(report: dict[str, Any], out_dir: str | Path) -> list[Path]:
+def render_report(report: Report, out_dir: str | Path) -> list[Path]:
     """Write every file except report.json into ``out_dir`` from a report dict; returns the paths.
 
     ``report`` should be as read from report.json (``hashbench.report.load_report``): that is
@@ -117,7 +119,7 @@ def render_report(report: dict[str, Any], out_dir: str | Path) -> list[Path]:
     return written
 
 
-def write_report(report: dict[str, Any], run_dir: str | Path) -> Path:
+def write_report(report: Report, run_dir: str | Path) -> Path:
     """Write report.json and render every other report file from it into ``run_dir``."""
     out = Path(run_dir)
     text = to_json(report)
