@@ -142,7 +142,7 @@ def _run_or_reproduce(args: argparse.Namespace, progress: bool | None, client: A
         return 130
     from ..report import summary_table
 
-    print(summary_table(dict(outcome.report)))  # summary_table reads a plain dict (the report may be typed)
+    print(summary_table(outcome.report))
     print(
         f"\nreport: {outcome.run_dir}/report.html  "
         "(also report.md, report.json, metrics.csv, metrics_by_group.csv, plots/)"
