@@ -16,6 +16,10 @@ Decoding rules, chosen to match what a person sees when the image is displayed:
 Hostile input is refused with :class:`~hashbench.errors.ImageDecodeError` (item id + reason)
 instead of exhausting memory: files larger than ``max_bytes`` and images whose header declares more
 than ``max_pixels`` pixels are refused before any pixel is decoded.
+
+Only the raster formats of :data:`RASTER_FORMATS` are opened, whatever a file's name says: left to
+sniff, Pillow would hand PostScript hidden in a ``.jpg`` (EPS) to Ghostscript, a full interpreter
+that must never run on untrusted input. A file in any other format is refused, naming the format.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from __future__ import annotations
 import io
 import os
 import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,8 +40,10 @@ from .errors import ImageDecodeError
 __all__ = [
     "DEFAULT_MAX_PIXELS",
     "DEFAULT_MAX_BYTES",
+    "RASTER_FORMATS",
     "IMAGE_SUFFIXES",
     "LoadedImage",
+    "allowed_formats",
     "read_image",
     "read_url",
     "is_url",
@@ -53,6 +60,18 @@ DEFAULT_MAX_BYTES = 512 * 1024 * 1024
 IMAGE_SUFFIXES = frozenset(
     {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".gif", ".bmp", ".dib", ".tif", ".tiff", ".ppm", ".pgm", ".pbm", ".pnm"}
 )
+
+#: Pillow formats that are decoded (set ``HASHBENCH_IMAGE_FORMATS=JPEG,PNG,...`` to change it). Pure
+#: raster decoders only: EPS, PS and PDF are absent because Pillow runs Ghostscript to read them.
+RASTER_FORMATS: tuple[str, ...] = tuple(
+    f.strip().upper()
+    for f in os.environ.get("HASHBENCH_IMAGE_FORMATS", "JPEG,PNG,WEBP,GIF,BMP,DIB,TIFF,PPM,ICO,TGA,PCX,QOI,AVIF").split(
+        ","
+    )
+    if f.strip()
+)
+#: Formats never opened even when named in HASHBENCH_IMAGE_FORMATS: they execute code (Ghostscript).
+_NEVER = frozenset({"EPS", "PS", "PDF"})
 
 RGBArray = npt.NDArray[np.uint8]
 
@@ -125,10 +144,20 @@ def read_url(
     return LoadedImage(decode_bytes(data, item_id=item, max_pixels=max_pixels), data)
 
 
-def decode_bytes(data: bytes, *, item_id: str | None = None, max_pixels: int = DEFAULT_MAX_PIXELS) -> RGBArray:
-    """Decode an encoded image to (H, W, 3) RGB uint8, applying the rules in the module docstring."""
+def decode_bytes(
+    data: bytes,
+    *,
+    item_id: str | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    formats: Sequence[str] = RASTER_FORMATS,
+) -> RGBArray:
+    """Decode an encoded image to (H, W, 3) RGB uint8, applying the rules in the module docstring.
+
+    ``formats`` are the Pillow formats tried (the allow-list); any other is refused by name.
+    """
     if not data:
         raise ImageDecodeError(item_id, "empty file (0 bytes)")
+    allowed = allowed_formats(formats)
     with warnings.catch_warnings():
         # Pillow warns about large images (the explicit pixel limit below decides instead) and
         # about damaged metadata it recovers from; neither should flood a run's output.
@@ -139,9 +168,10 @@ def decode_bytes(data: bytes, *, item_id: str | None = None, max_pixels: int = D
             # ever upwards) and keep the caller's limit, checked below, as the one that decides.
             Image.MAX_IMAGE_PIXELS = max_pixels
         try:
-            im: Image.Image = Image.open(io.BytesIO(data))  # the base type: EXIF orientation may replace it
+            # the base type: EXIF orientation may replace it
+            im: Image.Image = Image.open(io.BytesIO(data), formats=allowed)
         except UnidentifiedImageError:
-            raise ImageDecodeError(item_id, "not an image Pillow can identify") from None
+            raise ImageDecodeError(item_id, _unidentified_reason(data, allowed)) from None
         except Image.DecompressionBombError as exc:
             raise ImageDecodeError(
                 item_id, f"refused: more pixels than the limit (possible decompression bomb): {exc}"
@@ -172,6 +202,37 @@ def decode_bytes(data: bytes, *, item_id: str | None = None, max_pixels: int = D
                 raise
             except Exception as exc:
                 raise ImageDecodeError(item_id, f"cannot convert {im.mode} image to RGB: {_describe(exc)}") from None
+
+
+def allowed_formats(formats: Sequence[str] = RASTER_FORMATS) -> list[str]:
+    """The formats of ``formats`` this Pillow can open, minus those that run programs (EPS, PDF)."""
+    Image.init()
+    return [f.upper() for f in formats if f.upper() in Image.OPEN and f.upper() not in _NEVER]
+
+
+def _unidentified_reason(data: bytes, allowed: Sequence[str]) -> str:
+    """Why no allowed decoder took ``data``: the format it is in, when Pillow knows it, else unknown.
+
+    Only the plugins' ``accept`` functions run here: they look at the first bytes and decode nothing.
+    """
+    prefix = data[:16]
+    if prefix.startswith((b"%!PS", b"\xc5\xd0\xd3\xc6")):
+        found: str | None = "EPS"
+    elif prefix.startswith(b"%PDF"):
+        found = "PDF"
+    else:
+        found = next((name for name, (_, accept) in Image.OPEN.items() if accept and _accepts(accept, prefix)), None)
+    if found is None or found in allowed:
+        return "not an image Pillow can identify"
+    why = " (it would run Ghostscript)" if found in _NEVER else ""
+    return f"{found} file refused{why}: only {', '.join(allowed)} images are decoded"
+
+
+def _accepts(accept: Callable[[bytes], object], prefix: bytes) -> bool:
+    try:
+        return bool(accept(prefix))
+    except Exception:
+        return False
 
 
 def _apply_orientation(im: Image.Image) -> Image.Image:

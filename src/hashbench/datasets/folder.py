@@ -25,7 +25,7 @@ from PIL import Image
 
 from ..errors import ImageDecodeError, UsageError
 from ..files import find_images
-from ..imageio import read_image
+from ..imageio import allowed_formats, read_image
 from ..parallel import chunked, ordered_chunked_map
 from .base import Dataset, Item, RGBArray, register
 
@@ -217,9 +217,12 @@ def _describe_files(
 
 
 def _header_size(path: str) -> tuple[int, int]:
-    """(width, height) as displayed, read from the header only (EXIF orientations 5-8 swap them)."""
+    """(width, height) as displayed, read from the header only (EXIF orientations 5-8 swap them).
+
+    Only the decoder's raster formats are tried, so an EPS named ``.jpg`` never reaches Ghostscript.
+    """
     try:
-        with Image.open(path) as im:
+        with Image.open(path, formats=allowed_formats()) as im:
             width, height = im.size
             try:
                 orientation = im.getexif().get(0x0112)
