@@ -74,3 +74,112 @@ def _png_bytes() -> bytes:
     buf = io.BytesIO()
     Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(buf, format="PNG")
     return buf.getvalue()
+
+
+# --- item 5/6: checkpoints keyed by content, checksummed -------------------------------------
+
+
+def _folder(root: Path, n: int = 12, seed: int = 0) -> list[Path]:
+    rng = np.random.default_rng(seed)
+    root.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(n):
+        p = root / f"{i:02d}.png"
+        Image.fromarray(rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)).save(p)
+        paths.append(p)
+    return paths
+
+
+def _interrupted_run(paths, out, monkeypatch, after: int = 2):
+    """Run hash_files_to_table and stop it after ``after`` chunks were saved (parts kept)."""
+    import pytest
+
+    from hashbench.checkpoint import ChunkStore
+
+    real_write = ChunkStore.write
+    calls = {"n": 0}
+
+    def dying_write(self, chunk):
+        if calls["n"] == after:
+            raise KeyboardInterrupt
+        calls["n"] += 1
+        real_write(self, chunk)
+
+    monkeypatch.setattr(ChunkStore, "write", dying_write)
+    with pytest.raises(KeyboardInterrupt):
+        _hash(paths, out)
+    monkeypatch.setattr(ChunkStore, "write", real_write)
+
+
+def _hash(paths, out, **kw):
+    from hashbench.hashers import get
+    from hashbench.store import hash_files_to_table
+
+    ids = [p.name for p in paths]
+    return hash_files_to_table(
+        paths, ids, [get("dhash")], out, workers=1, max_pixels=10**8, progress=False, chunk_size=4, **kw
+    )
+
+
+def test_a_file_replaced_between_runs_is_hashed_again_on_resume(tmp_path, monkeypatch, capsys):
+    paths = _folder(tmp_path / "imgs")
+    out = tmp_path / "h.parquet"
+    _interrupted_run(paths, out, monkeypatch)  # chunks 0 and 1 saved
+    st = os.stat(paths[1])
+    other = np.random.default_rng(99).integers(0, 256, (16, 16, 3), dtype=np.uint8)
+    Image.fromarray(other).save(paths[1])  # new pixels, the old mtime put back below
+    os.utime(paths[1], ns=(st.st_atime_ns, st.st_mtime_ns))
+    capsys.readouterr()
+    _, table = _hash(paths, out)
+    err = capsys.readouterr().err
+    assert "reusing 1 saved chunks of 3; recomputing 1 made for other inputs or settings" in err
+    _, fresh = _hash(paths, tmp_path / "fresh.parquet")
+    assert table.equals(fresh)  # the new hash, not the old one
+
+
+def test_a_flipped_byte_in_a_chunk_is_detected_and_recomputed(tmp_path, monkeypatch, capsys):
+    paths = _folder(tmp_path / "imgs")
+    _, reference = _hash(paths, tmp_path / "ref.parquet")
+    out = tmp_path / "h.parquet"
+    _interrupted_run(paths, out, monkeypatch)
+    part = sorted((tmp_path / "h.parquet.parts" / "parts" / "files").glob("chunk-000001-*.parquet"))[0]
+    data = bytearray(part.read_bytes())
+    data[len(data) // 2] ^= 0x10
+    part.write_bytes(bytes(data))
+    capsys.readouterr()
+    _, table = _hash(paths, out)
+    err = capsys.readouterr().err
+    assert f"checkpoint {part} is damaged (checksum mismatch); recomputing chunk 1" in err
+    assert "reusing 1 saved chunks of 3; recomputing 0 made for other inputs or settings and 1 damaged" in err
+    assert table.equals(reference)
+
+
+def test_another_hasher_command_or_decoder_setting_does_not_reuse_chunks(tmp_path, monkeypatch):
+    from hashbench.checkpoint import chunk_keys
+    from hashbench.hashers import get
+
+    paths = _folder(tmp_path / "imgs", n=4)
+    items = [(p.name, p) for p in paths]
+    base = chunk_keys(items, [get("dhash")], 2, max_pixels=100)
+    assert base == chunk_keys(items, [get("dhash")], 2, max_pixels=100)
+    assert base != chunk_keys(items, [get("dhash")], 2, max_pixels=101)
+    assert base != chunk_keys(items, [get("phash")], 2, max_pixels=100)
+    a = get("command:sh -c 'while read f; do echo 00ff; done'", nbits=16)
+    b = get("command:sh -c 'while read f; do echo ff00; done'", nbits=16)
+    assert chunk_keys(items, [a], 2, max_pixels=100) != chunk_keys(items, [b], 2, max_pixels=100)
+    os.utime(paths[3], ns=(1, 1))
+    changed = chunk_keys(items, [get("dhash")], 2, max_pixels=100)
+    assert changed[0] == base[0] and changed[1] != base[1]
+
+
+def test_fresh_ignores_saved_chunks(tmp_path, monkeypatch):
+    import hashbench.hashing as hashing
+
+    paths = _folder(tmp_path / "imgs")
+    out = tmp_path / "h.parquet"
+    _interrupted_run(paths, out, monkeypatch)
+    hashed = []
+    real_chunk = hashing._hash_chunk
+    monkeypatch.setattr(hashing, "_hash_chunk", lambda i, ids, srcs: hashed.append(i) or real_chunk(i, ids, srcs))
+    _hash(paths, out, fresh=True)
+    assert hashed == [0, 1, 2]

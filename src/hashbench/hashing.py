@@ -14,7 +14,9 @@ Entry points:
 
 from __future__ import annotations
 
+import hashlib
 import os
+import pickle
 import signal
 import threading
 import time
@@ -46,6 +48,8 @@ __all__ = [
     "hash_arrays",
     "default_workers",
     "open_pool",
+    "file_fingerprint",
+    "source_fingerprint",
 ]
 
 
@@ -61,12 +65,58 @@ class LazySource(ABC):
     def materialise(self, item_id: str) -> tuple[ImageItem, dict | None]:
         """Return the item every hasher sees, and optional metadata; raise ImageDecodeError."""
 
+    def input_paths(self) -> Sequence[str | os.PathLike]:
+        """The files the image is read from, so a checkpoint notices when one of them changes."""
+        return ()
+
+    def fingerprint(self) -> str:
+        """What the image depends on, for checkpoint keys: the pickled recipe and its input files.
+
+        Equal fingerprints mean the same pixels; a changed recipe or a replaced input file gives
+        another fingerprint, so a resumed run hashes it again instead of reusing a stale hash.
+        """
+        h = hashlib.sha256(pickle.dumps(self, protocol=5))
+        for path in self.input_paths():
+            h.update(file_fingerprint(path).encode())
+        return h.hexdigest()
+
 
 #: One input: a file path, an fsspec URL string (``s3://...``), a decoded (H, W, 3) uint8 array,
 #: (array, encoded bytes), or a LazySource.
 Source = str | os.PathLike | npt.NDArray[np.uint8] | tuple | LazySource
 
 DEFAULT_CHUNK_SIZE = 64
+
+
+def file_fingerprint(path: str | os.PathLike) -> str:
+    """A file's identity without reading it: size, mtime, ctime, inode and device (as git does).
+
+    Replacing a file, even by one of the same size with its old mtime restored, changes its ctime
+    (which no user call can set back), so a stale checkpoint is never taken for a current one.
+    A file that cannot be stat'ed gets the error's name (it will be reported when hashed).
+    """
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        return f"error:{exc.errno}"
+    return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}:{st.st_dev}"
+
+
+def source_fingerprint(source: Source) -> str:
+    """What a source's image depends on (see :func:`file_fingerprint`, :meth:`LazySource.fingerprint`).
+
+    URLs are keyed by the URL alone: an object store's content is not checked.
+    """
+    if isinstance(source, LazySource):
+        return source.fingerprint()
+    if isinstance(source, str) and is_url(source):
+        return "url:" + source
+    if isinstance(source, (str, os.PathLike)):
+        return "file:" + file_fingerprint(source)
+    h = hashlib.sha256()
+    for part in source if isinstance(source, tuple) else (source,):
+        h.update(np.ascontiguousarray(part).tobytes() if isinstance(part, np.ndarray) else repr(part).encode())
+    return "data:" + h.hexdigest()
 
 
 def resolve_hashers(hashers: Sequence[str | Hasher]) -> list[Hasher]:

@@ -151,13 +151,16 @@ def hash_files_to_table(
     progress: bool,
     chunk_size: int | None = None,
     client: Any = None,
+    fresh: bool = False,
 ) -> tuple[HashResult, pa.Table]:
     """Hash files into the table at ``out``, resumably.
 
     Chunks are checkpointed in ``<out>.parts/`` while the run goes; killed and started again
-    with the same inputs and hashers, it hashes only what is missing. The folder is removed once
-    the table is written. ``client`` (a Dask client, :func:`hashbench.cluster.connect`) hashes on
-    its workers, which must see the files at the same absolute paths.
+    with the same inputs and hashers, it hashes only what is missing, and again any chunk whose
+    files changed since (:func:`hashbench.checkpoint.chunk_keys`); ``fresh`` ignores saved
+    chunks. The folder is removed once the table is written. ``client`` (a Dask client,
+    :func:`hashbench.cluster.connect`) hashes on its workers, which must see the files at the
+    same absolute paths.
     """
     import hashlib
     import shutil
@@ -196,6 +199,7 @@ def hash_files_to_table(
         progress=progress,
         max_pixels=max_pixels,
         pool=client,
+        fresh=fresh,
     )
     table = result_to_table(result)
     write_table(table, out)

@@ -69,6 +69,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.add_argument(
+        "--fresh",
+        action="store_true",
+        help="with --out: ignore the chunks saved by an interrupted run and hash everything again",
+    )
+    p.add_argument(
         "--cluster",
         metavar="ADDRESS|local",
         default=None,
@@ -129,6 +134,7 @@ def run_hash(args: argparse.Namespace) -> int:
                     max_pixels=args.max_pixels,
                     progress=progress,
                     client=client,
+                    fresh=args.fresh,
                 )
         except KeyboardInterrupt:
             print(
