@@ -183,3 +183,81 @@ def test_fresh_ignores_saved_chunks(tmp_path, monkeypatch):
     monkeypatch.setattr(hashing, "_hash_chunk", lambda i, ids, srcs: hashed.append(i) or real_chunk(i, ids, srcs))
     _hash(paths, out, fresh=True)
     assert hashed == [0, 1, 2]
+
+
+# --- item 7: a decompression bomb under the pixel limit, a worker that dies -----------------
+
+
+def _grey_png_bomb(side: int = 14000) -> bytes:
+    """A 190 KB 8-bit grey PNG of side x side zeros: 196 Mpx, under the default pixel limit."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    comp = zlib.compressobj(9)
+    row = b"\x00" * (1 + side)
+    body = b"".join(comp.compress(row * 1000) for _ in range(side // 1000)) + comp.compress(row * (side % 1000))
+    ihdr = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", body + comp.flush()) + chunk(b"IEND", b"")
+
+
+def test_a_bomb_inside_a_small_memory_limit_is_reported_and_its_chunk_hashed(tmp_path):
+    paths = _folder(tmp_path / "imgs", n=6)
+    (tmp_path / "imgs" / "02b.png").write_bytes(_grey_png_bomb())
+    env = {**os.environ, "HASHBENCH_TEST_WORKER_RLIMIT_AS": str(int(1.5 * 2**30))}
+    for run in range(2):  # the rerun does the same
+        out = tmp_path / f"h{run}.parquet"
+        proc = subprocess.run(
+            [sys.executable, "-m", "hashbench", "hash", str(tmp_path / "imgs"), "--hasher", "pdq", "--workers", "2"]
+            + ["--out", str(out), "--no-progress"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert "failed 02b.png: 14000x14000 L image needs about" in proc.stderr
+        assert "above this worker's memory budget" in proc.stderr
+        from hashbench.store import read_table
+
+        rows = {r["id"]: r for r in read_table(out).to_pylist()}
+        assert len(rows) == len(paths) + 1
+        assert all(rows[p.name]["hash_hex"] for p in paths)  # every other image was hashed
+
+
+def test_decode_memory_counts_the_mode_and_the_hashers():
+    from hashbench.imageio import HASH_BYTES_PER_PIXEL, decode_memory
+
+    assert decode_memory("L", 10, 10) == 100 * (1 + 7 + HASH_BYTES_PER_PIXEL)
+    assert decode_memory("RGBA", 10, 10) == 100 * (4 + 7 + 8 + HASH_BYTES_PER_PIXEL)
+    assert decode_memory("L", 14000, 14000) > 5 * 10**9  # about what pdq was measured to take
+
+
+def test_an_item_that_kills_its_worker_is_reported_and_the_run_goes_on(tmp_path):
+    from hashbench.hashing import WORKER_DIED, hash_stream
+
+    rng = np.random.default_rng(3)
+    items = [(f"{i:02d}", rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)) for i in range(10)]
+    items[6] = ("06", Killer())
+    chunks = list(hash_stream(items, ["dhash"], workers=2, chunk_size=3))
+    assert [c.index for c in chunks] == [0, 1, 2, 3]
+    errors = [e for c in chunks for e in c.decode_errors]
+    assert errors == [None] * 6 + [WORKER_DIED] + [None] * 3
+    again = list(hash_stream(items[:6] + items[7:], ["dhash"], workers=1, chunk_size=3))
+    ok = [row for c in chunks for row in c.batches["dhash"].codes]
+    assert np.array_equal(np.delete(np.array(ok), 6, axis=0), np.concatenate([c.batches["dhash"].codes for c in again]))
+
+
+from hashbench.hashing import LazySource  # noqa: E402
+
+
+class Killer(LazySource):
+    """Kills the worker that makes it, as the kernel kills a worker out of memory."""
+
+    def materialise(self, item_id):
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
+        raise AssertionError("unreachable")

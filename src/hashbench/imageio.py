@@ -17,6 +17,11 @@ Hostile input is refused with :class:`~hashbench.errors.ImageDecodeError` (item 
 instead of exhausting memory: files larger than ``max_bytes`` and images whose header declares more
 than ``max_pixels`` pixels are refused before any pixel is decoded.
 
+Memory is bounded before decoding too: an image whose decoding and hashing would need more than
+this worker's memory budget (:func:`set_memory_budget`, by default the memory available divided by
+the workers) is refused from its header, so a small file that inflates to gigabytes (a 190 KB
+14000x14000 grey PNG needs 5.3 GB with pdq) is reported instead of getting the worker killed.
+
 Only the raster formats of :data:`RASTER_FORMATS` are opened, whatever a file's name says: left to
 sniff, Pillow would hand PostScript hidden in a ``.jpg`` (EPS) to Ghostscript, a full interpreter
 that must never run on untrusted input. A file in any other format is refused, naming the format.
@@ -44,6 +49,9 @@ __all__ = [
     "IMAGE_SUFFIXES",
     "LoadedImage",
     "allowed_formats",
+    "decode_memory",
+    "memory_budget",
+    "set_memory_budget",
     "read_image",
     "read_url",
     "is_url",
@@ -74,6 +82,15 @@ RASTER_FORMATS: tuple[str, ...] = tuple(
 _NEVER = frozenset({"EPS", "PS", "PDF"})
 
 RGBArray = npt.NDArray[np.uint8]
+
+#: Bytes per pixel the hashers need on top of the decoded image. Measured: pdq (and pdq, phash,
+#: dhash, md5 together) on a 14000x14000 grey PNG peak at 5.3 GB, 27 bytes per pixel, of which
+#: decoding takes 8 (1 stored, 4 for Pillow's RGB, 3 for the array).
+HASH_BYTES_PER_PIXEL = 20
+#: Test and tuning override of the per-worker memory budget, in bytes.
+MEMORY_ENV = "HASHBENCH_WORKER_MEMORY"
+_memory_budget: int | None = None
+_OUT_OF_MEMORY = "out of memory decoding the {w}x{h} image (memory limit of this worker)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,11 +205,14 @@ def decode_bytes(
                     f"{w}x{h} = {w * h} pixels is above the limit of {max_pixels} "
                     "(possible decompression bomb; raise max_pixels to accept it)",
                 )
+            _check_memory(item_id, im)
             try:
                 im.seek(0)
                 im.load()
             except Image.DecompressionBombError as exc:
                 raise ImageDecodeError(item_id, f"refused as a decompression bomb: {exc}") from None
+            except MemoryError:
+                raise ImageDecodeError(item_id, _OUT_OF_MEMORY.format(w=w, h=h)) from None
             except Exception as exc:
                 raise ImageDecodeError(item_id, f"corrupt or truncated image data: {_describe(exc)}") from None
             try:
@@ -200,6 +220,8 @@ def decode_bytes(
                 return to_rgb(im)
             except ImageDecodeError:
                 raise
+            except MemoryError:
+                raise ImageDecodeError(item_id, _OUT_OF_MEMORY.format(w=w, h=h)) from None
             except Exception as exc:
                 raise ImageDecodeError(item_id, f"cannot convert {im.mode} image to RGB: {_describe(exc)}") from None
 
@@ -233,6 +255,82 @@ def _accepts(accept: Callable[[bytes], object], prefix: bytes) -> bool:
         return bool(accept(prefix))
     except Exception:
         return False
+
+
+def decode_memory(mode: str, width: int, height: int) -> int:
+    """Bytes needed to decode a ``mode`` image of ``width`` x ``height`` to RGB and hash it.
+
+    Pillow keeps 1, 2 (16-bit) or 4 bytes per pixel for the stored mode and 4 for RGB; the
+    array is 3 more; transparency is composited through two RGBA images (8 more).
+    """
+    stored = 1 if mode in ("1", "L", "P") else 2 if mode.startswith("I;16") else 4
+    alpha = 8 if mode in ("RGBA", "LA", "PA", "RGBa", "La", "P") else 0
+    return width * height * (stored + 4 + 3 + alpha + HASH_BYTES_PER_PIXEL)
+
+
+def available_memory() -> int | None:
+    """Bytes this process may still allocate: MemAvailable, capped by the cgroup's limit (Linux)."""
+    found: list[int] = []
+    try:
+        with open("/proc/meminfo") as fh:
+            found += [int(line.split()[1]) * 1024 for line in fh if line.startswith("MemAvailable:")]
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        used = Path("/sys/fs/cgroup/memory.current").read_text().strip()
+        if limit != "max":
+            found.append(int(limit) - int(used))
+    except (OSError, ValueError):
+        pass
+    return min(found) if found else None
+
+
+def memory_budget(workers: int) -> int | None:
+    """Each of ``workers`` processes' share of the available memory (``HASHBENCH_WORKER_MEMORY`` wins)."""
+    if os.environ.get(MEMORY_ENV):
+        return int(float(os.environ[MEMORY_ENV]))
+    avail = available_memory()
+    return None if avail is None else max(1, avail // max(1, workers))
+
+
+def set_memory_budget(nbytes: int | None) -> None:
+    """Set this process's decode budget (None: no limit), lowered to what RLIMIT_AS still allows.
+
+    Hashing workers call it at start with their share (:func:`memory_budget`).
+    """
+    global _memory_budget
+    room = _address_space_left()
+    _memory_budget = nbytes if room is None else room if nbytes is None else min(nbytes, room)
+
+
+def _address_space_left() -> int | None:
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+        if soft == resource.RLIM_INFINITY:
+            return None
+        with open("/proc/self/status") as fh:
+            vm = next(int(line.split()[1]) * 1024 for line in fh if line.startswith("VmSize:"))
+        return max(0, soft - vm)
+    except (ImportError, OSError, ValueError, StopIteration):
+        return None
+
+
+def _check_memory(item_id: str | None, im: Image.Image) -> None:
+    """Refuse, from the header alone, an image this process has no memory to decode and hash."""
+    if _memory_budget is None:
+        return
+    need = decode_memory(im.mode, *im.size)
+    if need > _memory_budget:
+        mib = 1 << 20
+        raise ImageDecodeError(
+            item_id,
+            f"{im.size[0]}x{im.size[1]} {im.mode} image needs about {need // mib:,} MiB to decode and hash, "
+            f"above this worker's memory budget of {_memory_budget // mib:,} MiB "
+            f"(available memory / workers; use fewer --workers or set {MEMORY_ENV})",
+        )
 
 
 def _apply_orientation(im: Image.Image) -> Image.Image:
