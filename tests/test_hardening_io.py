@@ -261,3 +261,49 @@ class Killer(LazySource):
 
         os.kill(os.getpid(), signal.SIGKILL)
         raise AssertionError("unreachable")
+
+
+# --- item 10: two runs into one --out --------------------------------------------------------
+
+
+def test_a_second_run_into_the_same_out_says_another_run_holds_it(tmp_path, capsys):
+    from hashbench.cli import main
+
+    _folder(tmp_path / "imgs", n=3)
+    out = tmp_path / "h.parquet"
+    lock = tmp_path / "h.parquet.parts" / "lock"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\nfrom hashbench.atomic import hold_lock\n"
+            f"with hold_lock({str(lock)!r}):\n    print('held', flush=True)\n    time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        args = [
+            "hash",
+            str(tmp_path / "imgs"),
+            "--hasher",
+            "dhash",
+            "--workers",
+            "1",
+            "--out",
+            str(out),
+            "--no-progress",
+        ]
+        assert main(args) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert err == [
+            f"hashbench: error: another hashbench run is writing {out} (it holds {lock}); "
+            "wait for it or choose another --out"
+        ]
+        assert not out.exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    assert main(args) == 0  # the lock died with its holder
+    assert out.exists() and not lock.parent.exists()

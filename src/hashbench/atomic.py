@@ -1,16 +1,23 @@
 """Atomic file writes: a file either appears whole or not at all, whatever moment a run dies.
 
 A bottom module (standard library only) so that checkpoints, hash tables and reports share one
-implementation without the report layer importing pyarrow or the hashing machinery.
+implementation without the report layer importing pyarrow or the hashing machinery. It also holds
+the lock that keeps two runs from writing the same output (:func:`hold_lock`).
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["atomic_write_bytes", "atomic_write_text"]
+__all__ = ["Locked", "atomic_write_bytes", "atomic_write_text", "hold_lock"]
+
+
+class Locked(RuntimeError):
+    """Another process holds the lock; the message names the lock file."""
 
 
 def _umask() -> int:
@@ -43,3 +50,36 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
     """:func:`atomic_write_bytes` of ``text`` encoded as UTF-8."""
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+@contextmanager
+def hold_lock(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Hold an exclusive ``flock`` on ``path`` (created if missing) for the ``with`` block.
+
+    Raises :class:`Locked` at once, without waiting, when another process holds it: two runs
+    writing one output would overwrite each other's checkpoints. The lock dies with its process
+    (kill -9 included), so a crashed run never leaves a stale lock. A lock file deleted by the
+    holder at its end (with its folder) is detected and taken again fresh.
+    """
+    import fcntl
+
+    lock = Path(path)
+    while True:
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise Locked(f"another run holds {lock}") from None
+        try:
+            same = os.fstat(fd).st_ino == os.stat(lock).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)  # we locked a file its holder had just removed: lock the current one
+    try:
+        yield lock
+    finally:
+        os.close(fd)

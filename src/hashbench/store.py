@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +34,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from . import __version__
+from .atomic import Locked, hold_lock
 from .bits import codes_from_hex, codes_to_hex
 from .errors import UsageError
 from .hashing import HashResult
@@ -180,28 +182,44 @@ def hash_files_to_table(
         sort_keys=True,
     ).encode()
     digest = hashlib.sha256(key).hexdigest()[:16]
-    try:
-        parts.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(f"cannot write next to {out}: {exc.strerror or exc}; choose another --out") from None
     if client is not None:  # a worker elsewhere has another working directory
         from .cluster import worker_slots
 
         paths, workers = [p if is_url(p) else Path(os.path.abspath(p)) for p in paths], worker_slots(client)
-    result, _ = hash_checkpointed(
-        "files",
-        list(zip(ids, paths)),
-        hashers,
-        parts,
-        digest,
-        workers=workers,
-        chunk_size=chunk_size,
-        progress=progress,
-        max_pixels=max_pixels,
-        pool=client,
-        fresh=fresh,
-    )
-    table = result_to_table(result)
-    write_table(table, out)
-    shutil.rmtree(parts, ignore_errors=True)
+    with _output_lock(out, parts):
+        result, _ = hash_checkpointed(
+            "files",
+            list(zip(ids, paths)),
+            hashers,
+            parts,
+            digest,
+            workers=workers,
+            chunk_size=chunk_size,
+            progress=progress,
+            max_pixels=max_pixels,
+            pool=client,
+            fresh=fresh,
+        )
+        table = result_to_table(result)
+        write_table(table, out)
+        shutil.rmtree(parts, ignore_errors=True)
     return result, table
+
+
+@contextmanager
+def _output_lock(out: Path, parts: Path) -> Iterator[None]:
+    """Hold ``out``'s lock (in its checkpoint folder) so a second run into ``out`` stops at once."""
+    try:
+        parts.mkdir(parents=True, exist_ok=True)
+        lock = hold_lock(parts / "lock")
+        lock.__enter__()
+    except Locked:
+        raise UsageError(
+            f"another hashbench run is writing {out} (it holds {parts / 'lock'}); wait for it or choose another --out"
+        ) from None
+    except OSError as exc:
+        raise UsageError(f"cannot write next to {out}: {exc.strerror or exc}; choose another --out") from None
+    try:
+        yield
+    finally:
+        lock.__exit__(None, None, None)
