@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from hashbench.errors import ImageDecodeError
+from hashbench.hashing import LazySource
 from hashbench.imageio import RASTER_FORMATS, decode_bytes
 
 EPS = b"""%!PS-Adobe-3.0 EPSF-3.0
@@ -92,8 +95,6 @@ def _folder(root: Path, n: int = 12, seed: int = 0) -> list[Path]:
 
 def _interrupted_run(paths, out, monkeypatch, after: int = 2):
     """Run hash_files_to_table and stop it after ``after`` chunks were saved (parts kept)."""
-    import pytest
-
     from hashbench.checkpoint import ChunkStore
 
     real_write = ChunkStore.write
@@ -250,15 +251,10 @@ def test_an_item_that_kills_its_worker_is_reported_and_the_run_goes_on(tmp_path)
     assert np.array_equal(np.delete(np.array(ok), 6, axis=0), np.concatenate([c.batches["dhash"].codes for c in again]))
 
 
-from hashbench.hashing import LazySource  # noqa: E402
-
-
 class Killer(LazySource):
     """Kills the worker that makes it, as the kernel kills a worker out of memory."""
 
     def materialise(self, item_id):
-        import signal
-
         os.kill(os.getpid(), signal.SIGKILL)
         raise AssertionError("unreachable")
 
@@ -307,3 +303,84 @@ def test_a_second_run_into_the_same_out_says_another_run_holds_it(tmp_path, caps
         holder.wait()
     assert main(args) == 0  # the lock died with its holder
     assert out.exists() and not lock.parent.exists()
+
+
+# --- item 11: workers die with the run ---------------------------------------------------------
+
+SLOW_RUN = """
+import time
+
+import numpy as np
+
+from hashbench.hashers import ImageItem
+from hashbench.hashing import LazySource, hash_stream
+
+
+class Slow(LazySource):
+    def materialise(self, item_id):
+        time.sleep(0.2)
+        return ImageItem(id=item_id, pixels=np.zeros((8, 8, 3), np.uint8)), None
+
+
+if __name__ == "__main__":
+    for chunk in hash_stream([(str(i), Slow()) for i in range(400)], ["dhash"], workers=2, chunk_size=2):
+        print(chunk.index, flush=True)
+"""
+
+
+def _descendants(pid: int) -> set[int]:
+    """Every live (not zombie) process below ``pid``, from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if fields[0] != "Z":
+                children.setdefault(int(fields[1]), []).append(int(entry.name))
+    out, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            out.add(child)
+            todo.append(child)
+    return out
+
+
+def _alive(pids: set[int]) -> set[int]:
+    live = set()
+    for pid in pids:
+        try:
+            if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+                live.add(pid)
+        except OSError:
+            pass
+    return live
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize("sig", ["SIGKILL", "SIGTERM"])
+def test_workers_exit_when_the_run_is_killed(tmp_path, sig):
+    import time
+
+    script = tmp_path / "slow_run.py"
+    script.write_text(SLOW_RUN)
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    below: set[int] = set()
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "0"  # workers are hashing
+        below = _descendants(proc.pid)
+        assert len(below) >= 3  # forkserver, 2 workers (and the resource tracker)
+        assert proc.poll() is None
+        proc.send_signal(getattr(signal, sig))
+        proc.wait(timeout=30)
+        deadline = time.time() + 5
+        while _alive(below) and time.time() < deadline:
+            time.sleep(0.1)
+        assert _alive(below) == set()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for pid in _alive(below):  # a failed run must not leave its workers behind either
+            os.kill(pid, signal.SIGKILL)
