@@ -384,3 +384,38 @@ def test_workers_exit_when_the_run_is_killed(tmp_path, sig):
             proc.wait()
         for pid in _alive(below):  # a failed run must not leave its workers behind either
             os.kill(pid, signal.SIGKILL)
+
+
+# --- item 3: --out a device, a FIFO, a symlink ---------------------------------------------
+
+
+def test_out_that_is_not_a_regular_file_is_refused_in_one_line(tmp_path, capsys):
+    import stat
+
+    from hashbench.atomic import atomic_write_bytes, check_target
+    from hashbench.cli import main
+
+    _folder(tmp_path / "imgs", n=2)
+    fifo = tmp_path / "pipe.parquet"
+    os.mkfifo(fifo)
+    target = tmp_path / "target.parquet"
+    target.write_bytes(b"keep me")
+    link = tmp_path / "link.parquet"
+    link.symlink_to(target)
+    (tmp_path / "dir.parquet").mkdir()
+    for out, why in [
+        (fifo, "not a regular file (a device, FIFO or socket)"),
+        (link, "it is a symbolic link"),
+        (tmp_path / "dir.parquet", "it is a folder"),
+    ]:
+        args = ["hash", str(tmp_path / "imgs"), "--hasher", "dhash", "--workers", "1", "--out", str(out)]
+        assert main([*args, "--no-progress"]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith(f"hashbench: error: cannot write {out}: ") and why in err[0]
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode) and link.is_symlink() and target.read_bytes() == b"keep me"
+    assert not list(tmp_path.glob("*.parts"))
+    with pytest.raises(OSError, match="not a regular file"):
+        check_target("/dev/full")  # as root, a rename would have replaced the device
+    with pytest.raises(OSError, match="symbolic link"):
+        atomic_write_bytes(link, b"x")
+    assert target.read_bytes() == b"keep me"

@@ -7,13 +7,15 @@ the lock that keeps two runs from writing the same output (:func:`hold_lock`).
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["Locked", "atomic_write_bytes", "atomic_write_text", "hold_lock"]
+__all__ = ["Locked", "atomic_write_bytes", "atomic_write_text", "check_target", "hold_lock"]
 
 
 class Locked(RuntimeError):
@@ -26,13 +28,33 @@ def _umask() -> int:
     return mask
 
 
+def check_target(path: str | os.PathLike[str]) -> None:
+    """Raise :class:`OSError` (with a ``strerror`` fit for one line) unless ``path`` is free or a regular file.
+
+    The rename of :func:`atomic_write_bytes` replaces whatever has the name: given ``/dev/full``
+    as root it would replace the device, given a symlink or a FIFO it would replace the link or
+    the pipe. Outputs are written into regular files and folders only.
+    """
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if stat.S_ISLNK(st.st_mode):
+        raise OSError(errno.EINVAL, "it is a symbolic link; give the path of a regular file (the link's target)")
+    if stat.S_ISDIR(st.st_mode):
+        raise OSError(errno.EISDIR, "it is a folder; give a file name")
+    if not stat.S_ISREG(st.st_mode):
+        raise OSError(errno.EINVAL, "it is not a regular file (a device, FIFO or socket); give a file name")
+
+
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same folder and a rename.
 
     The rename is atomic on one filesystem, and the data is fsync'ed first, so a reader (or a
-    resumed run) never sees half a file.
+    resumed run) never sees half a file. ``path`` must be free or a regular file (:func:`check_target`).
     """
     out = Path(path)
+    check_target(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
     try:

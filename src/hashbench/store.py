@@ -34,7 +34,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from . import __version__
-from .atomic import Locked, hold_lock
+from .atomic import Locked, check_target, hold_lock
 from .bits import codes_from_hex, codes_to_hex
 from .errors import UsageError
 from .hashing import HashResult
@@ -98,7 +98,7 @@ def result_to_table(result: HashResult) -> pa.Table:
 
 def write_table(table: pa.Table, path: str | os.PathLike) -> Path:
     """Write ``table`` to ``path`` atomically (temporary file in the same folder, then rename)."""
-    from .checkpoint import atomic_write_bytes
+    from .atomic import atomic_write_bytes
 
     out = Path(path)
     sink = pa.BufferOutputStream()
@@ -171,6 +171,10 @@ def hash_files_to_table(
 
     out = Path(out)
     parts = out.with_name(out.name + ".parts")
+    try:
+        check_target(out)  # before any hashing: a device, FIFO or symlink as --out is refused
+    except OSError as exc:
+        raise UsageError(f"cannot write {out}: {exc.strerror or exc}") from None
     if chunk_size is None:
         # At least 16 chunks (so 2-8 workers all stay busy), and independent of --workers, so a
         # run resumed with another worker count still finds its saved chunks.
