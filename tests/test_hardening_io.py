@@ -419,3 +419,110 @@ def test_out_that_is_not_a_regular_file_is_refused_in_one_line(tmp_path, capsys)
     with pytest.raises(OSError, match="symbolic link"):
         atomic_write_bytes(link, b"x")
     assert target.read_bytes() == b"keep me"
+
+
+# --- item 8: folder datasets survive hostile files ------------------------------------------
+
+
+@pytest.fixture()
+def hostile_tree(tmp_path):
+    root = tmp_path / "refs"
+    _folder(root, n=3)
+    os.mkfifo(root / "b.jpg")  # opening it for reading would block forever
+    (root / "c.jpg").symlink_to("/dev/zero")  # reading it would never end
+    (root / "d.jpg").symlink_to(root / "missing.png")  # broken
+    (root / "e.jpg").symlink_to(root / "f.jpg")  # a loop
+    (root / "f.jpg").symlink_to(root / "e.jpg")
+    (root / "locked.png").write_bytes((root / "00.png").read_bytes())  # made unreadable below
+    (root / "sub").mkdir()
+    _folder(root / "sub", n=1, seed=5)
+    (root / "closed").mkdir()  # made unlistable below
+    _folder(root / "closed", n=1, seed=6)
+    (root / "linked").symlink_to(root / "sub")
+    return root
+
+
+def _deny(monkeypatch, paths: set[str]) -> None:
+    """Play permissions as root (who may read anything): opening or listing ``paths`` fails."""
+    real_open, real_scandir = os.open, os.scandir
+
+    def fake_open(path, *args, **kw):
+        if os.fspath(path) in paths:
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real_open(path, *args, **kw)
+
+    def fake_scandir(path="."):
+        if os.fspath(path) in paths:
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "open", fake_open)
+    monkeypatch.setattr(os, "scandir", fake_scandir)
+
+
+def test_folder_dataset_reports_what_hash_reports_and_lists_skipped_paths(hostile_tree, monkeypatch, capsys):
+    from hashbench.datasets import get as get_dataset
+    from hashbench.hashing import hash_files
+
+    _deny(monkeypatch, {str(hostile_tree / "locked.png"), str(hostile_tree / "closed")})
+    d = get_dataset("folder", root=str(hostile_tree))
+    err = capsys.readouterr().err
+    assert f"hashbench: folder {hostile_tree}: skipped closed/: cannot read folder: Permission denied" in err
+    assert f"hashbench: folder {hostile_tree}: skipped linked/: symlinked folder, not followed" in err
+    assert {rel for rel, _ in d.skipped} == {"closed/", "linked/"}
+    manifest = d.manifest()  # never blocks on the FIFO or /dev/zero
+    bad = {"b.jpg", "c.jpg", "d.jpg", "e.jpg", "f.jpg", "locked.png"}
+    assert set(d.ids) == bad | {"00.png", "01.png", "02.png", "sub/00.png"}
+    by_hash = hash_files([hostile_tree / i for i in d.ids], d.ids, ["dhash"], workers=1, progress=False)
+    reasons = dict(zip(by_hash.ids, by_hash.decode_errors))
+    for i, item_id in enumerate(d.ids):
+        if item_id not in bad:
+            assert manifest[item_id].error == "" and d[i].load().shape == (16, 16, 3)
+            continue
+        assert manifest[item_id].error == reasons[item_id]  # the same reason as `hashbench hash`
+        with pytest.raises(ImageDecodeError) as exc:
+            d[i].load()
+        assert exc.value.reason == reasons[item_id]
+    assert reasons["b.jpg"] == reasons["c.jpg"] == "not a regular file"
+    assert reasons["locked.png"] == "cannot read file: Permission denied"
+    assert reasons["d.jpg"].startswith("cannot read file: No such file")
+    assert reasons["e.jpg"].startswith("cannot read file: Too many levels of symbolic links")
+
+
+RUN_TOML = """
+[run]
+name = "hostile"
+seed = 1
+chunk_size = 4
+[[references]]
+dataset = "folder"
+root = "{root}"
+[[distractors]]
+dataset = "synthetic"
+family = "mixed"
+count = 6
+size = 32
+[transforms]
+custom = [{{kind = "hflip", name = "hflip"}}]
+[hashers]
+names = ["dhash"]
+"""
+
+
+def test_run_on_a_hostile_folder_reports_every_bad_file_and_finishes(hostile_tree, tmp_path):
+    config = tmp_path / "run.toml"
+    config.write_text(RUN_TOML.format(root=hostile_tree))
+    proc = subprocess.run(
+        [sys.executable, "-m", "hashbench", "run", "--config", str(config), "--out", str(tmp_path / "out")]
+        + ["--workers", "2", "--no-progress"],
+        capture_output=True,
+        text=True,
+        timeout=240,  # a FIFO used to hang the run forever
+        env={**os.environ, "HASHBENCH_ITEM_TIMEOUT": "20"},
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "skipped linked/: symlinked folder, not followed" in proc.stderr
+    failures = (next((tmp_path / "out").glob("*/failures.csv"))).read_text()
+    for name in ("b.jpg", "c.jpg", "d.jpg", "e.jpg", "f.jpg"):
+        assert name in failures

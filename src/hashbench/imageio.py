@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -52,6 +53,7 @@ __all__ = [
     "decode_memory",
     "memory_budget",
     "set_memory_budget",
+    "read_file",
     "read_image",
     "read_url",
     "is_url",
@@ -110,23 +112,40 @@ def read_image(
 ) -> LoadedImage:
     """Read and decode one file; raise :class:`ImageDecodeError` with ``item_id`` on any failure."""
     item = item_id if item_id is not None else os.fsdecode(path)
-    p = Path(path)
-    try:
-        st = p.stat()
-    except OSError as exc:
-        raise ImageDecodeError(item, f"cannot read file: {exc.strerror or exc}") from None
-    if not p.is_file():
-        raise ImageDecodeError(item, "not a regular file")
-    if st.st_size == 0:
-        raise ImageDecodeError(item, "empty file (0 bytes)")
-    if st.st_size > max_bytes:
-        raise ImageDecodeError(item, f"file is {st.st_size} bytes, above the limit of {max_bytes}")
-    try:
-        with open(p, "rb") as fh:
-            data = fh.read(max_bytes + 1)
-    except OSError as exc:
-        raise ImageDecodeError(item, f"cannot read file: {exc.strerror or exc}") from None
+    data = read_file(path, item_id=item, max_bytes=max_bytes)
     return LoadedImage(decode_bytes(data, item_id=item, max_pixels=max_pixels), data)
+
+
+def read_file(path: str | os.PathLike[str], *, item_id: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+    """The bytes of a regular file, or :class:`ImageDecodeError` saying why not, without ever blocking.
+
+    The file is opened non-blocking and checked on the open descriptor (no race with a rename):
+    a FIFO, a device (a symlink to ``/dev/zero``), a folder, a broken symlink or a symlink loop,
+    an unreadable, empty or oversized file is refused with its reason. Every reader of images
+    (``hashbench hash``, folder datasets, their manifests) goes through here, so all give the
+    same reasons.
+    """
+    item = item_id if item_id is not None else os.fsdecode(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise ImageDecodeError(item, f"cannot read file: {exc.strerror or exc}") from None
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        raise ImageDecodeError(item, "not a regular file")
+    with os.fdopen(fd, "rb") as fh:
+        if st.st_size == 0:
+            raise ImageDecodeError(item, "empty file (0 bytes)")
+        if st.st_size > max_bytes:
+            raise ImageDecodeError(item, f"file is {st.st_size} bytes, above the limit of {max_bytes}")
+        try:
+            data = fh.read(max_bytes + 1)
+        except OSError as exc:
+            raise ImageDecodeError(item, f"cannot read file: {exc.strerror or exc}") from None
+    if len(data) > max_bytes:
+        raise ImageDecodeError(item, f"file grew above the limit of {max_bytes} bytes while being read")
+    return data
 
 
 def is_url(path: object) -> bool:
