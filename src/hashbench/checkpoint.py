@@ -136,6 +136,11 @@ class ChunkStore:
         return "ok"
 
     def write(self, chunk: ChunkResult) -> None:
+        """Save one chunk as a part named by its checksum, replacing any older part of that index.
+
+        Written whole then renamed (:func:`atomic_write_bytes`), so a run killed mid-write leaves
+        only a temporary file, which :meth:`done` clears.
+        """
         cols: dict[str, pa.Array] = {
             "id": pa.array(chunk.ids, pa.string()),
             "error": pa.array(chunk.decode_errors, pa.string()),

@@ -115,6 +115,7 @@ def process_pool(
 
 
 def _start_worker(parent: int, initializer: Callable[..., object] | None, initargs: tuple[Any, ...]) -> None:
+    """Every pool worker's first act: tie its life to the run's process, then the pool's own start."""
     exit_with_parent(parent)
     if initializer is not None:
         initializer(*initargs)

@@ -41,6 +41,7 @@ exit codes: 0 done (bad images reported), 1 some failed with --strict or none ha
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add `hash` and `hashers` to the command line (their help is the user's documentation)."""
     p = sub.add_parser(
         "hash",
         help="hash image files into a Parquet table",
@@ -108,6 +109,11 @@ def parse_hasher_list(text: str) -> list[str]:
 
 
 def run_hash(args: argparse.Namespace) -> int:
+    """`hashbench hash`: every image hashed or reported with its reason; exit codes as in the epilog.
+
+    With --out the run is checkpointed, locked and resumable (:func:`hash_files_to_table`);
+    without it, CSV goes to stdout and nothing is written.
+    """
     hashers = [hashers_mod.get(n) for n in parse_hasher_list(args.hasher)]
     found = find_images(args.paths, all_files=args.all_files)
     for rel, reason in found.skipped:

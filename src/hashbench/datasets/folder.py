@@ -101,6 +101,7 @@ class FolderDataset(Dataset):
         workers: int | None = None,
         progress: bool = False,
     ) -> None:
+        """Scan ``root`` now (so ids and skipped paths are known at once); the manifest waits for use."""
         self.root = Path(root)
         if not self.root.is_dir():
             raise UsageError(f"not a folder: {os.fspath(root)!r}")
