@@ -526,3 +526,63 @@ def test_run_on_a_hostile_folder_reports_every_bad_file_and_finishes(hostile_tre
     failures = (next((tmp_path / "out").glob("*/failures.csv"))).read_text()
     for name in ("b.jpg", "c.jpg", "d.jpg", "e.jpg", "f.jpg"):
         assert name in failures
+
+
+# --- item 9: the report set is written all or nothing ---------------------------------------
+
+SMALL_RUN = """
+[run]
+name = "atomic-report"
+seed = 3
+chunk_size = 8
+[[references]]
+dataset = "synthetic"
+family = "mixed"
+count = 6
+size = 48
+[[distractors]]
+dataset = "synthetic"
+family = "mixed"
+count = 8
+size = 48
+seed = 1
+[transforms]
+custom = [{kind = "hflip", name = "hflip"}]
+[hashers]
+names = ["dhash"]
+"""
+
+
+def test_a_full_disk_while_writing_the_report_leaves_no_partial_set(tmp_path, monkeypatch):
+    from hashbench.config import load_config
+    from hashbench.errors import UsageError
+    from hashbench.report import load_report, render_report, write_report, writers
+    from hashbench.runner import run
+
+    cfg = tmp_path / "small.toml"
+    cfg.write_text(SMALL_RUN)
+    outcome = run(load_config(cfg), out_root=tmp_path / "results", workers=1, progress=False)
+    complete = {p.relative_to(outcome.run_dir) for p in outcome.run_dir.rglob("*") if p.is_file()}
+    assert {Path("report.json"), Path("report.html"), Path("failures.csv")} <= complete
+    report = load_report(outcome.run_dir)
+    real_write = writers._write_file
+
+    def disk_fills_up(path, data):
+        if path.name == "report.html":
+            raise OSError(28, "No space left on device", str(path))
+        real_write(path, data)
+
+    monkeypatch.setattr(writers, "_write_file", disk_fills_up)
+    fresh = tmp_path / "fresh"
+    with pytest.raises(UsageError, match="No space left on device; free some space and run the same command again"):
+        write_report(report, fresh)
+    assert [p for p in fresh.rglob("*") if p.is_file()] == []  # no report.json without its other files
+    before = {p: p.read_bytes() for p in outcome.run_dir.rglob("*") if p.is_file()}
+    with pytest.raises(UsageError, match="run `hashbench report` again"):
+        render_report(report, outcome.run_dir)
+    assert {p: p.read_bytes() for p in outcome.run_dir.rglob("*") if p.is_file()} == before  # old set intact
+    monkeypatch.setattr(writers, "_write_file", real_write)
+    write_report(report, fresh)
+    report_set = {p for p in complete if p.parts[0] in writers.REPORT_FILES}
+    assert {p.relative_to(fresh) for p in fresh.rglob("*") if p.is_file()} == report_set
+    assert not list(fresh.glob(".report-*"))
