@@ -93,7 +93,7 @@ def _folder(root: Path, n: int = 12, seed: int = 0) -> list[Path]:
     return paths
 
 
-def _interrupted_run(paths, out, monkeypatch, after: int = 2):
+def _interrupted_run(paths, out, monkeypatch, after: int = 2, **kw):
     """Run hash_files_to_table and stop it after ``after`` chunks were saved (parts kept)."""
     from hashbench.checkpoint import ChunkStore
 
@@ -108,7 +108,7 @@ def _interrupted_run(paths, out, monkeypatch, after: int = 2):
 
     monkeypatch.setattr(ChunkStore, "write", dying_write)
     with pytest.raises(KeyboardInterrupt):
-        _hash(paths, out)
+        _hash(paths, out, **kw)
     monkeypatch.setattr(ChunkStore, "write", real_write)
 
 
@@ -117,9 +117,8 @@ def _hash(paths, out, **kw):
     from hashbench.store import hash_files_to_table
 
     ids = [p.name for p in paths]
-    return hash_files_to_table(
-        paths, ids, [get("dhash")], out, workers=1, max_pixels=10**8, progress=False, chunk_size=4, **kw
-    )
+    settings = {"workers": 1, "max_pixels": 10**8, "progress": False, "chunk_size": 4, **kw}
+    return hash_files_to_table(paths, ids, [get("dhash")], out, **settings)
 
 
 def test_a_file_replaced_between_runs_is_hashed_again_on_resume(tmp_path, monkeypatch, capsys):
@@ -586,3 +585,18 @@ def test_a_full_disk_while_writing_the_report_leaves_no_partial_set(tmp_path, mo
     report_set = {p for p in complete if p.parts[0] in writers.REPORT_FILES}
     assert {p.relative_to(fresh) for p in fresh.rglob("*") if p.is_file()} == report_set
     assert not list(fresh.glob(".report-*"))
+
+
+def test_hash_cli_fresh_starts_over_and_a_plain_rerun_resumes(tmp_path, monkeypatch, capsys):
+    from hashbench.cli import main
+
+    paths = _folder(tmp_path / "imgs")
+    out = tmp_path / "h.parquet"
+    args = ["hash", str(tmp_path / "imgs"), "--hasher", "dhash", "--workers", "1", "--out", str(out), "--no-progress"]
+    from hashbench.imageio import DEFAULT_MAX_PIXELS
+
+    for fresh, said in [(True, False), (False, True)]:  # the CLI's settings: 12 chunks of one image
+        _interrupted_run(paths, out, monkeypatch, chunk_size=None, max_pixels=DEFAULT_MAX_PIXELS)
+        capsys.readouterr()
+        assert main(args + (["--fresh"] if fresh else [])) == 0
+        assert ("reusing 2 saved chunks of 12; recomputing 0" in capsys.readouterr().err) is said
