@@ -13,9 +13,13 @@ Parts are wide (one column group per hasher) and internal; the public hash table
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
+import re
+import shutil
+import sys
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -28,13 +32,14 @@ import pyarrow.parquet as pq
 from .atomic import atomic_write_bytes, atomic_write_text
 from .errors import UsageError
 from .hashers import HashBatch, Hasher
-from .hashing import ChunkResult, HashResult, Source, collect, hash_stream
+from .hashing import ChunkResult, HashResult, Source, collect, hash_stream, source_fingerprint
 from .parallel import Executor
 
 # atomic_write_* live in hashbench.atomic; re-exported for the callers that import them from here.
-__all__ = ["ChunkStore", "atomic_write_bytes", "atomic_write_text", "hash_checkpointed"]
+__all__ = ["ChunkStore", "atomic_write_bytes", "atomic_write_text", "chunk_keys", "hash_checkpointed"]
 
-_PART = "chunk-{:06d}.parquet"
+_PART = "chunk-{:06d}-{}.parquet"
+_NAME = re.compile(r"chunk-(?P<index>\d{6})-(?P<sha>[0-9a-f]{64})\.parquet")
 
 
 def _fixed(codes: np.ndarray, width: int) -> pa.Array:
@@ -54,38 +59,88 @@ def _unfixed(col: pa.ChunkedArray, width: int) -> np.ndarray:
 
 
 class ChunkStore:
-    """The parts of one stage of one run. ``digest`` ties parts to the configuration that made them."""
+    """The parts of one stage of one run. ``digest`` ties parts to the configuration that made them.
+
+    A part's file name carries the SHA-256 of its bytes (``chunk-NNNNNN-<sha256>.parquet``), so
+    a flipped bit anywhere in it is detected, and the one rename that publishes a part publishes
+    its checksum with it. Its metadata carries the chunk's key (:func:`chunk_keys`): a part is
+    reused only for the same inputs, hashers and decoder settings.
+    """
 
     def __init__(self, root: str | os.PathLike, stage: str, hashers: Sequence[Hasher], digest: str) -> None:
         self.folder = Path(root) / "parts" / stage
         self.stage = stage
         self.hashers = list(hashers)
         self.digest = digest
+        self.keys: dict[int, str] = {}
+        self.stale = 0  # parts found for other inputs or settings, by the last done()
+        self.damaged = 0  # parts that failed their checksum, by the last done()
+        self._files: dict[int, Path] = {}
 
-    def _path(self, index: int) -> Path:
-        return self.folder / _PART.format(index)
+    def _parts(self) -> dict[int, list[tuple[Path, str]]]:
+        """Every part file present, by chunk index, with the checksum its name declares."""
+        out: dict[int, list[tuple[Path, str]]] = {}
+        for p in sorted(self.folder.glob("chunk-*.parquet")):
+            m = _NAME.fullmatch(p.name)
+            if m is None:  # a part from a version without checksums: never trusted
+                p.unlink(missing_ok=True)
+                continue
+            out.setdefault(int(m["index"]), []).append((p, m["sha"]))
+        return out
 
-    def done(self) -> frozenset[int]:
-        """Indices of the chunks already saved by this configuration.
+    def done(self, keys: dict[int, str] | None = None) -> frozenset[int]:
+        """Indices of the chunks already saved whole, for the same key (all keys when ``keys`` is None).
 
-        Temporary files left by a write that was killed half-way are removed here.
+        Temporary files of a write killed half-way, parts made for other inputs or settings and
+        damaged parts (checksum mismatch, one line on stderr each) are removed: they are recomputed.
         """
+        self.keys = dict(keys or {})
+        self.stale = self.damaged = 0
         if not self.folder.is_dir():
             return frozenset()
         for tmp in self.folder.glob(".chunk-*.tmp"):
             tmp.unlink(missing_ok=True)
         out = set()
-        for p in self.folder.glob("chunk-*.parquet"):
-            try:
-                meta = pq.read_schema(p).metadata or {}
-                info = json.loads(meta.get(b"hashbench", b"{}"))
-            except (OSError, pa.ArrowInvalid, ValueError):
-                continue  # unreadable part: recompute it
-            if info.get("digest") == self.digest and info.get("stage") == self.stage:
-                out.add(int(info["index"]))
+        for index, files in self._parts().items():
+            for path, sha in files:
+                verdict = self._check(path, sha, index, keys)
+                if verdict == "ok" and index not in out:
+                    out.add(index)
+                    self._files[index] = path
+                    continue
+                path.unlink(missing_ok=True)
+                self.stale += verdict == "stale"
+                self.damaged += verdict == "damaged"
         return frozenset(out)
 
+    def _check(self, path: Path, sha: str, index: int, keys: dict[int, str] | None) -> str:
+        """ "ok", "stale" (made for other inputs or settings) or "damaged" (checksum or format)."""
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return "damaged"
+        if hashlib.sha256(data).hexdigest() != sha:
+            print(
+                f"hashbench: checkpoint {path} is damaged (checksum mismatch); recomputing chunk {index}",
+                file=sys.stderr,
+            )
+            return "damaged"
+        try:
+            info = json.loads(pq.read_schema(pa.BufferReader(data)).metadata[b"hashbench"])
+        except (OSError, pa.ArrowInvalid, ValueError, KeyError, TypeError):
+            print(f"hashbench: checkpoint {path} is unreadable; recomputing chunk {index}", file=sys.stderr)
+            return "damaged"
+        same = info.get("digest") == self.digest and info.get("stage") == self.stage and info.get("index") == index
+        if not same or (keys is not None and info.get("key") != keys.get(index)):
+            return "stale"
+        return "ok"
+
     def write(self, chunk: ChunkResult) -> None:
+        """Save one chunk as a part named by its checksum, replacing any older part of that index.
+
+        Written whole then renamed (:func:`atomic_write_bytes`), so a run killed mid-write leaves
+        only a temporary file, which :meth:`done` clears.
+        """
         cols: dict[str, pa.Array] = {
             "id": pa.array(chunk.ids, pa.string()),
             "error": pa.array(chunk.decode_errors, pa.string()),
@@ -106,6 +161,7 @@ class ChunkStore:
                 cols[f"{h.name}.variants"] = _fixed(b.variant_codes, h.variants * h.nbytes)
         info = {
             "digest": self.digest,
+            "key": self.keys.get(chunk.index),
             "stage": self.stage,
             "index": chunk.index,
             "decode_seconds": chunk.decode_seconds,
@@ -114,9 +170,13 @@ class ChunkStore:
         table = pa.table(cols).replace_schema_metadata({"hashbench": json.dumps(info)})
         sink = pa.BufferOutputStream()
         pq.write_table(table, sink, compression="zstd")
-        path = self._path(chunk.index)
+        data = sink.getvalue().to_pybytes()
+        path = self.folder / _PART.format(chunk.index, hashlib.sha256(data).hexdigest())
         try:
-            atomic_write_bytes(path, sink.getvalue().to_pybytes())
+            for old in self.folder.glob(_PART.format(chunk.index, "*")):
+                old.unlink(missing_ok=True)
+            atomic_write_bytes(path, data)
+            self._files[chunk.index] = path
         except OSError as exc:
             raise UsageError(
                 f"cannot save checkpoint {path}: {exc.strerror or exc}; free some space or "
@@ -126,12 +186,16 @@ class ChunkStore:
     def read(self, indices: Sequence[int]) -> Iterator[ChunkResult]:
         """The saved chunks, in the order given (all must exist)."""
         for index in indices:
-            p = self._path(index)
+            p = self._files.get(index) or self.folder / _PART.format(index, "?")
             try:
-                table = pq.read_table(p)
+                data = p.read_bytes()
+                m = _NAME.fullmatch(p.name)
+                if m is None or hashlib.sha256(data).hexdigest() != m["sha"]:
+                    raise OSError("its checksum does not match: it changed while the run was going")
+                table = pq.read_table(pa.BufferReader(data))
             except (OSError, pa.ArrowInvalid) as exc:
                 raise UsageError(
-                    f"checkpoint {p} is unreadable ({exc}); delete it and run again to redo that chunk"
+                    f"checkpoint {p} is unreadable ({exc}); run the same command again to redo it"
                 ) from None
             info = json.loads(table.schema.metadata[b"hashbench"])
             batches = {}
@@ -164,6 +228,37 @@ class ChunkStore:
             )
 
 
+def chunk_keys(
+    items: Sequence[tuple[str, Source]], hashers: Sequence[Hasher], chunk_size: int, *, max_pixels: int
+) -> dict[int, str]:
+    """The key of each chunk: what its hashes depend on, so a saved chunk is reused only when valid.
+
+    It covers each input's id and content fingerprint (:func:`hashing.source_fingerprint`: file
+    size, mtime, ctime, inode; or the recipe of a generated image), every hasher's identity (name,
+    bits, library and version; a command hasher's full command line) and the decoder's settings
+    (pixel limit, allowed formats, Pillow's version).
+    """
+    import PIL
+
+    from .imageio import allowed_formats
+
+    setting = json.dumps(
+        {
+            "hashers": [[type(h).__qualname__, h.describe()] for h in hashers],
+            "decoder": {"max_pixels": max_pixels, "formats": allowed_formats(), "pillow": PIL.__version__},
+        },
+        sort_keys=True,
+        default=str,
+    ).encode()
+    keys = {}
+    for start in range(0, len(items), chunk_size):
+        h = hashlib.sha256(setting)
+        for item_id, source in items[start : start + chunk_size]:
+            h.update(json.dumps([item_id, source_fingerprint(source)]).encode())
+        keys[start // chunk_size] = h.hexdigest()
+    return keys
+
+
 def hash_checkpointed(
     stage: str,
     items: Sequence[tuple[str, Source]],
@@ -176,19 +271,32 @@ def hash_checkpointed(
     progress: bool,
     pool: Executor | None = None,
     max_pixels: int | None = None,
+    fresh: bool = False,
 ) -> tuple[HashResult, dict[str, Any]]:
-    """Hash ``items`` chunk by chunk, saving each chunk; skip the chunks already saved.
+    """Hash ``items`` chunk by chunk, saving each chunk; skip the chunks already saved and still valid.
 
     Killed at any moment and called again with the same arguments, it recomputes only the
-    chunks that were not saved and returns exactly what an uninterrupted call returns.
+    chunks that were not saved and returns exactly what an uninterrupted call returns. A chunk
+    whose inputs, hashers or decoder settings changed (:func:`chunk_keys`), or whose part is
+    damaged, is hashed again; one stderr line says how many chunks were reused and recomputed.
+    ``fresh`` discards every saved chunk of the stage first.
     """
     from tqdm.auto import tqdm
 
     from .imageio import DEFAULT_MAX_PIXELS
 
+    max_pixels = max_pixels or DEFAULT_MAX_PIXELS
     store = ChunkStore(root, stage, hashers, digest)
+    if fresh:
+        shutil.rmtree(store.folder, ignore_errors=True)
     n_chunks = math.ceil(len(items) / chunk_size)
-    done = store.done() & frozenset(range(n_chunks))
+    done = store.done(chunk_keys(items, hashers, chunk_size, max_pixels=max_pixels)) & frozenset(range(n_chunks))
+    if done or store.stale or store.damaged:
+        print(
+            f"hashbench: {stage}: reusing {len(done)} saved chunks of {n_chunks}; recomputing "
+            f"{store.stale} made for other inputs or settings and {store.damaged} damaged",
+            file=sys.stderr,
+        )
     t0 = time.perf_counter()
     with tqdm(total=len(items), desc=f"{stage:>11}", unit="img", disable=not progress, dynamic_ncols=True) as bar:
         bar.update(min(len(items), len(done) * chunk_size))
@@ -199,7 +307,7 @@ def hash_checkpointed(
             chunk_size=chunk_size,
             skip_chunks=done,
             pool=pool,
-            max_pixels=max_pixels or DEFAULT_MAX_PIXELS,
+            max_pixels=max_pixels,
         ):
             store.write(result)
             bar.update(len(result.ids))
@@ -210,4 +318,5 @@ def hash_checkpointed(
             f"the checkpoints in {store.folder} do not belong to these inputs; delete the folder and run again"
         )
     res.wall_seconds = wall
+    # recomputed chunks are said on stderr only: the report's timing keys stay as documented
     return res, {"items": len(items), "chunks": n_chunks, "resumed_chunks": len(done), "wall_seconds": wall}

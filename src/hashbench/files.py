@@ -39,8 +39,10 @@ def find_images(paths: list[str | os.PathLike], *, all_files: bool = False) -> F
     """Expand files and folders (recursively, in sorted order, not following symlinked folders).
 
     Files in folders are taken when their suffix is an image suffix, or always with
-    ``all_files``; others are listed in ``skipped`` so nothing disappears without a word. A path
-    that does not exist raises :class:`UsageError`.
+    ``all_files``; others, symlinked folders and folders that cannot be read are listed in
+    ``skipped`` so nothing disappears without a word. Files of any kind (FIFOs, broken links)
+    are kept: reading them reports why they are not images. A path that does not exist raises
+    :class:`UsageError`.
     """
     found = FoundFiles()
     several = len(paths) > 1
@@ -56,18 +58,37 @@ def find_images(paths: list[str | os.PathLike], *, all_files: bool = False) -> F
             found.ids.append(display_id(given))
             continue
         prefix = f"{display_id(root.resolve().name)}/" if several else ""
-        for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-            dirnames.sort()
-            for name in sorted(filenames):
-                p = Path(dirpath) / name
-                rel = prefix + display_id(p.relative_to(root))
-                if not all_files and p.suffix.lower() not in IMAGE_SUFFIXES:
-                    found.skipped.append((rel, "no image suffix (pass --all-files to include it)"))
-                    continue
-                found.paths.append(p)
-                found.ids.append(rel)
+        _walk_folder(root, prefix, found, all_files=all_files)
     _check_unique(found)
     return found
+
+
+def _walk_folder(root: Path, prefix: str, found: FoundFiles, *, all_files: bool) -> None:
+    """Add the files under ``root`` to ``found``; folders passed over go to ``found.skipped``.
+
+    A folder that cannot be listed (permissions, vanished) and a symlinked folder (not followed:
+    it may loop or leave the tree) are named with the reason instead of disappearing silently.
+    """
+
+    def unreadable(exc: OSError) -> None:
+        where = Path(exc.filename) if exc.filename else root
+        rel = display_id(root) if where == root else prefix + display_id(where.relative_to(root)) + "/"
+        found.skipped.append((rel, f"cannot read folder: {exc.strerror or exc}"))
+
+    for dirpath, dirnames, filenames in os.walk(root, onerror=unreadable, followlinks=False):
+        for name in sorted(dirnames):
+            if os.path.islink(os.path.join(dirpath, name)):
+                rel = prefix + display_id((Path(dirpath) / name).relative_to(root))
+                found.skipped.append((rel + "/", "symlinked folder, not followed (name its target to include it)"))
+        dirnames[:] = sorted(d for d in dirnames if not os.path.islink(os.path.join(dirpath, d)))
+        for name in sorted(filenames):
+            p = Path(dirpath) / name
+            rel = prefix + display_id(p.relative_to(root))
+            if not all_files and p.suffix.lower() not in IMAGE_SUFFIXES:
+                found.skipped.append((rel, "no image suffix (pass --all-files to include it)"))
+                continue
+            found.paths.append(p)
+            found.ids.append(rel)
 
 
 def _check_unique(found: FoundFiles) -> None:

@@ -14,13 +14,17 @@ Entry points:
 
 from __future__ import annotations
 
+import hashlib
 import os
+import pickle
 import signal
 import threading
 import time
 from abc import ABC, abstractmethod
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +36,7 @@ from .cpus import default_workers
 from .errors import ImageDecodeError, UsageError
 from .hashers import HashBatch, Hasher, ImageItem
 from .hashers import get as get_hasher
-from .imageio import DEFAULT_MAX_PIXELS, is_url, read_image, read_url
+from .imageio import DEFAULT_MAX_PIXELS, is_url, memory_budget, read_image, read_url, set_memory_budget
 from .parallel import WINDOW_PER_WORKER, Executor, chunked, ordered_results, process_pool
 
 __all__ = [
@@ -46,6 +50,8 @@ __all__ = [
     "hash_arrays",
     "default_workers",
     "open_pool",
+    "file_fingerprint",
+    "source_fingerprint",
 ]
 
 
@@ -61,12 +67,58 @@ class LazySource(ABC):
     def materialise(self, item_id: str) -> tuple[ImageItem, dict | None]:
         """Return the item every hasher sees, and optional metadata; raise ImageDecodeError."""
 
+    def input_paths(self) -> Sequence[str | os.PathLike]:
+        """The files the image is read from, so a checkpoint notices when one of them changes."""
+        return ()
+
+    def fingerprint(self) -> str:
+        """What the image depends on, for checkpoint keys: the pickled recipe and its input files.
+
+        Equal fingerprints mean the same pixels; a changed recipe or a replaced input file gives
+        another fingerprint, so a resumed run hashes it again instead of reusing a stale hash.
+        """
+        h = hashlib.sha256(pickle.dumps(self, protocol=5))
+        for path in self.input_paths():
+            h.update(file_fingerprint(path).encode())
+        return h.hexdigest()
+
 
 #: One input: a file path, an fsspec URL string (``s3://...``), a decoded (H, W, 3) uint8 array,
 #: (array, encoded bytes), or a LazySource.
 Source = str | os.PathLike | npt.NDArray[np.uint8] | tuple | LazySource
 
 DEFAULT_CHUNK_SIZE = 64
+
+
+def file_fingerprint(path: str | os.PathLike) -> str:
+    """A file's identity without reading it: size, mtime, ctime, inode and device (as git does).
+
+    Replacing a file, even by one of the same size with its old mtime restored, changes its ctime
+    (which no user call can set back), so a stale checkpoint is never taken for a current one.
+    A file that cannot be stat'ed gets the error's name (it will be reported when hashed).
+    """
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        return f"error:{exc.errno}"
+    return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}:{st.st_dev}"
+
+
+def source_fingerprint(source: Source) -> str:
+    """What a source's image depends on (see :func:`file_fingerprint`, :meth:`LazySource.fingerprint`).
+
+    URLs are keyed by the URL alone: an object store's content is not checked.
+    """
+    if isinstance(source, LazySource):
+        return source.fingerprint()
+    if isinstance(source, str) and is_url(source):
+        return "url:" + source
+    if isinstance(source, (str, os.PathLike)):
+        return "file:" + file_fingerprint(source)
+    h = hashlib.sha256()
+    for part in source if isinstance(source, tuple) else (source,):
+        h.update(np.ascontiguousarray(part).tobytes() if isinstance(part, np.ndarray) else repr(part).encode())
+    return "data:" + h.hexdigest()
 
 
 def resolve_hashers(hashers: Sequence[str | Hasher]) -> list[Hasher]:
@@ -152,10 +204,27 @@ _WORKER_MAX_PIXELS = DEFAULT_MAX_PIXELS
 ITEM_TIMEOUT = float(os.environ.get("HASHBENCH_ITEM_TIMEOUT", "120"))
 
 
-def _init_worker(hashers: list[Hasher], max_pixels: int) -> None:
+#: Test-only: an address-space limit (bytes) each pool worker sets on itself, to play a small machine.
+RLIMIT_ENV = "HASHBENCH_TEST_WORKER_RLIMIT_AS"
+#: What a worker that died on an item (killed by the kernel, most often for memory) records for it.
+WORKER_DIED = "worker died (memory?)"
+
+
+def _init_worker(hashers: list[Hasher], max_pixels: int, memory: int | None = None) -> None:
     global _WORKER_HASHERS, _WORKER_MAX_PIXELS
     _WORKER_HASHERS = hashers
     _WORKER_MAX_PIXELS = max_pixels
+    set_memory_budget(memory)
+
+
+def _init_pool_worker(hashers: list[Hasher], max_pixels: int, memory: int | None) -> None:
+    """Start a pool worker: the settings of :func:`_init_worker`, and the test-only memory limit."""
+    limit = os.environ.get(RLIMIT_ENV)
+    if limit:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (int(float(limit)), resource.RLIM_INFINITY))
+    _init_worker(hashers, max_pixels, memory)
 
 
 class ItemTimeout(Exception):
@@ -345,7 +414,10 @@ def open_pool(
     stages opens one pool and passes it to every stage. ``preload`` names the modules the
     forkserver imports once for all workers (see :func:`hashbench.parallel.mp_context`).
     """
-    return process_pool(workers, preload=preload, initializer=_init_worker, initargs=(list(hashers), max_pixels))
+    memory = memory_budget(workers)
+    return process_pool(
+        workers, preload=preload, initializer=_init_pool_worker, initargs=(list(hashers), max_pixels, memory)
+    )
 
 
 def hash_stream(
@@ -379,19 +451,132 @@ def hash_stream(
         if i not in skip_chunks
     )
     if workers == 1 and pool is None:
-        _init_worker(hs, max_pixels)
+        _init_worker(hs, max_pixels, memory_budget(1))
         for i, ids, srcs in chunks:
             yield _hash_chunk(i, ids, srcs)
         return
-    executor: Executor = open_pool(hs, workers, max_pixels) if pool is None else pool
-    extra = () if isinstance(executor, ProcessPoolExecutor) else (hs, max_pixels)
-    try:
+    if pool is not None and not isinstance(pool, ProcessPoolExecutor):  # a cluster: tasks carry hashers
         yield from ordered_results(
-            executor, _hash_chunk, ((*task, *extra) for task in chunks), WINDOW_PER_WORKER * workers
+            pool, _hash_chunk, ((*t, hs, max_pixels) for t in chunks), WINDOW_PER_WORKER * workers
         )
-    finally:
-        if pool is None and isinstance(executor, ProcessPoolExecutor):
-            executor.shutdown(wait=True, cancel_futures=True)
+        return
+    yield from _SurvivingPool(hs, workers, max_pixels, pool).run(chunks)
+
+
+Task = tuple[int, list[str], list[Source]]
+
+
+class _SurvivingPool:
+    """Chunks hashed on a process pool that outlives its workers: a dead worker costs one item.
+
+    When a worker dies (the kernel's OOM killer, a crashing decoder), the pool breaks and every
+    chunk in flight fails with it. Each is then run again alone in a fresh pool; a chunk that
+    kills that one too is run item by item, and the item that kills a worker is recorded as
+    :data:`WORKER_DIED`; then the stream goes on in a fresh pool. Results stay in input order.
+    ``pool``, when given, is used until it breaks; the replacements are started and stopped here.
+    """
+
+    def __init__(self, hashers: list[Hasher], workers: int, max_pixels: int, pool: ProcessPoolExecutor | None):
+        self.hashers, self.workers, self.max_pixels = hashers, workers, max_pixels
+        self.owned: list[ProcessPoolExecutor] = []
+        self.pool = pool if pool is not None else self._new_pool(workers)
+
+    def _new_pool(self, workers: int) -> ProcessPoolExecutor:
+        pool = open_pool(self.hashers, workers, self.max_pixels)
+        self.owned.append(pool)
+        return pool
+
+    def run(self, tasks: Iterable[Task]) -> Iterator[ChunkResult]:
+        pending: deque[tuple[Task, Future[ChunkResult] | None]] = deque()
+        try:
+            for task in tasks:
+                pending.append((task, self._submit(task)))
+                if len(pending) >= WINDOW_PER_WORKER * self.workers:
+                    yield self._take(pending)
+            while pending:
+                yield self._take(pending)
+        finally:
+            for pool in self.owned:
+                pool.shutdown(wait=True, cancel_futures=True)
+
+    def _submit(self, task: Task) -> Future[ChunkResult] | None:
+        try:
+            return self.pool.submit(_hash_chunk, *task)
+        except BrokenProcessPool:
+            return None  # taken as broken in _take
+
+    def _take(self, pending: deque[tuple[Task, Future[ChunkResult] | None]]) -> ChunkResult:
+        if pending[0][1] is None:  # the pool was broken before the task was sent (a shared pool)
+            self._restart(pending)
+        task, future = pending.popleft()
+        try:
+            if future is not None:
+                return future.result()
+        except BrokenProcessPool:
+            pass
+        result = self._alone(task)
+        self._restart(pending)
+        return result
+
+    def _restart(self, pending: deque[tuple[Task, Future[ChunkResult] | None]]) -> None:
+        """Replace the broken pool and send it again the chunks that were in flight in the old one."""
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        self.pool = self._new_pool(self.workers)
+        for k, (task, _) in enumerate(pending):
+            pending[k] = (task, self._submit(task))
+
+    def _alone(self, task: Task) -> ChunkResult:
+        """Run one chunk in a pool of its own; if a worker dies again, item by item."""
+        pool = self._new_pool(1)
+        try:
+            return pool.submit(_hash_chunk, *task).result()
+        except BrokenProcessPool:
+            pass
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+        index, ids, sources = task
+        parts = []
+        for item_id, source in zip(ids, sources):
+            pool = self._new_pool(1)
+            try:
+                parts.append(pool.submit(_hash_chunk, index, [item_id], [source]).result())
+            except BrokenProcessPool:
+                parts.append(_failed_chunk(index, [item_id], WORKER_DIED, self.hashers))
+            finally:
+                pool.shutdown(wait=False, cancel_futures=True)
+        return _join_chunks(index, parts, self.hashers)
+
+
+def _failed_chunk(index: int, ids: list[str], reason: str, hashers: Sequence[Hasher]) -> ChunkResult:
+    """The result of a chunk none of whose items could be made: every row failed with ``reason``."""
+    n = len(ids)
+    batches = {
+        h.name: HashBatch(
+            codes=np.zeros((n, h.nbytes), np.uint8),
+            errors=["not decoded"] * n,
+            quality=np.full(n, -1, np.int16) if h.has_quality else None,
+            variant_codes=np.zeros((n, h.variants, h.nbytes), np.uint8) if h.variants > 1 else None,
+        )
+        for h in hashers
+    }
+    return ChunkResult(index, list(ids), [reason] * n, batches, 0.0, {h.name: 0.0 for h in hashers}, [None] * n)
+
+
+def _join_chunks(index: int, parts: Sequence[ChunkResult], hashers: Sequence[Hasher]) -> ChunkResult:
+    """One chunk made of the results of its items hashed apart (in order)."""
+    whole = collect(parts, hashers)
+    batches = {
+        h.name: HashBatch(
+            codes=whole.codes[h.name],
+            errors=whole.hasher_errors[h.name],
+            quality=whole.quality[h.name],
+            variant_codes=whole.variant_codes[h.name],
+        )
+        for h in hashers
+    }
+    return ChunkResult(
+        index, whole.ids, whole.decode_errors, batches, whole.decode_seconds, whole.hash_seconds, whole.meta
+    )
 
 
 def collect(chunks: Iterable[ChunkResult], hashers: Sequence[Hasher], progress=None) -> HashResult:

@@ -10,6 +10,11 @@ Worker processes start with ``forkserver`` on Linux (``spawn`` elsewhere): ``for
 once the parent has threads (numba's pool, tqdm's monitor, a Dask client), because the child
 inherits locks held by threads that do not exist in it.
 
+Workers die with the process that started them: they watch it (a pidfd on Linux, else a poll
+every second) and exit when it ends, so a run killed with SIGKILL or SIGTERM leaves no worker,
+forkserver or resource tracker behind (the last two end when the workers, which hold their pipes,
+are gone).
+
 Anything with ``submit(fn, *args) -> future`` whose future has ``.result()`` is an
 :class:`Executor`: a :class:`concurrent.futures.ProcessPoolExecutor` from :func:`process_pool`,
 or a Dask ``distributed.Client`` (so a stage can run on a cluster unchanged).
@@ -18,7 +23,11 @@ or a Dask ``distributed.Client`` (so a stage can run on a cluster unchanged).
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
+import select
 import sys
+import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -37,6 +46,7 @@ __all__ = [
     "ordered_results",
     "ordered_chunked_map",
     "WINDOW_PER_WORKER",
+    "exit_with_parent",
 ]
 
 T = TypeVar("T")
@@ -94,10 +104,55 @@ def process_pool(
     initializer: Callable[..., object] | None = None,
     initargs: tuple[Any, ...] = (),
 ) -> ProcessPoolExecutor:
-    """A pool of ``workers`` processes started the safe way (:func:`mp_context`)."""
+    """A pool of ``workers`` processes started the safe way (:func:`mp_context`), which exit when
+    this process dies (:func:`exit_with_parent`) before ``initializer(*initargs)`` runs."""
     return ProcessPoolExecutor(
-        max_workers=workers, mp_context=mp_context(preload), initializer=initializer, initargs=initargs
+        max_workers=workers,
+        mp_context=mp_context(preload),
+        initializer=_start_worker,
+        initargs=(os.getpid(), initializer, initargs),
     )
+
+
+def _start_worker(parent: int, initializer: Callable[..., object] | None, initargs: tuple[Any, ...]) -> None:
+    """Every pool worker's first act: tie its life to the run's process, then the pool's own start."""
+    exit_with_parent(parent)
+    if initializer is not None:
+        initializer(*initargs)
+
+
+def exit_with_parent(parent: int) -> None:
+    """End this process as soon as process ``parent`` ends, however it ends (kill -9 included).
+
+    A forkserver worker's parent is the forkserver, not the run, so ``PR_SET_PDEATHSIG`` would
+    not fire; a daemon thread waits on a pidfd of the run's process instead (or polls it).
+    """
+    try:
+        fd: int | None = os.pidfd_open(parent)
+    except ProcessLookupError:
+        os._exit(1)
+    except (AttributeError, OSError):
+        fd = None
+
+    def watch() -> None:
+        if fd is not None:
+            select.select([fd], [], [])
+        else:
+            while _alive(parent):
+                time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="hashbench-exit-with-parent", daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def ordered_results(

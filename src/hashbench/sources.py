@@ -29,6 +29,9 @@ class DatasetSource(LazySource):
 
     item: datasets_mod.Item
 
+    def input_paths(self) -> tuple[str, ...]:
+        return () if self.item.path is None else (self.item.path,)
+
     def materialise(self, item_id: str) -> tuple[ImageItem, dict | None]:
         path = self.item.path
         if path is not None:
@@ -61,6 +64,9 @@ class EditSource(LazySource):
     item: datasets_mod.Item
     transform: transforms_mod.Transform
     seed: int
+
+    def input_paths(self) -> tuple[str, ...]:
+        return () if self.item.path is None else (self.item.path,)
 
     def materialise(self, item_id: str) -> tuple[ImageItem, dict | None]:
         pixels = _reference_pixels(self.item)

@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +34,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from . import __version__
+from .atomic import Locked, check_target, hold_lock
 from .bits import codes_from_hex, codes_to_hex
 from .errors import UsageError
 from .hashing import HashResult
@@ -96,7 +98,7 @@ def result_to_table(result: HashResult) -> pa.Table:
 
 def write_table(table: pa.Table, path: str | os.PathLike) -> Path:
     """Write ``table`` to ``path`` atomically (temporary file in the same folder, then rename)."""
-    from .checkpoint import atomic_write_bytes
+    from .atomic import atomic_write_bytes
 
     out = Path(path)
     sink = pa.BufferOutputStream()
@@ -151,13 +153,16 @@ def hash_files_to_table(
     progress: bool,
     chunk_size: int | None = None,
     client: Any = None,
+    fresh: bool = False,
 ) -> tuple[HashResult, pa.Table]:
     """Hash files into the table at ``out``, resumably.
 
     Chunks are checkpointed in ``<out>.parts/`` while the run goes; killed and started again
-    with the same inputs and hashers, it hashes only what is missing. The folder is removed once
-    the table is written. ``client`` (a Dask client, :func:`hashbench.cluster.connect`) hashes on
-    its workers, which must see the files at the same absolute paths.
+    with the same inputs and hashers, it hashes only what is missing, and again any chunk whose
+    files changed since (:func:`hashbench.checkpoint.chunk_keys`); ``fresh`` ignores saved
+    chunks. The folder is removed once the table is written. ``client`` (a Dask client,
+    :func:`hashbench.cluster.connect`) hashes on its workers, which must see the files at the
+    same absolute paths.
     """
     import hashlib
     import shutil
@@ -166,6 +171,10 @@ def hash_files_to_table(
 
     out = Path(out)
     parts = out.with_name(out.name + ".parts")
+    try:
+        check_target(out)  # before any hashing: a device, FIFO or symlink as --out is refused
+    except OSError as exc:
+        raise UsageError(f"cannot write {out}: {exc.strerror or exc}") from None
     if chunk_size is None:
         # At least 16 chunks (so 2-8 workers all stay busy), and independent of --workers, so a
         # run resumed with another worker count still finds its saved chunks.
@@ -177,27 +186,44 @@ def hash_files_to_table(
         sort_keys=True,
     ).encode()
     digest = hashlib.sha256(key).hexdigest()[:16]
-    try:
-        parts.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(f"cannot write next to {out}: {exc.strerror or exc}; choose another --out") from None
     if client is not None:  # a worker elsewhere has another working directory
         from .cluster import worker_slots
 
         paths, workers = [p if is_url(p) else Path(os.path.abspath(p)) for p in paths], worker_slots(client)
-    result, _ = hash_checkpointed(
-        "files",
-        list(zip(ids, paths)),
-        hashers,
-        parts,
-        digest,
-        workers=workers,
-        chunk_size=chunk_size,
-        progress=progress,
-        max_pixels=max_pixels,
-        pool=client,
-    )
-    table = result_to_table(result)
-    write_table(table, out)
-    shutil.rmtree(parts, ignore_errors=True)
+    with _output_lock(out, parts):
+        result, _ = hash_checkpointed(
+            "files",
+            list(zip(ids, paths)),
+            hashers,
+            parts,
+            digest,
+            workers=workers,
+            chunk_size=chunk_size,
+            progress=progress,
+            max_pixels=max_pixels,
+            pool=client,
+            fresh=fresh,
+        )
+        table = result_to_table(result)
+        write_table(table, out)
+        shutil.rmtree(parts, ignore_errors=True)
     return result, table
+
+
+@contextmanager
+def _output_lock(out: Path, parts: Path) -> Iterator[None]:
+    """Hold ``out``'s lock (in its checkpoint folder) so a second run into ``out`` stops at once."""
+    try:
+        parts.mkdir(parents=True, exist_ok=True)
+        lock = hold_lock(parts / "lock")
+        lock.__enter__()
+    except Locked:
+        raise UsageError(
+            f"another hashbench run is writing {out} (it holds {parts / 'lock'}); wait for it or choose another --out"
+        ) from None
+    except OSError as exc:
+        raise UsageError(f"cannot write next to {out}: {exc.strerror or exc}; choose another --out") from None
+    try:
+        yield
+    finally:
+        lock.__exit__(None, None, None)

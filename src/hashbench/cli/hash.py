@@ -42,6 +42,7 @@ exit codes: 0 done (bad images reported), 1 some failed with --strict or none ha
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add `hash` and `hashers` to the command line (their help is the user's documentation)."""
     p = sub.add_parser(
         "hash",
         help="hash image files into a Parquet table",
@@ -69,6 +70,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         help=f"refuse images with more pixels than this (default {DEFAULT_MAX_PIXELS:,})",
     )
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument(
+        "--fresh",
+        action="store_true",
+        help="with --out: ignore the chunks saved by an interrupted run and hash everything again",
+    )
     p.add_argument(
         "--cluster",
         metavar="ADDRESS|local",
@@ -113,6 +119,11 @@ def parse_hasher_list(text: str) -> list[str]:
 
 
 def run_hash(args: argparse.Namespace) -> int:
+    """`hashbench hash`: every image hashed or reported with its reason; exit codes as in the epilog.
+
+    With --out the run is checkpointed, locked and resumable (:func:`hash_files_to_table`);
+    without it, CSV goes to stdout and nothing is written.
+    """
     hashers = [hashers_mod.get(n) for n in parse_hasher_list(args.hasher)]
     found = find_images(args.paths, all_files=args.all_files)
     for rel, reason in found.skipped:
@@ -139,6 +150,7 @@ def run_hash(args: argparse.Namespace) -> int:
                     max_pixels=args.max_pixels,
                     progress=progress,
                     client=client,
+                    fresh=args.fresh,
                 )
         except KeyboardInterrupt:
             print(

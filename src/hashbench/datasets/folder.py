@@ -15,7 +15,10 @@ reference half of a collection; an optional ``exclude`` file (such as the one wr
 from __future__ import annotations
 
 import hashlib
+import io
 import os
+import stat
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +28,7 @@ from PIL import Image
 
 from ..errors import ImageDecodeError, UsageError
 from ..files import find_images
-from ..imageio import read_image
+from ..imageio import allowed_formats, read_file, read_image
 from ..parallel import chunked, ordered_chunked_map
 from .base import Dataset, Item, RGBArray, register
 
@@ -110,10 +113,16 @@ class FolderDataset(Dataset):
         workers: int | None = None,
         progress: bool = False,
     ) -> None:
+        """Scan ``root`` now (so ids and skipped paths are known at once); the manifest waits for use."""
         self.root = Path(root)
         if not self.root.is_dir():
             raise UsageError(f"not a folder: {os.fspath(root)!r}")
         found = find_images([self.root])
+        #: (relative path, reason) of what the scan passed over: no image suffix, symlinked or
+        #: unreadable folders; printed on stderr, as `hashbench hash` does.
+        self.skipped: list[tuple[str, str]] = list(found.skipped)
+        for rel, reason in self.skipped:
+            print(f"hashbench: folder {os.fspath(root)}: skipped {rel}: {reason}", file=sys.stderr)
         by_id = dict(zip(found.ids, (os.fspath(p) for p in found.paths)))
         ids = list(found.ids)
         if file_list is not None:
@@ -172,18 +181,27 @@ class FolderDataset(Dataset):
         }
 
     def manifest(self) -> dict[str, ManifestRow]:
-        """Manifest rows by id, computed on first use and reused from the cache file if given."""
+        """Manifest rows by id, computed on first use and reused from the cache file if given.
+
+        A file that is not a readable image file (FIFO, device, broken link, loop, unreadable)
+        gets a row whose ``error`` is the reason :func:`hashbench.imageio.read_file` gives, as
+        ``hashbench hash`` reports it; nothing here opens anything that could block.
+        """
         if self._rows is None:
             cached = _read_manifest(self.manifest_path) if self.manifest_path else {}
             todo: list[tuple[str, str, int, int]] = []
             rows: dict[str, ManifestRow] = {}
             for item_id, path in zip(self._ids, self._paths):
-                st = os.stat(path)
+                try:
+                    st = os.stat(path)
+                    size, mtime_ns = (st.st_size, st.st_mtime_ns) if stat.S_ISREG(st.st_mode) else (-1, -1)
+                except OSError:
+                    size = mtime_ns = -1
                 old = cached.get(item_id)
-                if old is not None and old.bytes == st.st_size and old.mtime_ns == st.st_mtime_ns:
+                if size >= 0 and old is not None and old.bytes == size and old.mtime_ns == mtime_ns:
                     rows[item_id] = old
                 else:
-                    todo.append((item_id, path, st.st_size, st.st_mtime_ns))
+                    todo.append((item_id, path, size, mtime_ns))
             if todo:
                 rows.update(_describe_files(todo, self.workers, self.progress))
             self._rows = {i: rows[i] for i in self._ids}
@@ -196,18 +214,19 @@ class FolderDataset(Dataset):
 
 
 def _describe_one(job: tuple[str, str, int, int]) -> ManifestRow:
+    """A file's manifest row: digest and displayed size, or the reason it cannot be read."""
     item_id, path, size, mtime_ns = job
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
     try:
-        width, height = _header_size(path)
+        data = read_file(path, item_id=item_id)
+    except ImageDecodeError as exc:
+        return ManifestRow(item_id, "", -1, -1, size, mtime_ns, exc.reason)
+    try:
+        width, height = _header_size(data)
         error = ""
     except ImageDecodeError as exc:
         width = height = -1
         error = exc.reason
-    return ManifestRow(item_id, h.hexdigest(), width, height, size, mtime_ns, error)
+    return ManifestRow(item_id, hashlib.sha256(data).hexdigest(), width, height, size, mtime_ns, error)
 
 
 def _describe_chunk(jobs: list[tuple[str, str, int, int]]) -> list[ManifestRow]:
@@ -228,17 +247,20 @@ def _describe_files(
     return rows
 
 
-def _header_size(path: str) -> tuple[int, int]:
-    """(width, height) as displayed, read from the header only (EXIF orientations 5-8 swap them)."""
+def _header_size(data: bytes) -> tuple[int, int]:
+    """(width, height) as displayed, read from the header only (EXIF orientations 5-8 swap them).
+
+    Only the decoder's raster formats are tried, so an EPS named ``.jpg`` never reaches Ghostscript.
+    """
     try:
-        with Image.open(path) as im:
+        with Image.open(io.BytesIO(data), formats=allowed_formats()) as im:
             width, height = im.size
             try:
                 orientation = im.getexif().get(0x0112)
             except Exception:
                 orientation = None
     except Exception as exc:
-        raise ImageDecodeError(path, f"unreadable image header: {type(exc).__name__}") from None
+        raise ImageDecodeError(None, f"unreadable image header: {type(exc).__name__}") from None
     if orientation in (5, 6, 7, 8):
         width, height = height, width
     return int(width), int(height)

@@ -2,7 +2,8 @@
 
 ``write_report(report, run_dir)`` writes report.json and then renders every other file *from the
 JSON it just wrote*, read back: so a run's files and ``hashbench report RUN`` (which re-renders from
-report.json) are byte for byte the same. Files in ``run_dir``:
+report.json) are byte for byte the same. The set is written all or nothing (:func:`_publish`): a
+full disk leaves no report.json without its other files. Files in ``run_dir``:
 
 * ``report.json``: the record (NaN and infinity written as null);
 * ``metrics.csv``: rates at every threshold, long format (:func:`hashbench.report.metrics.metrics_rows`);
@@ -20,11 +21,14 @@ import io
 import json
 import math
 import os
+import shutil
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..atomic import atomic_write_bytes, atomic_write_text
+from ..atomic import check_target
+from ..errors import UsageError
 from ..schema import Report
 from .document import build_document
 from .html import render_html
@@ -40,7 +44,7 @@ from .metrics import (
 from .plots import render_plots
 from .schema import REPORT_FILE, check_report
 
-__all__ = ["write_report", "render_report", "to_json", "REPORT_FILES"]
+__all__ = ["write_report", "render_report", "render_files", "to_json", "REPORT_FILES"]
 
 #: Every file a report consists of (plots/ holds one PNG per entry of ``hashbench.report.plots.PLOTS``).
 REPORT_FILES: tuple[str, ...] = (
@@ -68,6 +72,7 @@ def _clean(x: Any) -> Any:
 
 
 def to_json(report: Mapping[str, Any]) -> str:
+    """The report as JSON text, NaN and infinity as null (strict JSON, readable by any tool)."""
     return json.dumps(_clean(report), indent=1, sort_keys=False, allow_nan=False) + "\n"
 
 
@@ -87,43 +92,81 @@ def _csv(columns: tuple[str, ...], rows: list[dict[str, Any]]) -> str:
     return buf.getvalue()
 
 
+def render_files(report: Report) -> dict[str, bytes]:
+    """Every report file except report.json, rendered in memory: name (``plots/x.png``) -> bytes.
+
+    Rendering completes before anything is written, so a failure while rendering leaves no file.
+    """
+    check_report(report)
+    files = {
+        "metrics.csv": _csv(METRICS_COLUMNS, metrics_rows(report)),
+        "metrics_by_group.csv": _csv(GROUP_METRICS_COLUMNS, group_metrics_rows(report)),
+        "failures.csv": _csv(FAILURE_COLUMNS, failure_rows(report)),
+    }
+    out = {name: text.encode("utf-8") for name, text in files.items()}
+    plots = render_plots(report)
+    out.update({f"plots/{name}": png for name, png in plots.items()})
+    blocks = build_document(report)
+    out["report.md"] = render_markdown(blocks).encode("utf-8")
+    out["report.html"] = render_html(blocks, plots, title=f"hashbench report: {report['run_id']}").encode("utf-8")
+    return out
+
+
+def _publish(out: Path, files: dict[str, bytes], again: str) -> list[Path]:
+    """Write ``files`` into ``out`` all or nothing: report.json, when among them, appears last.
+
+    Every file is first written and fsync'ed in a staging folder inside ``out``; only when all are
+    there are they renamed into place (renames need no space), so a full disk or a dead process
+    while writing leaves the previous set (or none) and no half of the new one. ``again`` says
+    how to retry in the one-line error.
+    """
+    stage: Path | None = None
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        stage = Path(tempfile.mkdtemp(prefix=".report-", dir=out))
+        for name, data in files.items():
+            (stage / name).parent.mkdir(parents=True, exist_ok=True)
+            _write_file(stage / name, data)
+        (out / "plots").mkdir(exist_ok=True)
+        order = sorted(files, key=lambda name: name == REPORT_FILE)
+        for name in order:
+            check_target(out / name)
+        for name in order:
+            os.replace(stage / name, out / name)
+    except OSError as exc:
+        raise UsageError(f"cannot write the report into {out}: {exc.strerror or exc}; {again}") from None
+    finally:
+        if stage is not None:
+            shutil.rmtree(stage, ignore_errors=True)
+    return [out / name for name in files]
+
+
+def _write_file(path: Path, data: bytes) -> None:
+    """One staged file, on disk (fsync'ed) and readable by all (reports are shared and served)."""
+    with open(path, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    _readable(path)
+
+
 def render_report(report: Report, out_dir: str | Path) -> list[Path]:
     """Write every file except report.json into ``out_dir`` from a report dict; returns the paths.
 
     ``report`` should be as read from report.json (``hashbench.report.load_report``): that is
-    what makes two renderings of one run identical.
+    what makes two renderings of one run identical. The set is replaced all or nothing.
     """
-    check_report(report)
-    out = Path(out_dir)
-    (out / "plots").mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
-
-    def put(name: str, data: str | bytes) -> None:
-        path = out / name
-        if isinstance(data, bytes):
-            atomic_write_bytes(path, data)
-        else:
-            atomic_write_text(path, data)
-        _readable(path)
-        written.append(path)
-
-    put("metrics.csv", _csv(METRICS_COLUMNS, metrics_rows(report)))
-    put("metrics_by_group.csv", _csv(GROUP_METRICS_COLUMNS, group_metrics_rows(report)))
-    put("failures.csv", _csv(FAILURE_COLUMNS, failure_rows(report)))
-    plots = render_plots(report)
-    for name, png in plots.items():
-        put(f"plots/{name}", png)
-    blocks = build_document(report)
-    put("report.md", render_markdown(blocks))
-    put("report.html", render_html(blocks, plots, title=f"hashbench report: {report['run_id']}"))
-    return written
+    return _publish(Path(out_dir), render_files(report), "free some space and run `hashbench report` again")
 
 
 def write_report(report: Report, run_dir: str | Path) -> Path:
-    """Write report.json and render every other report file from it into ``run_dir``."""
+    """Write report.json and every other report file rendered from it into ``run_dir``, all or nothing.
+
+    The other files are rendered from the JSON text read back, as ``hashbench report`` does, and
+    report.json is renamed into place last: its presence means the whole set is there.
+    """
     out = Path(run_dir)
     text = to_json(report)
-    atomic_write_text(out / REPORT_FILE, text)
-    _readable(out / REPORT_FILE)
-    render_report(json.loads(text), out)
+    files = {REPORT_FILE: text.encode("utf-8"), **render_files(json.loads(text))}
+    _publish(out, files, "free some space and run the same command again (its saved hashes are reused)")
     return out
