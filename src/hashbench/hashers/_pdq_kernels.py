@@ -63,7 +63,7 @@ _DCT = dct_matrix()
 
 
 @njit(nogil=True, cache=True)
-def _luma_row(img, i, out):  # type: ignore[no-untyped-def]
+def _luma_row(img, i, out):
     """Row ``i`` of pdqhash's luma: ``(r * 0.299 + g * 0.587) + b * 0.114`` in float64, to float32.
 
     pdqhash computes it with numpy on the uint8 planes (Python floats are float64), not in the
@@ -75,7 +75,7 @@ def _luma_row(img, i, out):  # type: ignore[no-untyped-def]
 
 
 @njit(nogil=True, cache=True)
-def _box1d(src, dst, window):  # type: ignore[no-untyped-def]
+def _box1d(src, dst, window):
     """downscaling.cpp's box1DFloat on contiguous vectors: the same four phases, same order."""
     n = src.shape[0]
     half = (window + 2) // 2
@@ -114,7 +114,7 @@ def _box1d(src, dst, window):  # type: ignore[no-untyped-def]
 
 
 @njit(nogil=True, cache=True)
-def _decimation_indices(n):  # type: ignore[no-untyped-def]
+def _decimation_indices(n):
     """decimateFloat's sample positions: ``(int)(((k + 0.5) * n) / 64)`` in double, k < 64."""
     idx = np.empty(64, dtype=np.int64)
     for k in range(64):
@@ -128,7 +128,7 @@ def _decimation_indices(n):  # type: ignore[no-untyped-def]
 
 
 @njit(nogil=True, cache=True)
-def _emit_row(sums, cws, row, tmp, window_rows, cols, mid, oi):  # type: ignore[no-untyped-def]
+def _emit_row(sums, cws, row, tmp, window_rows, cols, mid, oi):
     """Output row ``oi`` of the first column pass (``sums / cws``), then the second row pass on
     it, keeping only the decimated columns in ``mid[oi]``."""
     w = np.float32(cws)
@@ -140,7 +140,7 @@ def _emit_row(sums, cws, row, tmp, window_rows, cols, mid, oi):  # type: ignore[
 
 
 @njit(nogil=True, cache=True)
-def _first_passes(img, window_rows, window_cols, cols):  # type: ignore[no-untyped-def]
+def _first_passes(img, window_rows, window_cols, cols):
     """Luma, row pass 1, column pass 1 and row pass 2 of jaroszFilterFloat; returns the (H, 64)
     result of row pass 2 at the decimated columns.
 
@@ -193,7 +193,7 @@ def _first_passes(img, window_rows, window_cols, cols):  # type: ignore[no-untyp
 
 
 @njit(nogil=True, cache=True)
-def _emit_kept(sums, cws, rows, oi, out):  # type: ignore[no-untyped-def]
+def _emit_kept(sums, cws, rows, oi, out):
     """Store output row ``oi`` of the last column pass in every decimated row that samples it."""
     w = np.float32(cws)
     for k in range(64):
@@ -203,7 +203,7 @@ def _emit_kept(sums, cws, rows, oi, out):  # type: ignore[no-untyped-def]
 
 
 @njit(nogil=True, cache=True)
-def _last_pass(mid, window_cols, rows):  # type: ignore[no-untyped-def]
+def _last_pass(mid, window_cols, rows):
     """Column pass 2 over the 64 kept columns, stored only at the 64 decimated rows."""
     h = mid.shape[0]
     out = np.empty((64, 64), dtype=np.float32)
@@ -244,7 +244,7 @@ def _last_pass(mid, window_cols, rows):  # type: ignore[no-untyped-def]
 
 
 @njit(nogil=True, cache=True)
-def _downsample64(img, blur_64):  # type: ignore[no-untyped-def]
+def _downsample64(img, blur_64):
     """pdqFloat256FromFloatLuma's 64x64 buffer. A 64x64 input is copied unfiltered unless
     ``blur_64`` (the dihedral entry point of the C++ has no such shortcut)."""
     h, w = img.shape[0], img.shape[1]
@@ -265,7 +265,7 @@ def _downsample64(img, blur_64):  # type: ignore[no-untyped-def]
 
 
 @njit(nogil=True, cache=True)
-def _quality(a):  # type: ignore[no-untyped-def]
+def _quality(a):
     """pdqImageDomainQualityMetric: ``int d = ((u - v) * 100) / 255`` in float, summed |d| / 90."""
     c100 = np.float32(100.0)
     c255 = np.float32(255.0)
@@ -280,7 +280,7 @@ def _quality(a):  # type: ignore[no-untyped-def]
 
 
 @njit(nogil=True, cache=True)
-def _dct64to16(a, d):  # type: ignore[no-untyped-def]
+def _dct64to16(a, d):
     """dct64To16: ``T = D A`` then ``B = T D^T``, each sum accumulated over k = 0..63 in order."""
     t = np.empty((16, 64), dtype=np.float32)
     for i in range(16):
@@ -300,7 +300,7 @@ def _dct64to16(a, d):  # type: ignore[no-untyped-def]
 
 
 @njit(nogil=True, cache=True)
-def _torben(m):  # type: ignore[no-untyped-def]
+def _torben(m):
     """torben.cpp, on the 256 floats of a flattened 16x16 buffer."""
     n = m.shape[0]
     lo = m[0]
@@ -344,7 +344,7 @@ def _torben(m):  # type: ignore[no-untyped-def]
 
 
 @njit(nogil=True, cache=True)
-def _bits_into(b, code):  # type: ignore[no-untyped-def]
+def _bits_into(b, code):
     """pdqBuffer16x16ToBits, packed in hashbench's order: pdqhash's 256-bit vector is bit
     ``255 - m`` of the hash at position ``m`` (most significant first), and bit ``k`` is
     ``B.flat[k] > median``."""
@@ -358,7 +358,7 @@ def _bits_into(b, code):  # type: ignore[no-untyped-def]
 
 
 @njit(nogil=True, cache=True)
-def _dihedral(a, which):  # type: ignore[no-untyped-def]
+def _dihedral(a, which):
     """dct16OriginalTo*: variant ``which`` (1..7 in pdqhash's order) of the 16x16 DCT output."""
     b = np.empty((16, 16), dtype=np.float32)
     for i in range(16):
@@ -387,7 +387,7 @@ def _dihedral(a, which):  # type: ignore[no-untyped-def]
 
 
 @njit(nogil=True, cache=True)
-def _pdq_hash(img, d, code):  # type: ignore[no-untyped-def]
+def _pdq_hash(img, d, code):
     a = _downsample64(img, False)
     q = _quality(a)
     _bits_into(_dct64to16(a, d), code)
@@ -395,7 +395,7 @@ def _pdq_hash(img, d, code):  # type: ignore[no-untyped-def]
 
 
 @njit(nogil=True, cache=True)
-def _pdq_dihedral(img, d, codes):  # type: ignore[no-untyped-def]
+def _pdq_dihedral(img, d, codes):
     a = _downsample64(img, True)
     q = _quality(a)
     b = _dct64to16(a, d)
