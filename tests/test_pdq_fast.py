@@ -204,3 +204,64 @@ def test_sweep():
             bad.append((i, img.shape, problem))
     print(f"\nPDQ sweep: {SWEEP} images, {len(bad)} mismatches")
     assert not bad, bad[:10]
+
+
+# --------------------------------------------------------------------------------------------
+# The pdq and pdq8 hashers: numba by default, pdqhash on request, the same HashBatch either way
+
+
+def _batches(name: str, items: list, monkeypatch, backend: str):
+    from hashbench import hashers
+
+    monkeypatch.setenv("HASHBENCH_PDQ_BACKEND", backend)
+    hasher = hashers.get(name)
+    assert hasher.describe()["backend"] == backend
+    return hasher.hash_many(items)
+
+
+@pytest.mark.parametrize("name", ["pdq", "pdq8"])
+def test_both_backends_give_the_same_hash_batch(name, monkeypatch):
+    from hashbench.hashers import ImageItem
+
+    arrays = [family_image(f, 5, 97, 131) for f in FAMILIES] + [it.load() for it in list(get_dataset("sample"))[:4]]
+    arrays += [
+        np.full((40, 30, 3), 9, np.uint8),
+        np.zeros((3, 50, 3), np.uint8),
+        family_image("text", 2, 300, 200)[::2],
+    ]
+    items = [ImageItem(str(i), a) for i, a in enumerate(arrays)] + [ImageItem("no pixels", None)]
+    fast = _batches(name, items, monkeypatch, "numba")
+    ref = _batches(name, items, monkeypatch, "pdqhash")
+    np.testing.assert_array_equal(fast.codes, ref.codes)
+    np.testing.assert_array_equal(fast.quality, ref.quality)
+    if name == "pdq8":
+        np.testing.assert_array_equal(fast.variant_codes, ref.variant_codes)
+    assert fast.errors == ref.errors and fast.errors[-1] is not None and fast.errors[:-1] == [None] * len(arrays)
+    assert fast.quality is not None and fast.quality[:-1].min() == 0 and fast.quality.max() > 50
+
+
+def test_backend_defaults_to_numba_and_is_checked(monkeypatch):
+    from hashbench import hashers
+    from hashbench.errors import UsageError
+    from hashbench.hashers.pdq import pdq_backend
+
+    monkeypatch.delenv("HASHBENCH_PDQ_BACKEND", raising=False)
+    assert pdq_backend() == "numba" and hashers.get("pdq8").describe()["backend"] == "numba"
+    assert hashers.get("pdq").describe()["library"] == "pdqhash"  # the output reproduced, bit for bit
+    monkeypatch.setenv("HASHBENCH_PDQ_BACKEND", " PDQHash ")
+    assert pdq_backend() == "pdqhash"
+    monkeypatch.setenv("HASHBENCH_PDQ_BACKEND", "opencv")
+    with pytest.raises(UsageError, match="not a PDQ backend"):
+        hashers.get("pdq")
+
+
+def test_hasher_keeps_its_backend_when_pickled_to_a_worker(monkeypatch):
+    import pickle
+
+    from hashbench import hashers
+
+    monkeypatch.setenv("HASHBENCH_PDQ_BACKEND", "pdqhash")
+    hasher = hashers.get("pdq")
+    monkeypatch.setenv("HASHBENCH_PDQ_BACKEND", "numba")
+    clone = pickle.loads(pickle.dumps(hasher))
+    assert clone.backend == "pdqhash" and clone.describe()["backend"] == "pdqhash"
