@@ -12,7 +12,7 @@ The kernels here compute the *same floats in the same order*; they differ only i
 they keep and in what order *independent* values are visited:
 
 * **Rows stream.** Row pass 1 runs on LANES rows at a time, just ahead of column pass 1, into a
-  ring of ``window + 2 * LANES`` rows. Column pass 1 keeps one running sum per column and
+  ring of at least ``window + LANES`` rows. Column pass 1 keeps one running sum per column and
   consumes rows in order: each column's sum sees the adds and subtracts of the C++ loop down
   that column, in that order. Its output rows go straight on to row pass 2.
 * **Side by side.** A running sum along a row is one long dependency chain. The row passes
