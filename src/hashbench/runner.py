@@ -324,6 +324,9 @@ def _study_hashers(
             "exact": h.exact,
             "variants": h.variants,
         }
+        backend = h.describe().get("backend")  # which implementation computed the codes (PDQ: numba or pdqhash)
+        if backend is not None:
+            studied.hashers[h.name]["backend"] = str(backend)
         studied.index[h.name] = index_throughput(refs, dis, config.thresholds[h.name])
     return studied
 

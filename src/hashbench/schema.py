@@ -268,6 +268,7 @@ class HasherResult(HasherEvaluation):
     kind: str
     exact: bool
     variants: int
+    backend: NotRequired[str]
 
 
 class Composite(TypedDict):
