@@ -163,6 +163,29 @@ def test_per_image_counts_over_progress_steps_and_threads(monkeypatch):
         numba.set_num_threads(before)
 
 
+@numba.njit
+def _split_errors(stride, corrected):  # type: ignore[no-untyped-def]
+    """Pair indices ``d1 * stride + d2`` that :func:`_kernels._split_index` splits wrongly."""
+    inv = np.float32(1.0) / np.float32(stride)
+    s32 = np.int32(stride)
+    bad = 0
+    for d1 in range(stride):
+        for d2 in range(stride):
+            a, b = _kernels._split_index(np.int32(d1 * stride + d2), s32, inv, corrected)
+            bad += (a != d1) or (b != d2)
+    return bad
+
+
+@pytest.mark.parametrize("nbits", [1, 8, 42, 64, 256, 1024, 1025, 2048])
+def test_float_split_of_every_pair_index_is_exact(nbits):
+    """Every pair index of every code length the kernel takes splits exactly (fast path up to
+    FAST_SPLIT_STRIDE, corrected above it; the corrected path is exact everywhere)."""
+    stride = nbits + 1
+    assert _split_errors(stride, True) == 0
+    if stride <= _kernels.FAST_SPLIT_STRIDE:
+        assert _split_errors(stride, False) == 0
+
+
 def test_no_thresholds_no_counts_and_the_same_histogram():
     rng = np.random.default_rng(13)
     codes = random_codes(rng, 50, 64)
