@@ -176,6 +176,29 @@ def _split_errors(stride, corrected):  # type: ignore[no-untyped-def]
     return bad
 
 
+@numba.njit
+def _match_errors(stride, corrected, lim):  # type: ignore[no-untyped-def]
+    """Pair indices whose ``(d1 <= lim, d2 <= lim)`` :func:`_kernels._matches` gets wrong."""
+    inv = np.float32(1.0) / np.float32(stride)
+    s32 = np.int32(stride)
+    bad = 0
+    for d1 in range(stride):
+        for d2 in range(stride):
+            a, b = _kernels._matches(np.int32(d1 * stride + d2), s32, inv, np.int32(lim), corrected)
+            bad += (a != (d1 <= lim)) or (b != (d2 <= lim))
+    return bad
+
+
+@pytest.mark.parametrize("nbits", [1, 8, 64, 256, 1024, 2048])
+def test_match_test_of_every_pair_index_is_exact(nbits):
+    """The kernel's per-pair match test, at thresholds from 0 to nbits, for every pair index."""
+    stride = nbits + 1
+    for lim in sorted({0, 1, nbits // 8, nbits // 2, nbits - 1, nbits}):
+        if stride <= _kernels.FAST_SPLIT_STRIDE:
+            assert _match_errors(stride, False, lim) == 0
+        assert _match_errors(stride, True, lim) == 0
+
+
 @pytest.mark.parametrize("nbits", [1, 8, 42, 64, 256, 1024, 1025, 2048])
 def test_float_split_of_every_pair_index_is_exact(nbits):
     """Every pair index of every code length the kernel takes splits exactly (fast path up to
