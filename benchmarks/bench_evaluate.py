@@ -8,7 +8,9 @@ pairs; 2 numba threads):
 * ``limit``: the distances-only loop, same tiles and vector popcounts, no counting: the ceiling;
 * ``fused baseline``: the straightforward tiled kernel, one scalar increment per pair in the
   distance loop (so the loop is not vectorized): the design the issue's prototype used
-  (0.9e9 pairs/s on its machine).
+  (0.9e9 pairs/s on its machine);
+* ``per-image counts``: the histogram with per-image match counts at one threshold against the
+  histogram alone, alternately: the cost of the counts as a ratio (issue 14 allows 1.15).
 
 Figures are ratios within this run (the machine is shared): ``bench_fraction_of_limit`` runs
 histogram and limit alternately and keeps each one's fastest round; every benchmark stores
@@ -18,6 +20,7 @@ pairs/s in its extra_info (the JSON written by `make bench`).
 from __future__ import annotations
 
 import os
+import time
 
 import numba
 import numpy as np
@@ -27,6 +30,7 @@ from numba.extending import intrinsic
 
 from hashbench.bits import to_words
 from hashbench.evaluate import impostor_histogram
+from hashbench.evaluate.distances import impostor_histogram_with_counts
 from histogram_throughput import measure_histogram_rate, pair_distance_sum
 from timing import numba_threads
 
@@ -133,6 +137,37 @@ def bench_fused_baseline(benchmark, cols):
     args = (cols, NBITS, 1024, numba.get_num_threads())
     benchmark.pedantic(fused_baseline, args=args, rounds=ROUNDS, warmup_rounds=1)
     benchmark.extra_info["pairs_per_s"] = pairs() / benchmark.stats.stats.min
+
+
+#: The named threshold of PDQ (256 bits): the one the per-image counts are asked for.
+COUNTS_THRESHOLD = 31
+
+
+def counts_cost_ratio(codes: np.ndarray, threshold: int, rounds: int) -> dict[str, float]:
+    """The histogram alone and with per-image counts at ``threshold``, alternately; the ratio of
+    their fastest rounds (same codes, same threads, same minute of a shared machine)."""
+    alone: list[float] = []
+    counted: list[float] = []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        impostor_histogram(codes)
+        alone.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        _, counts = impostor_histogram_with_counts(codes, None, (threshold,))
+        counted.append(time.perf_counter() - t0)
+        assert counts.shape == (1, len(codes))
+    return {"histogram_s": min(alone), "with_counts_s": min(counted), "ratio": min(counted) / min(alone)}
+
+
+def bench_per_image_counts_cost(benchmark, codes):
+    """Cost of the per-image counts at one threshold, as a ratio within this run."""
+    benchmark.group = "histogram with per-image counts / histogram alone (interleaved)"
+    result = benchmark.pedantic(counts_cost_ratio, args=(codes, COUNTS_THRESHOLD, ROUNDS), rounds=1, warmup_rounds=1)
+    benchmark.extra_info.update(result)
+    print(
+        f"\nper-image counts at t={COUNTS_THRESHOLD}, N={N}: histogram {result['histogram_s']:.2f} s, "
+        f"with counts {result['with_counts_s']:.2f} s, ratio {result['ratio']:.3f}"
+    )
 
 
 @pytest.mark.parametrize("nbits", [256, 64])

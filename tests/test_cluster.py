@@ -24,6 +24,7 @@ from hashbench.cluster import (
     chunk_bounds,
     connect,
     impostor_histogram_on,
+    impostor_histogram_with_counts_on,
     pair_histogram_on,
     variant_impostor_histogram_on,
 )
@@ -176,6 +177,25 @@ def test_dihedral_histogram_equals_the_single_machine_one(client, n, block):
     got = variant_impostor_histogram_on(client, variants, codes, 256, block=block)
     np.testing.assert_array_equal(got, expected)
     assert got.sum() == n * (n - 1)
+
+
+@pytest.mark.parametrize("n,block", [(2500, 1000), (700, 64), (7, 1), (300, 1000), (1, 10)])
+def test_per_image_counts_on_the_cluster_equal_the_local_ones(client, n, block):
+    """Each block's per-image counts of its two row ranges add up to the local counts, exactly
+    (clustered codes: many matches, several chunks, a short last chunk)."""
+    from hashbench.evaluate.distances import impostor_histogram_with_counts
+
+    codes = clustered_codes(n, seed=n + 1)
+    thresholds = (0, 31, 100)
+    want_hist, want = impostor_histogram_with_counts(codes, 256, thresholds)
+    hist, counts = impostor_histogram_with_counts_on(client, codes, 256, thresholds, block=block)
+    np.testing.assert_array_equal(hist, want_hist)
+    np.testing.assert_array_equal(counts, want)
+    assert counts.shape == (3, n)
+    if n > 100:
+        assert counts[1].max() > 1  # near-duplicates: the counts are really exercised
+    hist, counts = pair_histogram_on(client)(codes, 256, thresholds=(31,))
+    np.testing.assert_array_equal(counts, want[1:2])
 
 
 def test_pair_histogram_callable_for_studies(client):

@@ -18,6 +18,7 @@ from hashbench.evaluate import (
     min_distance_over_variants,
 )
 from hashbench.evaluate import distances as distances_module
+from hashbench.evaluate.distances import cross_histogram_with_counts, impostor_histogram_with_counts
 
 
 def random_codes(rng: np.random.Generator, n: int, nbits: int) -> np.ndarray:
@@ -101,6 +102,123 @@ def test_progress_steps_add_up(monkeypatch):
     b = rng.integers(0, 256, size=(150, 8), dtype=np.uint8)
     np.testing.assert_array_equal(impostor_histogram(codes, block=16, progress=True), brute_impostor(codes, 64))
     np.testing.assert_array_equal(cross_histogram(codes, b, block=16, progress=True), brute_cross(codes, b, 64))
+
+
+def brute_counts(a: np.ndarray, b: np.ndarray | None, thresholds: tuple[int, ...]) -> np.ndarray:
+    """Per-image match counts by numpy: ``(len(thresholds), n)`` for ``a`` against itself (no
+    self-pairs), or ``a`` then ``b`` for the pairs across the two sets."""
+    if b is None:
+        d = hamming_matrix(a, a).astype(np.int64)
+        np.fill_diagonal(d, 1 << 30)
+        return np.array([(d <= t).sum(axis=1) for t in thresholds], dtype=np.int64).reshape(len(thresholds), -1)
+    d = hamming_matrix(a, b).astype(np.int64)
+    return np.array(
+        [np.concatenate([(d <= t).sum(axis=1), (d <= t).sum(axis=0)]) for t in thresholds], dtype=np.int64
+    ).reshape(len(thresholds), -1)
+
+
+@pytest.mark.parametrize("nbits", [64, 256, 42, 128, 1024, 2048])
+@pytest.mark.parametrize("n", [2, 3, 33, 130, 261])
+@pytest.mark.parametrize("make", [random_codes, clustered_codes])
+def test_per_image_counts_equal_brute_force(nbits, n, make):
+    """Per-image counts from the histogram pass equal numpy's, for n not a multiple of the tile
+    (odd rows, odd columns, diagonal tiles), several thresholds at once, and long codes (2,048
+    bits: the corrected float split)."""
+    rng = np.random.default_rng(nbits * 1000 + n)
+    codes = make(rng, n, nbits)
+    thresholds = (0, 3, nbits // 4, nbits // 2 - 1, nbits)
+    for block in (1, 7, 32, 1024):
+        hist, counts = impostor_histogram_with_counts(codes, nbits, thresholds, block=block)
+        np.testing.assert_array_equal(hist, brute_impostor(codes, nbits))
+        np.testing.assert_array_equal(counts, brute_counts(codes, None, thresholds))
+        for q, t in enumerate(thresholds):  # each match is in two images
+            assert counts[q].sum() == 2 * hist[: t + 1].sum()
+
+
+@pytest.mark.parametrize("na,nb", [(1, 1), (5, 40), (67, 33), (130, 3)])
+def test_cross_per_image_counts_equal_brute_force(na, nb):
+    rng = np.random.default_rng(na * 7 + nb)
+    a = clustered_codes(rng, na, 256)
+    b = np.concatenate([a[: min(na, nb)], random_codes(rng, max(0, nb - na), 256)])
+    thresholds = (0, 40, 128)
+    for block in (3, 16):
+        hist, ca, cb = cross_histogram_with_counts(a, b, 256, thresholds, block=block)
+        np.testing.assert_array_equal(hist, brute_cross(a, b, 256))
+        np.testing.assert_array_equal(np.concatenate([ca, cb], axis=1), brute_counts(a, b, thresholds))
+
+
+def test_per_image_counts_over_progress_steps_and_threads(monkeypatch):
+    """Several kernel calls (progress) and one or two threads: the same counts."""
+    monkeypatch.setattr(distances_module, "_PAIRS_PER_PROGRESS_STEP", 5_000)
+    rng = np.random.default_rng(12)
+    codes = clustered_codes(rng, 400, 64)
+    want = brute_counts(codes, None, (5,))
+    before = numba.get_num_threads()
+    try:
+        for threads in (1, min(2, numba.config.NUMBA_NUM_THREADS)):
+            numba.set_num_threads(threads)
+            _, counts = impostor_histogram_with_counts(codes, 64, (5,), block=16, progress=True)
+            np.testing.assert_array_equal(counts, want)
+    finally:
+        numba.set_num_threads(before)
+
+
+@numba.njit
+def _split_errors(stride, corrected):  # type: ignore[no-untyped-def]
+    """Pair indices ``d1 * stride + d2`` that :func:`_kernels._split_index` splits wrongly."""
+    inv = np.float32(1.0) / np.float32(stride)
+    s32 = np.int32(stride)
+    bad = 0
+    for d1 in range(stride):
+        for d2 in range(stride):
+            a, b = _kernels._split_index(np.int32(d1 * stride + d2), s32, inv, corrected)
+            bad += (a != d1) or (b != d2)
+    return bad
+
+
+@numba.njit
+def _match_errors(stride, corrected, lim):  # type: ignore[no-untyped-def]
+    """Pair indices whose ``(d1 <= lim, d2 <= lim)`` :func:`_kernels._matches` gets wrong."""
+    inv = np.float32(1.0) / np.float32(stride)
+    s32 = np.int32(stride)
+    bad = 0
+    for d1 in range(stride):
+        for d2 in range(stride):
+            a, b = _kernels._matches(np.int32(d1 * stride + d2), s32, inv, np.int32(lim), corrected)
+            bad += (a != (d1 <= lim)) or (b != (d2 <= lim))
+    return bad
+
+
+@pytest.mark.parametrize("nbits", [1, 8, 64, 256, 1024, 2048])
+def test_match_test_of_every_pair_index_is_exact(nbits):
+    """The kernel's per-pair match test, at thresholds from 0 to nbits, for every pair index."""
+    stride = nbits + 1
+    for lim in sorted({0, 1, nbits // 8, nbits // 2, nbits - 1, nbits}):
+        if stride <= _kernels.FAST_SPLIT_STRIDE:
+            assert _match_errors(stride, False, lim) == 0
+        assert _match_errors(stride, True, lim) == 0
+
+
+@pytest.mark.parametrize("nbits", [1, 8, 42, 64, 256, 1024, 1025, 2048])
+def test_float_split_of_every_pair_index_is_exact(nbits):
+    """Every pair index of every code length the kernel takes splits exactly (fast path up to
+    FAST_SPLIT_STRIDE, corrected above it; the corrected path is exact everywhere)."""
+    stride = nbits + 1
+    assert _split_errors(stride, True) == 0
+    if stride <= _kernels.FAST_SPLIT_STRIDE:
+        assert _split_errors(stride, False) == 0
+
+
+def test_no_thresholds_no_counts_and_the_same_histogram():
+    rng = np.random.default_rng(13)
+    codes = random_codes(rng, 50, 64)
+    hist, counts = impostor_histogram_with_counts(codes, 64)
+    assert counts.shape == (0, 50)
+    np.testing.assert_array_equal(hist, impostor_histogram(codes, 64))
+    _, counts = impostor_histogram_with_counts(codes[:0], 64, (3,))
+    assert counts.shape == (1, 0)
+    with pytest.raises(ValueError, match=">= 0"):
+        impostor_histogram_with_counts(codes, 64, (-1,))
 
 
 def test_int32_tables_folded_often_give_the_same_counts(monkeypatch):

@@ -15,6 +15,7 @@ from hashbench.evaluate.calibration import operating_points_step
 from hashbench.evaluate.codes import Codes, PairCounting, impostor_images
 from hashbench.evaluate.composite import composite_images, study_composite
 from hashbench.evaluate.curves import curves_step
+from hashbench.evaluate.distances import impostor_histogram_with_counts
 from hashbench.evaluate.genuine import genuine_step
 from hashbench.evaluate.impostor import impostor_step
 from hashbench.evaluate.per_query import per_query_step
@@ -74,6 +75,64 @@ def test_impostor_step_counts_every_pair_per_group_and_gated():
     assert sum(step.section["histogram_ungated"]) == 6 * 5 // 2
 
 
+def _clique_study(gated: bool, dihedral: bool = False):
+    """A study whose impostor set holds a clique: 6 identical codes among 24 far-apart ones."""
+    rng = np.random.default_rng(5)
+    n_refs, n_dis, m = 10, 20, 6
+    bits = rng.integers(0, 2, (n_refs + n_dis, 64)).astype(np.uint8)
+    bits[:m] = bits[0]  # the clique: m copies of one code (m(m-1)/2 = 15 matching pairs)
+    packed = np.packbits(bits, axis=1)
+    quality = np.full(n_refs + n_dis, 90, dtype=np.int16)
+    quality[[1, 2, 20]] = 10  # two clique members and one distractor fail the gate
+    variants = np.repeat(packed[:, None, :], 2, axis=1) if dihedral else None
+
+    def codes(rows):
+        v = None if variants is None else variants[rows]
+        return Codes(packed[rows], np.ones(len(rows), dtype=bool), quality[rows] if gated else None, v)
+
+    refs, dis = codes(np.arange(n_refs)), codes(np.arange(n_refs, n_refs + n_dis))
+    s = StudySettings("h", 3, dihedral, 50 if gated else None, 0, 0.05, (0.1,), (1e6,), 1e9, 1e6)
+    result, _, _ = study_hasher(64, refs, refs, np.arange(n_refs), ["x"] * n_refs, dis, s)
+    return result["at_threshold"]
+
+
+def test_at_threshold_has_image_level_fields_from_per_image_counts():
+    """Plain matching: the per-pair rate gets the image-level fields, computed from the kernel's
+    per-image counts; a clique makes the image-level interval wider than the pair-level one."""
+    at = _clique_study(gated=False)
+    n = 30
+    assert at["fpr_per_pair"]["count"] == 15 and at["trials"] == n * (n - 1) // 2 == at["fpr_per_pair"]["n"]
+    assert at["images_involved"] == 6 and at["max_matches_per_image"] == 5
+    assert at["design_effect"] > 1
+    assert at["ci_pair_level"] == [at["fpr_per_pair"]["ci_low"], at["fpr_per_pair"]["ci_high"]]
+    low, high = at["ci_image_level"]
+    assert low < at["ci_pair_level"][0] and high > at["ci_pair_level"][1]
+    assert at["fpr_per_pair"]["rate"] < at["upper_one_sided_95"] < high  # one-sided 95% < two-sided 97.5% end
+    assert at["image_level_method"].startswith("image-level")
+    assert "fpr_per_pair_among_ungated" not in at
+
+
+def test_gated_rate_among_pairs_of_two_ungated_images():
+    """The gated rate among pairs of two images that pass the gate: its own denominator and
+    per-image counts (the generalized fpr_per_pair_gated is left as it was)."""
+    at = _clique_study(gated=True)
+    kept = 30 - 3
+    among = at["fpr_per_pair_among_ungated"]
+    assert among["n"] == among["trials"] == kept * (kept - 1) // 2
+    assert among["count"] == 6 == at["fpr_per_pair_gated"]["count"]  # 4 clique members left: 6 pairs
+    assert at["fpr_per_pair_gated"]["n"] == 30 * 29 // 2
+    assert among["images_involved"] == 4 and among["max_matches_per_image"] == 3
+    assert among["rate"] == pytest.approx(6 / among["n"])
+    assert among["ci_image_level"][1] > among["ci_pair_level"][1]
+
+
+def test_dihedral_matching_gets_no_image_level_fields_yet():
+    """Ordered dihedral pairs wait for the unordered-pair rule (issue 14 item 2)."""
+    at = _clique_study(gated=True, dihedral=True)
+    for key in ("trials", "ci_image_level", "upper_one_sided_95", "fpr_per_pair_among_ungated"):
+        assert key not in at
+
+
 def test_operating_points_need_genuine_pairs():
     refs = _codes([_row(0), _row(4)])
     queries = _codes([_row(1)])
@@ -131,9 +190,11 @@ def test_every_step_is_timed_and_no_step_counts_another():
     delay = 0.1
     calls: list[int] = []
 
-    def slow_counter(codes, nbits, variants=None):
+    def slow_counter(codes, nbits, variants=None, *, thresholds=None):
         calls.append(len(codes))
         time.sleep(delay)
+        if thresholds is not None:  # the impostor step's pass with per-image counts
+            return impostor_histogram_with_counts(codes, nbits, thresholds)
         return impostor_histogram(codes, nbits)
 
     rng = np.random.default_rng(1)

@@ -51,6 +51,7 @@ __all__ = [
     "worker_slots",
     "chunk_bounds",
     "impostor_histogram_on",
+    "impostor_histogram_with_counts_on",
     "variant_impostor_histogram_on",
     "pair_histogram_on",
 ]
@@ -211,6 +212,20 @@ def _block_histogram(codes_a: np.ndarray, codes_b: np.ndarray | None, nbits: int
         return cross_histogram(codes_a, codes_b, nbits)
 
 
+def _block_counts(
+    codes_a: np.ndarray, codes_b: np.ndarray | None, nbits: int, thresholds: tuple[int, ...]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """One block of pairs with the per-image match counts of its two row ranges (of ``a``,
+    then of ``b``; ``None`` for a diagonal block, whose rows are ``a``'s)."""
+    from .evaluate.distances import cross_histogram_with_counts, impostor_histogram_with_counts
+
+    with _KERNEL_LOCK, numba_threads(_slots_here()):
+        if codes_b is None:
+            hist, counts = impostor_histogram_with_counts(codes_a, nbits, thresholds)
+            return hist, counts, None
+        return cross_histogram_with_counts(codes_a, codes_b, nbits, thresholds)
+
+
 def _variant_block_histogram(variants_a: np.ndarray, codes_b: np.ndarray, nbits: int, same: bool) -> np.ndarray:
     """One block of ordered dihedral pairs: queries of chunk ``a`` (their variants) against the
     codes of chunk ``b``; ``same`` when both are one chunk (then a query never meets itself)."""
@@ -260,18 +275,67 @@ def impostor_histogram_on(
     n = len(arr)
     if n < 2:
         return np.zeros(nbits + 1, dtype=np.int64)
-    chunk = _default_chunk(n, worker_slots(client)) if block is None else int(block)
+    futures, parts = _submit_blocks(client, arr, nbits, _chunk(client, n, block), _block_histogram)
+    return _sum_blocks(client, futures, parts, nbits, n * (n - 1) // 2, n, progress)
+
+
+def impostor_histogram_with_counts_on(
+    client: Client,
+    codes: npt.ArrayLike,
+    nbits: int | None,
+    thresholds: tuple[int, ...],
+    *,
+    block: int | None = None,
+    progress: bool = False,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """:func:`hashbench.evaluate.distances.impostor_histogram_with_counts` on the workers.
+
+    Each block returns its histogram and the per-image match counts of its two row ranges;
+    the client adds them into ``(len(thresholds), n)`` counts (every pair is in exactly one
+    block, so each image's count is exact, identical to the single-machine one).
+    """
+    arr, nbits = _checked(codes, nbits)
+    n = len(arr)
+    thresholds = tuple(int(t) for t in thresholds)
+    counts = np.zeros((len(thresholds), n), dtype=np.int64)
+    if n < 2:
+        return np.zeros(nbits + 1, dtype=np.int64), counts
+    kernel = partial(_block_counts, thresholds=thresholds)
+    chunk = _chunk(client, n, block)
+    futures, parts = _submit_blocks(client, arr, nbits, chunk, kernel)
+    bounds = chunk_bounds(n, chunk)
+    k = len(bounds)
+    where = [(i, j) for i in range(k) for j in range(i + 1, k)] + [(i, None) for i in range(k)]
+
+    def add(index: int, part: tuple[np.ndarray, np.ndarray, np.ndarray | None]) -> np.ndarray:
+        i, j = where[index]
+        counts[:, slice(*bounds[i])] += part[1]
+        if j is not None and part[2] is not None:
+            counts[:, slice(*bounds[j])] += part[2]
+        return part[0]
+
+    hist = _sum_blocks(client, futures, parts, nbits, n * (n - 1) // 2, n, progress, add)
+    return hist, counts
+
+
+def _chunk(client: Client, n: int, block: int | None) -> int:
+    """Codes per chunk: ``block``, or the default for this cluster (chosen once per count)."""
+    return _default_chunk(n, worker_slots(client)) if block is None else int(block)
+
+
+def _submit_blocks(
+    client: Client, arr: np.ndarray, nbits: int, chunk: int, kernel: Callable[..., Any]
+) -> tuple[list[Any], list[Any]]:
+    """Scatter the chunks and submit ``kernel(chunk_i, chunk_j or None, nbits)`` for every block
+    ``i < j`` then every diagonal one; returns the futures (in that order) and the chunks."""
+    n = len(arr)
     parts = client.scatter([arr[a:b] for a, b in chunk_bounds(n, chunk)], broadcast=False, hash=False)
     k = len(parts)
     # Full off-diagonal blocks first and the half-size diagonal ones last: the small tasks fill
     # the gaps at the end, so no thread waits long for the last big one.
-    futures = [
-        client.submit(_block_histogram, parts[i], parts[j], nbits, pure=False)
-        for i in range(k)
-        for j in range(i + 1, k)
-    ]
-    futures += [client.submit(_block_histogram, parts[i], None, nbits, pure=False) for i in range(k)]
-    return _sum_blocks(client, futures, list(parts), nbits, n * (n - 1) // 2, n, progress)
+    futures = [client.submit(kernel, parts[i], parts[j], nbits, pure=False) for i in range(k) for j in range(i + 1, k)]
+    futures += [client.submit(kernel, parts[i], None, nbits, pure=False) for i in range(k)]
+    return futures, list(parts)
 
 
 def variant_impostor_histogram_on(
@@ -315,9 +379,19 @@ def variant_impostor_histogram_on(
 
 
 def _sum_blocks(
-    client: Client, futures: list[Any], data: list[Any], nbits: int, expected: int, n: int, progress: bool
+    client: Client,
+    futures: list[Any],
+    data: list[Any],
+    nbits: int,
+    expected: int,
+    n: int,
+    progress: bool,
+    unpack: Callable[[int, Any], np.ndarray] | None = None,
 ) -> np.ndarray:
-    """Wait for the block tasks (with Dask's progress bar), sum their counts, release everything."""
+    """Wait for the block tasks (with Dask's progress bar), sum their counts, release everything.
+
+    ``unpack(index, result)``, when given, takes each block's result (e.g. to add its per-image
+    counts) and returns its histogram."""
     try:
         if progress:
             print(
@@ -325,8 +399,8 @@ def _sum_blocks(
             )
             _show_progress(client, futures)
         hist = np.zeros(nbits + 1, dtype=np.int64)
-        for part in client.gather(futures):
-            hist += np.asarray(part, dtype=np.int64)
+        for index, part in enumerate(client.gather(futures)):
+            hist += np.asarray(part if unpack is None else unpack(index, part), dtype=np.int64)
     finally:
         client.cancel(futures + data)
     if int(hist.sum()) != expected:  # every pair in exactly one block
@@ -348,7 +422,9 @@ def pair_histogram_on(
     """``f(codes, nbits, variants=None) -> histogram`` counting impostor pairs on ``client``.
 
     The shape :class:`hashbench.evaluate.study.StudySettings` takes for ``pair_histogram``:
-    unordered pairs of ``codes``, or with ``variants`` the ordered dihedral pairs. The progress
+    unordered pairs of ``codes``, or with ``variants`` the ordered dihedral pairs; with
+    ``thresholds=(...)`` it returns ``(histogram, per-image counts)`` of the unordered pairs
+    (:func:`impostor_histogram_with_counts_on`). The progress
     bar is shown only for histograms of at least ``min_pairs_for_progress`` pairs (a run makes
     many small ones too).
     """
@@ -356,9 +432,21 @@ def pair_histogram_on(
 
 
 def _pair_histogram_on(
-    client: Client, progress: bool, min_pairs: int, codes: np.ndarray, nbits: int, variants: np.ndarray | None = None
-) -> np.ndarray:
+    client: Client,
+    progress: bool,
+    min_pairs: int,
+    codes: np.ndarray,
+    nbits: int,
+    variants: np.ndarray | None = None,
+    *,
+    thresholds: tuple[int, ...] | None = None,
+) -> Any:
     n = len(codes)
+    if thresholds is not None:  # plain pairs with per-image counts: (histogram, counts)
+        if variants is not None:
+            raise ValueError("per-image counts are for unordered (plain) pairs only")
+        show = progress and n * (n - 1) // 2 >= min_pairs
+        return impostor_histogram_with_counts_on(client, codes, nbits, thresholds, progress=show)
     if variants is not None:
         return variant_impostor_histogram_on(
             client, variants, codes, nbits, progress=progress and n * (n - 1) >= min_pairs

@@ -178,8 +178,42 @@ class PerQuery(TypedDict):
     nearest_histogram: NotRequired[Histogram]
 
 
+class ImageLevelFields(TypedDict):
+    """An all-pairs rate's image-level uncertainty (issue 14; plain matching only so far).
+
+    ``trials`` unordered pairs of the images the rate is about; ``images_involved`` images in at
+    least one match; ``max_matches_per_image`` the most matches of one image; ``design_effect``
+    the variance inflation of clustered matches; ``ci_image_level`` the two-sided interval with
+    the image as the sampling unit (print it first), ``ci_pair_level`` the exact binomial one as
+    if pairs were independent; ``upper_one_sided_95`` the one-sided 95% image-level upper bound
+    (``upper_one_sided_<level>`` at another alpha). See docs/report-schema.md.
+    """
+
+    trials: int
+    images_involved: int
+    max_matches_per_image: int
+    design_effect: float
+    ci_image_level: list[float]
+    ci_pair_level: list[float]
+    upper_one_sided_95: NotRequired[float]
+    image_level_method: str
+
+
+class ImageLevelRate(Rate):
+    """A rate over all pairs of a set of images, with its image-level fields."""
+
+    trials: NotRequired[int]
+    images_involved: NotRequired[int]
+    max_matches_per_image: NotRequired[int]
+    design_effect: NotRequired[float]
+    ci_image_level: NotRequired[list[float]]
+    ci_pair_level: NotRequired[list[float]]
+    upper_one_sided_95: NotRequired[float]
+    image_level_method: NotRequired[str]
+
+
 class AtThreshold(TypedDict):
-    """Every figure at the named threshold."""
+    """Every figure at the named threshold (the image-level keys: plain matching only)."""
 
     threshold: int
     tpr: Rate
@@ -189,6 +223,15 @@ class AtThreshold(TypedDict):
     fpr_per_query_measured: NotRequired[MeasuredPerQueryRate]
     fpr_per_query_projected: NotRequired[list[ProjectedAtListSize]]
     operational: NotRequired[Operational]
+    trials: NotRequired[int]
+    images_involved: NotRequired[int]
+    max_matches_per_image: NotRequired[int]
+    design_effect: NotRequired[float]
+    ci_image_level: NotRequired[list[float]]
+    ci_pair_level: NotRequired[list[float]]
+    upper_one_sided_95: NotRequired[float]
+    image_level_method: NotRequired[str]
+    fpr_per_pair_among_ungated: NotRequired[ImageLevelRate]
 
 
 class RateAt(TypedDict):

@@ -273,6 +273,134 @@ def _split_tiles(n_a, n_b, block, triangle, t0, t1, parts):  # type: ignore[no-u
 
 
 # --------------------------------------------------------------------------------------------
+# per-image match counts (only when thresholds are asked for)
+# --------------------------------------------------------------------------------------------
+
+
+#: Largest ``nbits + 1`` whose pair indices :func:`_split_index` splits without a correction.
+FAST_SPLIT_STRIDE = 1025
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _split_index(x, stride, inv, corrected):  # type: ignore[no-untyped-def]
+    """``(d1, d2)`` of a pair index ``x = d1 * stride + d2`` (all int32) without a division.
+
+    x86 has no vector integer division. ``(x + 0.5) / stride`` lies between ``d1 + 0.5 /
+    stride`` and ``d1 + 1 - 0.5 / stride``, so truncating it gives ``d1`` as long as the
+    product's rounding error stays below ``0.5 / stride``: in float32 (8 lanes on AVX2, ``inv =
+    1 / stride``) the error is at most ``stride * 2**-22``, within that up to
+    :data:`FAST_SPLIT_STRIDE`. Longer codes (``corrected``) can be off by one (the error is
+    still below 1), which a branch-free select on the remainder fixes. Every step is cast back
+    to int32: numba widens int32 arithmetic to int64, which halves the lanes.
+    """
+    d1 = np.int32((np.float32(x) + np.float32(0.5)) * inv)
+    d2 = np.int32(x - np.int32(d1 * stride))
+    if corrected:
+        under = np.int32(d2 < 0)
+        d1 = np.int32(d1 - under)
+        d2 = np.int32(d2 + np.int32(under * stride))
+        over = np.int32(d2 >= stride)
+        d1 = np.int32(d1 + over)
+        d2 = np.int32(d2 - np.int32(over * stride))
+    return d1, d2
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _matches(x, stride, inv, lim, corrected):  # type: ignore[no-untyped-def]
+    """``(d1 <= lim, d2 <= lim)`` as int32 for a pair index ``x = d1 * stride + d2``.
+
+    Up to :data:`FAST_SPLIT_STRIDE` (not ``corrected``) no integer is rebuilt: ``f = (x + 0.5)
+    / stride`` in float32 has ``floor(f) = d1`` and ``f - floor(f)`` (exact) within ``0.5 /
+    stride`` of ``(d2 + 0.5) / stride``, so ``d2 <= lim`` is ``f - floor(f) < (lim + 1) /
+    stride`` (the two sides differ by at least ``0.5 / stride``, more than the rounding error):
+    fewer instructions than :func:`_split_index`, which longer codes use.
+    """
+    if corrected:
+        d1, d2 = _split_index(x, stride, inv, True)
+        return np.int32(d1 <= lim), np.int32(d2 <= lim)
+    f = (np.float32(x) + np.float32(0.5)) * inv
+    fl = np.floor(f)
+    return np.int32(fl <= np.float32(lim)), np.int32((f - fl) < np.float32(lim + 1) * inv)
+
+
+@njit(nogil=True, cache=True)
+def _count_two_rows(idx, m, stride, thr, cp, i, c0):  # type: ignore[no-untyped-def]
+    """Per-image counts of ``idx[k] = d(i, j_k) * stride + d(i + 1, j_k)``, ``k < m``: rows
+    ``i`` and ``i + 1`` get their matches, column image ``c0 + k`` its one or two.
+
+    A separate, branch-free pass over ``idx`` in int32 (8 lanes; about a tenth of a nanosecond
+    a pair): folding it into the increment loop would keep that loop scalar and slow the
+    histogram for everyone. ``idx`` is read as int32 (its values are below ``2**23``): numba
+    converts uint32 to float through int64, which does not vectorize.
+    """
+    ix = idx.view(np.int32)
+    s32 = np.int32(stride)
+    inv = np.float32(1.0) / np.float32(stride)
+    if stride <= FAST_SPLIT_STRIDE:  # a loop-invariant flag: LLVM unswitches the loop on it
+        _count_two_rows_as(ix, m, s32, inv, False, thr, cp, i, c0)
+    else:
+        _count_two_rows_as(ix, m, s32, inv, True, thr, cp, i, c0)
+
+
+@njit(nogil=True, cache=True)
+def _count_two_rows_as(ix, m, s32, inv, corrected, thr, cp, i, c0):  # type: ignore[no-untyped-def]
+    """:func:`_count_two_rows`'s loops (``corrected``: see :func:`_split_index`)."""
+    for q in range(thr.shape[0]):
+        lim = thr[q]
+        row = cp[q]
+        col = row[c0 : c0 + m]
+        sa = np.int32(0)
+        sb = np.int32(0)
+        for k in range(m):
+            a, b = _matches(ix[k], s32, inv, lim, corrected)
+            sa = np.int32(sa + a)
+            sb = np.int32(sb + b)
+            col[k] += np.int32(a + b)
+        row[i] += sa
+        row[i + 1] += sb
+
+
+@njit(nogil=True, cache=True)
+def _count_row_halves(idx, half, stride, thr, cp, i, c0):  # type: ignore[no-untyped-def]
+    """Per-image counts of ``idx[k] = d(i, j_k) * stride + d(i, j_{half + k})`` with ``j_k``
+    the column image ``c0 + k``: row ``i`` gets every match, each column its own (int32, as
+    :func:`_count_two_rows`)."""
+    ix = idx.view(np.int32)
+    s32 = np.int32(stride)
+    inv = np.float32(1.0) / np.float32(stride)
+    if stride <= FAST_SPLIT_STRIDE:  # a loop-invariant flag: LLVM unswitches the loop on it
+        _count_row_halves_as(ix, half, s32, inv, False, thr, cp, i, c0)
+    else:
+        _count_row_halves_as(ix, half, s32, inv, True, thr, cp, i, c0)
+
+
+@njit(nogil=True, cache=True)
+def _count_row_halves_as(ix, half, s32, inv, corrected, thr, cp, i, c0):  # type: ignore[no-untyped-def]
+    """:func:`_count_row_halves`'s loops (``corrected``: see :func:`_split_index`)."""
+    for q in range(thr.shape[0]):
+        lim = thr[q]
+        row = cp[q]
+        lo = row[c0 : c0 + half]
+        hi = row[c0 + half : c0 + 2 * half]
+        s = np.int32(0)
+        for k in range(half):
+            a, b = _matches(ix[k], s32, inv, lim, corrected)
+            s = np.int32(s + np.int32(a + b))
+            lo[k] += a
+            hi[k] += b
+        row[i] += s
+
+
+@njit(nogil=True, cache=True)
+def _count_one(d, thr, cp, i, c):  # type: ignore[no-untyped-def]
+    """Per-image counts of one pair ``(i, c)`` at distance ``d``."""
+    for q in range(thr.shape[0]):
+        if d <= thr[q]:
+            cp[q, i] += 1
+            cp[q, c] += 1
+
+
+# --------------------------------------------------------------------------------------------
 # the histogram kernels
 # --------------------------------------------------------------------------------------------
 
@@ -291,7 +419,7 @@ def _flush(counts32, counts64):  # type: ignore[no-untyped-def]
 
 
 @njit(parallel=True, nogil=True, cache=True)
-def _accumulate_pair_histogram(a_cols, b_cols, block, triangle, t0, t1, hist2, hist1, flush_pairs):  # type: ignore[no-untyped-def]
+def _accumulate_pair_histogram(a_cols, b_cols, block, triangle, t0, t1, hist2, hist1, flush_pairs, thr, counts):  # type: ignore[no-untyped-def]
     """Add the pairs of tiles ``t0 .. t1-1`` to the per-thread histograms; return their number.
 
     ``triangle``: ``a_cols is b_cols`` and only pairs ``i < j`` count; otherwise every
@@ -304,6 +432,14 @@ def _accumulate_pair_histogram(a_cols, b_cols, block, triangle, t0, t1, hist2, h
     ``flush_pairs`` pairs (:data:`FLUSH_PAIRS`; smaller in tests): the band of cells random
     codes touch then takes half the cache lines, which measured almost twice the increments
     per second at 256 bits (the int64 band spilled out of L1).
+
+    Per-image match counts: for each threshold ``thr[q]`` (int32, usually one or none),
+    ``counts[p, q, r]`` gains, in thread ``p``, one for every counted pair at distance
+    ``<= thr[q]`` that image ``r`` is in (``r`` is the row of ``a``; a column ``j`` of ``b`` is
+    image ``j`` when ``triangle``, else ``n_a + j``). ``counts`` is int32 ``(nthreads,
+    len(thr), n_images)``; the caller sums its first axis (no atomics). With no threshold the
+    counting is skipped outright. int32 counts (8 vector lanes): an image is in fewer than
+    ``2**31`` pairs.
     """
     n_a = a_cols.shape[1]
     n_b = b_cols.shape[1]
@@ -311,9 +447,12 @@ def _accumulate_pair_histogram(a_cols, b_cols, block, triangle, t0, t1, hist2, h
     stride = hist1.shape[1]
     bounds = _split_tiles(n_a, n_b, block, triangle, t0, t1, nthreads)
     counted = np.zeros(nthreads, np.int64)
+    per_image = thr.shape[0] > 0
+    off = 0 if triangle else n_a
     for p in prange(nthreads):
         h64 = hist2[p]
         h1 = hist1[p]
+        cp = counts[p]
         h32 = np.zeros(stride * stride, np.int32)
         idx = np.empty(block, np.uint32)  # unsigned: no negative-index wraparound per increment
         dist = np.empty(2 * block, np.int32)
@@ -341,14 +480,21 @@ def _accumulate_pair_histogram(a_cols, b_cols, block, triangle, t0, t1, hist2, h
                             _row_pair_index(a_cols, i, b_cols, i + 1, half, stride, idx, dist)
                             for k in range(half):
                                 h32[idx[k]] += 1
+                            if per_image:
+                                _count_row_halves(idx, half, stride, thr, cp, i, off + i + 1)
                         if (j1 - i - 1) & 1:
-                            h1[_distance(a_cols, i, b_cols, j1 - 1)] += 1
+                            d = _distance(a_cols, i, b_cols, j1 - 1)
+                            h1[d] += 1
+                            if per_image:
+                                _count_one(d, thr, cp, i, off + j1 - 1)
                 else:
                     m = j1 - j0
                     for i in range(i0, i1 - 1, 2):
                         _two_rows_pair_index(a_cols, i, b_cols, j0, m, stride, idx, dist)
                         for k in range(m):
                             h32[idx[k]] += 1
+                        if per_image:
+                            _count_two_rows(idx, m, stride, thr, cp, i, off + j0)
                     if (i1 - i0) & 1:  # the last row alone: its two halves of columns paired
                         i = i1 - 1
                         half = m // 2
@@ -356,8 +502,13 @@ def _accumulate_pair_histogram(a_cols, b_cols, block, triangle, t0, t1, hist2, h
                             _row_pair_index(a_cols, i, b_cols, j0, half, stride, idx, dist)
                             for k in range(half):
                                 h32[idx[k]] += 1
+                            if per_image:
+                                _count_row_halves(idx, half, stride, thr, cp, i, off + j0)
                         if m & 1:
-                            h1[_distance(a_cols, i, b_cols, j1 - 1)] += 1
+                            d = _distance(a_cols, i, b_cols, j1 - 1)
+                            h1[d] += 1
+                            if per_image:
+                                _count_one(d, thr, cp, i, off + j1 - 1)
                 bi, bj = _next_tile(bi, bj, n_b, block, triangle)
         _flush(h32, h64)
     return counted.sum()

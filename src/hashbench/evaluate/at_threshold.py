@@ -8,11 +8,14 @@ touches a code.
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 import numpy.typing as npt
 
-from ..schema import AtThreshold, Impostor, Operational, PerQuery, ProjectedAtListSize
+from ..schema import AtThreshold, ImageLevelFields, ImageLevelRate, Impostor, Operational, PerQuery, ProjectedAtListSize
 from .genuine import Genuine
+from .image_level import image_level_interval
 from .projection import describe_projection, expected_false_matches, project_per_query_fpr
 from .rates import clopper_pearson
 from .record import projected_dict, rate_dict
@@ -29,8 +32,15 @@ def at_threshold_step(
     s: StudySettings,
     *,
     gated: bool,
+    per_image: npt.NDArray[np.int64] | None = None,
+    per_image_ungated: npt.NDArray[np.int64] | None = None,
 ) -> AtThreshold:
-    """The rates at ``s.threshold``; ``gated``: this hasher's pairs went through a quality gate."""
+    """The rates at ``s.threshold``; ``gated``: this hasher's pairs went through a quality gate.
+
+    ``per_image`` (each image's matches at the threshold, plain matching) adds the image-level
+    fields of the per-pair rate; ``per_image_ungated`` (the same over the images that pass the
+    gate) adds ``fpr_per_pair_among_ungated``, the rate among pairs of two such images.
+    """
     t, alpha = s.threshold, s.alpha
     d = genuine.distances
     n_gen = int(genuine.valid.sum())
@@ -45,6 +55,10 @@ def at_threshold_step(
         at["tpr_gated"] = rate_dict(int(((d >= 0) & (d <= t) & ~genuine.gated).sum()), n_gen, alpha)
         if "histogram_ungated" in impostor:
             at["fpr_per_pair_gated"] = rate_dict(int(np.sum(impostor["histogram_ungated"][: t + 1])), n_pairs, alpha)
+            if per_image_ungated is not None:
+                at["fpr_per_pair_among_ungated"] = _among_ungated(impostor["histogram_ungated"], per_image_ungated, s)
+    if per_image is not None and n_pairs:
+        at.update(_image_level(per_image, fp, n_pairs, alpha))
     if "nearest_histogram" in per_query:
         hits = int(np.sum(per_query["nearest_histogram"][: t + 1]))
         at["fpr_per_query_measured"] = {
@@ -54,6 +68,27 @@ def at_threshold_step(
     if n_pairs:
         at["fpr_per_query_projected"], at["operational"] = _projections(fp, n_pairs, s)
     return at
+
+
+def _image_level(per_image: npt.NDArray[np.int64], count: int, n_pairs: int, alpha: float) -> ImageLevelFields:
+    """The image-level fields of ``count`` matches in ``n_pairs`` unordered pairs, from the
+    per-image counts (which must add up to the same matches: a cheap guard on the kernel)."""
+    r = image_level_interval(per_image, n_pairs, alpha)
+    if r.count != count:
+        raise RuntimeError(f"per-image counts add up to {r.count} matches, the histogram to {count}")
+    return cast(ImageLevelFields, {**r.report_fields(), "image_level_method": r.method})
+
+
+def _among_ungated(hist_ungated: list[int], per_image: npt.NDArray[np.int64], s: StudySettings) -> ImageLevelRate:
+    """The per-pair rate among pairs of two images that pass the quality gate: the pairs that
+    can match at all (the ``fpr_per_pair_gated`` figure keeps every pair in its denominator)."""
+    n_kept = len(per_image)
+    n_pairs = n_kept * (n_kept - 1) // 2
+    count = int(np.sum(hist_ungated[: s.threshold + 1]))
+    out = cast(ImageLevelRate, rate_dict(count, n_pairs, s.alpha))
+    if n_pairs:
+        out.update(_image_level(per_image, count, n_pairs, s.alpha))
+    return out
 
 
 def _projections(fp: int, n_pairs: int, s: StudySettings) -> tuple[list[ProjectedAtListSize], Operational]:

@@ -16,13 +16,15 @@ import numpy as np
 import numpy.typing as npt
 
 from .dihedral import variant_impostor_histogram
-from .distances import impostor_histogram
+from .distances import impostor_histogram, impostor_histogram_with_counts
 
 __all__ = ["Codes", "ImpostorImages", "PairCounter", "impostor_images", "PairCounting", "distance_histogram"]
 
 #: ``f(codes, nbits, variants or None) -> histogram``: counts impostor pairs in place of
 #: :func:`impostor_histogram` (or, with variants, ``variant_impostor_histogram``), e.g.
-#: :func:`hashbench.cluster.pair_histogram_on`.
+#: :func:`hashbench.cluster.pair_histogram_on`. Called as ``f(codes, nbits, None,
+#: thresholds=(...))`` it returns ``(histogram, per-image counts)`` as
+#: :func:`~hashbench.evaluate.distances.impostor_histogram_with_counts` does.
 PairCounter = Callable[..., npt.NDArray[np.int64]]
 
 
@@ -112,6 +114,22 @@ class PairCounting:
             return variant_impostor_histogram(images.variant_codes()[rows], codes, self.nbits)
         show = progress and self.progress and len(rows) > 20_000
         return impostor_histogram(codes, self.nbits, progress=show)
+
+    def with_counts(
+        self, images: Codes, rows: npt.NDArray[np.int64], thresholds: tuple[int, ...], *, progress: bool = True
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """The histogram of :meth:`__call__` and, from the same pass, ``(len(thresholds),
+        len(rows))`` per-image match counts: for each of ``images[rows]``, the other rows within
+        each threshold. Plain (unordered) pairs only: the unordered-pair rule for dihedral
+        matching is not built yet."""
+        if self.dihedral:
+            raise ValueError("per-image counts are for plain (unordered-pair) matching only")
+        codes = images.codes[rows]
+        if self.counter is not None:
+            hist, counts = self.counter(codes, self.nbits, None, thresholds=tuple(thresholds))
+            return np.asarray(hist, dtype=np.int64), np.asarray(counts, dtype=np.int64)
+        show = progress and self.progress and len(rows) > 20_000
+        return impostor_histogram_with_counts(codes, self.nbits, tuple(thresholds), progress=show)
 
 
 def distance_histogram(d: npt.ArrayLike | Sequence[int], nbits: int) -> npt.NDArray[np.int64]:

@@ -23,7 +23,9 @@ __all__ = [
     "DEFAULT_BLOCK",
     "MAX_HISTOGRAM_BITS",
     "impostor_histogram",
+    "impostor_histogram_with_counts",
     "cross_histogram",
+    "cross_histogram_with_counts",
     "genuine_distances",
     "min_distance_over_variants",
 ]
@@ -76,18 +78,30 @@ def _columns(codes: np.ndarray) -> np.ndarray:
 
 
 def _histogram(
-    a_cols: np.ndarray, b_cols: np.ndarray, nbits: int, block: int, triangle: bool, progress: bool, desc: str
-) -> np.ndarray:
+    a_cols: np.ndarray,
+    b_cols: np.ndarray,
+    nbits: int,
+    block: int,
+    triangle: bool,
+    progress: bool,
+    desc: str,
+    thresholds: tuple[int, ...] = (),
+) -> tuple[np.ndarray, np.ndarray]:
+    """The histogram and the ``(len(thresholds), n_images)`` per-image match counts (images:
+    the rows of ``a``, then, unless ``triangle``, those of ``b``)."""
     if not 1 <= block <= MAX_BLOCK:
         raise ValueError(f"block must be in 1..{MAX_BLOCK}, got {block}")
     n_a = a_cols.shape[1]
     n_b = b_cols.shape[1]
     stride = nbits + 1
+    thr = _thresholds(thresholds)
+    n_images = n_a if triangle else n_a + n_b
     if n_a == 0 or n_b == 0:
-        return np.zeros(stride, dtype=np.int64)
+        return np.zeros(stride, dtype=np.int64), np.zeros((len(thr), n_images), dtype=np.int64)
     nthreads = numba.get_num_threads()
     hist2 = np.zeros((nthreads, stride * stride), dtype=np.int64)
     hist1 = np.zeros((nthreads, stride), dtype=np.int64)
+    counts = np.zeros((nthreads, len(thr), n_images if len(thr) else 0), dtype=np.int32)
     total = n_a * (n_a - 1) // 2 if triangle else n_a * n_b
     n_tiles = int(_kernels._tile_count(n_a, n_b, block, triangle))
     steps = min(n_tiles, max(1, total // _PAIRS_PER_PROGRESS_STEP)) if progress else 1
@@ -96,13 +110,24 @@ def _histogram(
         for s in range(steps):  # runs of about equal tile counts; the kernel balances threads by pairs
             t0, t1 = n_tiles * s // steps, n_tiles * (s + 1) // steps
             done = int(
-                _kernels._accumulate_pair_histogram(a_cols, b_cols, block, triangle, t0, t1, hist2, hist1, _FLUSH_PAIRS)
+                _kernels._accumulate_pair_histogram(
+                    a_cols, b_cols, block, triangle, t0, t1, hist2, hist1, _FLUSH_PAIRS, thr, counts
+                )
             )
             counted += done
             bar.update(done)
     if counted != total:  # cheap guard on the tiling arithmetic
         raise RuntimeError(f"histogram kernel counted {counted} pairs, expected {total}")
-    return _kernels._fold_pair_histogram(hist2, hist1)
+    per_image = counts.sum(axis=0, dtype=np.int64) if len(thr) else np.zeros((0, n_images), dtype=np.int64)
+    return _kernels._fold_pair_histogram(hist2, hist1), per_image
+
+
+def _thresholds(thresholds: tuple[int, ...]) -> np.ndarray:
+    """The thresholds as the kernel takes them (int32), each a whole number >= 0."""
+    thr = np.asarray(thresholds, dtype=np.int64).reshape(-1)
+    if np.any(thr < 0):
+        raise ValueError(f"thresholds must be >= 0, got {tuple(thresholds)}")
+    return np.minimum(thr, MAX_HISTOGRAM_BITS).astype(np.int32)
 
 
 def impostor_histogram(
@@ -122,7 +147,28 @@ def impostor_histogram(
     """
     arr, nbits = _checked_codes(codes, nbits, "codes")
     cols = _columns(arr)
-    return _histogram(cols, cols, nbits, block, True, progress, "impostor pairs")
+    return _histogram(cols, cols, nbits, block, True, progress, "impostor pairs")[0]
+
+
+def impostor_histogram_with_counts(
+    codes: npt.ArrayLike,
+    nbits: int | None = None,
+    thresholds: tuple[int, ...] = (),
+    *,
+    block: int = DEFAULT_BLOCK,
+    progress: bool = False,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """:func:`impostor_histogram` and, from the same pass, per-image match counts.
+
+    ``counts[q, i]`` is the number of other rows within distance ``thresholds[q]`` of row
+    ``i`` (so ``counts[q].sum() == 2 * hist[: thresholds[q] + 1].sum()``): what an image-level
+    interval (:func:`hashbench.evaluate.image_level.image_level_interval`) needs, because pairs
+    that share an image are not independent trials. The counting costs one vectorized pass per
+    threshold over the distances the histogram already computes.
+    """
+    arr, nbits = _checked_codes(codes, nbits, "codes")
+    cols = _columns(arr)
+    return _histogram(cols, cols, nbits, block, True, progress, "impostor pairs", tuple(thresholds))
 
 
 def cross_histogram(
@@ -143,7 +189,29 @@ def cross_histogram(
     b, _ = _checked_codes(codes_b, nbits, "codes_b")
     if a.shape[1] != b.shape[1]:
         raise ValueError(f"code widths differ: {a.shape[1]} vs {b.shape[1]} bytes")
-    return _histogram(_columns(a), _columns(b), nbits, block, False, progress, "cross pairs")
+    return _histogram(_columns(a), _columns(b), nbits, block, False, progress, "cross pairs")[0]
+
+
+def cross_histogram_with_counts(
+    codes_a: npt.ArrayLike,
+    codes_b: npt.ArrayLike,
+    nbits: int | None = None,
+    thresholds: tuple[int, ...] = (),
+    *,
+    block: int = DEFAULT_BLOCK,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """:func:`cross_histogram` and the per-image match counts of each set from the same pass.
+
+    Returns ``(hist, counts_a, counts_b)``: ``counts_a[q, i]`` is the number of rows of
+    ``codes_b`` within ``thresholds[q]`` of row ``i`` of ``codes_a``, and ``counts_b`` the
+    other way round (a block of the all-pairs count on a cluster needs both).
+    """
+    a, nbits = _checked_codes(codes_a, nbits, "codes_a")
+    b, _ = _checked_codes(codes_b, nbits, "codes_b")
+    if a.shape[1] != b.shape[1]:
+        raise ValueError(f"code widths differ: {a.shape[1]} vs {b.shape[1]} bytes")
+    hist, counts = _histogram(_columns(a), _columns(b), nbits, block, False, False, "cross pairs", tuple(thresholds))
+    return hist, counts[:, : len(a)], counts[:, len(a) :]
 
 
 def genuine_distances(codes_a: npt.ArrayLike, codes_b: npt.ArrayLike) -> npt.NDArray[np.int32]:

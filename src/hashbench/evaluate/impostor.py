@@ -21,11 +21,19 @@ __all__ = ["ImpostorStep", "impostor_step"]
 
 @dataclass(frozen=True)
 class ImpostorStep:
-    """The impostor set, its histogram (as an array for later steps) and the report section."""
+    """The impostor set, its histogram (as an array for later steps) and the report section.
+
+    ``per_image`` (plain matching only, else None): for each image of the set, the number of
+    others it matches at the named threshold, from the histogram's own kernel pass; the
+    image-level interval needs it, because pairs sharing an image are not independent trials.
+    ``per_image_ungated``: the same among the images that pass the quality gate, when gated.
+    """
 
     images: ImpostorImages
     histogram: npt.NDArray[np.int64]
     section: Impostor
+    per_image: npt.NDArray[np.int64] | None = None
+    per_image_ungated: npt.NDArray[np.int64] | None = None
 
 
 def impostor_step(
@@ -35,15 +43,17 @@ def impostor_step(
     *,
     floor: int | None,
     groups: tuple[npt.ArrayLike, npt.ArrayLike] | None = None,
+    threshold: int | None = None,
 ) -> ImpostorStep:
     """Count the impostor pairs: all of them, within each group, and those that pass the gate.
 
     Dihedral matching counts ordered (query, listed) pairs, plain matching unordered pairs
     (``count``). ``floor``: the quality floor when this hasher is gated, else None.
+    ``threshold``: for plain matching, also count each image's matches at it (same pass).
     """
     imp = impostor_images(refs, distractors, dihedral=count.dihedral, with_quality=floor is not None)
     images = imp.images
-    hist = count(images, np.arange(len(imp)))
+    hist, per_image = _count(count, images, np.arange(len(imp)), threshold, progress=True)
     section: Impostor = {
         "pairs": "ordered" if count.dihedral else "unordered",
         "n_images": len(imp),
@@ -51,11 +61,24 @@ def impostor_step(
     }
     if groups is not None:
         section["by_group"] = _by_group(imp, imp.labels(groups), count)
+    per_image_ungated = None
     if floor is not None and images.quality is not None:
         keep = np.flatnonzero(images.quality >= floor)
         section["gated_images"] = int(len(imp) - len(keep))
-        section["histogram_ungated"] = count(images, keep, progress=False).tolist()
-    return ImpostorStep(imp, hist, section)
+        hist_ungated, per_image_ungated = _count(count, images, keep, threshold, progress=False)
+        section["histogram_ungated"] = hist_ungated.tolist()
+    return ImpostorStep(imp, hist, section, per_image, per_image_ungated)
+
+
+def _count(
+    count: PairCounting, images: Codes, rows: npt.NDArray[np.int64], threshold: int | None, *, progress: bool
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64] | None]:
+    """The histogram of ``images[rows]`` and, for plain matching with a threshold, each row's
+    match count at it (one kernel pass for both)."""
+    if threshold is None or count.dihedral:
+        return count(images, rows, progress=progress), None
+    hist, counts = count.with_counts(images, rows, (threshold,), progress=progress)
+    return hist, counts[0]
 
 
 def _by_group(imp: ImpostorImages, labels: npt.NDArray[np.object_], count: PairCounting) -> dict[str, GroupImpostor]:

@@ -106,13 +106,22 @@ def study_hasher(
     with timed("genuine", tm):
         gen = genuine_step(nbits, refs, queries, query_ref, query_transform, dihedral=s.dihedral, floor=floor)
     with timed("impostor", tm):
-        imp = impostor_step(refs, distractors, count, floor=floor, groups=groups)
+        imp = impostor_step(refs, distractors, count, floor=floor, groups=groups, threshold=s.threshold)
     with timed("operating_points", tm):
         operating = operating_points_step(gen, query_ref, imp.images, count, s.target_fprs, seed=s.seed, alpha=s.alpha)
     with timed("per_query", tm):
         per_query = per_query_step(nbits, refs, distractors, dihedral=s.dihedral)
     with timed("at_threshold", tm):
-        at = at_threshold_step(gen, imp.histogram, imp.section, per_query, s, gated=floor is not None)
+        at = at_threshold_step(
+            gen,
+            imp.histogram,
+            imp.section,
+            per_query,
+            s,
+            gated=floor is not None,
+            per_image=imp.per_image,
+            per_image_ungated=imp.per_image_ungated,
+        )
     with timed("curves", tm):
         curves = curves_step(gen.distances, imp.histogram)
     result: HasherEvaluation = {
