@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from . import HelpFormatter
+
+# Exit code of a run that produced a report but measured nothing (documented in EPILOG).
+EXIT_NOTHING_MEASURED = 3
+# How many distinct failure reasons the stderr summary shows.
+SHOWN_REASONS = 5
 
 DESCRIPTION = """\
 Run a benchmark end to end: make or read the reference images, apply every edit of the
@@ -36,7 +43,9 @@ examples:
   hashbench run --preset fpr-50b                  the 1-in-50-billion study (long)
   hashbench run --config pd.toml --allow-command '/opt/pdq-wrapper --fast'
 
-exit codes: 0 done; 1 --reproduce found a difference; 2 usage error (bad config, bad path)
+exit codes: 0 done; 1 --reproduce found a difference; 2 usage error (bad config, bad path);
+  3 nothing could be measured (no image was hashed by any hasher: an empty folder, or every
+  image failed). Whenever anything failed, a summary (count by stage, first reasons) goes to stderr.
 """
 
 
@@ -147,4 +156,42 @@ def _run_or_reproduce(args: argparse.Namespace, progress: bool | None, client: A
         f"\nreport: {outcome.run_dir}/report.html  "
         "(also report.md, report.json, metrics.csv, metrics_by_group.csv, plots/)"
     )
+    return outcome_exit_code(outcome.report)
+
+
+def outcome_exit_code(report: Mapping[str, Any]) -> int:
+    """Print the failure summary of a finished run on stderr and choose its exit code.
+
+    A run whose every image failed, or that found no image at all, still writes a report (it says
+    what was tried), but a script or CI job must not mistake it for a measurement: it exits
+    EXIT_NOTHING_MEASURED. Failures are summarised on stderr even when the run succeeded, so a
+    partly broken dataset is never silent.
+    """
+    failures = report.get("inputs", {}).get("failures", [])
+    if failures:
+        for line in failure_summary(failures):
+            print(line, file=sys.stderr)
+    hashing = report.get("timing", {}).get("hashing", {})
+    measured = sum(int(rate.get("images") or 0) for rate in hashing.values())
+    if measured == 0:
+        print(
+            f"hashbench: error: nothing was measured (no image was hashed; {len(failures)} failures); "
+            f"exit code {EXIT_NOTHING_MEASURED}",
+            file=sys.stderr,
+        )
+        return EXIT_NOTHING_MEASURED
     return 0
+
+
+def failure_summary(failures: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Lines saying how many items failed in each stage and the most common reasons, so a user
+    sees at a glance whether a dataset is broken without opening failures.csv."""
+    by_stage = Counter(str(f.get("stage")) for f in failures)
+    stages = ", ".join(f"{stage} {n}" for stage, n in by_stage.items())
+    lines = [f"hashbench: warning: {len(failures)} failures ({stages}); every one is in failures.csv"]
+    reasons = Counter(str(f.get("reason")) for f in failures)
+    for reason, n in reasons.most_common(SHOWN_REASONS):
+        lines.append(f"  {n} x {reason}")
+    if len(reasons) > SHOWN_REASONS:
+        lines.append(f"  ... and {len(reasons) - SHOWN_REASONS} other reasons")
+    return lines
