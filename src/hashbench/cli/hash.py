@@ -174,7 +174,7 @@ def run_hash(args: argparse.Namespace) -> int:
         secs = result.hash_seconds.get(h.name, 0.0)
         rows.append([h.name, h.nbits, n_ok, len(result) - n_ok, f"{n_ok / secs:,.0f}" if secs > 0 and n_ok else "-"])
     summary_to = sys.stderr if not args.out else sys.stdout
-    print_table(["hasher", "bits", "hashed", "failed", "images/s (hash only)"], rows, file=summary_to)
+    print_table(["hasher", "bits", "hashed", "failed", "images/CPU-s (hash only)"], rows, file=summary_to)
     if args.out:
         print(f"wrote {len(table)} rows for {len(result)} images to {args.out}", file=summary_to)
     n_good = sum(int(m.sum()) for m in ok.values())
