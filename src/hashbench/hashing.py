@@ -249,8 +249,13 @@ def cpu_clock() -> float:
     return time.thread_time() + children.ru_utime + children.ru_stime
 
 
-class ItemTimeout(Exception):
-    """An item took longer than the per-item time limit."""
+class ItemTimeout(BaseException):
+    """An item took longer than the per-item time limit.
+
+    A BaseException, like KeyboardInterrupt, because the alarm fires anywhere: inside a decoder
+    or a hasher whose ``except Exception`` would otherwise turn it into "corrupt or truncated
+    image data" (issue 16, item 16). Only the code that set the limit catches it.
+    """
 
 
 @contextmanager

@@ -14,6 +14,7 @@ from ..hashing import default_workers, hash_files
 from ..imageio import DEFAULT_MAX_PIXELS
 from ..store import hash_files_to_table, result_to_table
 from . import HelpFormatter
+from .options import add_workers, positive_int
 from .output import print_table
 
 if TYPE_CHECKING:
@@ -55,17 +56,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--hasher", default="pdq", help="comma-separated hasher names (default: pdq); 'all' for every built-in"
     )
     p.add_argument("--out", metavar="FILE", help="Parquet file to write; without it, CSV goes to stdout")
-    p.add_argument(
-        "--workers",
-        type=int,
-        default=None,
-        help=f"worker processes (default: the CPUs available, here {default_workers()})",
-    )
+    add_workers(p)
     p.add_argument("--strict", action="store_true", help="exit 1 when any image failed")
     p.add_argument("--all-files", action="store_true", help="also try files without an image suffix found in folders")
     p.add_argument(
         "--max-pixels",
-        type=int,
+        type=positive_int,
         default=DEFAULT_MAX_PIXELS,
         help=f"refuse images with more pixels than this (default {DEFAULT_MAX_PIXELS:,})",
     )

@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from . import HelpFormatter
+from .options import add_workers
 
 # Exit code of a run that produced a report but measured nothing (documented in EPILOG).
 EXIT_NOTHING_MEASURED = 3
@@ -66,7 +67,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "pairs of 550,000 images; about 45 minutes on 2 cores)",
     )
     p.add_argument("--out", default="results", metavar="DIR", help="where run folders go (default: results)")
-    p.add_argument("--workers", type=int, default=None, help="worker processes (default: config, else all CPUs)")
+    add_workers(p, "the config's, else all CPUs")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     p.add_argument(
         "--cluster",
@@ -99,9 +100,6 @@ def run_command(args: argparse.Namespace) -> int:
     if args.print_default_config:
         sys.stdout.write(default_config_text())
         return 0
-    if args.workers is not None and args.workers < 1:
-        print("hashbench: error: --workers must be at least 1", file=sys.stderr)
-        return 2
     progress = False if args.no_progress else None
     if args.cluster:
         from ..cluster import connect

@@ -16,6 +16,7 @@ from ..errors import UsageError
 from ..imageio import IMAGE_SUFFIXES
 from ..tools.export import transform_dataset
 from . import HelpFormatter
+from .options import add_workers, non_negative_int
 from .output import print_table
 
 TRANSFORMS_DESCRIPTION = """\
@@ -71,9 +72,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     t.add_argument("source", metavar="SRC", help="image file, folder or dataset spec")
     t.add_argument("--suite", default="default", help="suite name (default: default)")
-    t.add_argument("--seed", type=int, default=0, help="seed of the random choices (default 0)")
+    t.add_argument("--seed", type=non_negative_int, default=0, help="seed of the random choices (default 0)")
     t.add_argument("--out", required=True, metavar="DIR", help="output folder")
-    t.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
+    add_workers(t)
     t.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     t.set_defaults(func=run_transform)
 
