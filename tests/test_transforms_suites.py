@@ -165,3 +165,22 @@ def test_cli_transform_keeps_items_that_differ_only_in_suffix_apart(tmp_path):
     for item, rel in hflip.items():
         want = np.fliplr(np.asarray(Image.open(src / item).convert("RGB")))
         assert np.array_equal(np.asarray(Image.open(out / rel).convert("RGB")), want)
+
+
+@pytest.mark.parametrize("suite", ["default", "isc", "dihedral"])
+def test_transforms_suite_json_is_a_valid_custom_config(suite, capsys):
+    # Issue 16, item 16: the --json listing must be usable as [transforms] custom as printed.
+    from hashbench.config import parse_config
+
+    assert main(["transforms", "--suite", suite, "--json"]) == 0
+    entries = json.loads(capsys.readouterr().out)
+    config = parse_config(
+        {
+            "references": [{"dataset": "synthetic", "family": "mixed", "count": 2, "size": 32, "seed": 0}],
+            "transforms": {"custom": entries},
+            "hashers": {"names": ["md5"]},
+        },
+        origin="pasted",
+    )
+    rebuilt = tf.build_suite(list(config.custom_transforms))
+    assert [t.describe() for t in rebuilt] == [t.describe() for t in tf.get_suite(suite)]
