@@ -140,3 +140,17 @@ def test_a_timeout_inside_a_decoder_is_reported_as_a_timeout(tmp_path, monkeypat
     res = hash_files([str(folder / "0.png")], ["0"], ["dhash"], workers=1, progress=False)
     (reason,) = [r for _, r in res.errors]
     assert "limit per item" in reason and "corrupt" not in reason
+
+
+@pytest.mark.skipif(os.sep == "\\", reason="POSIX file names")
+def test_a_non_utf8_name_and_its_escaped_twin_get_different_ids(tmp_path):
+    from hashbench.files import display_id, find_images
+
+    folder = _images(tmp_path / "imgs", 1)
+    raw = os.fsencode(folder / "0.png")
+    os.link(raw, os.fsencode(folder) + b"/\xff.png")
+    os.link(raw, os.fsencode(folder) + b"/\\xff.png")
+    ids = find_images([str(folder)]).ids
+    assert len(ids) == len(set(ids)) == 3
+    assert display_id(b"a/\xff.png") == "a/\\xff.png"
+    assert display_id(b"a/\\xff.png") == "a/\\\\xff.png"
