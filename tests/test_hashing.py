@@ -68,6 +68,8 @@ def test_bad_arrays_and_bad_arguments():
         hash_arrays([], [], ["pdq", "pdq"], progress=False)
     with pytest.raises(UsageError, match="workers"):
         list(hash_stream(iter([]), ["pdq"], workers=0))
+    with pytest.raises(UsageError, match="workers must be at least 1"):  # not ZeroDivisionError
+        hash_arrays(arrays(2), ["a", "b"], ["pdq"], workers=0, progress=False)
     with pytest.raises(ValueError):
         hash_arrays(arrays(2), ["only-one"], ["pdq"], workers=1, progress=False)
 

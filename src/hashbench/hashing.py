@@ -653,10 +653,11 @@ def collect(chunks: Iterable[ChunkResult], hashers: Sequence[Hasher], progress=N
 
 def balanced_chunk_size(total: int | None, workers: int, largest: int = DEFAULT_CHUNK_SIZE) -> int:
     """A chunk size that gives every worker several chunks: with 96 images, 2 workers and chunks
-    of 64, one worker would get 64 images and the other 32, capping the speed-up at 1.5x."""
+    of 64, one worker would get 64 images and the other 32, capping the speed-up at 1.5x.
+    A bad ``workers`` (0, negative) is left for :func:`hash_stream` to refuse by name."""
     if not total:
         return largest
-    return max(1, min(largest, -(-total // (4 * workers))))
+    return max(1, min(largest, -(-total // (4 * max(1, workers)))))
 
 
 def _run(
