@@ -52,7 +52,11 @@ def test_empty_folders_exit_nothing_measured_with_a_report(tmp_path, capsys):
     assert _run(tmp_path, refs, dis) == EXIT_NOTHING_MEASURED
     err = capsys.readouterr().err
     assert "nothing was measured" in err
-    assert list((tmp_path / "out").glob("t-*/report.json")), "the report is still written"
+    (report,) = (tmp_path / "out").glob("t-*/report.json")  # the report is still written
+    # reproducing it measures nothing either, and says so the same way
+    again = ["run", "--reproduce", str(report), "--out", str(tmp_path / "again"), "--no-progress"]
+    assert main(again) == EXIT_NOTHING_MEASURED
+    assert "nothing was measured" in capsys.readouterr().err
 
 
 def test_every_image_failing_is_summarised_and_exits_nonzero(tmp_path, capsys):

@@ -123,6 +123,7 @@ def _run_or_reproduce(args: argparse.Namespace, progress: bool | None, client: A
             allowed_commands=frozenset(args.allow_command or ()),
         )
         print(f"reproduced into {outcome.run_dir}")
+        measured = outcome_exit_code(outcome.report)
         if versions:
             print("library versions differ from the original run (hashes may change with them):")
             for v in versions:
@@ -133,7 +134,7 @@ def _run_or_reproduce(args: argparse.Namespace, progress: bool | None, client: A
                 print(f"  {d}")
             return 1
         print("every accuracy figure is identical to the original run")
-        return 0
+        return measured
     allowed = frozenset(args.allow_command)
     config = load_preset(args.preset) if args.preset else load_config(args.config, allowed_commands=allowed)
     try:
