@@ -68,6 +68,8 @@ def test_bad_arrays_and_bad_arguments():
         hash_arrays([], [], ["pdq", "pdq"], progress=False)
     with pytest.raises(UsageError, match="workers"):
         list(hash_stream(iter([]), ["pdq"], workers=0))
+    with pytest.raises(UsageError, match="workers must be at least 1"):  # not ZeroDivisionError
+        hash_arrays(arrays(2), ["a", "b"], ["pdq"], workers=0, progress=False)
     with pytest.raises(ValueError):
         hash_arrays(arrays(2), ["only-one"], ["pdq"], workers=1, progress=False)
 
@@ -101,3 +103,27 @@ def test_a_hanging_item_is_reported_and_the_rest_hashed(monkeypatch):
     res = hash_arrays([Slow(0), Slow(5), Slow(0)], ["a", "hangs", "c"], ["dhash"], workers=1, progress=False)
     assert res.ok["dhash"].tolist() == [True, False, True]
     assert "limit per item" in dict(res.errors)["hangs"]
+
+
+def test_timings_are_cpu_time_not_waiting():
+    # Issue 16, item 17: time spent waiting (for a core, a disk, a sleep) is not hashing cost.
+    import time as _time
+
+    from hashbench.hashers import ImageItem
+    from hashbench.hashing import LazySource, cpu_clock
+
+    class Waits(LazySource):
+        def materialise(self, item_id):
+            _time.sleep(0.2)
+            return ImageItem(id=item_id, pixels=np.zeros((8, 8, 3), np.uint8)), None
+
+    res = hash_arrays([Waits(), Waits()], ["a", "b"], ["dhash"], workers=1, progress=False)
+    assert res.ok["dhash"].all()
+    assert res.wall_seconds >= 0.4
+    assert res.decode_seconds < 0.1  # two 0.2 s sleeps cost (almost) no CPU
+    # Busy work does count, and never more than the wall time it took (a shared machine may
+    # give this thread less than a whole core, which is exactly what the clock must not see).
+    t0, w0 = cpu_clock(), _time.perf_counter()
+    while cpu_clock() - t0 < 0.05 and _time.perf_counter() - w0 < 30:
+        sum(range(1000))
+    assert 0.05 <= cpu_clock() - t0 <= _time.perf_counter() - w0 + 0.01

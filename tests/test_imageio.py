@@ -162,3 +162,15 @@ def test_to_rgb_float_and_int_modes():
     assert to_rgb(f)[0, :, 0].tolist() == [0, 100, 255]
     i32 = Image.fromarray(np.array([[0, 65535, 70000]], dtype=np.int32), "I")
     assert to_rgb(i32)[0, :, 0].tolist() == [0, 255, 255]
+
+
+def test_32_bit_integer_tiff_is_scaled_not_clipped(tmp_path):
+    # Issue 16, item 16: a true 32-bit image used to clip to 65535 and so come out all white.
+    values = np.array([[-(2**31), -1, 0, 2**30, 2**31 - 1]], dtype=np.int32)
+    path = tmp_path / "i32.tif"
+    Image.fromarray(values, "I").save(path)
+    gray = read_image(path).pixels[0, :, 0].tolist()
+    assert gray == [0, 127, 128, 192, 255]
+    # 16-bit data keeps its own scale
+    Image.fromarray(np.array([[0, 32768, 65535]], dtype=np.uint16)).save(tmp_path / "i16.tif")
+    assert read_image(tmp_path / "i16.tif").pixels[0, :, 0].tolist() == [0, 128, 255]

@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from hashbench.cli import main
 from hashbench.errors import UsageError
 from hashbench.evaluate.study import rate_dict
 from hashbench.report import SCHEMA, Tolerances, compare_reports, format_comparison, load_report, without_timing
@@ -73,12 +74,30 @@ def test_compare_tolerance_boundaries():
     # fewer pairs with still no false match also weakens the bound: that is reported
     assert compare_reports(base, _mini_report(fp=(0, 800))).regressed
     assert not compare_reports(base, _mini_report(fp=(0, 800)), Tolerances(fpr=0.3)).regressed
-    # speed: 15% slower is within tolerance, 20% slower is not
-    assert not compare_reports(base, _mini_report(speed=850.0)).regressed
-    c = compare_reports(base, _mini_report(speed=800.0))
+    # speed, when asked for: 15% slower is within tolerance, 20% slower is not
+    speed = Tolerances(speed=0.15)
+    assert not compare_reports(base, _mini_report(speed=850.0), speed).regressed
+    c = compare_reports(base, _mini_report(speed=800.0), speed)
     assert [(d.metric, d.kind) for d in c.regressions] == [("images_per_second_per_core", "speed")]
     text = format_comparison(c)
-    assert "REGRESSED: 1 figure" in text and "images/s per core" in text
+    assert "REGRESSED: 1 figure" in text and "images/CPU-s" in text
+
+
+def test_compare_ignores_speed_unless_asked(monkeypatch, capsys):
+    # Issue 16, item 17: runs that differ only in timing noise must not fail CI.
+    base, slow = _mini_report(), _mini_report(speed=500.0)
+    c = compare_reports(base, slow)
+    assert not c.regressed
+    (row,) = [d for d in c.differences if d.kind == "speed"]
+    assert not row.judged and row.b == 500.0 and not row.improved
+    text = format_comparison(c)
+    assert "not judged" in text and "OK:" in text and "speed not judged" in text
+    # The command line, on the same two reports (the mini reports hold only what compare reads).
+    monkeypatch.setattr("hashbench.report.load_report", {"a": base, "b": slow}.__getitem__)
+    assert main(["compare", "a", "b"]) == 0
+    assert main(["compare", "a", "b", "--speed"]) == 1
+    assert main(["compare", "a", "b", "--tolerance-speed", "0.6"]) == 0
+    assert "speed -60%" in capsys.readouterr().out
 
 
 def test_compare_refuses_different_hashers():

@@ -143,3 +143,44 @@ def test_cli_transform_writes_files_and_records(tmp_path, capsys):
     jpeg_file = out2 / rec["jpeg_q50"]["file"]
     assert jpeg_file.suffix == ".jpg" and Image.open(jpeg_file).format == "JPEG"
     assert json.loads((out2 / "suite.json").read_text())["suite"] == "photometric"
+
+
+def test_cli_transform_keeps_items_that_differ_only_in_suffix_apart(tmp_path):
+    # Issue 16, item 16: x.jpg and x.png used to be written to one file, the second over the first.
+    from hashbench.tools.export import clashing_ids
+
+    src = tmp_path / "src"
+    src.mkdir()
+    Image.fromarray(generate("shapes", 1, 0, 64)).save(src / "x.png")
+    Image.fromarray(generate("text", 2, 0, 64)).save(src / "x.jpg", quality=95)
+    Image.fromarray(generate("text", 3, 0, 64)).save(src / "y.png")
+    assert clashing_ids(["x.png", "x.jpg", "y.png"]) == {"x.png", "x.jpg"}
+    out = tmp_path / "out"
+    assert (
+        main(["transform", str(src), "--suite", "dihedral", "--out", str(out), "--workers", "1", "--no-progress"]) == 0
+    )
+    rows = [json.loads(line) for line in (out / "transforms.jsonl").read_text().splitlines()]
+    hflip = {r["item"]: r["file"] for r in rows if r["transform"] == "hflip"}
+    assert hflip == {"x.png": "hflip/x.png.png", "x.jpg": "hflip/x.jpg.png", "y.png": "hflip/y.png"}
+    for item, rel in hflip.items():
+        want = np.fliplr(np.asarray(Image.open(src / item).convert("RGB")))
+        assert np.array_equal(np.asarray(Image.open(out / rel).convert("RGB")), want)
+
+
+@pytest.mark.parametrize("suite", ["default", "isc", "dihedral"])
+def test_transforms_suite_json_is_a_valid_custom_config(suite, capsys):
+    # Issue 16, item 16: the --json listing must be usable as [transforms] custom as printed.
+    from hashbench.config import parse_config
+
+    assert main(["transforms", "--suite", suite, "--json"]) == 0
+    entries = json.loads(capsys.readouterr().out)
+    config = parse_config(
+        {
+            "references": [{"dataset": "synthetic", "family": "mixed", "count": 2, "size": 32, "seed": 0}],
+            "transforms": {"custom": entries},
+            "hashers": {"names": ["md5"]},
+        },
+        origin="pasted",
+    )
+    rebuilt = tf.build_suite(list(config.custom_transforms))
+    assert [t.describe() for t in rebuilt] == [t.describe() for t in tf.get_suite(suite)]

@@ -31,8 +31,16 @@ class FoundFiles:
 
 
 def display_id(path: str | os.PathLike) -> str:
-    """A path as text that is always valid UTF-8 (undecodable bytes become ``\\xNN``)."""
-    return os.fsencode(path).decode("utf-8", "backslashreplace").replace(os.sep, "/")
+    """A path as text that is always valid UTF-8 (undecodable bytes become ``\\xNN``).
+
+    A backslash that is part of a name is doubled first, so the escaped form of the byte 0xff
+    and a file really named ``\\xff`` get different ids (issue 16, item 16). Not on Windows,
+    where the backslash is the separator and cannot be part of a name.
+    """
+    raw = os.fsencode(path)
+    if os.sep != "\\":
+        raw = raw.replace(b"\\", b"\\\\")
+    return raw.decode("utf-8", "backslashreplace").replace(os.sep, "/")
 
 
 def find_images(paths: list[str | os.PathLike], *, all_files: bool = False) -> FoundFiles:

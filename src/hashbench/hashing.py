@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+import resource
 import signal
 import threading
 import time
@@ -135,7 +136,7 @@ def resolve_hashers(hashers: Sequence[str | Hasher]) -> list[Hasher]:
 
 @dataclass
 class ChunkResult:
-    """The hashes of one chunk: ``batches[name]`` aligned with ``ids``; timings in seconds.
+    """The hashes of one chunk: ``batches[name]`` aligned with ``ids``; timings in CPU seconds.
 
     ``meta[i]`` is what a :class:`LazySource` reported for item ``i`` (None for other sources).
     """
@@ -154,8 +155,10 @@ class HashResult:
     """Every hasher's codes for a run, aligned with ``ids``.
 
     ``ok[name]`` marks the rows that may be used; a row failed when its image could not be
-    decoded (``decode_errors``) or the hasher failed on it (``hasher_errors[name]``). Timings are
-    CPU-side wall time summed over workers, decode and each hasher apart.
+    decoded (``decode_errors``) or the hasher failed on it (``hasher_errors[name]``).
+    ``decode_seconds`` and ``hash_seconds`` are CPU time (:func:`cpu_clock`) summed over workers,
+    decode and each hasher apart, so they do not grow when the machine is busy; ``wall_seconds``
+    is the elapsed time of the whole call.
     """
 
     ids: list[str]
@@ -200,6 +203,8 @@ class HashResult:
 
 _WORKER_HASHERS: list[Hasher] = []
 _WORKER_MAX_PIXELS = DEFAULT_MAX_PIXELS
+# True in a process started by a hashing pool (see cpu_clock).
+_IN_POOL_WORKER = False
 #: Seconds one item may take to be made (read, decoded, generated, edited) or hashed by one hasher.
 ITEM_TIMEOUT = float(os.environ.get("HASHBENCH_ITEM_TIMEOUT", "120"))
 
@@ -219,16 +224,38 @@ def _init_worker(hashers: list[Hasher], max_pixels: int, memory: int | None = No
 
 def _init_pool_worker(hashers: list[Hasher], max_pixels: int, memory: int | None) -> None:
     """Start a pool worker: the settings of :func:`_init_worker`, and the test-only memory limit."""
+    global _IN_POOL_WORKER
+    _IN_POOL_WORKER = True
     limit = os.environ.get(RLIMIT_ENV)
     if limit:
-        import resource
-
         resource.setrlimit(resource.RLIMIT_AS, (int(float(limit)), resource.RLIM_INFINITY))
     _init_worker(hashers, max_pixels, memory)
 
 
-class ItemTimeout(Exception):
-    """An item took longer than the per-item time limit."""
+def cpu_clock() -> float:
+    """CPU seconds used by the calling thread: the clock of every per-hasher timing.
+
+    Wall time inside a worker counts the time the worker waited for a core, so the same hasher
+    looked slower whenever the machine was busier (issue 16, item 17). Hashers run single-threaded
+    in the thread that calls them, so this thread's CPU time is exactly their cost; the other
+    threads of the process (progress bars, a Dask worker's other tasks) are not counted. A command
+    hasher's work happens in a child program, so in a pool worker, whose only children are those
+    programs, the CPU time of finished children is added. Not in the main process: its children
+    include the workers of earlier pools, reaped at unpredictable moments.
+    """
+    if not _IN_POOL_WORKER:
+        return time.thread_time()
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.thread_time() + children.ru_utime + children.ru_stime
+
+
+class ItemTimeout(BaseException):
+    """An item took longer than the per-item time limit.
+
+    A BaseException, like KeyboardInterrupt, because the alarm fires anywhere: inside a decoder
+    or a hasher whose ``except Exception`` would otherwise turn it into "corrupt or truncated
+    image data" (issue 16, item 16). Only the code that set the limit catches it.
+    """
 
 
 @contextmanager
@@ -300,7 +327,7 @@ def _hash_chunk(
     # A task from another executor (a Dask cluster) carries its hashers: no initializer ran there.
     hashers = _WORKER_HASHERS if hashers is None else hashers
     max_pixels = _WORKER_MAX_PIXELS if max_pixels is None else max_pixels
-    t0 = time.perf_counter()
+    t0 = cpu_clock()
     items: list[ImageItem] = []
     decode_errors: list[str | None] = []
     meta: list[dict | None] = []
@@ -323,7 +350,7 @@ def _hash_chunk(
             items.append(ImageItem(id=item_id, pixels=None))
             meta.append(None)
             decode_errors.append(f"unexpected failure making the image: {type(exc).__name__}: {exc}")
-    decode_seconds = time.perf_counter() - t0
+    decode_seconds = cpu_clock() - t0
     good = [i for i, e in enumerate(decode_errors) if e is None]
     good_items = [items[i] for i in good]
     batches: dict[str, HashBatch] = {}
@@ -334,9 +361,9 @@ def _hash_chunk(
     for hasher in hashers:
         if hasher.name in derived:
             continue
-        t1 = time.perf_counter()
+        t1 = cpu_clock()
         sub = _hash_with_limit(hasher, good_items)
-        hash_seconds[hasher.name] = time.perf_counter() - t1
+        hash_seconds[hasher.name] = cpu_clock() - t1
         batches[hasher.name] = _scatter(sub, good, len(items), hasher)
     for name, of in derived.items():
         base = batches[str(of)]
@@ -626,10 +653,11 @@ def collect(chunks: Iterable[ChunkResult], hashers: Sequence[Hasher], progress=N
 
 def balanced_chunk_size(total: int | None, workers: int, largest: int = DEFAULT_CHUNK_SIZE) -> int:
     """A chunk size that gives every worker several chunks: with 96 images, 2 workers and chunks
-    of 64, one worker would get 64 images and the other 32, capping the speed-up at 1.5x."""
+    of 64, one worker would get 64 images and the other 32, capping the speed-up at 1.5x.
+    A bad ``workers`` (0, negative) is left for :func:`hash_stream` to refuse by name."""
     if not total:
         return largest
-    return max(1, min(largest, -(-total // (4 * workers))))
+    return max(1, min(largest, -(-total // (4 * max(1, workers)))))
 
 
 def _run(

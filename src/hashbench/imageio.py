@@ -363,17 +363,37 @@ def _apply_orientation(im: Image.Image) -> Image.Image:
     return ImageOps.exif_transpose(im)
 
 
+def _int_gray(im: Image.Image) -> npt.NDArray[np.uint8]:
+    """An integer gray image scaled to 8 bits by the bit depth its file declares.
+
+    Pillow loads 16-bit data and true 32-bit data alike into mode "I" (int32). A file that says
+    it holds 32 bits per sample (a TIFF's BitsPerSample) keeps its top 8 bits, after shifting a
+    signed range to start at 0, so a 32-bit image is scaled, not clipped to white (issue 16,
+    item 16). Anything else is 16-bit data in a wider container: values above 65535 clip.
+    """
+    arr = np.asarray(im)
+    tags = getattr(im, "tag_v2", None) or {}
+    if im.mode == "I" and _first(tags.get(258)) == 32:
+        if _first(tags.get(339)) == 2:  # SampleFormat: two's-complement signed
+            return ((arr.astype(np.int64) + 2**31) >> 24).astype(np.uint8)
+        return (arr.astype(np.int32).view(np.uint32) >> 24).astype(np.uint8)
+    if im.mode == "I":
+        arr = np.clip(arr, 0, 65535)
+    return (arr.astype(np.uint32) >> 8).astype(np.uint8)
+
+
+def _first(value: object) -> object:
+    """The first value of a TIFF tag, which Pillow gives as a tuple or a bare value."""
+    return value[0] if isinstance(value, tuple) and value else value
+
+
 def to_rgb(im: Image.Image) -> RGBArray:
     """Convert a loaded Pillow image of any mode to a C-contiguous (H, W, 3) uint8 RGB array."""
     mode = im.mode
     if mode == "RGB" and "transparency" not in im.info:
         return _as_rgb_array(im)
     if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
-        arr = np.asarray(im)
-        if mode == "I":
-            # 32-bit signed container; Pillow uses it for 16-bit PNG/TIFF data too.
-            arr = np.clip(arr, 0, 65535)
-        gray = (arr.astype(np.uint32) >> 8).astype(np.uint8)
+        gray = _int_gray(im)
         return np.ascontiguousarray(np.repeat(gray[:, :, None], 3, axis=2))
     if mode == "F":
         gray = np.clip(np.nan_to_num(np.asarray(im, dtype=np.float32)), 0, 255).astype(np.uint8)

@@ -3,7 +3,9 @@
 Each module in this package registers a group of sub-commands with ``register(subparsers)``
 and keeps only argument parsing and printing; the work is done by library modules. Errors the
 user can fix (:class:`hashbench.errors.UsageError`) become one line on stderr and exit code 2;
-``--debug`` shows the traceback.
+``--debug`` (before or after the sub-command) shows the traceback. A closed stdout pipe ends the
+command quietly with exit code 141. ``--workers`` means the same in every command (see
+:mod:`hashbench.cli.options`).
 """
 
 from __future__ import annotations
@@ -56,7 +58,22 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(f"{__name__}.{name}").register(sub)
+    _accept_debug_anywhere(sub)
     return parser
+
+
+def _accept_debug_anywhere(sub: argparse._SubParsersAction) -> None:
+    """Let ``--debug`` follow the sub-command too (``hashbench run --debug``), at every depth.
+
+    SUPPRESS as the default keeps a sub-parser from resetting a ``--debug`` given before the
+    sub-command to False.
+    """
+    for parser in set(sub.choices.values()):
+        if "--debug" not in parser._option_string_actions:
+            parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                _accept_debug_anywhere(action)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -67,6 +84,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
+    except BrokenPipeError:
+        return _quiet_broken_pipe()
     except (UsageError, HashbenchError) as exc:
         if args.debug:
             raise
@@ -75,6 +94,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("hashbench: interrupted", file=sys.stderr)
         return 130
+
+
+def _quiet_broken_pipe() -> int:
+    """The reader of stdout went away (``hashbench transforms --json | head``): not an error.
+
+    stdout is pointed at /dev/null so the interpreter's final flush does not raise again; exit
+    code 141 (128 + SIGPIPE) is what a shell reports for a program killed by a closed pipe.
+    """
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 141
 
 
 if __name__ == "__main__":  # pragma: no cover

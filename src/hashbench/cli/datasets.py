@@ -14,6 +14,7 @@ from ..tools import dedupe as dd
 from ..tools.preview import family_sheet, suite_sheet
 from ..transforms import suite_names
 from . import HelpFormatter
+from .options import add_workers, non_negative_int, positive_int
 from .output import print_table
 
 DATASETS_DESCRIPTION = """\
@@ -99,15 +100,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     d.add_argument("source", metavar="PATH", help="a folder, or a dataset spec (see `hashbench datasets --help`)")
     d.add_argument("--hasher", default="pdq", help="hasher used to compare images (default: pdq)")
-    d.add_argument("--radius", type=int, default=10, help="pairs with distance <= radius are listed (default 10)")
+    d.add_argument(
+        "--radius", type=non_negative_int, default=10, help="pairs with distance <= radius are listed (default 10)"
+    )
     d.add_argument(
         "--out",
         default=os.path.join("results", "dedupe"),
         metavar="DIR",
         help="folder for near-duplicates.csv, exclude.txt, manifest.parquet (default results/dedupe)",
     )
-    d.add_argument("--show", type=int, default=20, metavar="N", help="print the first N pairs (default 20)")
-    d.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
+    d.add_argument(
+        "--show", type=non_negative_int, default=20, metavar="N", help="print the first N pairs (default 20)"
+    )
+    add_workers(d)
     d.add_argument("--no-progress", action="store_true", help="hide progress bars")
     d.set_defaults(func=run_dedupe)
 
@@ -120,8 +125,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     v.add_argument("--out", default="docs", metavar="DIR", help="folder for the PNGs (default docs)")
     v.add_argument("--families", default="all", help="comma-separated families, 'all' or 'none' (default all)")
-    v.add_argument("--count", type=int, default=16, help="images per family sheet (default 16)")
-    v.add_argument("--seed", type=int, default=0, help="seed of the images and of the suite (default 0)")
+    v.add_argument("--count", type=positive_int, default=16, help="images per family sheet (default 16)")
+    v.add_argument("--seed", type=non_negative_int, default=0, help="seed of the images and of the suite (default 0)")
     v.add_argument("--size", default="256", help="image size, N or WxH (default 256)")
     v.add_argument("--suite", default="default", help=f"suite to show, or 'none' ({', '.join(suite_names())})")
     v.add_argument("--photo", default="sample/skimage/chelsea", help="id of the sample image the suite is applied to")
@@ -136,14 +141,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         formatter_class=HelpFormatter,
     )
     g.add_argument("family", choices=ds.ALL_FAMILIES, metavar="FAMILY", help=", ".join(ds.ALL_FAMILIES))
-    g.add_argument("--count", type=int, required=True, help="number of images")
+    g.add_argument("--count", type=positive_int, required=True, help="number of images")
     g.add_argument("--size", default="256", help="N (square) or WIDTHxHEIGHT (default 256)")
-    g.add_argument("--seed", type=int, default=0, help="non-negative seed (default 0)")
-    g.add_argument("--start", type=int, default=0, help="first index (default 0)")
+    g.add_argument("--seed", type=non_negative_int, default=0, help="non-negative seed (default 0)")
+    g.add_argument("--start", type=non_negative_int, default=0, help="first index (default 0)")
     g.add_argument("--out", required=True, metavar="DIR", help="output folder")
     g.add_argument("--format", choices=("png", "jpg"), default="png", help="file format (default png)")
-    g.add_argument("--quality", type=int, default=95, help="JPEG quality for --format jpg (default 95)")
-    g.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
+    g.add_argument("--quality", type=positive_int, default=95, help="JPEG quality for --format jpg (default 95)")
+    add_workers(g)
     g.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     g.set_defaults(func=run_generate)
 
@@ -180,6 +185,10 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def _dataset_from_arg(text: str, manifest: str | None = None) -> ds.Dataset:
+    """The dataset a PATH argument names; a path that is not a folder says so, rather than
+    "unknown dataset '/photos'"."""
+    if ":" not in text and os.sep in text and not os.path.isdir(text):
+        raise UsageError(f"{text!r} is not a folder" + ("" if os.path.exists(text) else " (no such path)"))
     name, params = ds.parse_spec(text)
     if name == "folder" and manifest is not None:
         params.setdefault("manifest", manifest)
@@ -189,8 +198,9 @@ def _dataset_from_arg(text: str, manifest: str | None = None) -> ds.Dataset:
 def run_dedupe(args: argparse.Namespace) -> int:
     if args.radius < 0:
         raise UsageError("--radius must be >= 0")
-    os.makedirs(args.out, exist_ok=True)
+    # The dataset is checked first, so a mistyped path leaves no empty --out folder behind.
     dataset = _dataset_from_arg(args.source, os.path.join(args.out, "manifest.parquet"))
+    os.makedirs(args.out, exist_ok=True)
     result = dd.dedupe_dataset(dataset, args.hasher, args.radius, workers=args.workers, progress=_progress(args))
     pairs_path = dd.write_pairs_csv(os.path.join(args.out, "near-duplicates.csv"), result)
     excl_path = dd.write_exclusions(os.path.join(args.out, "exclude.txt"), result)

@@ -14,6 +14,7 @@ from ..hashing import default_workers, hash_files
 from ..imageio import DEFAULT_MAX_PIXELS
 from ..store import hash_files_to_table, result_to_table
 from . import HelpFormatter
+from .options import add_workers, positive_int
 from .output import print_table
 
 if TYPE_CHECKING:
@@ -55,17 +56,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--hasher", default="pdq", help="comma-separated hasher names (default: pdq); 'all' for every built-in"
     )
     p.add_argument("--out", metavar="FILE", help="Parquet file to write; without it, CSV goes to stdout")
-    p.add_argument(
-        "--workers",
-        type=int,
-        default=None,
-        help=f"worker processes (default: the CPUs available, here {default_workers()})",
-    )
+    add_workers(p)
     p.add_argument("--strict", action="store_true", help="exit 1 when any image failed")
     p.add_argument("--all-files", action="store_true", help="also try files without an image suffix found in folders")
     p.add_argument(
         "--max-pixels",
-        type=int,
+        type=positive_int,
         default=DEFAULT_MAX_PIXELS,
         help=f"refuse images with more pixels than this (default {DEFAULT_MAX_PIXELS:,})",
     )
@@ -174,7 +170,7 @@ def run_hash(args: argparse.Namespace) -> int:
         secs = result.hash_seconds.get(h.name, 0.0)
         rows.append([h.name, h.nbits, n_ok, len(result) - n_ok, f"{n_ok / secs:,.0f}" if secs > 0 and n_ok else "-"])
     summary_to = sys.stderr if not args.out else sys.stdout
-    print_table(["hasher", "bits", "hashed", "failed", "images/s (hash only)"], rows, file=summary_to)
+    print_table(["hasher", "bits", "hashed", "failed", "images/CPU-s (hash only)"], rows, file=summary_to)
     if args.out:
         print(f"wrote {len(table)} rows for {len(result)} images to {args.out}", file=summary_to)
     n_good = sum(int(m.sum()) for m in ok.values())

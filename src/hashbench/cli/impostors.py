@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
 from . import HelpFormatter
+from .options import positive_int
 from .output import print_table
 
 if TYPE_CHECKING:
@@ -73,7 +74,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--block",
-        type=int,
+        type=positive_int,
         default=None,
         help="codes per chunk on the cluster (default: about 24 blocks of pairs per worker thread)",
     )

@@ -24,14 +24,16 @@ Compare run B against baseline run A and exit 1 when B regressed beyond a tolera
 For each hasher (and composite matcher) at its named threshold: the TPR, pooled and per
 transform, regresses when it drops by more than --tolerance-tpr (absolute); the per-pair FPR
 regresses when the upper end of its 95% interval rises by more than --tolerance-fpr (a
-fraction); hashing speed (images/s per core) regresses when it falls by more than
---tolerance-speed (a fraction). Speeds are only comparable on the same quiet machine.
+fraction). Hashing speed (images per CPU-second of each hasher) is shown but judged only when
+asked: with --speed (tolerance 0.15) or --tolerance-speed F it regresses when it falls by more
+than that fraction. Speeds are only comparable on the same machine.
 """
 
 COMPARE_EPILOG = """\
 examples:
   hashbench compare results/base-run results/head-run
-  hashbench compare base/report.json head/report.json --tolerance-tpr 0 --tolerance-speed 1 --json
+  hashbench compare base/report.json head/report.json --tolerance-tpr 0 --json
+  hashbench compare base head --speed                also fail when a hasher got >15% slower
 
 exit codes: 0 no regression, 1 B regressed beyond a tolerance, 2 usage error (unreadable report,
 different hashers)
@@ -80,7 +82,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=float,
         default=None,
         metavar="F",
-        help="largest allowed fall of images/s per core, as a fraction (default 0.15; 1 ignores speed)",
+        help="judge speed: largest allowed fall of images per CPU-second, as a fraction (default: speed not judged)",
+    )
+    c.add_argument(
+        "--speed", action="store_true", help="judge speed with the default tolerance (a fall of more than 15%%)"
     )
     c.add_argument("--json", action="store_true", help="print the comparison as JSON (for CI) instead of a table")
     c.add_argument("--all", action="store_true", help="also list per-transform TPRs that did not change")
@@ -102,8 +107,12 @@ def run_report(args: argparse.Namespace) -> int:
 
 def run_compare(args: argparse.Namespace) -> int:
     from ..report import Tolerances, compare_reports, format_comparison, load_report
+    from ..report.compare import DEFAULT_SPEED_TOLERANCE
 
-    given = {"tpr": args.tolerance_tpr, "fpr": args.tolerance_fpr, "speed": args.tolerance_speed}
+    speed = args.tolerance_speed
+    if speed is None and args.speed:
+        speed = DEFAULT_SPEED_TOLERANCE
+    given = {"tpr": args.tolerance_tpr, "fpr": args.tolerance_fpr, "speed": speed}
     tol = Tolerances(**{k: v for k, v in given.items() if v is not None})
     comp = compare_reports(load_report(args.run_a), load_report(args.run_b), tol)
     if args.json:

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from . import HelpFormatter
+from .options import add_workers
+
+# Exit code of a run that produced a report but measured nothing (documented in EPILOG).
+EXIT_NOTHING_MEASURED = 3
+# How many distinct failure reasons the stderr summary shows.
+SHOWN_REASONS = 5
 
 DESCRIPTION = """\
 Run a benchmark end to end: make or read the reference images, apply every edit of the
@@ -36,7 +44,9 @@ examples:
   hashbench run --preset fpr-50b                  the 1-in-50-billion study (long)
   hashbench run --config pd.toml --allow-command '/opt/pdq-wrapper --fast'
 
-exit codes: 0 done; 1 --reproduce found a difference; 2 usage error (bad config, bad path)
+exit codes: 0 done; 1 --reproduce found a difference; 2 usage error (bad config, bad path);
+  3 nothing could be measured (no image was hashed by any hasher: an empty folder, or every
+  image failed). Whenever anything failed, a summary (count by stage, first reasons) goes to stderr.
 """
 
 
@@ -57,7 +67,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "pairs of 550,000 images; about 45 minutes on 2 cores)",
     )
     p.add_argument("--out", default="results", metavar="DIR", help="where run folders go (default: results)")
-    p.add_argument("--workers", type=int, default=None, help="worker processes (default: config, else all CPUs)")
+    add_workers(p, "the config's, else all CPUs")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     p.add_argument(
         "--cluster",
@@ -90,9 +100,6 @@ def run_command(args: argparse.Namespace) -> int:
     if args.print_default_config:
         sys.stdout.write(default_config_text())
         return 0
-    if args.workers is not None and args.workers < 1:
-        print("hashbench: error: --workers must be at least 1", file=sys.stderr)
-        return 2
     progress = False if args.no_progress else None
     if args.cluster:
         from ..cluster import connect
@@ -116,6 +123,7 @@ def _run_or_reproduce(args: argparse.Namespace, progress: bool | None, client: A
             allowed_commands=frozenset(args.allow_command or ()),
         )
         print(f"reproduced into {outcome.run_dir}")
+        measured = outcome_exit_code(outcome.report)
         if versions:
             print("library versions differ from the original run (hashes may change with them):")
             for v in versions:
@@ -126,7 +134,7 @@ def _run_or_reproduce(args: argparse.Namespace, progress: bool | None, client: A
                 print(f"  {d}")
             return 1
         print("every accuracy figure is identical to the original run")
-        return 0
+        return measured
     allowed = frozenset(args.allow_command)
     config = load_preset(args.preset) if args.preset else load_config(args.config, allowed_commands=allowed)
     try:
@@ -147,4 +155,42 @@ def _run_or_reproduce(args: argparse.Namespace, progress: bool | None, client: A
         f"\nreport: {outcome.run_dir}/report.html  "
         "(also report.md, report.json, metrics.csv, metrics_by_group.csv, plots/)"
     )
+    return outcome_exit_code(outcome.report)
+
+
+def outcome_exit_code(report: Mapping[str, Any]) -> int:
+    """Print the failure summary of a finished run on stderr and choose its exit code.
+
+    A run whose every image failed, or that found no image at all, still writes a report (it says
+    what was tried), but a script or CI job must not mistake it for a measurement: it exits
+    EXIT_NOTHING_MEASURED. Failures are summarised on stderr even when the run succeeded, so a
+    partly broken dataset is never silent.
+    """
+    failures = report.get("inputs", {}).get("failures", [])
+    if failures:
+        for line in failure_summary(failures):
+            print(line, file=sys.stderr)
+    hashing = report.get("timing", {}).get("hashing", {})
+    measured = sum(int(rate.get("images") or 0) for rate in hashing.values())
+    if measured == 0:
+        print(
+            f"hashbench: error: nothing was measured (no image was hashed; {len(failures)} failures); "
+            f"exit code {EXIT_NOTHING_MEASURED}",
+            file=sys.stderr,
+        )
+        return EXIT_NOTHING_MEASURED
     return 0
+
+
+def failure_summary(failures: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Lines saying how many items failed in each stage and the most common reasons, so a user
+    sees at a glance whether a dataset is broken without opening failures.csv."""
+    by_stage = Counter(str(f.get("stage")) for f in failures)
+    stages = ", ".join(f"{stage} {n}" for stage, n in by_stage.items())
+    lines = [f"hashbench: warning: {len(failures)} failures ({stages}); every one is in failures.csv"]
+    reasons = Counter(str(f.get("reason")) for f in failures)
+    for reason, n in reasons.most_common(SHOWN_REASONS):
+        lines.append(f"  {n} x {reason}")
+    if len(reasons) > SHOWN_REASONS:
+        lines.append(f"  ... and {len(reasons) - SHOWN_REASONS} other reasons")
+    return lines

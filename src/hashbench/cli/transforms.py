@@ -16,6 +16,7 @@ from ..errors import UsageError
 from ..imageio import IMAGE_SUFFIXES
 from ..tools.export import transform_dataset
 from . import HelpFormatter
+from .options import add_workers, non_negative_int
 from .output import print_table
 
 TRANSFORMS_DESCRIPTION = """\
@@ -28,7 +29,7 @@ TRANSFORMS_EPILOG = """\
 examples:
   hashbench transforms
   hashbench transforms --suite dihedral
-  hashbench transforms --suite isc --json           the members as JSON (for a config file)
+  hashbench transforms --suite isc --json           the members as [[transforms.custom]] entries (JSON)
 """
 
 TRANSFORM_DESCRIPTION = """\
@@ -71,18 +72,31 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     t.add_argument("source", metavar="SRC", help="image file, folder or dataset spec")
     t.add_argument("--suite", default="default", help="suite name (default: default)")
-    t.add_argument("--seed", type=int, default=0, help="seed of the random choices (default 0)")
+    t.add_argument("--seed", type=non_negative_int, default=0, help="seed of the random choices (default 0)")
     t.add_argument("--out", required=True, metavar="DIR", help="output folder")
-    t.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
+    add_workers(t)
     t.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     t.set_defaults(func=run_transform)
+
+
+def config_entry(desc: dict[str, Any]) -> dict[str, Any]:
+    """A transform's ``describe()`` in the form a ``[[transforms.custom]]`` entry takes.
+
+    ``describe()`` nests the parameters under "params" (the report's form); a config entry has
+    them beside "kind", and a chain lists its steps under "chain". Printing this form is what
+    lets ``transforms --suite NAME --json`` be pasted into a config (issue 16, item 16).
+    """
+    params = dict(desc.get("params") or {})
+    if desc.get("kind") == "chain":
+        return {"name": desc["name"], "chain": [config_entry(step) for step in params.get("steps", [])]}
+    return {"name": desc["name"], "kind": desc["kind"], **params}
 
 
 def run_transforms(args: argparse.Namespace) -> int:
     if args.suite:
         suite = tf.get_suite(args.suite)
         if args.json:
-            print(json.dumps([t.describe() for t in suite], indent=2))
+            print(json.dumps([config_entry(t.describe()) for t in suite], indent=2))
             return 0
         print(f"suite {args.suite!r}: {tf.SUITE_DESCRIPTIONS[args.suite]}")
         print_table(

@@ -69,4 +69,5 @@ def summary_table(report: Report) -> str:
             "per-query FPR: not measured (this run has no distractors); projections to lists of "
             "L hashes are in report.md."
         )
+    notes.append("images/s/core: images hashed per CPU-second of the hasher alone (not wall time).")
     return _align(header, rows, right={2, 3, 4, 5, 6}) + "\n\n" + "\n".join(notes)

@@ -30,16 +30,37 @@ __all__ = ["transform_dataset", "output_relpath"]
 _EXT = {"jpeg": ".jpg", "webp": ".webp", "png": ".png"}
 
 
-def output_relpath(transform_name: str, item_id: str, fmt: str | None) -> str:
-    """``<transform>/<item id without its suffix>.<ext>`` with a safe, relative item path."""
-    stem = item_id.replace("\\", "/").lstrip("/")
-    parts = [p for p in stem.split("/") if p not in ("", ".", "..")]
-    base = "/".join(parts) or "item"
+def output_relpath(transform_name: str, item_id: str, fmt: str | None, *, keep_suffix: bool = False) -> str:
+    """``<transform>/<item id without its suffix>.<ext>`` with a safe, relative item path.
+
+    ``keep_suffix`` keeps the item's own image suffix (``x.jpg`` -> ``x.jpg.png``): needed when
+    two items differ only in it, or both would be written to one file (see :func:`clashing_ids`).
+    """
+    base = _safe_base(item_id)
     root, ext = os.path.splitext(base)
-    if ext.lower() in (".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"):
+    if not keep_suffix and ext.lower() in _IMAGE_SUFFIXES:
         base = root
     safe_name = transform_name.replace("/", "_")
     return f"{safe_name}/{base}{_EXT.get(fmt or 'png', '.png')}"
+
+
+_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff")
+
+
+def _safe_base(item_id: str) -> str:
+    """The item id as a relative path that cannot climb out of the output folder."""
+    stem = item_id.replace("\\", "/").lstrip("/")
+    parts = [p for p in stem.split("/") if p not in ("", ".", "..")]
+    return "/".join(parts) or "item"
+
+
+def clashing_ids(item_ids: Sequence[str]) -> frozenset[str]:
+    """Ids whose output name without the suffix is shared with another id (``x.jpg`` and
+    ``x.png`` in one folder); these keep their suffix so no output overwrites another."""
+    by_stem: dict[str, list[str]] = {}
+    for item_id in item_ids:
+        by_stem.setdefault(output_relpath("", item_id, None), []).append(item_id)
+    return frozenset(i for ids in by_stem.values() if len(ids) > 1 for i in ids)
 
 
 def transform_dataset(
@@ -66,7 +87,8 @@ def transform_dataset(
         json.dump({"suite": suite_name, "seed": seed, "transforms": [t.describe() for t in suite]}, fh, indent=2)
         fh.write("\n")
     items = list(dataset)
-    work = partial(_transform_chunk, suite=list(suite), out_dir=os.fspath(out), seed=seed)
+    clash = clashing_ids([it.id for it in items])
+    work = partial(_transform_chunk, suite=list(suite), out_dir=os.fspath(out), seed=seed, clash=clash)
     counts = {"items": len(items), "outputs": 0, "errors": 0}
     with (
         open(out / "transforms.jsonl", "w", encoding="utf-8") as records,
@@ -87,9 +109,10 @@ def transform_dataset(
 
 
 def _transform_chunk(
-    chunk: list[Item], *, suite: list[Transform], out_dir: str, seed: int
+    chunk: list[Item], *, suite: list[Transform], out_dir: str, seed: int, clash: frozenset[str] = frozenset()
 ) -> list[list[dict[str, Any]]]:
-    """Per item: the list of records of its outputs (or one error record)."""
+    """Per item: the list of records of its outputs (or one error record); ids in ``clash``
+    keep their suffix in the output name."""
     results: list[list[dict[str, Any]]] = []
     for item in chunk:
         try:
@@ -99,7 +122,7 @@ def _transform_chunk(
             continue
         rows: list[dict[str, Any]] = []
         for t, o in zip(suite, apply_suite(pixels, suite, seed, item.id)):
-            rel = output_relpath(t.name, item.id, o.format)
+            rel = output_relpath(t.name, item.id, o.format, keep_suffix=item.id in clash)
             path = os.path.join(out_dir, rel)
             os.makedirs(os.path.dirname(path), exist_ok=True)
             if o.data is not None:
