@@ -11,6 +11,7 @@ when its Hamming distance is ``<= t`` (so ``t = 0`` means identical hashes only)
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,6 +46,40 @@ def _out(x: np.ndarray) -> FloatOrArray:
     return float(x) if x.ndim == 0 else x
 
 
+def _beta_ppf(q: float, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The ``q`` quantile of Beta(a, b), checked against the forward function.
+
+    scipy's inverse (boost's ``ibeta_inv``, also behind ``betaincinv``) loses its way for shape
+    parameters in the thousands against ones near 1e12: ``beta.ppf(0.005, 1000, 1e12)`` gives
+    1.49e-8, above the 0.995 quantile (1.08e-9), so a Clopper-Pearson interval came out inverted.
+    Each quantile is therefore checked with ``betainc`` (which stays accurate there) and, where
+    it is off, solved again by bracketed root finding on a log scale (relative precision ~1e-12).
+    Values that pass the check are returned untouched, so no correct figure moves.
+    """
+    from scipy.optimize import brentq
+    from scipy.special import betainc
+    from scipy.stats import beta
+
+    a_b, b_b = np.broadcast_arrays(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64))
+    x = np.array(beta.ppf(q, a_b, b_b), dtype=np.float64).reshape(a_b.shape)
+    flat_x, flat_a, flat_b = x.reshape(-1), a_b.reshape(-1), b_b.reshape(-1)  # flat_x is a view of x
+    off = np.flatnonzero(~(np.abs(betainc(flat_a, flat_b, flat_x) - q) <= 1e-6 * min(q, 1.0 - q)))
+
+    def residual(log_x: float, a_i: float, b_i: float) -> float:
+        return float(betainc(a_i, b_i, math.exp(log_x))) - q
+
+    for i in off:
+        args = (float(flat_a[i]), float(flat_b[i]))
+        flat_x[i] = math.exp(brentq(residual, -745.0, 0.0, args=args, xtol=1e-13))
+    return x
+    x = np.array(x, dtype=np.float64)
+    for idx in zip(*np.nonzero(np.atleast_1d(off))):
+        ai, bi = float(np.atleast_1d(a_b)[idx]), float(np.atleast_1d(b_b)[idx])
+        u = brentq(lambda v, ai=ai, bi=bi: betainc(ai, bi, np.exp(v)) - q, -745.0, 0.0, xtol=1e-13)
+        np.atleast_1d(x)[idx] = np.exp(u)
+    return x
+
+
 def clopper_pearson(k: npt.ArrayLike, n: npt.ArrayLike, alpha: float = 0.05) -> tuple[FloatOrArray, FloatOrArray]:
     """Exact two-sided ``1 - alpha`` binomial interval ``(low, high)`` for ``k`` events in ``n``.
 
@@ -56,14 +91,12 @@ def clopper_pearson(k: npt.ArrayLike, n: npt.ArrayLike, alpha: float = 0.05) -> 
     ``alpha = 0.05``: each tail of a two-sided 95% interval holds 2.5%. The familiar "3 / n"
     (rule of three) is the *one-sided* 95% bound, :func:`clopper_pearson_upper`.
     """
-    from scipy.stats import beta  # here, not at import: scipy.stats costs seconds to import
-
     if not 0.0 < alpha < 1.0:
         raise ValueError(f"alpha must be in (0, 1), got {alpha}")
     k_f, n_f = _counts(k, n)
     # Where a shape parameter would be 0 the end is fixed (0 or 1); 1 keeps beta.ppf quiet there.
-    low = np.where(k_f > 0, beta.ppf(alpha / 2, np.maximum(k_f, 1), n_f - k_f + 1), 0.0)
-    high = np.where(k_f < n_f, beta.ppf(1 - alpha / 2, k_f + 1, np.maximum(n_f - k_f, 1)), 1.0)
+    low = np.where(k_f > 0, _beta_ppf(alpha / 2, np.maximum(k_f, 1), n_f - k_f + 1), 0.0)
+    high = np.where(k_f < n_f, _beta_ppf(1 - alpha / 2, k_f + 1, np.maximum(n_f - k_f, 1)), 1.0)
     # k = 0 has the closed form 1 - (alpha/2)**(1/n); expm1 keeps it exact for n ~ 1e11+.
     zero = (k_f == 0) & (n_f > 0)
     if np.any(zero):
@@ -78,12 +111,10 @@ def clopper_pearson_upper(k: npt.ArrayLike, n: npt.ArrayLike, alpha: float = 0.0
     ``1 - alpha**(1/n)``, about ``-ln(alpha) / n``: at ``alpha = 0.05`` that is ``2.996 / n``,
     the *rule of three*. Use it for claims of the form "the rate is at most x".
     """
-    from scipy.stats import beta  # here, not at import: scipy.stats costs seconds to import
-
     if not 0.0 < alpha < 1.0:
         raise ValueError(f"alpha must be in (0, 1), got {alpha}")
     k_f, n_f = _counts(k, n)
-    high = np.where(k_f < n_f, beta.ppf(1 - alpha, k_f + 1, np.maximum(n_f - k_f, 1)), 1.0)
+    high = np.where(k_f < n_f, _beta_ppf(1 - alpha, k_f + 1, np.maximum(n_f - k_f, 1)), 1.0)
     zero = (k_f == 0) & (n_f > 0)
     if np.any(zero):
         high = np.where(zero, -np.expm1(np.log(alpha) / np.where(zero, n_f, 1.0)), high)
