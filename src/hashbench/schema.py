@@ -178,8 +178,9 @@ class PerQuery(TypedDict):
     nearest_histogram: NotRequired[Histogram]
 
 
-class ImageLevelFields(TypedDict):
-    """An all-pairs rate's image-level uncertainty (issue 14; plain matching only so far).
+class ImageLevelFields(TypedDict, total=False):
+    """An all-pairs rate's image-level uncertainty (issue 14; plain matching only so far, so every
+    key may be absent: dihedral matchers and composites do not write them yet).
 
     ``trials`` unordered pairs of the images the rate is about; ``images_involved`` images in at
     least one match; ``max_matches_per_image`` the most matches of one image; ``design_effect``
@@ -195,24 +196,15 @@ class ImageLevelFields(TypedDict):
     design_effect: float
     ci_image_level: list[float]
     ci_pair_level: list[float]
-    upper_one_sided_95: NotRequired[float]
+    upper_one_sided_95: float
     image_level_method: str
 
 
-class ImageLevelRate(Rate):
+class ImageLevelRate(Rate, ImageLevelFields):
     """A rate over all pairs of a set of images, with its image-level fields."""
 
-    trials: NotRequired[int]
-    images_involved: NotRequired[int]
-    max_matches_per_image: NotRequired[int]
-    design_effect: NotRequired[float]
-    ci_image_level: NotRequired[list[float]]
-    ci_pair_level: NotRequired[list[float]]
-    upper_one_sided_95: NotRequired[float]
-    image_level_method: NotRequired[str]
 
-
-class AtThreshold(TypedDict):
+class AtThreshold(ImageLevelFields):
     """Every figure at the named threshold (the image-level keys: plain matching only)."""
 
     threshold: int
@@ -223,14 +215,6 @@ class AtThreshold(TypedDict):
     fpr_per_query_measured: NotRequired[MeasuredPerQueryRate]
     fpr_per_query_projected: NotRequired[list[ProjectedAtListSize]]
     operational: NotRequired[Operational]
-    trials: NotRequired[int]
-    images_involved: NotRequired[int]
-    max_matches_per_image: NotRequired[int]
-    design_effect: NotRequired[float]
-    ci_image_level: NotRequired[list[float]]
-    ci_pair_level: NotRequired[list[float]]
-    upper_one_sided_95: NotRequired[float]
-    image_level_method: NotRequired[str]
     fpr_per_pair_among_ungated: NotRequired[ImageLevelRate]
 
 
