@@ -58,3 +58,11 @@ def test_only_files_on_disk_never_a_download():
     missing = [r for r in ds.SampleDataset(kinds="all").excluded() if "not present" in r["reason"]]
     for row in missing:
         assert row["id"] not in ds.SampleDataset(kinds="all").ids
+
+
+def test_sources_name_no_machine_path():
+    """The input digest hashes every source: a site-packages path in it would make the same
+    images digest differently in another clone or virtualenv (and `--reproduce` cry wolf)."""
+    for it in ds.SampleDataset(kinds="all"):
+        for value in it.source.values():
+            assert not (isinstance(value, str) and os.path.isabs(value)), (it.id, value)

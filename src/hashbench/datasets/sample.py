@@ -221,8 +221,9 @@ def _scan() -> tuple[tuple[SampleItem, ...], tuple[dict[str, str], ...]]:
             "dataset": "sample",
             "package": _DISTRIBUTIONS[entry.package],
             "package_version": _version(entry.package),
+            # No absolute path: it names this machine's site-packages, and the input digest
+            # (which hashes every source) must be the same wherever the package is installed.
             "file": f"{entry.package}/{entry.relpath}",
-            "path": path,
             "sha256": _file_sha256(path),
             "pixels_sha256": pixel_sha,
             "width": width,
