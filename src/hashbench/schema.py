@@ -267,7 +267,8 @@ class RateAt(TypedDict):
 
 
 class OperatingPoint(TypedDict):
-    """A threshold chosen on the calibration half, scored on the held-out half."""
+    """A threshold chosen on the calibration half, scored on the held-out half; the split's
+    ``calibration_fraction`` of the images and the image count of each half."""
 
     target_fpr: float
     threshold: int | None
@@ -276,6 +277,9 @@ class OperatingPoint(TypedDict):
     held_out_tpr: RateAt | None
     calibration_pairs_needed: int
     resolvable: bool
+    calibration_fraction: NotRequired[float]
+    calibration_images: NotRequired[int]
+    held_out_images: NotRequired[int]
 
 
 class EqualErrorRate(TypedDict):
