@@ -512,3 +512,52 @@ def test_a_fresh_report_has_exactly_the_typed_shape(report):
     broken["hashers"]["pdq"]["at_threshold"]["tpr"]["misses"] = 1
     expected = "$.hashers[pdq].at_threshold.tpr: key 'misses' is not declared in Rate"
     assert shape_errors(broken, schema.Report) == [expected]
+
+
+def test_readers_show_image_level_fields_wherever_they_are(report):
+    """Matchers and composites that carry image-level fields (issue 14's shape for pdq8,
+    composites, and the gated rate among pairs that can match) get them printed first, and the
+    one-sided bound from them; nothing falls back to pair-level where image-level exists."""
+    r = copy.deepcopy(report)
+    fields = {
+        "trials": 435,
+        "images_involved": 7,
+        "max_matches_per_image": 4,
+        "design_effect": 3.25,
+        "ci_image_level": [1.5e-3, 4.5e-2],
+        "ci_pair_level": [2.0e-3, 2.0e-2],
+        "upper_one_sided_95": 3.75e-2,
+        "image_level_method": "test",
+    }
+    r["hashers"]["pdq8"]["at_threshold"].update(fields)
+    r["composites"]["md5|pdq"].update(fields)
+    at = r["hashers"]["pdq"]["at_threshold"]
+    generalized = at.pop("fpr_per_pair_gated")
+    at.pop("fpr_per_pair_among_ungated", None)
+    at["fpr_per_pair_gated"] = {
+        "count": 2,
+        "n": 231,
+        "rate": 2 / 231,
+        "ci_low": 1e-3,
+        "ci_high": 3e-2,
+        **{**fields, "trials": 231, "upper_one_sided_95": 2.5e-2},
+        "gated_images_share": 0.25,
+        "gated_pairs_share": 0.5,
+    }
+    at["fpr_per_pair_gated_generalized"] = generalized
+    md = render_markdown(build_document(r))
+    image, bound = interval(1.5e-3, 4.5e-2), f"{one_in(3.75e-2)} (image-level)"
+    pdq8_row = next(ln for ln in md.splitlines() if ln.startswith("| `pdq8` | ≤ 31 |"))
+    comp_row = next(ln for ln in md.splitlines() if ln.startswith("| `md5\\|pdq` |"))
+    for row, rate in (
+        (pdq8_row, r["hashers"]["pdq8"]["at_threshold"]["fpr_per_pair"]),
+        (comp_row, r["composites"]["md5|pdq"]["fpr_per_pair"]),
+    ):
+        assert image in row and bound in row and "not computed" not in row
+        assert row.index(image) < row.index(interval(rate["ci_low"], rate["ci_high"]), row.index(image) + 1)
+    gate_row = next(ln for ln in md.splitlines() if ln.startswith(f"| `pdq` | {small_rate(2 / 231)} |"))
+    assert f"{one_in(2.5e-2)} (image-level)" in gate_row and "25.0%" in gate_row and "50.0%" in gate_row
+    assert "2 of 231" in gate_row and k_of_n(generalized["count"], generalized["n"]) in gate_row
+    assert "| `pdq8` | 7 | 4 | 3.25 |" in md  # the clustering figures of a matcher that has them
+    line = next(ln for ln in summary_table(r).splitlines() if ln.startswith("pdq8 "))
+    assert interval(1.5e-3, 4.5e-2) in line and small_rate(3.75e-2) in line and "(pair)" not in line
