@@ -13,11 +13,13 @@ from hashbench.evaluate import (
     DEFAULT_LIST_SIZE,
     DEFAULT_VOLUME_PER_YEAR,
     clopper_pearson,
+    clopper_pearson_upper,
     describe_projection,
     expected_false_matches,
     measured_per_query_fpr,
     project_per_query_fpr,
 )
+from hashbench.evaluate.projection import _words
 
 
 def exact_at_least_one(p: Fraction, L: int) -> float:
@@ -116,10 +118,15 @@ def test_describe_projection_says_what_and_assumes_what():
         "5 million",
         "per-pair",
         "independent",
-        "95% interval",
+        "two-sided 95% intervals, sampling only, under the model",
+        "one-sided 95% upper bound",
+        "upper bound on flagged images",
         "No false match was seen",
     ):
         assert needle in text, needle
+    # "at most" is the one-sided bound (rule of three), not the top of the two-sided interval
+    assert f"at most about 1 in {_words(1 / float(clopper_pearson_upper(0, 12_497_500)))} " in text
+    assert _words(1 / float(high)) not in text
     text2 = describe_projection(
         expected_false_matches(p=1e-6, p_low=5e-7, p_high=2e-6),
         matcher="phash",

@@ -19,11 +19,13 @@ from scipy.stats import beta
 from hashbench import schema
 from hashbench.cli import main
 from hashbench.config import load_config
+from hashbench.evaluate import clopper_pearson, clopper_pearson_upper, project_per_query_fpr
 from hashbench.evaluate.study import rate_dict
 from hashbench.report import REPORT_FILES, load_report, summary_table
 from hashbench.report.document import build_document
-from hashbench.report.format import k_of_n, pct
+from hashbench.report.format import interval, k_of_n, one_in, pct, small_rate
 from hashbench.report.html import render_html
+from hashbench.report.markdown import render_markdown
 from hashbench.report.metrics import GROUP_METRICS_COLUMNS, METRICS_COLUMNS
 from hashbench.report.plots import PLOTS
 from hashbench.runner import run
@@ -234,7 +236,101 @@ def test_summary_table(report):
         fpr = h["at_threshold"]["fpr_per_pair"]
         line = next(ln for ln in text.splitlines() if ln.startswith(name + " "))
         assert k_of_n(fpr["count"], fpr["n"]) in line and f"<= {h['threshold']}" in line
-    assert "per-query FPR, measured" in text and "upper end of the 95% interval" in text
+    assert "per-query FPR, measured" in text and "one-sided 95% upper bound" in text
+    assert "image-level (first)" in text and "pair-level" in text and "upper end" not in text
+
+
+def test_at_most_is_the_one_sided_bound_everywhere(tiny_run, report):
+    """Every "at most" figure is clopper_pearson_upper (the rule of three at zero matches), said
+    as one-sided 95%; never the top of the two-sided interval (about 3.7 / n)."""
+    md = (tiny_run / "report.md").read_text()
+    page = (tiny_run / "report.html").read_text()
+    text = summary_table(report)
+    for name, h in report["hashers"].items():
+        at = h["at_threshold"]
+        fpr = at["fpr_per_pair"]
+        bound = float(clopper_pearson_upper(fpr["count"], fpr["n"]))
+        line = next(ln for ln in text.splitlines() if ln.startswith(name + " "))
+        if "upper_one_sided_95" in at:  # image-level; equal to the binomial bound without clustering
+            assert at["design_effect"] == 1.0 and at["upper_one_sided_95"] == pytest.approx(bound, rel=1e-9)
+            level = "image-level"
+            assert small_rate(bound) in line and f"{small_rate(bound)} (pair)" not in line
+        else:
+            level = "pair-level"
+            assert f"{small_rate(bound)} (pair)" in line
+        if fpr["count"] == 0:
+            assert bound == pytest.approx(-np.expm1(np.log(0.05) / fpr["n"]), rel=1e-12)  # 1 - 0.05^(1/n)
+        cell = f"{one_in(bound)} ({level})"
+        assert cell in md, (name, cell)
+        assert f'{one_in(bound)}<br><span class="sub">({level})</span>' in page
+        assert one_in(fpr["ci_high"]) not in md  # the two-sided top is never an "at most"
+    for doc in (md, page):
+        assert "one-sided 95%" in doc and "two-sided 95%" in doc and "rule of three" in doc
+        assert "rule out" not in doc
+
+
+def test_image_level_interval_is_printed_first(tiny_run, report):
+    md = (tiny_run / "report.md").read_text()
+    header = next(ln for ln in md.splitlines() if ln.startswith("| hasher | threshold |"))
+    assert header.index("image-level, two-sided 95%") < header.index("pair-level, two-sided 95%")
+    assert header.index("pair-level, two-sided 95%") < header.index("at most (one-sided 95%)")
+    for name, h in report["hashers"].items():
+        at = h["at_threshold"]
+        if "ci_image_level" not in at:
+            continue
+        row = next(ln for ln in md.splitlines() if ln.startswith(f"| `{name}` | ≤ {h['threshold']} |"))
+        image, pair = interval(*at["ci_image_level"]), interval(*at["ci_pair_level"])
+        assert image in row and pair in row
+        assert row.index(image) < row.rindex(pair)
+
+
+def test_projection_at_the_measured_list_size_sits_beside_the_measured_rate(tiny_run, report):
+    md = (tiny_run / "report.md").read_text()
+    assert "The projection checked at the measured list size" in md and "sampling only, under the model" in md
+    assert "needs no" not in md and "No assumption is needed" not in md
+    checked = 0
+    for name, h in report["hashers"].items():
+        at = h["at_threshold"]
+        fpr, m = at["fpr_per_pair"], at["fpr_per_query_measured"]
+        assert m["list_size"] == h["per_query"]["list_size"] and m["queries"] == "distractors"
+        low, high = clopper_pearson(fpr["count"], fpr["n"])
+        expected = project_per_query_fpr(fpr["count"] / fpr["n"], low, high, m["list_size"])
+        proj = m["projected_same_list_size"]
+        assert (proj["rate"], proj["ci_low"], proj["ci_high"]) == pytest.approx(tuple(expected), rel=1e-12, abs=0)
+        row = next(ln for ln in md.splitlines() if ln.startswith(f"| `{name}` | no gate | distractors |"))
+        assert f"{small_rate(proj['rate'])} {interval(proj['ci_low'], proj['ci_high'])}" in row
+        assert k_of_n(m["count"], m["n"]) in row
+        checked += 1
+        if h.get("quality_floor") is not None:
+            g = at["fpr_per_query_measured_gated"]
+            assert g["n"] == m["n"] and g["count"] <= m["count"]
+            assert f"| `{name}` | with gate | distractors |" in md
+    assert checked == len(report["hashers"])
+
+
+def test_leave_one_out_and_failures_are_said(report):
+    """Without distractors the per-query rate is leave-one-out, and says so; failed images are
+    counted and said to be outside every denominator."""
+    loo = copy.deepcopy(report)
+    for h in loo["hashers"].values():
+        at = h["at_threshold"]
+        for gated in ("", "_gated"):
+            m = at.pop(f"fpr_per_query_measured{gated}", None)
+            if m is not None:
+                at[f"fpr_per_query_leave_one_out{gated}"] = {**m, "queries": "leave-one-out", "list_size": 9}
+    loo["inputs"]["failures"] = [
+        {"stage": "references", "id": "r1", "hasher": None, "reason": "truncated"},
+        {"stage": "distractors", "id": "d1", "hasher": None, "reason": "truncated"},
+        {"stage": "distractors", "id": "d2", "hasher": "phash", "reason": "boom"},
+    ]
+    md = render_markdown(build_document(loo))
+    assert "vs 9 listed (leave-one-out)" in md and "| each reference vs the others | 9 |" in md
+    assert "1 of the references and 1 of the distractors could not be made or decoded; 1 hash failed" in md
+    assert "outside the denominator of every rate" in md
+    text = summary_table(loo)
+    assert " loo" in text and "each reference vs the other n - 1" in text
+    assert "failed: images 1 of the references, 1 of the distractors; hashes 1." in text
+    assert "outside every denominator" in text
 
 
 def test_report_command_rerenders_identically(tiny_run, tmp_path, capsys):
@@ -416,3 +512,52 @@ def test_a_fresh_report_has_exactly_the_typed_shape(report):
     broken["hashers"]["pdq"]["at_threshold"]["tpr"]["misses"] = 1
     expected = "$.hashers[pdq].at_threshold.tpr: key 'misses' is not declared in Rate"
     assert shape_errors(broken, schema.Report) == [expected]
+
+
+def test_readers_show_image_level_fields_wherever_they_are(report):
+    """Matchers and composites that carry image-level fields (issue 14's shape for pdq8,
+    composites, and the gated rate among pairs that can match) get them printed first, and the
+    one-sided bound from them; nothing falls back to pair-level where image-level exists."""
+    r = copy.deepcopy(report)
+    fields = {
+        "trials": 435,
+        "images_involved": 7,
+        "max_matches_per_image": 4,
+        "design_effect": 3.25,
+        "ci_image_level": [1.5e-3, 4.5e-2],
+        "ci_pair_level": [2.0e-3, 2.0e-2],
+        "upper_one_sided_95": 3.75e-2,
+        "image_level_method": "test",
+    }
+    r["hashers"]["pdq8"]["at_threshold"].update(fields)
+    r["composites"]["md5|pdq"].update(fields)
+    at = r["hashers"]["pdq"]["at_threshold"]
+    generalized = at.pop("fpr_per_pair_gated")
+    at.pop("fpr_per_pair_among_ungated", None)
+    at["fpr_per_pair_gated"] = {
+        "count": 2,
+        "n": 231,
+        "rate": 2 / 231,
+        "ci_low": 1e-3,
+        "ci_high": 3e-2,
+        **{**fields, "trials": 231, "upper_one_sided_95": 2.5e-2},
+        "gated_images_share": 0.25,
+        "gated_pairs_share": 0.5,
+    }
+    at["fpr_per_pair_gated_generalized"] = generalized
+    md = render_markdown(build_document(r))
+    image, bound = interval(1.5e-3, 4.5e-2), f"{one_in(3.75e-2)} (image-level)"
+    pdq8_row = next(ln for ln in md.splitlines() if ln.startswith("| `pdq8` | ≤ 31 |"))
+    comp_row = next(ln for ln in md.splitlines() if ln.startswith("| `md5\\|pdq` |"))
+    for row, rate in (
+        (pdq8_row, r["hashers"]["pdq8"]["at_threshold"]["fpr_per_pair"]),
+        (comp_row, r["composites"]["md5|pdq"]["fpr_per_pair"]),
+    ):
+        assert image in row and bound in row and "not computed" not in row
+        assert row.index(image) < row.index(interval(rate["ci_low"], rate["ci_high"]), row.index(image) + 1)
+    gate_row = next(ln for ln in md.splitlines() if ln.startswith(f"| `pdq` | {small_rate(2 / 231)} |"))
+    assert f"{one_in(2.5e-2)} (image-level)" in gate_row and "25.0%" in gate_row and "50.0%" in gate_row
+    assert "2 of 231" in gate_row and k_of_n(generalized["count"], generalized["n"]) in gate_row
+    assert "| `pdq8` | 7 | 4 | 3.25 |" in md  # the clustering figures of a matcher that has them
+    line = next(ln for ln in summary_table(r).splitlines() if ln.startswith("pdq8 "))
+    assert interval(1.5e-3, 4.5e-2) in line and small_rate(3.75e-2) in line and "(pair)" not in line

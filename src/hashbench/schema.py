@@ -31,6 +31,8 @@ __all__ = [
     "GroupImpostor",
     "Impostor",
     "PerQuery",
+    "LeaveOneOut",
+    "PerQueryFields",
     "AtThreshold",
     "RateAt",
     "OperatingPoint",
@@ -101,18 +103,25 @@ class Rate(TypedDict):
     ci_high: float | None
 
 
-class MeasuredPerQueryRate(Rate):
-    """A measured per-query rate and the number of listed hashes it was measured against."""
-
-    list_size: int
-
-
 class Projected(TypedDict):
     """A projected rate and the same projection of each end of its interval."""
 
     rate: float
     ci_low: float
     ci_high: float
+
+
+class MeasuredPerQueryRate(Rate):
+    """A measured per-query rate and the number of listed hashes it was measured against.
+
+    ``projected_same_list_size``: the model's projection ``1 - (1 - p)^L`` at this same ``L``
+    (a model check; its interval is sampling only, under the model). ``queries`` says who
+    queried: the distractors, or each reference against the other ``n - 1`` (leave-one-out).
+    """
+
+    list_size: int
+    queries: NotRequired[Literal["distractors", "leave-one-out"]]
+    projected_same_list_size: NotRequired[Projected]
 
 
 class ProjectedAtListSize(Projected):
@@ -170,12 +179,42 @@ class Impostor(TypedDict):
     histogram_ungated: NotRequired[Histogram]
 
 
+class LeaveOneOut(TypedDict):
+    """Each hashed reference queried against the other ``n - 1`` (a study without distractors)."""
+
+    list_size: int
+    n_queries: int
+    nearest_histogram: Histogram
+    n_queries_ungated: NotRequired[int]
+    nearest_histogram_ungated: NotRequired[Histogram]
+
+
 class PerQuery(TypedDict):
-    """The measured per-query experiment (no histogram without references or distractors)."""
+    """The measured per-query experiment (no histogram without references or distractors).
+
+    With a quality gate, ``nearest_histogram_ungated`` holds the nearest listed hash that passes
+    the gate of each query that passes it (``n_queries_ungated`` queries, ``list_size_ungated``
+    listed); a gated query matches nothing. ``leave_one_out``: without distractors.
+    """
 
     list_size: int
     n_queries: int
     nearest_histogram: NotRequired[Histogram]
+    list_size_ungated: NotRequired[int]
+    n_queries_ungated: NotRequired[int]
+    nearest_histogram_ungated: NotRequired[Histogram]
+    leave_one_out: NotRequired[LeaveOneOut]
+
+
+class PerQueryFields(TypedDict, total=False):
+    """The measured per-query rates at the named threshold, each with the model's projection at
+    its own list size (issue 14: a projection is shown beside a measurement); every key may be
+    absent (no distractors: leave-one-out instead; no gate: no gated rate)."""
+
+    fpr_per_query_measured: MeasuredPerQueryRate
+    fpr_per_query_measured_gated: MeasuredPerQueryRate
+    fpr_per_query_leave_one_out: MeasuredPerQueryRate
+    fpr_per_query_leave_one_out_gated: MeasuredPerQueryRate
 
 
 class ImageLevelFields(TypedDict, total=False):
@@ -204,7 +243,7 @@ class ImageLevelRate(Rate, ImageLevelFields):
     """A rate over all pairs of a set of images, with its image-level fields."""
 
 
-class AtThreshold(ImageLevelFields):
+class AtThreshold(ImageLevelFields, PerQueryFields):
     """Every figure at the named threshold (the image-level keys: plain matching only)."""
 
     threshold: int
@@ -212,7 +251,6 @@ class AtThreshold(ImageLevelFields):
     fpr_per_pair: Rate
     tpr_gated: NotRequired[Rate]
     fpr_per_pair_gated: NotRequired[Rate]
-    fpr_per_query_measured: NotRequired[MeasuredPerQueryRate]
     fpr_per_query_projected: NotRequired[list[ProjectedAtListSize]]
     operational: NotRequired[Operational]
     fpr_per_pair_among_ungated: NotRequired[ImageLevelRate]
@@ -229,7 +267,8 @@ class RateAt(TypedDict):
 
 
 class OperatingPoint(TypedDict):
-    """A threshold chosen on the calibration half, scored on the held-out half."""
+    """A threshold chosen on the calibration half, scored on the held-out half; the split's
+    ``calibration_fraction`` of the images and the image count of each half."""
 
     target_fpr: float
     threshold: int | None
@@ -238,6 +277,9 @@ class OperatingPoint(TypedDict):
     held_out_tpr: RateAt | None
     calibration_pairs_needed: int
     resolvable: bool
+    calibration_fraction: NotRequired[float]
+    calibration_images: NotRequired[int]
+    held_out_images: NotRequired[int]
 
 
 class EqualErrorRate(TypedDict):

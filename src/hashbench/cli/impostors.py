@@ -20,7 +20,13 @@ if TYPE_CHECKING:
 DESCRIPTION = """\
 Count every pair of distinct images in a hash table (from `hashbench hash --out`) by the
 Hamming distance of their hashes, exactly, and give the per-pair false-positive rate at each
-threshold with its 95% Clopper-Pearson interval.
+threshold with its two-sided 95% Clopper-Pearson interval.
+
+That interval is pair-level: it treats the pairs as independent trials. Pairs that share an
+image are not (a flat image matches every other flat image), so where matches cluster it is too
+narrow; `hashbench run` reports an image-level interval from each image's match count beside it.
+Its upper end is not an "at most 1 in X" bound: that is the one-sided 95% bound (with no match
+in n pairs, about 3/n; the two-sided upper end is about 3.7/n).
 
 Every row of the table is taken as a distinct image, so each pair counted is an impostor pair:
 a match between two of them is a false positive. A pair matches at threshold t when its
@@ -236,7 +242,7 @@ def _print_result(result: dict[str, Any], alpha: float) -> None:
     if n < 2:
         print("fewer than 2 hashed images: no pairs to count")
         return
-    conf = f"{100 * (1 - alpha):g}% interval"
+    conf = f"pair-level two-sided {100 * (1 - alpha):g}% interval"
     print_table(
         ["threshold", "false matches", "pairs", "per-pair FPR", conf],
         [
@@ -253,5 +259,5 @@ def _print_result(result: dict[str, Any], alpha: float) -> None:
     nonzero = [d for d, c in enumerate(result["histogram"]) if c]
     print(
         f"closest pair at distance {nonzero[0]}; a pair matches at distance <= threshold; "
-        "rates are per pair, not per query"
+        "rates are per pair, not per query; intervals treat pairs as independent (pair-level)"
     )

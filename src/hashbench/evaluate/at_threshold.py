@@ -16,6 +16,7 @@ import numpy.typing as npt
 from ..schema import AtThreshold, ImageLevelFields, ImageLevelRate, Impostor, Operational, PerQuery, ProjectedAtListSize
 from .genuine import Genuine
 from .image_level import image_level_interval
+from .per_query import per_query_figures
 from .projection import describe_projection, expected_false_matches, project_per_query_fpr
 from .rates import clopper_pearson
 from .record import projected_dict, rate_dict
@@ -59,12 +60,7 @@ def at_threshold_step(
                 at["fpr_per_pair_among_ungated"] = _among_ungated(impostor["histogram_ungated"], per_image_ungated, s)
     if per_image is not None and n_pairs:
         at.update(_image_level(per_image, fp, n_pairs, alpha))
-    if "nearest_histogram" in per_query:
-        hits = int(np.sum(per_query["nearest_histogram"][: t + 1]))
-        at["fpr_per_query_measured"] = {
-            **rate_dict(hits, per_query["n_queries"], alpha),
-            "list_size": per_query["list_size"],
-        }
+    at.update(per_query_figures(per_query, impostor, t, alpha))
     if n_pairs:
         at["fpr_per_query_projected"], at["operational"] = _projections(fp, n_pairs, s)
     return at

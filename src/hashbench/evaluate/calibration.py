@@ -20,7 +20,10 @@ from .codes import ImpostorImages, PairCounting
 from .genuine import Genuine
 from .operating import score_operating_point, split_calibration
 
-__all__ = ["operating_points_step"]
+__all__ = ["CALIBRATION_FRACTION", "operating_points_step"]
+
+#: Share of the impostor images in the calibration half (recorded with every operating point).
+CALIBRATION_FRACTION = 0.5
 
 
 def operating_points_step(
@@ -37,13 +40,17 @@ def operating_points_step(
     pair, so no image informs both the choice and its score)."""
     if not genuine.valid.any():
         return []
-    cal, held = split_calibration(len(imp), seed)
+    cal, held = split_calibration(len(imp), seed, CALIBRATION_FRACTION)
     hist_cal = count(imp.images, cal)
     hist_held = count(imp.images, held)
     held_q = _held_out_queries(genuine, np.asarray(query_ref, dtype=np.int64), imp, held)
     genuine_held = genuine.distances[held_q].astype(np.int64)
+    split = {"calibration_fraction": CALIBRATION_FRACTION, "calibration_images": len(cal), "held_out_images": len(held)}
     return [
-        cast(OperatingPoint, score_operating_point(t, hist_cal, hist_held, genuine_held, alpha=alpha).as_dict())
+        cast(
+            OperatingPoint,
+            {**score_operating_point(t, hist_cal, hist_held, genuine_held, alpha=alpha).as_dict(), **split},
+        )
         for t in target_fprs
     ]
 

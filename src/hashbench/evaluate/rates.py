@@ -3,7 +3,10 @@
 A false-positive rate is ``k`` events in ``n`` trials. It is always reported with both numbers
 and an exact binomial interval, because the headline claims this tool exists to check ("1 in 50
 billion") live where few or no events are seen and normal approximations fail. Zero events
-still give an upper bound: about ``3 / n`` at 95% (the *rule of three*).
+still give an upper bound: about ``3 / n`` as a *one-sided* 95% bound (the *rule of three*,
+:func:`clopper_pearson_upper`; exactly ``-ln(0.05) / n`` for large ``n``), while the top of the
+two-sided 95% interval (:func:`clopper_pearson`) is about ``3.7 / n``. "At most 1 in X" is
+always the one-sided bound.
 
 Thresholds follow one convention everywhere in hashbench: a pair *matches* at threshold ``t``
 when its Hamming distance is ``<= t`` (so ``t = 0`` means identical hashes only).

@@ -110,7 +110,7 @@ def study_hasher(
     with timed("operating_points", tm):
         operating = operating_points_step(gen, query_ref, imp.images, count, s.target_fprs, seed=s.seed, alpha=s.alpha)
     with timed("per_query", tm):
-        per_query = per_query_step(nbits, refs, distractors, dihedral=s.dihedral)
+        per_query = per_query_step(nbits, refs, distractors, dihedral=s.dihedral, floor=floor)
     with timed("at_threshold", tm):
         at = at_threshold_step(
             gen,

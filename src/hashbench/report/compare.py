@@ -6,8 +6,9 @@ composite matcher present in both) it compares, at the named threshold:
 
 * **TPR**, pooled and per transform: a regression when B's rate is lower than A's by more than
   ``tpr`` (absolute; 0.01 = one percentage point);
-* **per-pair FPR**: judged on the *upper end* of its interval, the figure a claim like "at most
-  1 in N" rests on: a regression when B's upper end is above A's by more than the fraction ``fpr``
+* **per-pair FPR**: judged on the *upper end* of its two-sided (pair-level) interval, which moves
+  with the one-sided bound a claim like "at most 1 in N" rests on (that bound is lower: about
+  3 / n against 3.7 / n with no match): a regression when B's upper end is above A's by more than the fraction ``fpr``
   (0.10 = 10% higher). With no false match in either run the bound moves only with the number of
   pairs, and a new false match moves it far more than 10%;
 * **hashing speed** (images per CPU-second per hasher): shown, but judged only when ``speed``

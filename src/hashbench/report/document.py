@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal, cast
 
 from ..schema import (
     EqualErrorRate,
@@ -29,7 +30,19 @@ from ..schema import (
     TransformInfo,
 )
 from . import format as f
-from .metrics import GroupRate, failure_rows, group_fpr_at, group_names, has_gate, tpr_at, transform_names
+from .metrics import (
+    GroupRate,
+    PairRate,
+    failed_images,
+    failure_rows,
+    gated_pair_rates,
+    group_fpr_at,
+    group_names,
+    has_gate,
+    pair_rate,
+    tpr_at,
+    transform_names,
+)
 from .plots import PLOTS
 
 __all__ = ["Heading", "Paragraph", "Bullets", "Table", "Figure", "Code", "Block", "build_document", "slug"]
@@ -120,10 +133,30 @@ def _kn(d: _Counted | None) -> str:
     return f.k_of_n(d.get("count"), d.get("n")) if d else f.DASH
 
 
-def _at_most(d: _Counted | None) -> str:
-    if not d or d.get("ci_high") is None:
+def _alpha(report: Report) -> float:
+    return float(report["config"].get("alpha", 0.05))
+
+
+def _image_cell(p: PairRate | None) -> str:
+    """The image-level two-sided interval, or why there is none."""
+    if p is None or not p.n:
         return f.DASH
-    return f.one_in(d["ci_high"])
+    return f.interval(*p.image_level) if p.image_level else "not computed"
+
+
+def _pair_cell(p: PairRate | None) -> str:
+    return f.DASH if p is None or not p.n else f.interval(*p.pair_level)
+
+
+def _at_most(p: PairRate | None) -> str:
+    """ "1 in X" from the one-sided bound, with the level it was computed at under it."""
+    if p is None or p.upper_one_sided is None:
+        return f.DASH
+    return f"{f.one_in(p.upper_one_sided)}\n({'image-level' if p.upper_is_image_level else 'pair-level'})"
+
+
+def _fpr_of(report: Report, rate: Mapping[str, Any] | None, fields: Mapping[str, Any] | None) -> PairRate | None:
+    return pair_rate(rate, fields, _alpha(report))
 
 
 def _gate_names(report: Report) -> list[str]:
@@ -131,7 +164,7 @@ def _gate_names(report: Report) -> list[str]:
 
 
 def _conf(report: Report) -> str:
-    return f"{100 * (1 - float(report['config'].get('alpha', 0.05))):.0f}%"
+    return f"{100 * (1 - _alpha(report)):.0f}%"
 
 
 # ------------------------------------------------------------------------------------------
@@ -147,7 +180,6 @@ def _intro(report: Report) -> list[Block]:
     n_q = inputs["queries"]["count"]
     n_t = len(inputs["queries"].get("transforms", [])) or len(transform_names(report))
     names = list(report["hashers"])
-    dihedral = [n for n, h in report["hashers"].items() if h["matching"] == "dihedral"]
     created = report.get("timing", {}).get("created", f.DASH)
     edits = (
         f"were each edited by **{n_t} transforms** ({inputs['queries'].get('suite', '?')} suite) into "
@@ -159,9 +191,31 @@ def _intro(report: Report) -> list[Block]:
         f"Run `{report['run_id']}` (configuration `{cfg.get('name', '?')}`, seed {report['seed']}, created {created}). "
         f"**{f.count(n_ref)} reference images** — the list a service would match against — {edits}; "
         f"**{f.count(n_dis)} distractor images**, distinct from every reference, stand for innocent images. "
-        f"Hashers: {', '.join(f'`{n}`' for n in names)}."
+        f"Hashers: {', '.join(f'`{n}`' for n in names)}. {_failed_sentence(report)}"
     )
     blocks: list[Block] = [Heading(f"hashbench report: {report['run_id']}", 1), Paragraph(text)]
+    blocks += [Heading("How to read this report"), Bullets(_reading_bullets(report))]
+    return blocks
+
+
+def _failed_sentence(report: Report) -> str:
+    """How many images failed, and that they are outside every denominator (said, not implied)."""
+    failed = failed_images(report)
+    hashes = sum(1 for r in failure_rows(report) if r["hasher"])
+    if not failed and not hashes:
+        return "Every image was made, decoded and hashed."
+    stage_names = {"queries": "edited copies"}
+    parts = [f"{f.count(n)} of the {stage_names.get(stage, stage)}" for stage, n in failed.items()]
+    said = f"{' and '.join(parts)} could not be made or decoded" if parts else ""
+    if hashes:
+        said += f"{'; ' if said else ''}{f.count(hashes)} hash{'es' if hashes != 1 else ''} failed"
+    return (
+        f"**{said[0].upper()}{said[1:]}** (listed under *Failures*): those images and hashes are outside the "
+        "denominator of every rate below, which counts only what was hashed."
+    )
+
+
+def _reading_bullets(report: Report) -> list[str]:
     conf = _conf(report)
     bullets = [
         "A pair of images **matches** at threshold t when the Hamming distance between their hashes is at most t. "
@@ -169,42 +223,87 @@ def _intro(report: Report) -> list[Block]:
         "**TPR** (true-positive rate): the share of edited copies whose hash matches the hash of their own original.",
         "**Per-pair FPR**: the share of pairs of distinct images (references and distractors) that match. "
         'It is printed with its count, "k of n pairs".',
-        "**Per-query FPR, measured**: the share of distractor images that match at least one of the reference hashes, "
-        "found by querying an index of the references. No assumption is needed, but the list is only as long as "
+        f"Intervals are exact **two-sided {conf}** Clopper-Pearson intervals. For a per-pair FPR the **image-level** "
+        "interval comes first: pairs that share an image are not independent trials (a flat image matches every "
+        "other flat image), so it takes the image as the sampling unit (a design effect from each image's match "
+        "count; `docs/statistics.md`). The **pair-level** interval, as if the pairs were independent, follows it, "
+        "labelled; where matches cluster it is far too narrow.",
+        f"**At most 1 in X** is always a **one-sided {conf}** upper bound (image-level where the report has it, "
+        "else pair-level, as labelled). With no false match in n pairs it is 1 − 0.05^(1/n), about 3.0 / n (the "
+        f"rule of three). The upper end of a two-sided {conf} interval is a one-sided 97.5% bound (about 3.7 / n "
+        'with no match) and is never quoted as "at most".',
+        "**Per-query FPR, measured**: the share of distractor images that match at least one of the reference "
+        "hashes, found by querying an index of the references (without distractors: each reference queried "
+        "against the other n − 1, *leave-one-out*). It does not assume that a query's comparisons with the list "
+        "are independent; its interval does take the queries as independent draws. The list is only as long as "
         "this run's references.",
         "**Per-query FPR, projected**: 1 − (1 − p)^L from the per-pair rate p, for lists of L hashes far longer than "
-        "any measured here. It assumes independent comparisons, which real images are not.",
-        f"Intervals are exact {conf} Clopper-Pearson intervals. When no false match was seen the rate is 0 and the "
-        "upper end of the interval is the most the data can rule out (about 3.7 / n).",
+        "any measured here. It assumes independent comparisons. For a fixed p, clustered matches fall on fewer "
+        "images, so they make the real chance that an image is flagged *at most* this: the projection errs high "
+        "at that p. The real unknown is whether p measured on these images holds for others. Its interval is "
+        "sampling only, under the model; at the measured list size it is shown beside the measured rate.",
     ]
+    ordered = [n for n, h in report["hashers"].items() if h["impostor"].get("pairs") == "ordered"]
+    dihedral = [n for n, h in report["hashers"].items() if h["matching"] == "dihedral"]
     if dihedral:
-        bullets.append(
-            f"{', '.join(f'`{n}`' for n in dihedral)} match{'es' if len(dihedral) == 1 else ''} on the closest of 8 "
-            f"rotations and flips of the query, so {'its' if len(dihedral) == 1 else 'their'} impostor pairs are "
-            "ordered (query, listed): n(n − 1) pairs instead of n(n − 1)/2."
+        names, one = ", ".join(f"`{n}`" for n in dihedral), len(dihedral) == 1
+        pairs = (
+            "its impostor pairs are ordered (query, listed): n(n − 1) pairs instead of n(n − 1)/2"
+            if ordered
+            else "an unordered pair of images matches when either image's variants match the other's hash: "
+            "n(n − 1)/2 pairs, as for plain matching"
         )
-    blocks += [Heading("How to read this report"), Bullets(bullets)]
-    return blocks
+        bullets.append(
+            f"{names} match{'es' if one else ''} on the closest of 8 rotations and flips of the query, so {pairs}."
+        )
+    return bullets
+
+
+def _per_query_cells(pq: Mapping[str, Any] | None) -> list[str]:
+    """The measured per-query rate and what was queried against what (distractors or leave-one-out)."""
+    if not pq:
+        return ["not measured", f.DASH]
+    who = " (leave-one-out)" if pq.get("queries") == "leave-one-out" else ""
+    return [
+        _fpr(cast(Rate, pq)),
+        f"{f.k_of_n(pq['count'], pq['n'])}\nvs {f.count(pq['list_size'])} listed{who}",
+    ]
+
+
+def _measured_per_query(at: Mapping[str, Any], gated: bool = False) -> Mapping[str, Any] | None:
+    """The measured per-query rate: against the references, else leave-one-out."""
+    suffix = "_gated" if gated else ""
+    return at.get(f"fpr_per_query_measured{suffix}") or at.get(f"fpr_per_query_leave_one_out{suffix}")
 
 
 def _headline(report: Report) -> list[Block]:
-    rows = []
+    rows, clusters = [], []
     for name, h in report["hashers"].items():
         at = h["at_threshold"]
-        pq = at.get("fpr_per_query_measured")
+        p = _fpr_of(report, at.get("fpr_per_pair"), at)
         rows.append(
             [
                 f"`{name}`",
                 f"≤ {at['threshold']}",
                 _tpr(at.get("tpr")),
                 _kn(at.get("tpr")),
-                _fpr(at.get("fpr_per_pair")),
+                f.small_rate(p.rate) if p else f.DASH,
+                _image_cell(p),
+                _pair_cell(p),
                 _kn(at.get("fpr_per_pair")),
-                _at_most(at.get("fpr_per_pair")),
-                _fpr(pq) if pq else "not measured",
-                f"{f.k_of_n(pq['count'], pq['n'])}\nvs {f.count(pq['list_size'])} listed" if pq else f.DASH,
+                _at_most(p),
+                *_per_query_cells(_measured_per_query(at)),
             ]
         )
+        if p and p.image_level:
+            clusters.append(
+                [
+                    f"`{name}`",
+                    f.count(p.images_involved),
+                    f.count(p.max_matches_per_image),
+                    f"{p.design_effect:.3g}" if p.design_effect is not None else f.DASH,
+                ]
+            )
     conf = _conf(report)
     blocks: list[Block] = [
         Heading("Results at the named thresholds"),
@@ -212,17 +311,27 @@ def _headline(report: Report) -> list[Block]:
             [
                 "hasher",
                 "threshold",
-                f"TPR [{conf} CI]",
+                f"TPR [two-sided {conf} CI]",
                 "edited copies found",
-                f"per-pair FPR [{conf} CI]",
+                "per-pair FPR",
+                f"image-level, two-sided {conf}",
+                f"pair-level, two-sided {conf}",
                 "false matches / pairs",
-                "per-pair FPR at most",
-                f"per-query FPR, measured [{conf} CI]",
-                "distractors matched / list",
+                f"per-pair FPR at most (one-sided {conf})",
+                f"per-query FPR, measured [two-sided {conf} CI]",
+                "queries matched / list",
             ],
             rows,
         ),
     ]
+    if clusters:
+        blocks.append(
+            Table(
+                ["hasher", "images in a false match", "most false matches of one image", "design effect"],
+                clusters,
+                fold="how clustered the false matches are (what widens the image-level interval)",
+            )
+        )
     gated = _gate_names(report)
     if gated:
         blocks.append(
@@ -232,30 +341,97 @@ def _headline(report: Report) -> list[Block]:
                 note=True,
             )
         )
-    # projected per-query rates
+    blocks += _model_check(report) + _projected(report)
+    blocks.append(Figure("fpr_vs_threshold.png", PLOTS["fpr_vs_threshold.png"][1]))
+    return blocks
+
+
+def _model_check(report: Report) -> list[Block]:
+    """The projection at the list size that was measured, beside the measurement (with and
+    without the gate): the one place the model can be checked against data."""
+    conf = _conf(report)
+    rows = []
+    for name, h in report["hashers"].items():
+        at = h["at_threshold"]
+        for gated in (False, True):
+            m = _measured_per_query(at, gated)
+            proj = m.get("projected_same_list_size") if m else None
+            if not m or not proj:
+                continue
+            who = "each reference vs the others" if m.get("queries") == "leave-one-out" else "distractors"
+            rows.append(
+                [
+                    f"`{name}`",
+                    "with gate" if gated else "no gate",
+                    who,
+                    f.count(m["list_size"]),
+                    _fpr(cast(Rate, m)),
+                    _kn(cast(Rate, m)),
+                    _fpr(cast(Projected, proj)),
+                ]
+            )
+    if not rows:
+        return []
+    return [
+        Heading("The projection checked at the measured list size", 3),
+        Paragraph(
+            "The model behind every projection, 1 − (1 − p)^L with each comparison an independent trial at the "
+            "per-pair rate p (with the gate: the matches that pass it over every pair), evaluated at the list size "
+            "this run measured, beside the measured per-query rate. For a fixed p, clustered matches fall on fewer "
+            "queries, so the measured rate is expected at or below the model's; far below means the false matches "
+            "cluster and the projections to longer lists overstate how many images are flagged at this p. The "
+            "model's interval is sampling only, under the model."
+        ),
+        Table(
+            [
+                "hasher",
+                "gate",
+                "queries",
+                "list size L",
+                f"per-query FPR, measured [two-sided {conf}]",
+                "queries matched",
+                f"model 1 − (1 − p)^L [two-sided {conf}, sampling only, under the model]",
+            ],
+            rows,
+            ["l", "l", "l", "r", "r", "r", "r"],
+        ),
+    ]
+
+
+def _projected(report: Report) -> list[Block]:
+    """The per-query rate projected onto the configured list sizes."""
     sizes: list[float] = []
     for h in report["hashers"].values():
         for p in h["at_threshold"].get("fpr_per_query_projected", []):
             if p["list_size"] not in sizes:
                 sizes.append(p["list_size"])
-    if sizes:
-        prow = []
-        for name, h in report["hashers"].items():
-            by_size = {p["list_size"]: p for p in h["at_threshold"].get("fpr_per_query_projected", [])}
-            cells = [_fpr(by_size[s]) if s in by_size else f.DASH for s in sizes]
-            prow.append([f"`{name}`", f"≤ {h['threshold']}", *cells])
-        blocks += [
-            Heading("Per-query FPR projected to longer lists", 3),
-            Paragraph(
-                "The chance that one innocent image matches *anything* in a list of L hashes, projected from the "
-                "per-pair rate as 1 − (1 − p)^L with each end of its interval projected the same way. These are "
-                "projections, not measurements: compare them with the measured per-query column above, and "
-                'read an upper end of 1 as "this run has too few pairs to say".'
-            ),
-            Table(["hasher", "threshold", *[f"L = {f.big(s)} [{conf} CI]" for s in sizes]], prow),
-        ]
-    blocks.append(Figure("fpr_vs_threshold.png", PLOTS["fpr_vs_threshold.png"][1]))
-    return blocks
+    if not sizes:
+        return []
+    prow = []
+    for name, h in report["hashers"].items():
+        by_size = {p["list_size"]: p for p in h["at_threshold"].get("fpr_per_query_projected", [])}
+        cells = [_fpr(by_size[s]) if s in by_size else f.DASH for s in sizes]
+        prow.append([f"`{name}`", f"≤ {h['threshold']}", *cells])
+    conf = _conf(report)
+    return [
+        Heading("Per-query FPR projected to longer lists", 3),
+        Paragraph(
+            "The chance that one innocent image matches *anything* in a list of L hashes, projected from the "
+            "per-pair rate as 1 − (1 − p)^L with each end of its pair-level interval projected the same way. These "
+            "are projections under a model of independent comparisons, not measurements: the intervals are sampling "
+            "only, under the model. For a fixed p, clustered matches make the real value at most the projection; "
+            "whether p holds for other images is the real unknown. Compare them with the measured per-query rates "
+            'above, and read an upper end of 1 as "this run has too few pairs to say".'
+        ),
+        Table(
+            [
+                "hasher",
+                "threshold",
+                *[f"L = {f.big(s)} [two-sided {conf}, sampling only, under the model]" for s in sizes],
+            ],
+            prow,
+        ),
+    ]
 
 
 def _operational(report: Report) -> list[Block]:
@@ -280,9 +456,19 @@ def _operational(report: Report) -> list[Block]:
         Paragraph(
             f"What the per-pair rate would mean for **{f.big(any_op['volume_per_year'])} images a year**, "
             f"each matched against a list of **{f.big(any_op['list_size'])} hashes** (set in the configuration "
-            "as `volume_per_year` and `list_size`)."
+            "as `volume_per_year` and `list_size`), if every comparison were an independent trial at that rate. "
+            "For a fixed rate, clustered matches make the number of images flagged at most this; whether the "
+            "rate holds for the images a service sees is the real unknown."
         ),
-        Table(["hasher", "threshold", "chance one innocent image is flagged", "innocent images flagged a year"], rows),
+        Table(
+            [
+                "hasher",
+                "threshold",
+                f"chance one innocent image is flagged [two-sided {_conf(report)}, sampling only, under the model]",
+                f"innocent images flagged a year [two-sided {_conf(report)}, sampling only, under the model]",
+            ],
+            rows,
+        ),
     ]
     own, shared = _split_common_ending([o["text"] for o in ops.values()])
     blocks.append(
@@ -529,6 +715,7 @@ def _composites(report: Report) -> list[Block]:
     for name, c in comps.items():
         rule = "any part matches" if c["op"] == "any" else "every part matches"
         parts = ", ".join(f"`{h}` ≤ {t}" for h, t in c["parts"].items())
+        p = _fpr_of(report, c.get("fpr_per_pair"), cast(Mapping[str, Any], c))
         rows.append(
             [
                 f"`{name}`",
@@ -536,8 +723,11 @@ def _composites(report: Report) -> list[Block]:
                 parts,
                 _tpr(c.get("tpr")),
                 _kn(c.get("tpr")),
-                _fpr(c.get("fpr_per_pair")),
+                f.small_rate(p.rate) if p else f.DASH,
+                _image_cell(p),
+                _pair_cell(p),
                 _kn(c.get("fpr_per_pair")),
+                _at_most(p),
                 c.get("pairs", f.DASH),
             ]
         )
@@ -553,14 +743,17 @@ def _composites(report: Report) -> list[Block]:
                 "matcher",
                 "rule",
                 "parts",
-                f"TPR [{conf} CI]",
+                f"TPR [two-sided {conf} CI]",
                 "edited copies found",
-                f"per-pair FPR [{conf} CI]",
+                "per-pair FPR",
+                f"image-level, two-sided {conf}",
+                f"pair-level, two-sided {conf}",
                 "false matches / pairs",
+                f"at most (one-sided {conf})",
                 "pairs",
             ],
             rows,
-            ["l", "l", "l", "r", "r", "r", "r", "l"],
+            ["l", "l", "l", "r", "r", "r", "r", "r", "r", "r", "l"],
         ),
     ]
 
@@ -574,6 +767,7 @@ def _quality(report: Report) -> list[Block]:
         h = report["hashers"][name]
         q = h.get("quality", {})
         at = h["at_threshold"]
+        among, generalized = gated_pair_rates(cast(Mapping[str, Any], at))
         rows.append(
             [
                 f"`{name}`",
@@ -585,7 +779,7 @@ def _quality(report: Report) -> list[Block]:
                 _tpr(at.get("tpr")),
                 _tpr(at.get("tpr_gated")),
                 f"{_kn(at.get('fpr_per_pair'))}",
-                f"{_kn(at.get('fpr_per_pair_gated'))}",
+                _kn(cast(Rate, generalized or among)),
             ]
         )
     conf = _conf(report)
@@ -593,8 +787,8 @@ def _quality(report: Report) -> list[Block]:
         Heading("Quality gate"),
         Paragraph(
             "PDQ reports a quality score for each hash; hashes below the floor are not matched (ThreatExchange "
-            "recommends a floor of 50). A genuine pair with a gated image counts as a miss and an impostor pair "
-            "with a gated image as a non-match, so the rates with the gate keep the same denominators."
+            "recommends a floor of 50). A genuine pair with a gated image counts as a miss, so the TPR with the gate "
+            "keeps its denominator."
         ),
         Table(
             [
@@ -604,10 +798,68 @@ def _quality(report: Report) -> list[Block]:
                 "gated edited copies",
                 "gated genuine pairs",
                 "gated images (impostor set)",
-                f"TPR without gate [{conf} CI]",
-                f"TPR with gate [{conf} CI]",
+                f"TPR without gate [two-sided {conf} CI]",
+                f"TPR with gate [two-sided {conf} CI]",
                 "false matches without gate",
-                "false matches with gate",
+                "false matches with gate (of every pair)",
+            ],
+            rows,
+        ),
+        *_gated_fpr(report, names),
+    ]
+
+
+def _gated_fpr(report: Report, names: list[str]) -> list[Block]:
+    """The per-pair FPR with the gate among the pairs that can match (both images pass), with
+    the gated shares beside it and the generalized rate (every pair) after it."""
+    conf = _conf(report)
+    rows = []
+    for name in names:
+        h = report["hashers"][name]
+        among, generalized = gated_pair_rates(cast(Mapping[str, Any], h["at_threshold"]))
+        if among is None:
+            continue
+        p = _fpr_of(report, among, among)
+        n_img, gated_img = h["impostor"]["n_images"], h["impostor"].get("gated_images", 0)
+        kept = n_img - gated_img
+        img_share = among.get("gated_images_share", gated_img / n_img if n_img else None)
+        pair_share = among.get(
+            "gated_pairs_share", 1 - kept * (kept - 1) / (n_img * (n_img - 1)) if n_img > 1 else None
+        )
+        g = cast(Rate, generalized) if generalized else None
+        rows.append(
+            [
+                f"`{name}`",
+                f.small_rate(p.rate) if p else f.DASH,
+                _image_cell(p),
+                _pair_cell(p),
+                _kn(cast(Rate, among)),
+                _at_most(p),
+                f.pct(img_share),
+                f.pct(pair_share),
+                f"{f.small_rate(g['rate'])}\n({_kn(g)})" if g else f.DASH,
+            ]
+        )
+    if not rows:
+        return []
+    return [
+        Paragraph(
+            "With the gate, an impostor pair with a gated image cannot match. The rate to read is among the pairs "
+            "that can match (both images pass the gate), with the share of images and of pairs that the gate "
+            "removed beside it; the **generalized** rate (ISO/IEC 19795-1) keeps every pair in its denominator and "
+            "so mixes the gate's share into the rate."
+        ),
+        Table(
+            [
+                "hasher",
+                "per-pair FPR with gate, among pairs that can match",
+                f"image-level, two-sided {conf}",
+                f"pair-level, two-sided {conf}",
+                "false matches / pairs that can match",
+                f"at most (one-sided {conf})",
+                "images gated",
+                "pairs with a gated image",
+                "generalized (every pair)",
             ],
             rows,
         ),
@@ -626,7 +878,7 @@ def _failures(report: Report, limit: int = 10) -> list[Block]:
     stages = ", ".join(f"{n} in {s}" for s, n in by_stage.items())
     blocks.append(
         Paragraph(
-            f"**{len(rows)} failures** ({stages}). Failed items are left out of every rate. "
+            f"**{len(rows)} failures** ({stages}). Failed items are outside the denominator of every rate. "
             f"{'The first ' + str(limit) + ' are' if len(rows) > limit else 'They are'} listed here; "
             "the full list is in `failures.csv`."
         )

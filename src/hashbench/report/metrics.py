@@ -12,12 +12,13 @@ impostor pairs as non-matches, so the gated rates keep the ungated denominators.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 
-from ..evaluate.rates import RateCurve, clopper_pearson, fpr_curve, rate_curve
+from ..evaluate.rates import RateCurve, clopper_pearson, clopper_pearson_upper, fpr_curve, rate_curve
 from ..schema import GroupImpostor, HasherEvaluation, Rate, Report
 
 __all__ = [
@@ -39,6 +40,11 @@ __all__ = [
     "group_names",
     "group_fpr_at",
     "GroupRate",
+    "PairRate",
+    "pair_rate",
+    "upper_one_sided_key",
+    "gated_pair_rates",
+    "failed_images",
     "metrics_rows",
     "failure_rows",
 ]
@@ -228,6 +234,90 @@ def group_fpr_at(report: Report, hasher: str, group: str, threshold: int) -> Gro
 def tpr_at(report: Report, hasher: str, threshold: int, transform: str | None = None) -> Rate:
     """``{count, n, rate, ci_low, ci_high}`` of the TPR at one threshold (rate None if n = 0)."""
     return _rate_at(tpr_curve_of(report, hasher, transform), threshold)
+
+
+def upper_one_sided_key(alpha: float) -> str:
+    """The report.json key of the one-sided ``1 - alpha`` image-level bound: ``upper_one_sided_95``
+    at ``alpha = 0.05`` (named for its level, as :mod:`hashbench.evaluate.image_level` writes it)."""
+    return "upper_one_sided_" + f"{round(100 * (1 - alpha), 6):g}".replace(".", "_")
+
+
+@dataclass(frozen=True)
+class PairRate:
+    """An all-pairs rate as every report prints it: the image-level two-sided interval first,
+    the pair-level one after it, and the one-sided upper bound behind "at most 1 in X".
+
+    ``image_level`` is None when the report has no image-level fields for this rate (reports
+    from before issue 14, or a matcher without per-image counts); ``upper_one_sided`` is then
+    the pair-level one-sided bound (:func:`clopper_pearson_upper`) and ``upper_is_image_level``
+    says so, so no bound is printed without its level.
+    """
+
+    count: int
+    n: int
+    rate: float | None
+    image_level: tuple[float, float] | None
+    pair_level: tuple[float | None, float | None]
+    upper_one_sided: float | None
+    upper_is_image_level: bool
+    design_effect: float | None
+    images_involved: int | None
+    max_matches_per_image: int | None
+
+
+def pair_rate(rate: Mapping[str, Any] | None, fields: Mapping[str, Any] | None, alpha: float) -> PairRate | None:
+    """The figures of an all-pairs ``rate`` (a report rate) with its image-level ``fields``.
+
+    The image-level keys are read from ``fields`` (``at_threshold`` for ``fpr_per_pair``, a
+    composite's own entry) or, where they sit inside the rate itself (a gated rate), from
+    ``rate``. None without a rate.
+    """
+    if not rate:
+        return None
+    src = next((d for d in (fields, rate) if d and "ci_image_level" in d), None)
+    count, n = int(rate.get("count") or 0), int(rate.get("n") or 0)
+    pair = (rate.get("ci_low"), rate.get("ci_high"))
+    if src is None:
+        upper = float(clopper_pearson_upper(count, n, alpha)) if n else None
+        return PairRate(count, n, rate.get("rate"), None, pair, upper, False, None, None, None)
+    low, high = src["ci_image_level"]
+    return PairRate(
+        count,
+        n,
+        rate.get("rate"),
+        (float(low), float(high)),
+        pair,
+        src.get(upper_one_sided_key(alpha)),
+        True,
+        src.get("design_effect"),
+        src.get("images_involved"),
+        src.get("max_matches_per_image"),
+    )
+
+
+def gated_pair_rates(at: Mapping[str, Any]) -> tuple[Mapping[str, Any] | None, Mapping[str, Any] | None]:
+    """``(among pairs that can match, generalized)``: the gated per-pair rates of an ``at_threshold``.
+
+    The rate among pairs of two images that pass the gate is the one to print first; the
+    generalized one keeps every pair in its denominator (ISO/IEC 19795-1). Both the names of
+    issue 14 (``fpr_per_pair_gated`` among such pairs with ``gated_pairs_share``, and
+    ``fpr_per_pair_gated_generalized``) and the earlier ones (``fpr_per_pair_among_ungated``,
+    ``fpr_per_pair_gated`` over every pair) are read.
+    """
+    gated = at.get("fpr_per_pair_gated")
+    if gated is not None and "gated_pairs_share" in gated:
+        return gated, at.get("fpr_per_pair_gated_generalized")
+    return at.get("fpr_per_pair_among_ungated"), at.get("fpr_per_pair_gated_generalized", gated)
+
+
+def failed_images(report: Report) -> dict[str, int]:
+    """Images that could not be made or decoded, by stage (hash failures of one hasher are not
+    counted here): each is outside the denominator of every rate."""
+    out: dict[str, int] = {}
+    for f in report.get("inputs", {}).get("failures", []):
+        if f.get("hasher") is None:
+            out[f["stage"]] = out.get(f["stage"], 0) + 1
+    return out
 
 
 def _num(x: Any) -> Any:

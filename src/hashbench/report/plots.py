@@ -150,7 +150,7 @@ def plot_fpr_vs_threshold(report: Report) -> bytes:
                 color=colour,
                 alpha=0.25,
                 lw=0,
-                label=f"{conf:.0f}% interval",
+                label=f"two-sided {conf:.0f}% interval (pair-level)",
             )
             ax.plot(t[seen], c.rate[seen], color=colour, lw=1.4, label="per-pair FPR")
             zero = np.flatnonzero(~seen)
@@ -164,7 +164,7 @@ def plot_fpr_vs_threshold(report: Report) -> bytes:
                     ms=4,
                     color=colour,
                     mfc="white",
-                    label="upper bound (0 seen)",
+                    label="two-sided interval's upper end (0 seen)",
                 )
         ax.axvline(h["threshold"], color="black", ls="--", lw=1)
         ax.text(h["threshold"], 1.0, f" t={h['threshold']}", transform=ax.get_xaxis_transform(), va="top", fontsize=8)
@@ -225,7 +225,7 @@ def plot_roc(report: Report) -> bytes:
     ax.set_ylim(0, 1.02)
     ax.set_xlabel("per-pair false-positive rate (log)")
     ax.set_ylabel("true-positive rate (edited copies found)")
-    ax.set_title("ROC: ● named threshold, ◀ upper bound where no false match was seen", fontsize=10)
+    ax.set_title("ROC: ● named threshold, ◀ two-sided 95% upper end where no false match was seen", fontsize=10)
     ax.grid(alpha=0.3, which="both", lw=0.5)
     ax.legend(loc="best", fontsize=9)
     return _png(fig)
@@ -389,7 +389,8 @@ PLOTS: dict[str, tuple[Callable[[Report], bytes], str]] = {
     "fpr_vs_threshold.png": (
         plot_fpr_vs_threshold,
         "Per-pair false-positive rate at every threshold with its "
-        "95% interval; where no false match was seen, ▽ marks the upper bound.",
+        "pair-level two-sided 95% interval; where no false match was seen, ▽ marks that interval's upper end "
+        '(about 3.7 / n; the one-sided 95% bound quoted as "at most" is lower, about 3 / n).',
     ),
     "distances.png": (
         plot_distances,
