@@ -58,6 +58,8 @@ __all__ = [
     "read_url",
     "is_url",
     "decode_bytes",
+    "decode_profile",
+    "set_decode_profile",
     "to_rgb",
 ]
 
@@ -92,6 +94,8 @@ HASH_BYTES_PER_PIXEL = 20
 #: Test and tuning override of the per-worker memory budget, in bytes.
 MEMORY_ENV = "HASHBENCH_WORKER_MEMORY"
 _memory_budget: int | None = None
+#: The decoder profile of this process (:mod:`hashbench.decoders`); workers get their run's at start.
+_decode_profile = "hashbench"
 _OUT_OF_MEMORY = "out of memory decoding the {w}x{h} image (memory limit of this worker)"
 
 
@@ -186,14 +190,25 @@ def decode_bytes(
     item_id: str | None = None,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     formats: Sequence[str] = RASTER_FORMATS,
+    profile: str | None = None,
 ) -> RGBArray:
     """Decode an encoded image to (H, W, 3) RGB uint8, applying the rules in the module docstring.
 
     ``formats`` are the Pillow formats tried (the allow-list); any other is refused by name.
+    ``profile`` (default: this process's, :func:`set_decode_profile`) names a
+    :mod:`hashbench.decoders` profile that turns the loaded image into a deployed tool's pixels
+    instead; the limits and checks here apply to every profile.
     """
     if not data:
         raise ImageDecodeError(item_id, "empty file (0 bytes)")
     allowed = allowed_formats(formats)
+    prof = None
+    if (profile or _decode_profile) != "hashbench":
+        from .decoders import get_profile
+
+        prof = get_profile(profile or _decode_profile)
+        if prof.formats is not None:
+            allowed = [f for f in allowed if f in prof.formats]
     with warnings.catch_warnings():
         # Pillow warns about large images (the explicit pixel limit below decides instead) and
         # about damaged metadata it recovers from; neither should flood a run's output.
@@ -235,6 +250,8 @@ def decode_bytes(
             except Exception as exc:
                 raise ImageDecodeError(item_id, f"corrupt or truncated image data: {_describe(exc)}") from None
             try:
+                if prof is not None:
+                    return prof.pixels(_apply_orientation(im) if prof.exif else im, data, item_id)
                 im = _apply_orientation(im)
                 return to_rgb(im)
             except ImageDecodeError:
@@ -243,6 +260,25 @@ def decode_bytes(
                 raise ImageDecodeError(item_id, _OUT_OF_MEMORY.format(w=w, h=h)) from None
             except Exception as exc:
                 raise ImageDecodeError(item_id, f"cannot convert {im.mode} image to RGB: {_describe(exc)}") from None
+
+
+def decode_profile() -> str:
+    """The name of the decoder profile :func:`decode_bytes` uses when given none."""
+    return _decode_profile
+
+
+def set_decode_profile(name: str) -> None:
+    """Make ``name`` this process's decoder profile (every file decoded here, in every stage).
+
+    One setting per process, like the memory budget, because images are decoded in many places
+    (datasets, sources, re-encoding edits) and all must give the pixels of the same tool.
+    """
+    global _decode_profile
+    if name != "hashbench":
+        from .decoders import check_profile
+
+        check_profile(name)
+    _decode_profile = name
 
 
 def allowed_formats(formats: Sequence[str] = RASTER_FORMATS) -> list[str]:

@@ -1,0 +1,112 @@
+"""Decoder profiles reproduce each deployed tool's PDQ hash and quality exactly (tests/golden/profiles).
+
+The goldens were made by the tools themselves (ThreatExchange's C++ pdq-photo-hasher and
+python-threatexchange's PdqSignal, see make_goldens.py): a profile's pixels hashed by hashbench's
+PDQ must give the same 256 bits and the same quality, and a file the tool cannot hash is refused.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from hashbench import imageio
+from hashbench.decoders import PROFILES, cimg_nearest_index, get_profile, profile_names
+from hashbench.errors import ImageDecodeError, UsageError
+from hashbench.hashers import get as get_hasher
+from hashbench.hashers.base import ImageItem
+from hashbench.imageio import decode_bytes
+
+GOLDEN = Path(__file__).parent / "golden" / "profiles"
+GOLDENS = json.loads((GOLDEN / "goldens.json").read_text())
+CASES = [(name, tool) for name in sorted(GOLDENS) for tool in sorted(GOLDENS[name])]
+
+
+def _pdq(pixels: np.ndarray) -> tuple[str, int]:
+    out = get_hasher("pdq").hash_one(ImageItem(id="x", pixels=pixels))
+    assert out.quality is not None
+    return out.code.tobytes().hex(), out.quality
+
+
+def test_goldens_cover_both_tools_and_every_difference():
+    assert profile_names()[:3] == ["hashbench", "threatexchange-cpp", "python-threatexchange"]
+    assert len(GOLDENS) >= 20
+    assert {"threatexchange-cpp", "python-threatexchange"} == {t for v in GOLDENS.values() for t in v}
+    # both outcomes occur for the C++ tool: hashes, and files it cannot hash
+    assert any("error" in v["threatexchange-cpp"] for v in GOLDENS.values())
+    assert sum("hash" in v["threatexchange-cpp"] for v in GOLDENS.values()) >= 12
+
+
+@pytest.mark.parametrize(("name", "tool"), CASES)
+def test_profile_reproduces_the_tools_hash_and_quality(name, tool):
+    want = GOLDENS[name][tool]
+    data = (GOLDEN / name).read_bytes()
+    if "error" in want:
+        with pytest.raises(ImageDecodeError) as err:
+            decode_bytes(data, item_id=name, profile=tool)
+        assert err.value.item_id == name and err.value.reason
+        return
+    assert _pdq(decode_bytes(data, item_id=name, profile=tool)) == (want["hash"], want["quality"])
+
+
+def test_profiles_differ_from_hashbench_where_the_docs_say():
+    """The table of docs/decoders.md: EXIF-rotated files differ by half the bits or so, CMYK by all."""
+    own = {n: _pdq(decode_bytes((GOLDEN / n).read_bytes())) for n in ("gen-exif6.jpg", "gen-cmyk.jpg")}
+    for tool in ("threatexchange-cpp", "python-threatexchange"):
+        got = GOLDENS["gen-exif6.jpg"][tool]["hash"]
+        assert bin(int(got, 16) ^ int(own["gen-exif6.jpg"][0], 16)).count("1") > 100
+    cmyk = GOLDENS["gen-cmyk.jpg"]["python-threatexchange"]["hash"]
+    assert bin(int(cmyk, 16) ^ int(own["gen-cmyk.jpg"][0], 16)).count("1") == 256  # the complemented hash
+
+
+def _cimg_nearest_by_steps(old: int, new: int) -> list[int]:
+    """CImg's resize(.., interpolation 1) loop, transcribed: a pointer advanced by per-sample offsets."""
+    offsets, curr = [], 0
+    for x in range(new):
+        prev, curr = curr, int((x + 1.0) * old / new)
+        offsets.append(curr - prev)
+    out, pos = [], 0
+    for off in offsets:
+        out.append(pos)
+        pos += off
+    return out
+
+
+@pytest.mark.parametrize(("old", "new"), [(1600, 512), (1004, 512), (513, 512), (300, 512), (4032, 512), (7, 512)])
+def test_cimg_nearest_index_equals_cimgs_stepping(old, new):
+    assert cimg_nearest_index(old, new).tolist() == _cimg_nearest_by_steps(old, new)
+
+
+def test_cpp_profile_shrinks_both_sides_to_512_only_above_512():
+    rng = np.random.default_rng(0)
+    for shape, want in (((600, 300, 3), (512, 512, 3)), ((512, 200, 3), (512, 200, 3)), ((40, 513, 3), (512, 512, 3))):
+        im = Image.fromarray(rng.integers(0, 256, shape, dtype=np.uint8), "RGB")
+        assert get_profile("threatexchange-cpp").pixels(im, b"", "x").shape == want
+
+
+def test_default_profile_is_hashbench_and_unchanged():
+    data = (GOLDEN / "gen-exif6.jpg").read_bytes()
+    assert imageio.decode_profile() == "hashbench"
+    np.testing.assert_array_equal(decode_bytes(data), decode_bytes(data, profile="hashbench"))
+    assert decode_bytes(data).shape == (640, 402, 3)  # EXIF orientation 6 applied: stored 640x402
+
+
+def test_process_profile_is_used_by_every_reader(tmp_path):
+    path = GOLDEN / "gen-exif6.jpg"
+    try:
+        imageio.set_decode_profile("python-threatexchange")
+        assert imageio.read_image(path).pixels.shape == (402, 640, 3)  # no EXIF
+        with pytest.raises(UsageError, match="did you mean 'threatexchange-cpp'"):
+            imageio.set_decode_profile("threatexchange-cp")
+    finally:
+        imageio.set_decode_profile("hashbench")
+    assert imageio.read_image(path).pixels.shape == (640, 402, 3)
+
+
+def test_profiles_are_a_registry_with_descriptions():
+    for entry in PROFILES.available():
+        assert entry.description and entry.factory().describe()["name"] == entry.name
