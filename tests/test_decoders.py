@@ -110,3 +110,83 @@ def test_process_profile_is_used_by_every_reader(tmp_path):
 def test_profiles_are_a_registry_with_descriptions():
     for entry in PROFILES.available():
         assert entry.description and entry.factory().describe()["name"] == entry.name
+
+
+# --- the profile as a setting: workers, the CLI, checkpoints, tables, the run configuration ---------
+
+
+def _golden_paths(tool: str) -> tuple[list[Path], list[tuple[str, int] | None]]:
+    names = sorted(GOLDENS)
+    wants = [
+        (GOLDENS[n][tool]["hash"], GOLDENS[n][tool]["quality"]) if "hash" in GOLDENS[n][tool] else None for n in names
+    ]
+    return [GOLDEN / n for n in names], wants
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_hash_files_decodes_with_the_profile_in_workers_too(workers):
+    from hashbench.hashing import hash_files
+
+    paths, wants = _golden_paths("threatexchange-cpp")
+    res = hash_files(paths, hashers=["pdq"], workers=workers, progress=False, decode_profile="threatexchange-cpp")
+    assert res.decode_profile == "threatexchange-cpp"
+    for i, want in enumerate(wants):
+        if want is None:
+            assert res.decode_errors[i], paths[i].name  # refused with the tool's reason, by id
+        else:
+            assert res.decode_errors[i] is None
+            assert (res.codes["pdq"][i].tobytes().hex(), int(res.quality["pdq"][i])) == want, paths[i].name
+    assert imageio.decode_profile() == "hashbench"  # the in-process path leaves this process's setting alone
+
+
+def test_cli_hash_decode_profile_prints_the_tools_hash(capsys, tmp_path):
+    from hashbench.cli import main
+    from hashbench.store import read_table
+
+    name = "gen-exif6.jpg"
+    assert main(["hash", str(GOLDEN / name), "--decode-profile", "python-threatexchange", "--workers", "1"]) == 0
+    assert GOLDENS[name]["python-threatexchange"]["hash"] in capsys.readouterr().out
+    out = tmp_path / "h.parquet"
+    args = ["hash", str(GOLDEN / name), "--decode-profile", "threatexchange-cpp", "--workers", "1", "--out", str(out)]
+    assert main([*args, "--no-progress"]) == 0
+    table = read_table(out)
+    assert table["hash_hex"].to_pylist() == [GOLDENS[name]["threatexchange-cpp"]["hash"]]
+    assert json.loads(table.schema.metadata[b"hashbench"])["decode_profile"] == "threatexchange-cpp"
+
+
+def test_cli_hash_unknown_profile_is_a_one_line_usage_error(capsys):
+    from hashbench.cli import main
+
+    assert main(["hash", str(GOLDEN / "te-wee.jpg"), "--decode-profile", "python-threatexchang"]) == 2
+    err = capsys.readouterr().err
+    assert "did you mean 'python-threatexchange'" in err and "Traceback" not in err
+
+
+def test_checkpoint_keys_change_with_the_profile_and_not_for_the_default():
+    from hashbench.checkpoint import chunk_keys
+
+    items = [(p.name, p) for p in _golden_paths("threatexchange-cpp")[0][:4]]
+    hs = [get_hasher("pdq")]
+    default = chunk_keys(items, hs, 2, max_pixels=1000)
+    assert chunk_keys(items, hs, 2, max_pixels=1000, decode_profile="hashbench") == default
+    cpp = chunk_keys(items, hs, 2, max_pixels=1000, decode_profile="threatexchange-cpp")
+    tx = chunk_keys(items, hs, 2, max_pixels=1000, decode_profile="python-threatexchange")
+    assert len({default[0], cpp[0], tx[0]}) == 3
+
+
+def test_run_config_decode_profile_is_validated_and_recorded_only_when_set():
+    import tomllib
+
+    from hashbench.config import config_from_dict, default_config_text, parse_config
+
+    data = tomllib.loads(default_config_text())
+    default = parse_config(data)
+    assert default.decode_profile == "hashbench"
+    assert "decode_profile" not in default.to_dict()  # old reports and digests unchanged
+    data["run"]["decode_profile"] = "python-threatexchange"
+    cfg = parse_config(data)
+    assert cfg.decode_profile == "python-threatexchange" and cfg.digest() != default.digest()
+    assert config_from_dict(cfg.to_dict()).decode_profile == "python-threatexchange"
+    data["run"]["decode_profile"] = "threatexchange-c++"
+    with pytest.raises(UsageError, match="did you mean 'threatexchange-cpp'"):
+        parse_config(data)

@@ -229,24 +229,30 @@ class ChunkStore:
 
 
 def chunk_keys(
-    items: Sequence[tuple[str, Source]], hashers: Sequence[Hasher], chunk_size: int, *, max_pixels: int
+    items: Sequence[tuple[str, Source]],
+    hashers: Sequence[Hasher],
+    chunk_size: int,
+    *,
+    max_pixels: int,
+    decode_profile: str = "hashbench",
 ) -> dict[int, str]:
     """The key of each chunk: what its hashes depend on, so a saved chunk is reused only when valid.
 
     It covers each input's id and content fingerprint (:func:`hashing.source_fingerprint`: file
     size, mtime, ctime, inode; or the recipe of a generated image), every hasher's identity (name,
     bits, library and version; a command hasher's full command line) and the decoder's settings
-    (pixel limit, allowed formats, Pillow's version).
+    (pixel limit, allowed formats, Pillow's version, and the decoder profile when it is not
+    hashbench's own: keys of runs made before profiles existed stay valid).
     """
     import PIL
 
     from .imageio import allowed_formats
 
+    decoder: dict[str, object] = {"max_pixels": max_pixels, "formats": allowed_formats(), "pillow": PIL.__version__}
+    if decode_profile != "hashbench":
+        decoder["profile"] = decode_profile
     setting = json.dumps(
-        {
-            "hashers": [[type(h).__qualname__, h.describe()] for h in hashers],
-            "decoder": {"max_pixels": max_pixels, "formats": allowed_formats(), "pillow": PIL.__version__},
-        },
+        {"hashers": [[type(h).__qualname__, h.describe()] for h in hashers], "decoder": decoder},
         sort_keys=True,
         default=str,
     ).encode()
@@ -272,6 +278,7 @@ def hash_checkpointed(
     pool: Executor | None = None,
     max_pixels: int | None = None,
     fresh: bool = False,
+    decode_profile: str = "hashbench",
 ) -> tuple[HashResult, dict[str, Any]]:
     """Hash ``items`` chunk by chunk, saving each chunk; skip the chunks already saved and still valid.
 
@@ -279,7 +286,8 @@ def hash_checkpointed(
     chunks that were not saved and returns exactly what an uninterrupted call returns. A chunk
     whose inputs, hashers or decoder settings changed (:func:`chunk_keys`), or whose part is
     damaged, is hashed again; one stderr line says how many chunks were reused and recomputed.
-    ``fresh`` discards every saved chunk of the stage first.
+    ``fresh`` discards every saved chunk of the stage first. ``decode_profile``: see
+    :func:`hashing.hash_stream` (a shared ``pool`` must have been opened with the same).
     """
     from tqdm.auto import tqdm
 
@@ -290,7 +298,8 @@ def hash_checkpointed(
     if fresh:
         shutil.rmtree(store.folder, ignore_errors=True)
     n_chunks = math.ceil(len(items) / chunk_size)
-    done = store.done(chunk_keys(items, hashers, chunk_size, max_pixels=max_pixels)) & frozenset(range(n_chunks))
+    keys = chunk_keys(items, hashers, chunk_size, max_pixels=max_pixels, decode_profile=decode_profile)
+    done = store.done(keys) & frozenset(range(n_chunks))
     if done or store.stale or store.damaged:
         print(
             f"hashbench: {stage}: reusing {len(done)} saved chunks of {n_chunks}; recomputing "
@@ -308,6 +317,7 @@ def hash_checkpointed(
             skip_chunks=done,
             pool=pool,
             max_pixels=max_pixels,
+            decode_profile=decode_profile,
         ):
             store.write(result)
             bar.update(len(result.ids))
@@ -318,5 +328,6 @@ def hash_checkpointed(
             f"the checkpoints in {store.folder} do not belong to these inputs; delete the folder and run again"
         )
     res.wall_seconds = wall
+    res.decode_profile = decode_profile
     # recomputed chunks are said on stderr only: the report's timing keys stay as documented
     return res, {"items": len(items), "chunks": n_chunks, "resumed_chunks": len(done), "wall_seconds": wall}

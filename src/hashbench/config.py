@@ -291,6 +291,16 @@ def _choice(*options: str) -> Parse:
     return parse
 
 
+def _decode_profile(value: Any, where: str, ctx: _Parsed) -> str:
+    """A decoder profile's name (:mod:`hashbench.decoders`), checked against the registered ones."""
+    from .decoders import PROFILES
+
+    name = _safe_text(value, where, ctx.origin)
+    if name not in PROFILES:
+        raise UsageError(f"{ctx.origin}: {where}: {PROFILES.unknown_message(name)}")
+    return name
+
+
 def _positive_number(value: Any, where: str, ctx: _Parsed) -> float:
     return _positive(value, where, ctx.origin)
 
@@ -524,6 +534,14 @@ class RunConfig:
     seed: int = _setting("run", "seed", 0, parse=_whole(0), help="seed of the edits and the calibration split")
     workers: int = _setting("run", "workers", 0, parse=_whole(0), help="worker processes; 0: every CPU available")
     chunk_size: int = _setting("run", "chunk_size", 32, parse=_whole(1), help="images per checkpointed chunk")
+    decode_profile: str = _setting(
+        "run",
+        "decode_profile",
+        "hashbench",
+        parse=_decode_profile,
+        optional=True,
+        help="whose pixels are hashed: hashbench, threatexchange-cpp or python-threatexchange (docs/decoders.md)",
+    )
     references: tuple[DatasetSpec, ...] = _setting(
         None, "references", (), parse=_references, dump=_dump_datasets, help="the known images, each edited"
     )

@@ -37,7 +37,16 @@ from .cpus import default_workers
 from .errors import ImageDecodeError, UsageError
 from .hashers import HashBatch, Hasher, ImageItem
 from .hashers import get as get_hasher
-from .imageio import DEFAULT_MAX_PIXELS, is_url, memory_budget, read_image, read_url, set_memory_budget
+from .imageio import (
+    DEFAULT_MAX_PIXELS,
+    is_url,
+    memory_budget,
+    read_image,
+    read_url,
+    set_decode_profile,
+    set_memory_budget,
+)
+from .imageio import decode_profile as decode_profile_of_process
 from .parallel import WINDOW_PER_WORKER, Executor, chunked, ordered_results, process_pool
 
 __all__ = [
@@ -172,6 +181,8 @@ class HashResult:
     hash_seconds: dict[str, float] = field(default_factory=dict)
     wall_seconds: float = 0.0
     meta: list[dict | None] = field(default_factory=list)
+    #: The decoder profile the files were decoded with (:mod:`hashbench.decoders`), for provenance.
+    decode_profile: str = "hashbench"
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -215,21 +226,22 @@ RLIMIT_ENV = "HASHBENCH_TEST_WORKER_RLIMIT_AS"
 WORKER_DIED = "worker died (memory?)"
 
 
-def _init_worker(hashers: list[Hasher], max_pixels: int, memory: int | None = None) -> None:
+def _init_worker(hashers: list[Hasher], max_pixels: int, memory: int | None = None, profile: str = "hashbench") -> None:
     global _WORKER_HASHERS, _WORKER_MAX_PIXELS
     _WORKER_HASHERS = hashers
     _WORKER_MAX_PIXELS = max_pixels
     set_memory_budget(memory)
+    set_decode_profile(profile)
 
 
-def _init_pool_worker(hashers: list[Hasher], max_pixels: int, memory: int | None) -> None:
+def _init_pool_worker(hashers: list[Hasher], max_pixels: int, memory: int | None, profile: str = "hashbench") -> None:
     """Start a pool worker: the settings of :func:`_init_worker`, and the test-only memory limit."""
     global _IN_POOL_WORKER
     _IN_POOL_WORKER = True
     limit = os.environ.get(RLIMIT_ENV)
     if limit:
         resource.setrlimit(resource.RLIMIT_AS, (int(float(limit)), resource.RLIM_INFINITY))
-    _init_worker(hashers, max_pixels, memory)
+    _init_worker(hashers, max_pixels, memory, profile)
 
 
 def cpu_clock() -> float:
@@ -323,10 +335,13 @@ def _hash_chunk(
     sources: list[Source],
     hashers: list[Hasher] | None = None,
     max_pixels: int | None = None,
+    profile: str | None = None,
 ) -> ChunkResult:
     # A task from another executor (a Dask cluster) carries its hashers: no initializer ran there.
     hashers = _WORKER_HASHERS if hashers is None else hashers
     max_pixels = _WORKER_MAX_PIXELS if max_pixels is None else max_pixels
+    if profile is not None:
+        set_decode_profile(profile)
     t0 = cpu_clock()
     items: list[ImageItem] = []
     decode_errors: list[str | None] = []
@@ -434,16 +449,21 @@ def open_pool(
     workers: int,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     preload: Sequence[str] = ("hashbench.hashing",),
+    decode_profile: str = "hashbench",
 ) -> ProcessPoolExecutor:
     """A pool of hashing workers, to share between several :func:`hash_stream` calls.
 
     Starting workers costs imports (about a second each on a loaded machine); a run with several
     stages opens one pool and passes it to every stage. ``preload`` names the modules the
     forkserver imports once for all workers (see :func:`hashbench.parallel.mp_context`).
+    ``decode_profile`` (:mod:`hashbench.decoders`) is every worker's decoder profile.
     """
     memory = memory_budget(workers)
     return process_pool(
-        workers, preload=preload, initializer=_init_pool_worker, initargs=(list(hashers), max_pixels, memory)
+        workers,
+        preload=preload,
+        initializer=_init_pool_worker,
+        initargs=(list(hashers), max_pixels, memory, decode_profile),
     )
 
 
@@ -456,6 +476,7 @@ def hash_stream(
     max_pixels: int = DEFAULT_MAX_PIXELS,
     skip_chunks: frozenset[int] = frozenset(),
     pool: Executor | None = None,
+    decode_profile: str = "hashbench",
 ) -> Iterator[ChunkResult]:
     """Hash ``(id, source)`` pairs chunk by chunk, yielding results in input order.
 
@@ -464,9 +485,15 @@ def hash_stream(
     neither loaded nor hashed (a resumed run passes the chunks it already has). ``pool`` (from
     :func:`open_pool`, made with the same hashers) is used instead of starting new workers; any
     other :class:`~hashbench.parallel.Executor` (a ``dask.distributed.Client``) works too, each
-    task then carrying the hashers, since no initializer ran on its workers.
+    task then carrying the hashers, since no initializer ran on its workers. ``decode_profile``
+    names whose pixels files are decoded to (:mod:`hashbench.decoders`); a shared ``pool`` must
+    have been opened with the same one.
     """
     hs = resolve_hashers(hashers)
+    if decode_profile != "hashbench":
+        from .decoders import check_profile
+
+        check_profile(decode_profile)  # a one-line answer here, not a broken pool of workers
     workers = default_workers() if workers is None else workers
     if workers < 1:
         raise UsageError(f"workers must be at least 1, got {workers}")
@@ -478,16 +505,20 @@ def hash_stream(
         if i not in skip_chunks
     )
     if workers == 1 and pool is None:
-        _init_worker(hs, max_pixels, memory_budget(1))
-        for i, ids, srcs in chunks:
-            yield _hash_chunk(i, ids, srcs)
+        before = decode_profile_of_process()
+        try:
+            _init_worker(hs, max_pixels, memory_budget(1), decode_profile)
+            for i, ids, srcs in chunks:
+                yield _hash_chunk(i, ids, srcs)
+        finally:
+            set_decode_profile(before)  # this process's own setting, as it was
         return
     if pool is not None and not isinstance(pool, ProcessPoolExecutor):  # a cluster: tasks carry hashers
         yield from ordered_results(
-            pool, _hash_chunk, ((*t, hs, max_pixels) for t in chunks), WINDOW_PER_WORKER * workers
+            pool, _hash_chunk, ((*t, hs, max_pixels, decode_profile) for t in chunks), WINDOW_PER_WORKER * workers
         )
         return
-    yield from _SurvivingPool(hs, workers, max_pixels, pool).run(chunks)
+    yield from _SurvivingPool(hs, workers, max_pixels, pool, decode_profile).run(chunks)
 
 
 Task = tuple[int, list[str], list[Source]]
@@ -503,13 +534,21 @@ class _SurvivingPool:
     ``pool``, when given, is used until it breaks; the replacements are started and stopped here.
     """
 
-    def __init__(self, hashers: list[Hasher], workers: int, max_pixels: int, pool: ProcessPoolExecutor | None):
+    def __init__(
+        self,
+        hashers: list[Hasher],
+        workers: int,
+        max_pixels: int,
+        pool: ProcessPoolExecutor | None,
+        decode_profile: str = "hashbench",
+    ):
         self.hashers, self.workers, self.max_pixels = hashers, workers, max_pixels
+        self.decode_profile = decode_profile
         self.owned: list[ProcessPoolExecutor] = []
         self.pool = pool if pool is not None else self._new_pool(workers)
 
     def _new_pool(self, workers: int) -> ProcessPoolExecutor:
-        pool = open_pool(self.hashers, workers, self.max_pixels)
+        pool = open_pool(self.hashers, workers, self.max_pixels, decode_profile=self.decode_profile)
         self.owned.append(pool)
         return pool
 
@@ -670,6 +709,7 @@ def _run(
     max_pixels: int,
     progress: bool,
     desc: str,
+    decode_profile: str = "hashbench",
 ) -> HashResult:
     from tqdm.auto import tqdm
 
@@ -678,8 +718,12 @@ def _run(
         chunk_size = balanced_chunk_size(total, default_workers() if workers is None else workers)
     t0 = time.perf_counter()
     with tqdm(total=total, disable=not progress, unit="img", desc=desc, dynamic_ncols=True) as bar:
-        result = collect(hash_stream(items, hs, workers=workers, chunk_size=chunk_size, max_pixels=max_pixels), hs, bar)
+        stream = hash_stream(
+            items, hs, workers=workers, chunk_size=chunk_size, max_pixels=max_pixels, decode_profile=decode_profile
+        )
+        result = collect(stream, hs, bar)
     result.wall_seconds = time.perf_counter() - t0
+    result.decode_profile = decode_profile
     return result
 
 
@@ -692,9 +736,11 @@ def hash_files(
     chunk_size: int | None = None,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     progress: bool = True,
+    decode_profile: str = "hashbench",
 ) -> HashResult:
     """Hash image files; ``ids`` default to the paths as given. ``chunk_size=None`` picks one
-    that keeps every worker busy (:func:`balanced_chunk_size`)."""
+    that keeps every worker busy (:func:`balanced_chunk_size`). ``decode_profile`` names the
+    tool whose pixels are hashed (:mod:`hashbench.decoders`)."""
     ids = [os.fspath(p) for p in paths] if ids is None else list(ids)
     if len(ids) != len(paths):
         raise ValueError(f"{len(ids)} ids for {len(paths)} paths")
@@ -707,6 +753,7 @@ def hash_files(
         max_pixels=max_pixels,
         progress=progress,
         desc="hashing",
+        decode_profile=decode_profile,
     )
 
 

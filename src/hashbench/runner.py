@@ -221,7 +221,7 @@ def _hash_stages(
     the Dask client's, else a local pool when there is more than one worker."""
     pool = client
     if client is None and workers > 1:
-        pool = open_pool(hashers, workers, preload=("hashbench.sources",))
+        pool = open_pool(hashers, workers, preload=("hashbench.sources",), decode_profile=config.decode_profile)
     stages: dict[str, StageTiming] = {}
     sets: dict[str, Sequence[tuple[str, LazySource]]] = {
         "references": [(it.id, DatasetSource(it)) for it in inputs.references],
@@ -241,6 +241,7 @@ def _hash_stages(
                 chunk_size=config.chunk_size,
                 progress=progress,
                 pool=pool,
+                decode_profile=config.decode_profile,
             )
             stages[name] = cast(StageTiming, stage)
     finally:

@@ -7,6 +7,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from .. import hashers as hashers_mod
+from ..decoders import check_profile
 from ..errors import UsageError
 from ..files import find_images
 from ..hashers import Hasher
@@ -65,6 +66,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=DEFAULT_MAX_PIXELS,
         help=f"refuse images with more pixels than this (default {DEFAULT_MAX_PIXELS:,})",
     )
+    p.add_argument(
+        "--decode-profile",
+        default="hashbench",
+        metavar="NAME",
+        help="decode files as this tool does, to get its hashes: hashbench (default), threatexchange-cpp, "
+        "python-threatexchange (docs/decoders.md)",
+    )
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.add_argument(
         "--fresh",
@@ -121,6 +129,7 @@ def run_hash(args: argparse.Namespace) -> int:
     without it, CSV goes to stdout and nothing is written.
     """
     hashers = [hashers_mod.get(n) for n in parse_hasher_list(args.hasher)]
+    profile = check_profile(args.decode_profile)
     found = find_images(args.paths, all_files=args.all_files)
     for rel, reason in found.skipped:
         print(f"hashbench: skipped {rel}: {reason}", file=sys.stderr)
@@ -147,6 +156,7 @@ def run_hash(args: argparse.Namespace) -> int:
                     progress=progress,
                     client=client,
                     fresh=args.fresh,
+                    decode_profile=profile,
                 )
         except KeyboardInterrupt:
             print(
@@ -157,7 +167,13 @@ def run_hash(args: argparse.Namespace) -> int:
             return 130
     else:
         result = hash_files(
-            found.paths, found.ids, hashers, workers=args.workers, max_pixels=args.max_pixels, progress=progress
+            found.paths,
+            found.ids,
+            hashers,
+            workers=args.workers,
+            max_pixels=args.max_pixels,
+            progress=progress,
+            decode_profile=profile,
         )
         table = result_to_table(result)
         _print_csv(table)
