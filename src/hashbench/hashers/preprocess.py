@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from .base import HashOutput, ImageItem, register
+from .base import Hasher, HashOutput, ImageItem, register
 from .pdq import PDQHasher, _pixels
 
 __all__ = ["DEFAULT_BLACK_THRESHOLD", "unletterbox", "PDQUnletterboxHasher"]
@@ -43,20 +43,28 @@ def unletterbox(pixels: npt.NDArray[np.uint8], black_threshold: int = DEFAULT_BL
 
 
 @register("pdq+unletterbox")
-class PDQUnletterboxHasher(PDQHasher):
+class PDQUnletterboxHasher(Hasher):
     """PDQ of the image with its black borders trimmed (tx's --photo-preprocess unletterbox)."""
 
     name = "pdq+unletterbox"
+    nbits = 256
+    default_threshold = PDQHasher.default_threshold
+    kind = "perceptual"
+    has_quality = True
+    library = "pdqhash"
     description = "PDQ after trimming black borders (rows/columns all <= 15), as tx --photo-preprocess unletterbox"
-    same_as_variant0_of = None  # its hash is not pdq8's variant 0
     black_threshold = DEFAULT_BLACK_THRESHOLD
+
+    def __init__(self) -> None:
+        self.pdq = PDQHasher()  # the same PDQ, backend and all, on the trimmed pixels
 
     def hash_one(self, item: ImageItem) -> HashOutput:
         cropped = np.ascontiguousarray(unletterbox(_pixels(item), self.black_threshold))
-        return super().hash_one(ImageItem(id=item.id, pixels=cropped, data=item.data, path=item.path))
+        return self.pdq.hash_one(ImageItem(id=item.id, pixels=cropped, data=item.data, path=item.path))
 
     def describe(self) -> dict[str, object]:
         return {
+            **self.pdq.describe(),
             **super().describe(),
             "preprocess": {"name": "unletterbox", "black_threshold": self.black_threshold},
         }
