@@ -328,6 +328,9 @@ def _study_hashers(
         backend = h.describe().get("backend")  # which implementation computed the codes (PDQ: numba or pdqhash)
         if backend is not None:
             studied.hashers[h.name]["backend"] = str(backend)
+        preprocess = h.describe().get("preprocess")  # a step before hashing (pdq+unletterbox), with its setting
+        if isinstance(preprocess, dict):
+            studied.hashers[h.name]["preprocess"] = preprocess
         studied.index[h.name] = index_throughput(refs, dis, config.thresholds[h.name])
     return studied
 
