@@ -40,6 +40,11 @@ def main() -> None:
     small.convert("1").save(HERE / "gen-1bit.png")
     gray16 = np.asarray(small.convert("L"), dtype=np.uint16) * 257 + np.arange(201 * 320).reshape(201, 320) % 97
     Image.fromarray(gray16.astype(np.uint16)).save(HERE / "gen-gray16.png")
+    # Flat and pure-gradient images: PDQ's bits there are decided by rounding noise, where the C++
+    # core's float32 luma and pdqhash's float64 luma part (docs/decoders.md, known differences).
+    ramp = np.repeat(np.linspace(0, 255, 37)[None, :, None], 23, axis=0).repeat(3, axis=2)
+    Image.fromarray(ramp.astype(np.uint8)).save(HERE / "gen-tiny-gradient.png")
+    Image.new("RGB", (16, 16), (200, 120, 40)).save(HERE / "gen-tiny-flat.png")
     small.save(HERE / "gen-rgb.webp", quality=80)
     small.save(HERE / "gen-rgb.png")
 
