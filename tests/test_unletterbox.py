@@ -78,3 +78,32 @@ def test_pad_10_black_tpr_rises_from_zero_with_unletterbox():
             b = h.hash_one(ImageItem(id=it.id, pixels=padded)).code
             hits[h.name] += int(np.unpackbits(a ^ b).sum()) <= h.default_threshold
     assert hits == {"pdq": 0, "pdq+unletterbox": len(items)}
+
+
+def test_a_run_reports_both_matchers_and_records_the_step_and_the_decode_profile(tmp_path):
+    """A tiny seeded run: pdq and pdq+unletterbox on the same padded copies and impostor pairs."""
+    from hashbench.config import parse_config
+    from hashbench.runner import run
+    from hashbench.schema import Report
+    from typed_shape import shape_errors
+
+    config = parse_config(
+        {
+            "run": {"name": "unl", "seed": 3, "chunk_size": 8, "decode_profile": "python-threatexchange"},
+            "references": [{"dataset": "synthetic", "family": "mixed", "count": 8, "size": 128, "seed": 0}],
+            "distractors": [{"dataset": "synthetic", "family": "mixed", "count": 12, "size": 128, "seed": 1}],
+            "transforms": {"custom": [{"kind": "pad", "name": "pad_10_black", "fraction": 0.1, "colour": "black"}]},
+            "hashers": {"names": ["pdq", "pdq+unletterbox"], "composites": []},
+            "matching": {"quality_floor": 0},
+        },
+        origin="unl",
+    )
+    r = run(config, out_root=tmp_path, workers=1, progress=False).report
+    assert r["config"]["decode_profile"] == "python-threatexchange"
+    assert r["hashers"]["pdq+unletterbox"]["preprocess"] == {"name": "unletterbox", "black_threshold": 15}
+    assert "preprocess" not in r["hashers"]["pdq"]
+    tp = {name: h["at_threshold"]["tpr"]["count"] for name, h in r["hashers"].items()}
+    assert tp == {"pdq": 0, "pdq+unletterbox": 8}
+    fpr = {name: h["at_threshold"]["fpr_per_pair"] for name, h in r["hashers"].items()}
+    assert fpr["pdq"]["n"] == fpr["pdq+unletterbox"]["n"] > 0  # both FPRs reported, over the same pairs
+    assert shape_errors(r, Report) == []
