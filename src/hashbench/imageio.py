@@ -13,6 +13,10 @@ Decoding rules, chosen to match what a person sees when the image is displayed:
 - 16-bit and 32-bit integer images are scaled to 8 bits by their bit depth (not clipped), and
   floating-point images are clipped to 0..255.
 
+These are hashbench's own rules (the ``hashbench`` decoder profile). To measure what a deployed
+tool computes, a :mod:`hashbench.decoders` profile (``threatexchange-cpp``,
+``python-threatexchange``) replaces them after the checks below (:func:`set_decode_profile`).
+
 Hostile input is refused with :class:`~hashbench.errors.ImageDecodeError` (item id + reason)
 instead of exhausting memory: files larger than ``max_bytes`` and images whose header declares more
 than ``max_pixels`` pixels are refused before any pixel is decoded.
