@@ -258,6 +258,8 @@ class Summary(TypedDict, total=False):
     eer: EqualErrorRate
     isc_micro_ap: float
     recall_at_90_precision: RecallAtPrecision
+    # issue 14 (isc-exact): ISC's value breaks distance ties pessimistically; this one does not
+    micro_ap_tie_grouped: float
 
 
 class Quality(TypedDict):

@@ -1,7 +1,8 @@
 """Evaluation step *curves*: threshold-free summaries of the genuine and impostor distances.
 
-The equal error rate, ISC micro-average precision and recall at 90% precision, over all pairs.
-Empty without genuine pairs or without impostor pairs (nothing to trade off).
+The equal error rate, ISC micro-average precision (ISC 2021's pessimistic tie rule; the
+tie-grouped value beside it, labelled) and recall at 90% precision, over all pairs. Empty without
+genuine pairs or without impostor pairs (nothing to trade off).
 """
 
 from __future__ import annotations
@@ -10,7 +11,12 @@ import numpy as np
 import numpy.typing as npt
 
 from ..schema import Summary
-from .operating import equal_error_rate, isc_micro_average_precision, recall_at_precision
+from .operating import (
+    equal_error_rate,
+    isc_micro_average_precision,
+    micro_average_precision_tie_grouped,
+    recall_at_precision,
+)
 
 __all__ = ["curves_step"]
 
@@ -24,6 +30,7 @@ def curves_step(genuine_distances: npt.NDArray[np.int64], impostor_hist: npt.NDA
     eer = equal_error_rate(gen_all, impostor_hist)
     summary["eer"] = {"rate": eer.rate, "threshold": eer.threshold}
     summary["isc_micro_ap"] = isc_micro_average_precision(gen_all, impostor_hist)
+    summary["micro_ap_tie_grouped"] = micro_average_precision_tie_grouped(gen_all, impostor_hist)
     r90 = recall_at_precision(gen_all, impostor_hist, 0.9)
     summary["recall_at_90_precision"] = {
         "min_precision": float(r90.min_precision),
