@@ -253,7 +253,8 @@ class RecallAtPrecision(TypedDict):
 
 
 class Summary(TypedDict, total=False):
-    """Threshold-free summaries; empty without genuine or impostor pairs."""
+    """Threshold-free summaries; empty without genuine or impostor pairs, and for an exact hasher
+    (``HasherResult.exact``: one operating point, distance 0, nothing to summarise)."""
 
     eer: EqualErrorRate
     isc_micro_ap: float

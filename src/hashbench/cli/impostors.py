@@ -103,6 +103,16 @@ def _default_threshold(hasher: str, nbits: int) -> int:
         return Hasher.threshold_rule(nbits, exact=False)
 
 
+def _is_exact(hasher: str) -> bool:
+    """Whether the hasher is installed here and exact (md5, sha256): exact match only, distance 0."""
+    from .. import hashers as hashers_mod
+
+    try:
+        return hashers_mod.get(hasher).exact
+    except UsageError:
+        return False
+
+
 def _thresholds(text: str | None, hasher: str, nbits: int) -> list[int]:
     if text is None:
         return [_default_threshold(hasher, nbits)]
@@ -120,6 +130,8 @@ def _thresholds(text: str | None, hasher: str, nbits: int) -> list[int]:
         out.append(t)
     if not out:
         raise UsageError("--threshold is empty")
+    if _is_exact(hasher) and set(out) != {0}:
+        raise UsageError(f"{hasher} is an exact hash: only identical hashes match, so --threshold can only be 0")
     return sorted(set(out))
 
 
@@ -144,6 +156,7 @@ def run_impostors(args: argparse.Namespace) -> int:
     result = {
         "table": str(args.table),
         "hasher": args.hasher,
+        "exact": _is_exact(args.hasher),
         "nbits": nbits,
         "n_images": n,
         "pairs": "unordered",
@@ -250,6 +263,9 @@ def _print_result(result: dict[str, Any], alpha: float) -> None:
             for r in result["at_threshold"]
         ],
     )
+    if result["exact"]:
+        print("exact match only: a pair matches when its hashes are identical; rates are per pair, not per query")
+        return
     nonzero = [d for d, c in enumerate(result["histogram"]) if c]
     print(
         f"closest pair at distance {nonzero[0]}; a pair matches at distance <= threshold; "

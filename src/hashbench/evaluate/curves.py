@@ -2,7 +2,9 @@
 
 The equal error rate, ISC micro-average precision (ISC 2021's pessimistic tie rule; the
 tie-grouped value beside it, labelled) and recall at 90% precision, over all pairs. Empty without
-genuine pairs or without impostor pairs (nothing to trade off).
+genuine pairs or without impostor pairs (nothing to trade off), and for an exact hasher (MD5,
+SHA-256): a digest has one operating point, distance 0, and nothing to trade off either (a
+distance of 1 and of 64 between two digests mean the same thing).
 """
 
 from __future__ import annotations
@@ -21,11 +23,14 @@ from .operating import (
 __all__ = ["curves_step"]
 
 
-def curves_step(genuine_distances: npt.NDArray[np.int64], impostor_hist: npt.NDArray[np.int64]) -> Summary:
-    """``report["hashers"][h]["summary"]`` from the genuine distances (-1: not evaluated)."""
+def curves_step(
+    genuine_distances: npt.NDArray[np.int64], impostor_hist: npt.NDArray[np.int64], *, exact: bool = False
+) -> Summary:
+    """``report["hashers"][h]["summary"]`` from the genuine distances (-1: not evaluated); empty
+    for an ``exact`` hasher."""
     summary: Summary = {}
     gen_all = genuine_distances[genuine_distances >= 0]
-    if not len(gen_all) or not int(impostor_hist.sum()):
+    if exact or not len(gen_all) or not int(impostor_hist.sum()):
         return summary
     eer = equal_error_rate(gen_all, impostor_hist)
     summary["eer"] = {"rate": eer.rate, "threshold": eer.threshold}
