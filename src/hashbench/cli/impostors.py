@@ -62,7 +62,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--threshold",
         metavar="T[,T...]",
         default=None,
-        help="match thresholds, comma-separated (default: the hasher's named operating point, pdq 31, phash 10, ...)",
+        help="match thresholds, comma-separated (default: the hasher's named operating point, pdq 31, phash 10, ...; "
+        "exact hashes such as md5 and sha256: 0 only, exact match)",
     )
     p.add_argument("--alpha", type=float, default=0.05, help="1 - confidence of the intervals (default 0.05: 95%%)")
     p.add_argument(

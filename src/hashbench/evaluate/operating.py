@@ -293,7 +293,8 @@ def isc_micro_average_precision(genuine: npt.ArrayLike, impostor_hist: npt.Array
     raise the AP. AP is the mean, over the ground-truth matches, of the precision at the rank of
     each true positive (a ground-truth match never predicted adds 0). Here every genuine pair is a
     prediction scored ``-distance``, so the denominator is the number of genuine pairs, and every
-    impostor pair a non-match.
+    impostor pair a non-match; pairs with an image that failed to hash are outside both, as they
+    are outside every rate of the report (failures are reported apart).
 
     Hamming distances tie massively: all pairs at one distance share one score. Within distance
     ``d``, the ``i_d`` impostor pairs come first, then the ``g_d`` genuine pairs; with ``a`` true
@@ -331,8 +332,9 @@ def _precision_sums(
 
     In closed form, ``g - c * (H(a + c + g) - H(a + c))``. When precision is low the two terms
     nearly cancel, and digamma's last-bit error, times ``c``, would then be most of the answer; a
-    cell with few earlier predictions and few genuine pairs (at most :data:`_DIRECT_UP_TO` terms,
-    a few million over all cells at most) is therefore summed term by term. Where earlier
+    cell with few earlier predictions and few genuine pairs is therefore summed term by term (at
+    most 2e4 terms over all cells: fewer than 1e4 earlier predictions bound the genuine pairs
+    before the cell, and the cell adds at most :data:`_DIRECT_UP_TO`). Where earlier
     predictions are many the harmonic gap is accurate to the last bit (:func:`_harmonic_gap`),
     and where genuine pairs are many the sum is large enough that the cancellation costs nothing.
     """
