@@ -286,6 +286,7 @@ def _settings(config: RunConfig, h: Hasher, progress: bool, counter: PairCounter
         list_size=config.list_size,
         progress=progress,
         pair_histogram=counter,
+        exact=h.exact,
     )
 
 

@@ -295,11 +295,14 @@ class RecallAtPrecision(TypedDict):
 
 
 class Summary(TypedDict, total=False):
-    """Threshold-free summaries; empty without genuine or impostor pairs."""
+    """Threshold-free summaries; empty without genuine or impostor pairs, and for an exact hasher
+    (``HasherResult.exact``: one operating point, distance 0, nothing to summarise)."""
 
     eer: EqualErrorRate
     isc_micro_ap: float
     recall_at_90_precision: RecallAtPrecision
+    # issue 14 (isc-exact): ISC's value breaks distance ties pessimistically; this one does not
+    micro_ap_tie_grouped: float
 
 
 class Quality(TypedDict):

@@ -68,7 +68,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--threshold",
         metavar="T[,T...]",
         default=None,
-        help="match thresholds, comma-separated (default: the hasher's named operating point, pdq 31, phash 10, ...)",
+        help="match thresholds, comma-separated (default: the hasher's named operating point, pdq 31, phash 10, ...; "
+        "exact hashes such as md5 and sha256: 0 only, exact match)",
     )
     p.add_argument("--alpha", type=float, default=0.05, help="1 - confidence of the intervals (default 0.05: 95%%)")
     p.add_argument(
@@ -109,6 +110,16 @@ def _default_threshold(hasher: str, nbits: int) -> int:
         return Hasher.threshold_rule(nbits, exact=False)
 
 
+def _is_exact(hasher: str) -> bool:
+    """Whether the hasher is installed here and exact (md5, sha256): exact match only, distance 0."""
+    from .. import hashers as hashers_mod
+
+    try:
+        return hashers_mod.get(hasher).exact
+    except UsageError:
+        return False
+
+
 def _thresholds(text: str | None, hasher: str, nbits: int) -> list[int]:
     if text is None:
         return [_default_threshold(hasher, nbits)]
@@ -126,6 +137,8 @@ def _thresholds(text: str | None, hasher: str, nbits: int) -> list[int]:
         out.append(t)
     if not out:
         raise UsageError("--threshold is empty")
+    if _is_exact(hasher) and set(out) != {0}:
+        raise UsageError(f"{hasher} is an exact hash: only identical hashes match, so --threshold can only be 0")
     return sorted(set(out))
 
 
@@ -150,6 +163,7 @@ def run_impostors(args: argparse.Namespace) -> int:
     result = {
         "table": str(args.table),
         "hasher": args.hasher,
+        "exact": _is_exact(args.hasher),
         "nbits": nbits,
         "n_images": n,
         "pairs": "unordered",
@@ -256,6 +270,9 @@ def _print_result(result: dict[str, Any], alpha: float) -> None:
             for r in result["at_threshold"]
         ],
     )
+    if result["exact"]:
+        print("exact match only: a pair matches when its hashes are identical; rates are per pair, not per query")
+        return
     nonzero = [d for d, c in enumerate(result["histogram"]) if c]
     print(
         f"closest pair at distance {nonzero[0]}; a pair matches at distance <= threshold; "

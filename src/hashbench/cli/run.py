@@ -27,12 +27,13 @@ bundled with the dependencies, the default edit suite, 5,000 synthetic distracto
 hashers. Running the same configuration again resumes: finished chunks are not recomputed.
 
 Configurations and reports are untrusted input: a hasher that runs a program is declared in the
-config as [hashers.commands.NAME] (program = "...", nbits = N, protocol = "lines" or "nul"),
-listed by NAME in [hashers] names, and runs only if that exact program string is also given
-with --allow-command on this command line. Nothing runs while a config is checked. The program
-reads image paths on stdin and answers one hex hash (or "error REASON") per path, each ended by
-a newline ("lines") or a NUL byte ("nul", for file names that hold newlines); a batch whose
-output passes 64 KiB + 4 KiB per image fails with that reason.
+config as [hashers.commands.NAME] (program = "...", nbits = N, protocol = "lines" or "nul",
+exact = true for a digest whose only match is an identical hash), listed by NAME in [hashers]
+names, and runs only if that exact program string is also given with --allow-command on this
+command line. Nothing runs while a config is checked. The program reads image paths on stdin
+and answers one hex hash (or "error REASON") per path, each ended by a newline ("lines") or a
+NUL byte ("nul", for file names that hold newlines); a batch whose output passes 64 KiB + 4 KiB
+per image fails with that reason.
 """
 
 EPILOG = """\

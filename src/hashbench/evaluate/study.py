@@ -108,7 +108,9 @@ def study_hasher(
     with timed("impostor", tm):
         imp = impostor_step(refs, distractors, count, floor=floor, groups=groups, threshold=s.threshold)
     with timed("operating_points", tm):
-        operating = operating_points_step(gen, query_ref, imp.images, count, s.target_fprs, seed=s.seed, alpha=s.alpha)
+        operating = operating_points_step(
+            gen, query_ref, imp.images, count, s.target_fprs, seed=s.seed, alpha=s.alpha, exact=s.exact
+        )
     with timed("per_query", tm):
         per_query = per_query_step(nbits, refs, distractors, dihedral=s.dihedral, floor=floor)
     with timed("at_threshold", tm):
@@ -123,7 +125,7 @@ def study_hasher(
             per_image_ungated=imp.per_image_ungated,
         )
     with timed("curves", tm):
-        curves = curves_step(gen.distances, imp.histogram)
+        curves = curves_step(gen.distances, imp.histogram, exact=s.exact)
     result: HasherEvaluation = {
         "nbits": nbits,
         "matching": "dihedral" if s.dihedral else "plain",

@@ -98,7 +98,10 @@ class Hasher(ABC):
         name: registry name, as typed on the command line.
         nbits: bits per hash.
         kind: "perceptual", "cryptographic" or "external".
-        exact: True when only distance 0 is a meaningful match (MD5, SHA-256).
+        exact: True when only identical hashes are a meaningful match (MD5, SHA-256, any
+            cryptographic digest): a digest's bits carry no notion of "close", so an exact hasher
+            is evaluated at distance 0 only (one operating point: no EER, AP, curves or
+            calibrated thresholds) and its named threshold must be 0.
         needs: what ``hash_one`` reads from an :class:`ImageItem`: "pixels", "bytes" or "path".
         variants: hashes per image (8 for PDQ's dihedral set), variant 0 being the plain hash.
         has_quality: whether ``HashOutput.quality`` is filled (PDQ's 0-100 quality).
@@ -107,11 +110,12 @@ class Hasher(ABC):
         default_threshold: the named operating point (see the property).
     """
 
-    # Not ClassVar: the command hasher sets both per instance (its name and width come from its spec).
+    # Not ClassVar: the command hasher sets these per instance (its name, width and exactness
+    # come from its spec).
     name: str
     nbits: int
+    exact: bool = False
     kind: ClassVar[Kind] = "perceptual"
-    exact: ClassVar[bool] = False
     needs: ClassVar[Needs] = "pixels"
     variants: ClassVar[int] = 1
     has_quality: ClassVar[bool] = False
@@ -290,6 +294,10 @@ def check_conformance(hasher: Hasher, images: Sequence[npt.NDArray[np.uint8]] | 
         if not np.array_equal(code_from_hex(code_to_hex(code, hasher.nbits), hasher.nbits), code):
             report.problems.append("hex round-trip changed a code")
             break
+    if hasher.exact and hasher.default_threshold != 0:
+        report.problems.append(
+            f"exact hashers match at distance 0 only, but default_threshold is {hasher.default_threshold}"
+        )
     if hasher.has_quality and (first.quality is None or first.quality.shape != (len(items),)):
         report.problems.append("has_quality is set but no quality array was returned")
     if hasher.variants > 1:
