@@ -286,7 +286,7 @@ def plot_roc(report: Report) -> bytes:
     ax.set_xlabel("per-pair false-positive rate (log)")
     ax.set_ylabel("true-positive rate (edited copies found)")
     ax.set_title(
-        "ROC: ● named threshold, ◀ two-sided 95% upper end where no false match was seen, ■ exact hasher (its one point)",
+        "ROC: ● named threshold, ◀ two-sided 95% upper end where no false match was seen, ■ exact hasher (one point)",
         fontsize=10,
     )
     ax.grid(alpha=0.3, which="both", lw=0.5)
