@@ -9,6 +9,7 @@ a fresh run gives. Timeouts are shortened (1-2 s) so each test takes seconds.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -181,9 +182,10 @@ def test_a_scheduler_that_stops_answering_is_one_line(external):
         session(address, no_worker_timeout=1) as client,
     ):
         t0 = time.monotonic()
-        external.loop.add_callback(time.sleep, 6)  # the scheduler's loop (and its worker's) blocked
+        external.loop.add_callback(time.sleep, 10)  # the scheduler's loop (and its worker's) blocked
         client.submit(inc, 1, pure=False).result()
-    assert time.monotonic() - t0 < 6
+    assert time.monotonic() - t0 < 10  # stopped while the scheduler was still silent
+    external.sync(asyncio.sleep, 0)  # let the loop come back before the fixture closes the cluster
 
 
 def test_errors_that_are_not_the_clusters_pass_unchanged(external):
@@ -268,7 +270,7 @@ def test_a_run_whose_cluster_goes_away_stops_in_one_line_and_resumes_exactly(
     elapsed = time.monotonic() - t0
     err = capfd.readouterr().err.strip()
     assert code == EXIT_CLUSTER_LOST, err
-    assert elapsed < 60
+    assert elapsed < 120  # bounded (a hang is forever); about 10 s on an idle machine
     assert err.splitlines() == [err], err  # one line: no traceback, no Dask log lines
     cause = "no worker for 1 s" if failure == "workers" else "lost the connection to its scheduler"
     assert err.startswith(f"hashbench: error: the Dask cluster at {external.scheduler_address}: {cause}")
