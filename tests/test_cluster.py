@@ -498,3 +498,66 @@ def test_cluster_workers_read_images_from_urls(client, tmp_path):
         local.paths, local.ids, hashers, tmp_path / "l.parquet", workers=1, max_pixels=10**8, progress=False
     )
     assert on_cluster.select(["id", "hasher", "hash_hex"]).equals(here.select(["id", "hasher", "hash_hex"]))
+
+
+# ---------------------------------------------------------------------------------------------
+# an item that kills the worker hashing it
+
+
+def test_an_item_that_kills_its_worker_is_reported_by_id_and_its_chunk_is_hashed(client):
+    """Dask retries a task whose worker died, then raises KilledWorker: the chunk is hashed again
+    item by item, and only the killer is reported, as 'worker died (memory?)' like a local pool."""
+    from hashbench.hashing import WORKER_DIED, LazySource, collect, hash_stream, resolve_hashers
+
+    class Killer(LazySource):  # defined here, so it travels by value to the worker
+        def materialise(self, item_id):
+            os._exit(1)  # what the kernel's OOM killer does to the worker
+
+    rng = np.random.default_rng(4)
+    arrays = {f"img{i}": rng.integers(0, 256, (32, 32, 3), dtype=np.uint8) for i in range(6)}
+    items = [(i, a) for i, a in arrays.items()]
+    items.insert(2, ("bomb", Killer()))
+    hashers = resolve_hashers(["pdq", "md5"])
+    allowed = client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.allowed_failures)
+    client.run_on_scheduler(lambda dask_scheduler: setattr(dask_scheduler, "allowed_failures", 0))  # 1 death each
+    try:
+        got = collect(hash_stream(items, hashers, workers=2, chunk_size=4, pool=client), hashers)
+    finally:
+        client.run_on_scheduler(lambda dask_scheduler, n=allowed: setattr(dask_scheduler, "allowed_failures", n))
+        client.wait_for_workers(2, timeout=120)  # the nannies restart the killed workers
+    assert got.ids == [i for i, _ in items]
+    assert got.decode_errors == [None, None, WORKER_DIED, None, None, None, None]
+    want = collect(hash_stream(list(arrays.items()), hashers, workers=1), hashers)
+    for name in ("pdq", "md5"):
+        keep = [i for i, x in enumerate(got.ids) if x != "bomb"]
+        np.testing.assert_array_equal(got.codes[name][keep], want.codes[name])
+        assert not got.ok[name][2] and got.ok[name][keep].all()
+
+
+# ---------------------------------------------------------------------------------------------
+# `[run] workers` in a config: the one --workers rule, and the cluster's slots with --cluster
+
+
+def test_config_workers_follow_the_one_workers_rule(client, tmp_path, capsys):
+    import tomllib
+
+    from hashbench.cli.options import workers_count
+    from hashbench.cpus import default_workers
+    from hashbench.runner import _workers
+
+    refs = '[[references]]\ndataset = "synthetic"\ncount = 2\n[hashers]\nnames = ["md5"]\n'
+
+    def config(n):
+        return parse_config(tomllib.loads(f"[run]\nworkers = {n}\n{refs}"), origin="w.toml")
+
+    assert _workers(config(0), None, None) == default_workers() == workers_count("0")  # 0: every CPU
+    assert _workers(config(3), None, None) == 3 == workers_count("3")
+    assert _workers(config(3), workers_count("0"), None) == default_workers()  # --workers 0 means the same
+    assert _workers(config(0), None, client) == 2  # on a cluster: its worker threads
+    for bad, needle in (("-1", "must be 0 (all CPUs) or a positive count, got -1"), ('"2"', "whole number")):
+        path = tmp_path / "w.toml"
+        path.write_text(f"[run]\nworkers = {bad}\n{refs}")
+        assert main(["run", "--config", str(path), "--out", str(tmp_path / "o")]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.splitlines() == [err] and needle in err
+    assert not (tmp_path / "o").exists()  # refused before any folder is made

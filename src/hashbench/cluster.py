@@ -19,16 +19,28 @@ hashbench does not ship a distributed engine of its own: it hands its two big jo
 Dask is an optional dependency (``pip install 'hashbench[cluster]'``); importing this module
 does not import it. ``connect("local")`` starts a cluster of worker processes on this machine
 that listens on 127.0.0.1 only; any other address is an existing scheduler.
+
+**A cluster never hangs a run and never ends it in a traceback** (:func:`session`, what every
+command uses): connecting, handshake included, takes at most :data:`CONNECT_TIMEOUT` seconds; a
+run that has work waiting while the cluster has no worker (or its scheduler does not answer) for
+:data:`NO_WORKER_TIMEOUT` seconds stops; a lost scheduler stops it at once. Each ends in one
+:class:`ClusterError` line (exit code :data:`EXIT_CLUSTER_LOST`); the chunks already saved stay,
+and the same command resumes from them. A hashing task that kills every worker it runs on is
+hashed again item by item, and the item that kills workers is reported as
+``worker died (memory?)``, as on a local pool (:func:`hash_chunks_on`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import os
 import sys
 import threading
-from collections.abc import Callable
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,16 +50,24 @@ import numpy as np
 import numpy.typing as npt
 
 from .bits import nbytes_for
-from .errors import UsageError
+from .errors import HashbenchError, UsageError
 from .threads import numba_threads
 
 if TYPE_CHECKING:  # pragma: no cover
     from distributed import Client
 
+    from .hashers import Hasher
+    from .hashing import ChunkResult, Source
+
 __all__ = [
     "CONNECT_TIMEOUT",
+    "NO_WORKER_TIMEOUT",
+    "EXIT_CLUSTER_LOST",
     "MIN_CHUNK",
+    "ClusterError",
     "connect",
+    "session",
+    "hash_chunks_on",
     "worker_slots",
     "chunk_bounds",
     "impostor_histogram_on",
@@ -59,6 +79,15 @@ __all__ = [
 #: Seconds to wait for a scheduler (and for its first worker) before giving up;
 #: ``HASHBENCH_CLUSTER_TIMEOUT`` overrides it.
 CONNECT_TIMEOUT = float(os.environ.get("HASHBENCH_CLUSTER_TIMEOUT", "10"))
+
+#: Seconds a run waits, with work submitted, while the cluster has no worker or its scheduler does
+#: not answer, before it stops; ``HASHBENCH_NO_WORKER_TIMEOUT`` overrides it. Long enough for a
+#: nanny to restart a worker or an autoscaler to start one, short enough that a cluster whose
+#: workers all died is noticed within a minute instead of never.
+NO_WORKER_TIMEOUT = float(os.environ.get("HASHBENCH_NO_WORKER_TIMEOUT", "60"))
+
+#: Exit code of a command stopped because its cluster went away (no worker, scheduler lost).
+EXIT_CLUSTER_LOST = 4
 
 #: Fewest codes per chunk when the chunk size is chosen for you: a block of 4,096 x 4,096 codes
 #: is 1.7e7 pairs (tens of milliseconds of kernel time), enough to hide a task's overhead.
@@ -120,11 +149,14 @@ def connect(address: str | os.PathLike[str], *, n_workers: int | None = None, ti
             )
         except (OSError, RuntimeError) as exc:
             raise UsageError(f"could not start a local Dask cluster: {_one_line(exc)}") from None
+    where = {"scheduler_file": text} if Path(text).is_file() else {"address": text}
     try:
-        if Path(text).is_file():
-            client = distributed.Client(scheduler_file=text, timeout=timeout, set_as_default=False)
-        else:
-            client = distributed.Client(text, timeout=timeout, set_as_default=False)
+        client = _within(timeout + 2.0, partial(distributed.Client, **where, timeout=timeout, set_as_default=False))
+    except _Silent:
+        raise UsageError(
+            f"no answer from a Dask scheduler at {text} within {timeout:g} s (something there accepts "
+            "connections but does not speak Dask's protocol); is the address right?"
+        ) from None
     except (OSError, TimeoutError, ValueError) as exc:
         raise UsageError(
             f"cannot reach the Dask scheduler at {text} within {timeout:g} s ({_root_cause(exc)}); "
@@ -138,6 +170,37 @@ def connect(address: str | os.PathLike[str], *, n_workers: int | None = None, ti
             f"the Dask scheduler at {text} has no worker after {timeout:g} s; start some with `dask worker {text}`"
         ) from None
     return client
+
+
+class _Silent(Exception):
+    """The scheduler (or whatever listens there) did not finish the handshake in time."""
+
+
+def _within(seconds: float, make: Callable[[], Client]) -> Client:
+    """``make()``, given at most ``seconds``: else :class:`_Silent`.
+
+    Dask bounds the TCP connect by its ``timeout`` but then waits for the scheduler's handshake
+    with no limit: an address that accepts connections and never answers (a stopped scheduler, a
+    proxy, another program) hung ``--cluster`` for 13.5 minutes. The client is made in a daemon
+    thread that is abandoned if it does not finish: it holds one idle socket until this process
+    ends or the peer closes it.
+    """
+    box: dict[str, Any] = {}
+
+    def attempt() -> None:
+        try:
+            box["client"] = make()
+        except BaseException as exc:  # handed to the caller's thread below
+            box["error"] = exc
+
+    thread = threading.Thread(target=attempt, name="hashbench-cluster-connect", daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        raise _Silent()
+    if "error" in box:
+        raise box["error"]
+    return box["client"]
 
 
 def _root_cause(exc: BaseException) -> str:
@@ -159,6 +222,203 @@ def _root_cause(exc: BaseException) -> str:
 def _one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split()) or type(exc).__name__
     return text if len(text) <= 200 else text[:197] + "..."
+
+
+class ClusterError(HashbenchError):
+    """The cluster went away while a command used it: every worker gone, or the scheduler lost,
+    silent, or killing workers with a task. One line; the command exits :data:`EXIT_CLUSTER_LOST`."""
+
+    exit_code = EXIT_CLUSTER_LOST
+
+
+@contextlib.contextmanager
+def session(
+    address: str | os.PathLike[str],
+    *,
+    n_workers: int | None = None,
+    timeout: float | None = None,
+    no_worker_timeout: float | None = None,
+    saved: str | None = None,
+) -> Iterator[Client]:
+    """A client of the cluster at ``address`` (:func:`connect`) that cannot hang or traceback.
+
+    While the block runs, a watchdog thread asks the scheduler for its workers every second; when
+    work is waiting but there has been no worker, or no answer, for ``no_worker_timeout`` seconds
+    (default :data:`NO_WORKER_TIMEOUT`), it closes the client, which ends every wait of the block.
+    A Dask error out of the block (a lost scheduler, a task that killed its workers, a closed
+    connection) becomes one :class:`ClusterError` line naming the cluster and the cause, with
+    ``saved`` (where the finished work is kept) appended; any other error passes unchanged. Dask's
+    own log lines are held back meanwhile: they repeat that one fact in many lines.
+    """
+    grace = NO_WORKER_TIMEOUT if no_worker_timeout is None else float(no_worker_timeout)
+    text = os.fspath(address).strip()
+    label = "the local Dask cluster" if text == "local" else f"the Dask cluster at {text}"
+    with _dask_logs_held():
+        client = connect(address, n_workers=n_workers, timeout=timeout)
+        watchdog = _Watchdog(client, grace)
+        try:
+            yield client
+        except (KeyboardInterrupt, SystemExit, GeneratorExit, HashbenchError):
+            raise
+        except BaseException as exc:  # asyncio.CancelledError (a cancelled future) is a BaseException
+            reason = watchdog.reason or _diagnose(exc, client)
+            if reason is None:
+                raise
+            tail = f"; {saved}" if saved else ""
+            raise ClusterError(f"{label}: {reason}{tail}") from None
+        finally:
+            watchdog.stop()
+            with contextlib.suppress(Exception):
+                client.close()
+
+
+class _Watchdog:
+    """Closes ``client`` once it has had work waiting and no worker (or no scheduler answer) for
+    ``grace`` seconds; :attr:`reason` then says which, for the one line the user sees."""
+
+    def __init__(self, client: Client, grace: float) -> None:
+        self.client, self.grace = client, grace
+        self.poll = min(1.0, max(0.05, grace / 4))
+        self.reason: str | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="hashbench-cluster-watchdog", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _watch(self) -> None:
+        bad_since: float | None = None
+        while not self._stop.wait(self.poll):
+            trouble = self._trouble()
+            if trouble is None:
+                bad_since = None
+                continue
+            now = time.monotonic()
+            bad_since = now if bad_since is None else bad_since
+            if now - bad_since >= self.grace:
+                self.reason = trouble
+                with contextlib.suppress(Exception):
+                    self.client.close(timeout=min(10.0, max(1.0, self.grace)))
+                return
+
+    def _trouble(self) -> str | None:
+        """What is wrong now, or None. No worker is trouble only while work waits (a cluster may
+        scale to zero between jobs); a scheduler that does not answer always is, since any call
+        into the client (counting its workers, scattering codes) would wait for it forever."""
+        if self.client.status != "running":
+            return None  # the connection is lost: Dask cancels every future, the block's own error
+        count = _worker_count(self.client, timeout=min(5.0, max(0.5, self.grace / 2)))
+        if count is None:
+            return f"its scheduler has not answered for {self.grace:g} s (stopped or overloaded?)"
+        if count == 0 and self.client.futures:
+            return f"no worker for {self.grace:g} s while work was waiting (every worker died or left); start workers"
+        return None
+
+
+def _worker_count(client: Client, timeout: float) -> int | None:
+    """Workers the scheduler knows now, or None if it does not answer within ``timeout``."""
+    try:
+        return len(client.nthreads(callback_timeout=timeout))
+    except Exception:
+        return None
+
+
+def _diagnose(exc: BaseException, client: Client) -> str | None:
+    """One line saying how the cluster failed ``exc``'s wait, or None if ``exc`` is not the cluster's."""
+    from distributed import KilledWorker
+    from distributed.comm import CommClosedError
+
+    if isinstance(exc, KilledWorker):
+        return (
+            f"task {exc.task!r} killed {exc.allowed_failures + 1} workers in a row, the last "
+            f"{exc.last_worker.address} (out of memory?)"
+        )
+    if client.status != "running":
+        return "lost the connection to its scheduler (it stopped, or the network failed)"
+    import asyncio
+
+    if isinstance(exc, (asyncio.CancelledError, OSError, TimeoutError)):
+        count = _worker_count(client, timeout=5.0)
+        if count == 0:
+            return "no worker left (every worker died or left); start workers"
+        if count is None:
+            return "its scheduler stopped answering"
+        if isinstance(exc, (asyncio.CancelledError, CommClosedError)):
+            return f"the cluster dropped the work ({_one_line(exc)})"
+    return None
+
+
+@contextlib.contextmanager
+def _dask_logs_held() -> Iterator[None]:
+    """Raise the ``distributed`` logger to CRITICAL for the block, then restore it."""
+    logger = logging.getLogger("distributed")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def hash_chunks_on(
+    executor: Any,
+    tasks: Iterable[tuple[int, list[str], list[Source]]],
+    hashers: list[Hasher],
+    max_pixels: int,
+    window: int,
+) -> Iterator[ChunkResult]:
+    """Hash ``(index, ids, sources)`` chunks on a Dask client (or any Executor), in order.
+
+    Like :func:`hashbench.parallel.ordered_results` (``window`` chunks in flight), but a chunk
+    whose task killed every worker it ran on (Dask retries it, then raises ``KilledWorker``) is
+    hashed again one item at a time, and an item that kills workers alone is recorded as
+    ``worker died (memory?)``, as on a local pool: one bad image costs its row, not the run.
+    """
+    from .hashing import _hash_chunk
+
+    pending: deque[tuple[tuple[int, list[str], list[Source]], Any]] = deque()
+    for task in tasks:
+        pending.append((task, executor.submit(_hash_chunk, *task, hashers, max_pixels)))
+        if len(pending) >= window:
+            yield _taken(executor, *pending.popleft(), hashers, max_pixels)
+    while pending:
+        yield _taken(executor, *pending.popleft(), hashers, max_pixels)
+
+
+def _taken(
+    executor: Any, task: tuple[int, list[str], list[Source]], future: Any, hashers: list[Hasher], max_pixels: int
+) -> ChunkResult:
+    """The result of one chunk's task; item by item if the task killed its workers."""
+    from .hashing import WORKER_DIED, _failed_chunk, _hash_chunk, _join_chunks
+
+    killed = _killed_worker_type()
+    try:
+        return future.result()
+    except killed:
+        pass
+    index, ids, sources = task
+    parts = []
+    for item_id, source in zip(ids, sources):  # one at a time: no other item of it shares the worker
+        try:
+            parts.append(executor.submit(_hash_chunk, index, [item_id], [source], hashers, max_pixels).result())
+        except killed:
+            parts.append(_failed_chunk(index, [item_id], WORKER_DIED, hashers))
+    return _join_chunks(index, parts, hashers)
+
+
+def _killed_worker_type() -> type[BaseException]:
+    """Dask's ``KilledWorker``, or an exception nothing raises when Dask is not installed."""
+    try:
+        from distributed import KilledWorker
+    except ImportError:
+        return _NeverRaised
+    return KilledWorker
+
+
+class _NeverRaised(Exception):
+    pass
 
 
 def worker_slots(client: Client) -> int:

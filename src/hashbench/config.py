@@ -285,6 +285,16 @@ def _whole(lo: int) -> Parse:
     return parse
 
 
+def _workers_count(value: Any, where: str, ctx: _Parsed) -> int:
+    """``[run] workers`` by the one ``--workers`` rule (:mod:`hashbench.cli.options`): N >= 1 worker
+    processes, 0 every CPU this process may use (resolved when the run starts, so the same config
+    fits any machine), a negative count refused in the same words as on the command line."""
+    n = _int(value, where, ctx.origin)
+    if n < 0:
+        raise UsageError(f"{ctx.origin}: {where} must be 0 (all CPUs) or a positive count, got {n}")
+    return n
+
+
 def _text(value: Any, where: str, ctx: _Parsed) -> str:
     return _safe_text(value, where, ctx.origin)
 
@@ -539,7 +549,7 @@ class RunConfig:
 
     name: str = _setting("run", "name", "default", parse=_plain_name, help="the run's name: the first part of its id")
     seed: int = _setting("run", "seed", 0, parse=_whole(0), help="seed of the edits and the calibration split")
-    workers: int = _setting("run", "workers", 0, parse=_whole(0), help="worker processes; 0: every CPU available")
+    workers: int = _setting("run", "workers", 0, parse=_workers_count, help="worker processes; 0: every CPU available")
     chunk_size: int = _setting("run", "chunk_size", 32, parse=_whole(1), help="images per checkpointed chunk")
     references: tuple[DatasetSpec, ...] = _setting(
         None, "references", (), parse=_references, dump=_dump_datasets, help="the known images, each edited"

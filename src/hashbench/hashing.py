@@ -38,7 +38,7 @@ from .errors import ImageDecodeError, UsageError
 from .hashers import HashBatch, Hasher, ImageItem
 from .hashers import get as get_hasher
 from .imageio import DEFAULT_MAX_PIXELS, is_url, memory_budget, read_image, read_url, set_memory_budget
-from .parallel import WINDOW_PER_WORKER, Executor, chunked, ordered_results, process_pool
+from .parallel import WINDOW_PER_WORKER, Executor, chunked, process_pool
 
 __all__ = [
     "Source",
@@ -483,9 +483,9 @@ def hash_stream(
             yield _hash_chunk(i, ids, srcs)
         return
     if pool is not None and not isinstance(pool, ProcessPoolExecutor):  # a cluster: tasks carry hashers
-        yield from ordered_results(
-            pool, _hash_chunk, ((*t, hs, max_pixels) for t in chunks), WINDOW_PER_WORKER * workers
-        )
+        from .cluster import hash_chunks_on  # survives a task that kills its workers, as below
+
+        yield from hash_chunks_on(pool, chunks, hs, max_pixels, WINDOW_PER_WORKER * workers)
         return
     yield from _SurvivingPool(hs, workers, max_pixels, pool).run(chunks)
 

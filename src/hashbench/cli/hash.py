@@ -134,9 +134,10 @@ def run_hash(args: argparse.Namespace) -> int:
         try:
             from contextlib import nullcontext
 
-            from ..cluster import connect
+            from ..cluster import session
 
-            with connect(args.cluster) if args.cluster else nullcontext() as client:
+            saved = f"finished chunks are kept in {args.out}.parts/: run the same command again to resume"
+            with session(args.cluster, saved=saved) if args.cluster else nullcontext() as client:
                 result, table = hash_files_to_table(
                     found.paths,
                     found.ids,

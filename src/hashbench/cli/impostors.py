@@ -236,9 +236,9 @@ def _count_pairs_on_cluster(
     args: argparse.Namespace, codes: npt.NDArray[np.uint8], nbits: int, progress: bool
 ) -> tuple[npt.NDArray[np.int64], str, float]:
     """The same histogram, split into blocks on a Dask cluster; timed from connection, not start-up."""
-    from ..cluster import connect, impostor_histogram_on, worker_slots
+    from ..cluster import impostor_histogram_on, session, worker_slots
 
-    with connect(args.cluster) as client:
+    with session(args.cluster) as client:
         where = "a local Dask cluster" if args.cluster == "local" else f"the Dask cluster at {args.cluster}"
         computed_on = f"{where} ({worker_slots(client)} worker threads)"
         t0 = time.perf_counter()  # the count, not the cluster's start-up

@@ -47,7 +47,9 @@ examples:
 
 exit codes: 0 done; 1 --reproduce found a difference; 2 usage error (bad config, bad path);
   3 nothing could be measured (no image was hashed by any hasher: an empty folder, or every
-  image failed). Whenever anything failed, a summary (count by stage, first reasons) goes to stderr.
+  image failed); 4 the --cluster went away (no worker for HASHBENCH_NO_WORKER_TIMEOUT seconds,
+  default 60, or the scheduler was lost): finished chunks are kept, the same command resumes.
+  Whenever anything failed, a summary (count by stage, first reasons) goes to stderr.
 """
 
 
@@ -75,7 +77,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="ADDRESS|local",
         default=None,
         help="hash and count impostor pairs on a Dask cluster (a scheduler address, a scheduler file, "
-        "or 'local'); needs hashbench[cluster]; results are identical to a run here",
+        "or 'local'); needs hashbench[cluster]; results are identical to a run here. Stops (exit 4) "
+        "if the cluster has no worker for 60 s (HASHBENCH_NO_WORKER_TIMEOUT) or loses its scheduler",
     )
     p.add_argument("--print-default-config", action="store_true", help="print the embedded default TOML and exit")
     p.add_argument(
@@ -103,9 +106,10 @@ def run_command(args: argparse.Namespace) -> int:
         return 0
     progress = False if args.no_progress else None
     if args.cluster:
-        from ..cluster import connect
+        from ..cluster import session
 
-        with connect(args.cluster) as client:
+        saved = f"finished chunks are kept under {args.out}/: run the same command again to resume"
+        with session(args.cluster, saved=saved) as client:
             return _run_or_reproduce(args, progress, client)
     return _run_or_reproduce(args, progress, None)
 
