@@ -38,6 +38,7 @@ __all__ = [
     "RecallAtPrecision",
     "Summary",
     "Quality",
+    "ListedItems",
     "HasherEvaluation",
     "HasherResult",
     "Composite",
@@ -270,6 +271,20 @@ class Quality(TypedDict):
     gated_images_impostor: int | None
 
 
+class ListedItems(TypedDict):
+    """What the run folder's per-item files hold for one matcher (docs/report-schema.md): the
+    true number of false matches and misses at ``threshold`` and how many of each are listed
+    (at most ``max_listed``; the smallest distances first, misses in query order). ``threshold``
+    for a hasher only (a composite's parts have theirs); ``misses`` for a hasher only."""
+
+    threshold: NotRequired[int]
+    max_listed: int
+    false_matches: int
+    false_matches_listed: int
+    misses: NotRequired[int]
+    misses_listed: NotRequired[int]
+
+
 class HasherEvaluation(TypedDict):
     """What :func:`hashbench.evaluate.study.study_hasher` measures of one hasher's codes."""
 
@@ -285,6 +300,7 @@ class HasherEvaluation(TypedDict):
     operating_points: list[OperatingPoint]
     summary: Summary
     quality: NotRequired[Quality]
+    listed: NotRequired[ListedItems]
 
 
 class HasherResult(HasherEvaluation):
@@ -306,6 +322,7 @@ class Composite(TypedDict):
     pairs: Literal["ordered", "unordered"]
     tpr: Rate
     fpr_per_pair: Rate
+    listed: NotRequired[ListedItems]
 
 
 # --- inputs, environment, timing ------------------------------------------------------------

@@ -30,3 +30,4 @@ class StudySettings:
     list_size: float
     progress: bool = False
     pair_histogram: PairCounter | None = None
+    max_listed: int = 10_000  # false matches and misses listed (hashbench.evaluate.pairs)
