@@ -42,6 +42,7 @@ from .evaluate.codes import Codes, PairCounter
 from .evaluate.composite import composite_images, study_composite
 from .evaluate.index_speed import index_throughput
 from .evaluate.pairs import Evidence, ItemNames, composite_evidence, listed_summary
+from .evaluate.population import population_step
 from .evaluate.settings import StudySettings
 from .evaluate.study import study_hasher
 from .hashers import Hasher
@@ -54,8 +55,10 @@ from .schema import (
     HasherResult,
     HashingRate,
     IndexTiming,
+    InputPopulation,
     Inputs,
     PeakMemory,
+    PopulationSet,
     Report,
     StageTiming,
     Timing,
@@ -280,6 +283,46 @@ def _query_ref(inputs: RunInputs, hashed: Hashed) -> npt.NDArray[np.int64]:
     return np.array([ref_row[qid.rsplit("#", 1)[0]] for qid in hashed.queries.ids], dtype=np.int64)
 
 
+def _impostor_labels(ev: Evidence, groups: tuple[list[str], list[str]]) -> list[str]:
+    """The group of each row of a matcher's impostor set (hashed references, then distractors)."""
+    assert ev.ref_rows is not None and ev.dis_rows is not None
+    return [groups[0][k] for k in ev.ref_rows.tolist()] + [groups[1][k] for k in ev.dis_rows.tolist()]
+
+
+def _population(config: RunConfig, inputs: RunInputs, hashed: Hashed) -> InputPopulation:
+    """The images of each set by family: redraws (synthetic draws made distinct) and, with a
+    quality hasher, how many hashes fall below the quality floor (the hard low-texture cases)."""
+    from .datasets.distinct import CRITERION
+
+    quality_name = next((h.name for h in hashed.references.hashers if h.has_quality), None)
+    out: InputPopulation = {
+        "criterion": CRITERION,
+        "distinct": all(
+            spec.params.get("distinct", True) not in (False, "false", "no", "0")
+            for spec in (*config.references, *config.distractors)
+            if spec.dataset == "synthetic"
+        ),
+        "references": {},
+        "distractors": {},
+    }
+    for key, items, res in (
+        ("references", inputs.references, hashed.references),
+        ("distractors", inputs.distractors, hashed.distractors),
+    ):
+        quality, ok = (res.quality.get(quality_name), res.ok[quality_name]) if quality_name else (None, None)
+        table: dict[str, PopulationSet] = {}
+        for k, it in enumerate(items):
+            entry = table.setdefault(_group(it), {"images": 0, "redrawn": 0, "redraws": 0})
+            redraw = int(it.source.get("redraw", 0))
+            entry["images"] += 1
+            entry["redrawn"] += int(redraw > 0)
+            entry["redraws"] += redraw
+            if quality is not None and ok is not None and ok[k]:
+                entry["low_quality"] = entry.get("low_quality", 0) + int(quality[k] < config.quality_floor)
+        out[key] = table  # type: ignore[literal-required]
+    return out
+
+
 def _settings(config: RunConfig, h: Hasher, progress: bool, counter: PairCounter | None) -> StudySettings:
     return StudySettings(
         name=h.name,
@@ -328,6 +371,7 @@ def _study_hashers(
         studied.hashers[h.name] = {
             **res,
             "listed": listed_summary(ev),
+            "population": population_step(ev, _impostor_labels(ev, groups), config.alpha),
             "library": h.library,
             "library_version": h.library_version(),
             "kind": h.kind,
@@ -456,6 +500,7 @@ def _inputs_section(config: RunConfig, inputs: RunInputs, hashed: Hashed) -> Inp
             "transforms": [cast(Any, t.describe()) for t in inputs.suite],
         },
         "failures": [f for stage, res in hashed.by_stage() for f in _failures(stage, res)],
+        "population": _population(config, inputs, hashed),
     }
 
 

@@ -39,6 +39,10 @@ __all__ = [
     "Summary",
     "Quality",
     "ListedItems",
+    "FamilyRate",
+    "Population",
+    "PopulationSet",
+    "InputPopulation",
     "HasherEvaluation",
     "HasherResult",
     "Composite",
@@ -285,6 +289,33 @@ class ListedItems(TypedDict):
     misses_listed: NotRequired[int]
 
 
+class FamilyRate(TypedDict):
+    """All pairs of a set of images: ``count`` false matches in ``n`` pairs of ``images`` images,
+    the exact binomial interval and the image-level one (two-sided, the image as the sampling
+    unit), ``upper_one_sided`` the one-sided image-level upper bound at the report's confidence."""
+
+    images: int
+    count: int
+    n: int
+    rate: float | None
+    ci_pair_level: NotRequired[list[float]]
+    ci_image_level: NotRequired[list[float]]
+    upper_one_sided: NotRequired[float]
+    design_effect: NotRequired[float]
+
+
+class Population(TypedDict):
+    """``hashers[h]["population"]``: per-family rates and the sensitivity of the pooled rate to
+    the family mix (:mod:`hashbench.evaluate.population`); only when every false match is listed
+    (``complete``), else empty."""
+
+    complete: bool
+    by_group: dict[str, FamilyRate]
+    without: dict[str, FamilyRate]
+    pooled: NotRequired[FamilyRate]
+    equal_weights_rate: NotRequired[float | None]
+
+
 class HasherEvaluation(TypedDict):
     """What :func:`hashbench.evaluate.study.study_hasher` measures of one hasher's codes."""
 
@@ -301,6 +332,7 @@ class HasherEvaluation(TypedDict):
     summary: Summary
     quality: NotRequired[Quality]
     listed: NotRequired[ListedItems]
+    population: NotRequired[Population]
 
 
 class HasherResult(HasherEvaluation):
@@ -353,11 +385,32 @@ class Failure(TypedDict):
     reason: str
 
 
+class PopulationSet(TypedDict):
+    """The images of one set by family (``images``, how many were ``redrawn`` as the same picture
+    as an earlier draw, ``redraws`` in all; ``low_quality`` PDQ hashes below the floor, when a
+    PDQ hasher ran)."""
+
+    images: int
+    redrawn: int
+    redraws: int
+    low_quality: NotRequired[int]
+
+
+class InputPopulation(TypedDict):
+    """``inputs["population"]``: what the impostor images are and how they were made distinct."""
+
+    criterion: str
+    distinct: bool
+    references: dict[str, PopulationSet]
+    distractors: dict[str, PopulationSet]
+
+
 class Inputs(TypedDict):
     references: InputSet
     distractors: InputSet
     queries: QueryInputs
     failures: list[Failure]
+    population: NotRequired[InputPopulation]
 
 
 class Machine(TypedDict):

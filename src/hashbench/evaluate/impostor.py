@@ -58,9 +58,14 @@ def impostor_step(
     imp = impostor_images(refs, distractors, dihedral=count.dihedral, with_quality=floor is not None)
     images = imp.images
     pairs = None
-    if max_listed is not None and threshold is not None and not count.dihedral and count.counter is None:
-        show = count.progress and len(imp) > 20_000
-        hist, counts, (pairs,) = impostor_pairs(images.codes, count.nbits, (threshold,), max_listed, progress=show)
+    if max_listed is not None and threshold is not None and not count.dihedral:
+        if count.counter is not None:  # on a cluster: each block lists its own, merged exactly
+            hist, counts, (pairs,) = count.counter(
+                images.codes, count.nbits, None, thresholds=(threshold,), max_listed=max_listed
+            )
+        else:
+            show = count.progress and len(imp) > 20_000
+            hist, counts, (pairs,) = impostor_pairs(images.codes, count.nbits, (threshold,), max_listed, progress=show)
         per_image: npt.NDArray[np.int64] | None = counts[0]
     else:
         hist, per_image = _count(count, images, np.arange(len(imp)), threshold, progress=True)

@@ -36,6 +36,8 @@ __all__ = [
     "PairList",
     "decode_keys",
     "impostor_pairs",
+    "cross_pairs",
+    "merge_pair_lists",
     "exact_pairs",
     "composite_pairs",
     "Evidence",
@@ -393,3 +395,40 @@ def per_image_column(ev: Evidence, n_ref: int, n_dis: int) -> list[str]:
     for r, k in enumerate(ev.dis_rows.tolist()):
         col[n_ref + k] = str(counts[len(ev.ref_rows) + r])
     return col
+
+
+def cross_pairs(
+    codes_a: npt.ArrayLike,
+    codes_b: npt.ArrayLike,
+    nbits: int | None,
+    thresholds: Sequence[int],
+    max_listed: int = DEFAULT_MAX_LISTED,
+    *,
+    block: int = DEFAULT_BLOCK,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64], list[PairList]]:
+    """:func:`impostor_pairs` for the pairs between two sets (a block of the all-pairs count on a
+    cluster): ``(hist, counts_a, counts_b, lists)``, ``a`` a row of ``codes_a``, ``b`` of ``codes_b``."""
+    a_arr, nbits = _checked_codes(codes_a, nbits, "codes_a")
+    b_arr, _ = _checked_codes(codes_b, nbits, "codes_b")
+    thr = tuple(int(t) for t in thresholds)
+    hist, counts, listed = _histogram(
+        _columns(a_arr), _columns(b_arr), nbits, block, False, False, "cross pairs", thr, max_listed
+    )
+    n_a = len(a_arr)
+    cum = np.cumsum(hist)
+    out = []
+    for t, keys in zip(thr, listed, strict=True):
+        d, a, b = decode_keys(keys, n_a + len(b_arr))
+        out.append(PairList(t, int(cum[min(t, nbits)]), a, b - n_a, d))
+    return hist, counts[:, :n_a], counts[:, n_a:], out
+
+
+def merge_pair_lists(parts: Sequence[PairList], max_listed: int) -> PairList:
+    """One list from lists of disjoint sets of pairs (blocks, rows already global): counts add,
+    and the ``max_listed`` smallest (distance, a, b) of all are kept. Each part holds its own
+    smallest, so nothing that belongs in the merged list is missing."""
+    a = np.concatenate([p.a for p in parts]) if parts else np.zeros(0, np.int64)
+    b = np.concatenate([p.b for p in parts]) if parts else np.zeros(0, np.int64)
+    d = np.concatenate([p.distance for p in parts]) if parts else np.zeros(0, np.int64)
+    top = np.lexsort((b, a, d))[:max_listed]
+    return PairList(parts[0].threshold if parts else 0, sum(p.count for p in parts), a[top], b[top], d[top])
