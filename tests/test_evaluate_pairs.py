@@ -124,3 +124,44 @@ def test_composite_pairs_any_and_all():
             want = (int(d1[x, y]) if d1[x, y] <= 22 else -1, int(d2[x, y]) if d2[x, y] <= 9 else -1)
             assert got[(x, y)] == want
         np.testing.assert_array_equal(per_image, m.sum(axis=0) + m.sum(axis=1))
+
+
+def test_impostors_cli_writes_the_pair_list(tmp_path, capsys):
+    """`hashbench impostors --pairs` lists the table's matching pairs by id, as a brute force does."""
+    import csv
+    import io
+
+    import pyarrow as pa
+
+    from hashbench.bits import codes_to_hex
+    from hashbench.cli import main
+    from hashbench.store import SCHEMA, write_table
+
+    codes = seeded_codes(90, 8, seed=21)
+    table = pa.Table.from_pydict(
+        {
+            "id": [f"img{i}" for i in range(90)],
+            "hasher": ["phash"] * 90,
+            "nbits": [64] * 90,
+            "hash_hex": codes_to_hex(codes, 64),
+            "quality": [None] * 90,
+            "variants_hex": [None] * 90,
+            "error": [None] * 90,
+        },
+        schema=SCHEMA,
+    )
+    write_table(table, tmp_path / "t.parquet")
+    out = tmp_path / "pairs.csv"
+    args = ["impostors", str(tmp_path / "t.parquet"), "--hasher", "phash", "--threshold", "6,20"]
+    assert main([*args, "--pairs", str(out), "--max-listed", "4", "--no-progress"]) == 0
+    lines = out.read_text().splitlines()
+    notes = [x for x in lines if x.startswith("#")]
+    rows = list(csv.DictReader(io.StringIO("\n".join(x for x in lines if not x.startswith("#")))))
+    dist = brute_distances(codes)
+    for t in (6, 20):
+        d, a, b = brute_pairs(dist, t)
+        mine = [r for r in rows if r["threshold"] == str(t)]
+        assert [(r["id_a"], r["id_b"], int(r["distance"])) for r in mine] == [
+            (f"img{x}", f"img{y}", int(z)) for x, y, z in zip(a[:4], b[:4], d[:4], strict=True)
+        ]
+        assert f"# phash at threshold {t}: {len(d):,} matching pairs, {min(4, len(d))} listed" in notes

@@ -63,6 +63,7 @@ __all__ = [
     "FALSE_MATCH_COLUMNS",
     "MISS_COLUMNS",
     "PER_IMAGE_COLUMNS",
+    "csv_bytes",
 ]
 
 #: Every file a report consists of (plots/ holds one PNG per entry of ``hashbench.report.plots.PLOTS``).
@@ -228,7 +229,8 @@ def _item_notes(report: Report) -> list[str]:
     return lines
 
 
-def _csv_rows(columns: Sequence[str], rows: Sequence[Sequence[str]], notes: Sequence[str]) -> bytes:
+def csv_bytes(columns: Sequence[str], rows: Sequence[Sequence[str]], notes: Sequence[str]) -> bytes:
+    """A CSV file: ``#`` comment lines (``notes``), the header, the rows."""
     buf = io.StringIO()
     for note in notes:
         buf.write(note.replace("\n", " ") + "\n")
@@ -243,9 +245,9 @@ def render_items(report: Report, items: ItemTables) -> dict[str, bytes]:
     true counts (read with ``pandas.read_csv(path, comment="#")``)."""
     notes = _item_notes(report)
     return {
-        "false_matches.csv": _csv_rows(FALSE_MATCH_COLUMNS, items.false_matches, notes),
-        "misses.csv": _csv_rows(MISS_COLUMNS, items.misses, notes),
-        "per_image.csv": _csv_rows(
+        "false_matches.csv": csv_bytes(FALSE_MATCH_COLUMNS, items.false_matches, notes),
+        "misses.csv": csv_bytes(MISS_COLUMNS, items.misses, notes),
+        "per_image.csv": csv_bytes(
             (*PER_IMAGE_COLUMNS, *items.matchers),
             items.per_image,
             ["# false matches of each image at each matcher's threshold ('' = not hashed by it)", *notes],
