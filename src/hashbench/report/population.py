@@ -101,11 +101,25 @@ def _hasher_table(report: Report, name: str) -> list[Block]:
     ]
 
 
+def _no_false_match(report: Report, name: str) -> bool:
+    pop = report["hashers"][name].get("population")
+    return pop is not None and pop["complete"] and pop.get("pooled", {}).get("count", 1) == 0
+
+
 def population_blocks(report: Report) -> list[Block]:
     """The section: the families and redraws, then per hasher the per-family rates (image-level
     intervals), without each family, and under equal weights."""
     blocks = _families(report)
-    tables = [b for name in report["hashers"] for b in _hasher_table(report, name)]
+    quiet = [n for n in report["hashers"] if _no_false_match(report, n)]
+    tables = [b for name in report["hashers"] if name not in quiet for b in _hasher_table(report, name)]
+    if quiet:
+        tables.append(
+            Paragraph(
+                ", ".join(f"`{n}` ≤ {report['hashers'][n]['threshold']}" for n in quiet)
+                + ": no false match in any family (the upper bounds of each family and of the pooled rate are in "
+                "report.json, `hashers.<hasher>.population`)."
+            )
+        )
     if not blocks and not tables:
         return []
     if tables:
