@@ -113,5 +113,9 @@ def test_low_detail_keeps_its_hard_low_quality_cases():
     pdq = get("pdq")
     ds = SyntheticDataset("low-detail", count=150, seed=0, size=64)
     quality = pdq.hash_many([ds.item(i).load() for i in range(150)]).quality
-    low = float((quality < 50).mean())
-    assert 0.2 < low < 1.0, low
+    assert quality is not None
+    raw = SyntheticDataset("low-detail", count=150, seed=0, size=64, distinct=False)
+    raw_quality = pdq.hash_many([raw.item(i).load() for i in range(150)]).quality
+    assert raw_quality is not None
+    low, raw_low = float((quality < 50).mean()), float((raw_quality < 50).mean())
+    assert low > 0.5 and low >= raw_low - 0.05, (low, raw_low)  # redraws keep the hard cases
