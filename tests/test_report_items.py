@@ -116,6 +116,11 @@ def test_the_cap_keeps_the_true_count(tmp_path):
 [run]
 name = "cap"
 workers = 1
+[[references]]
+dataset = "synthetic"
+family = "shapes"
+count = 2
+size = 32
 [[distractors]]
 dataset = "synthetic"
 family = "low-detail"
