@@ -198,6 +198,20 @@ def test_per_image_counts_on_the_cluster_equal_the_local_ones(client, n, block):
     np.testing.assert_array_equal(counts, want[1:2])
 
 
+@pytest.mark.parametrize("n,block,cap", [(700, 64, 25), (300, 1000, 10_000), (7, 1, 3)])
+def test_pair_lists_on_the_cluster_equal_the_local_ones(client, n, block, cap):
+    """Each block lists its own smallest pairs; merged, they are the local list exactly."""
+    from hashbench.cluster import impostor_pairs_on
+    from hashbench.evaluate.pairs import impostor_pairs
+
+    codes = clustered_codes(n, seed=n + 3)
+    _, _, want = impostor_pairs(codes, 256, (0, 31), cap)
+    _, _, got = impostor_pairs_on(client, codes, 256, (0, 31), cap, block=block)
+    for w, g in zip(want, got, strict=True):
+        assert (g.count, g.listed) == (w.count, w.listed)
+        np.testing.assert_array_equal(np.stack([g.distance, g.a, g.b]), np.stack([w.distance, w.a, w.b]))
+
+
 def test_pair_histogram_callable_for_studies(client):
     codes = clustered_codes(600, seed=9)
     variants = variants_of(codes, seed=9)

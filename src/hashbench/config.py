@@ -600,6 +600,14 @@ class RunConfig:
     list_size: float = _setting(
         "statistics", "list_size", 5e6, parse=_positive_number, help="hashes in the list of the projection"
     )
+    max_listed: int = _setting(
+        "statistics",
+        "max_listed",
+        10_000,
+        parse=_whole(0),
+        optional=True,
+        help="false matches and misses listed per matcher in the run folder (the true count is always stated)",
+    )
     #: ``composites`` parsed once, in the same order (derived, not a setting).
     composite_specs: tuple[Composite, ...] = field(init=False, repr=False, compare=False)
 
