@@ -17,7 +17,7 @@ from hashbench import imageio
 from hashbench.checkpoint import chunk_keys
 from hashbench.hashers import get
 from hashbench.hashers import imagehash_family as ihf
-from hashbench.hashing import DRAFT_FACTOR, draft_side, hash_bytes_per_pixel, hash_files
+from hashbench.hashing import DRAFT_FACTOR, DRAFT_MIN_SIDE, draft_side, hash_bytes_per_pixel, hash_files
 from hashbench.imageio import (
     ARRAY_BYTES_PER_PIXEL,
     DECODE_SLACK,
@@ -176,8 +176,9 @@ def test_grey_hashers_get_the_same_grey_image_band_by_band(monkeypatch, photo):
 
 
 def test_draft_side_is_twice_the_largest_need_of_the_pixel_hashers():
-    assert draft_side([get("pdq"), get("phash"), get("md5")])[0] == DRAFT_FACTOR * 64
-    assert draft_side([get("phash")])[0] == DRAFT_FACTOR * 32
+    assert draft_side([get("pdq"), get("phash"), get("md5")])[0] == DRAFT_FACTOR * 512  # Meta's tools: 512
+    assert draft_side([get("phash16"), get("dhash")])[0] == max(DRAFT_MIN_SIDE, DRAFT_FACTOR * 64)
+    assert draft_side([get("ahash")])[0] == DRAFT_MIN_SIDE  # 2 x 8 would be far too small (docs/decode.md)
     side, note = draft_side([get("pdq"), get("whash")])
     assert side is None and "whash read every pixel" in note
     assert draft_side([get("md5")])[0] is None
@@ -201,13 +202,13 @@ def test_a_draft_hash_run_records_draft_and_its_own_distances(tmp_path):
     small = tmp_path / "small.jpg"
     Image.fromarray(_photo_like(100, 120)).save(small)
     paths.append(small)
-    hashers = ["pdq", "phash", "md5"]
+    hashers = ["phash", "dhash", "md5"]  # draft side 256: the 800x600 JPEGs decode at 400x300
     full = hash_files(paths, hashers=hashers, workers=1, progress=False)
     draft = hash_files(paths, hashers=hashers, workers=1, progress=False, decode="draft")
     assert full.settings["decode"] == "full" and "draft" not in full.settings
     assert draft.settings["decode"] == "draft"
     rec = draft.settings["draft"]
-    assert isinstance(rec, dict) and rec["min_side"] == 128
+    assert isinstance(rec, dict) and rec["min_side"] == 256
     dist = rec["distances"]
     assert dist["images"] == 4 and dist["reduced"] == 3  # the 100x120 JPEG is not reduced
     for name in hashers:

@@ -53,6 +53,7 @@ def draft_distances(
     sample: int = DEFAULT_SAMPLE,
     seed: int = 0,
     max_pixels: int = DEFAULT_MAX_PIXELS,
+    side: int | None = None,
 ) -> dict[str, object]:
     """Decode a seeded sample of ``items`` in full and in draft, hash both, count the distances.
 
@@ -60,9 +61,10 @@ def draft_distances(
     "hashers": {name: {"histogram": {distance: images}, ...summary}}}`` (:func:`summarise`);
     ``reduced`` counts the sampled images the draft decode actually made smaller (only JPEGs
     large enough are). Images that fail to decode either way are left out. Runs in this
-    process, and leaves its draft setting as it found none (full decoding).
+    process, and leaves its draft setting as it found none (full decoding). ``side`` replaces the
+    hashers' draft side (the docs show what smaller sides would do).
     """
-    side, _ = draft_side(hashers)
+    side = draft_side(hashers)[0] if side is None else side
     picked = list(items)
     if len(picked) > sample:
         picked = random.Random(seed).sample(picked, sample)

@@ -151,12 +151,16 @@ def resolve_hashers(hashers: Sequence[str | Hasher]) -> list[Hasher]:
 
 #: How much larger than a hasher's declared ``decode_size`` a draft decode must stay.
 DRAFT_FACTOR = 2
+#: The smallest draft side whatever the hashers: measured on the sample photos (docs/decode.md),
+#: sides of 16 and 18 (aHash, dHash alone) moved aHash by up to 18 bits, past its threshold of 10.
+DRAFT_MIN_SIDE = 256
 
 
 def draft_side(hashers: Sequence[Hasher]) -> tuple[int | None, str]:
     """The shorter side a draft decode may reduce JPEGs to for ``hashers``, and why.
 
-    :data:`DRAFT_FACTOR` times the largest ``decode_size`` of the hashers that read pixels; None
+    :data:`DRAFT_FACTOR` times the largest ``decode_size`` of the hashers that read pixels (at least
+    :data:`DRAFT_MIN_SIDE`); None
     (decode every pixel) when one of them declares none (it reads every pixel) or none reads pixels.
     """
     readers = [h for h in hashers if h.needs == "pixels"]
@@ -166,8 +170,8 @@ def draft_side(hashers: Sequence[Hasher]) -> tuple[int | None, str]:
     if full:
         return None, f"{', '.join(full)} read every pixel (no declared decode_size): images are decoded in full"
     biggest = max(readers, key=lambda h: h.decode_size or 0)
-    side = DRAFT_FACTOR * int(biggest.decode_size or 0)
-    why = f"{DRAFT_FACTOR} x {biggest.name}'s decode_size {biggest.decode_size}"
+    side = max(DRAFT_MIN_SIDE, DRAFT_FACTOR * int(biggest.decode_size or 0))
+    why = f"{DRAFT_FACTOR} x {biggest.name}'s decode_size {biggest.decode_size}, at least {DRAFT_MIN_SIDE}"
     return side, f"JPEGs reduced in the DCT domain to no less than {side} pixels a side ({why})"
 
 
