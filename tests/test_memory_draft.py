@@ -258,3 +258,51 @@ def test_hash_reports_cpu_beside_wall_for_decode_each_hasher_and_each_worker(tmp
     total_cpu = sum(w["cpu_seconds"] for w in workers)
     assert parts <= total_cpu + 0.05  # decode and hashers are parts of the workers' CPU time
     assert total_cpu <= result.wall_seconds * 2 + 0.05  # 2 workers cannot use more than 2 x wall
+
+
+# --- the run: decode and max_pixels settings, recorded per stage ---------------------------------
+
+DRAFT_RUN = """
+[run]
+name = "draft"
+seed = 1
+chunk_size = 4
+decode = "draft"
+[[references]]
+dataset = "folder"
+root = "{refs}"
+[[distractors]]
+dataset = "folder"
+root = "{dis}"
+[transforms]
+custom = [{{kind = "hflip", name = "hflip"}}]
+[hashers]
+names = ["phash", "md5"]
+"""
+
+
+def test_a_draft_run_says_draft_and_records_its_distances_and_cpu_per_stage(tmp_path):
+    from hashbench.config import load_config
+    from hashbench.runner import run
+
+    for sub, n in (("refs", 3), ("dis", 4)):
+        (tmp_path / sub).mkdir()
+        for i in range(n):
+            Image.fromarray(_photo_like(600, 800, seed=10 * n + i)).save(tmp_path / sub / f"{sub}{i}.jpg", quality=90)
+    cfg = tmp_path / "draft.toml"
+    cfg.write_text(DRAFT_RUN.format(refs=tmp_path / "refs", dis=tmp_path / "dis"))
+    config = load_config(cfg)
+    assert (config.decode, config.max_pixels) == ("draft", 0)
+    report = run(config, out_root=tmp_path / "results", workers=1, progress=False, write=False).report
+    assert report["config"]["decode"] == "draft" and "max_pixels" not in report["config"]  # optional: left out at 0
+    for name in ("references", "distractors"):
+        stage = report["timing"]["stages"][name]
+        dec = stage["decoding"]
+        assert dec["decode"] == "draft" and dec["draft"]["min_side"] == 256
+        assert dec["draft"]["distances"]["images"] == stage["items"]
+        assert dec["draft"]["distances"]["reduced"] == stage["items"]  # 800x600 JPEGs decode at 400x300
+        assert dec["pixel_limit"]["source"] in ("memory", "cap")
+        assert set(stage["cpu"]["hashers"]) == {"phash", "md5"}
+        assert stage["cpu"]["decode"]["images"] == stage["items"]
+    # the default configuration records neither setting, so its digest (the run id) is unchanged
+    assert "decode" not in load_config().to_dict() and "max_pixels" not in load_config().to_dict()
