@@ -94,6 +94,7 @@ def measure(path: Path, hashers: str, src: Path, decode: str = "full") -> dict:
     """Run the child on ``path`` with ``src`` first on PYTHONPATH; its JSON line, plus the image's pixels."""
     from PIL import Image
 
+    Image.MAX_IMAGE_PIXELS = None  # only the header is read here, to count the pixels
     with Image.open(path) as im:
         pixels = im.size[0] * im.size[1]
     env = {

@@ -14,6 +14,7 @@ Entry points:
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import pickle
@@ -635,7 +636,9 @@ def hash_stream(
             yield _hash_chunk(i, ids, srcs)
         return
     if pool is not None and not isinstance(pool, ProcessPoolExecutor):  # a cluster: tasks carry hashers
-        yield from ordered_results(pool, _hash_chunk, ((*t, hs, settings) for t in chunks), WINDOW_PER_WORKER * workers)
+        # This machine's memory says nothing of a cluster worker's: no memory budget there.
+        remote = dataclasses.replace(settings, memory=None)
+        yield from ordered_results(pool, _hash_chunk, ((*t, hs, remote) for t in chunks), WINDOW_PER_WORKER * workers)
         return
     yield from _SurvivingPool(hs, workers, settings, pool).run(chunks)
 
