@@ -57,7 +57,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from distributed import Client
 
     from .hashers import Hasher
-    from .hashing import ChunkResult, Source
+    from .hashing import ChunkResult, DecodeSettings, Source
 
 __all__ = [
     "CONNECT_TIMEOUT",
@@ -367,7 +367,7 @@ def hash_chunks_on(
     executor: Any,
     tasks: Iterable[tuple[int, list[str], list[Source]]],
     hashers: list[Hasher],
-    max_pixels: int,
+    settings: DecodeSettings,
     window: int,
 ) -> Iterator[ChunkResult]:
     """Hash ``(index, ids, sources)`` chunks on a Dask client (or any Executor), in order.
@@ -376,20 +376,26 @@ def hash_chunks_on(
     whose task killed every worker it ran on (Dask retries it, then raises ``KilledWorker``) is
     hashed again one item at a time, and an item that kills workers alone is recorded as
     ``worker died (memory?)``, as on a local pool: one bad image costs its row, not the run.
+    ``settings``: how tasks decode (no memory budget: this machine's memory says nothing of a
+    cluster worker's).
     """
     from .hashing import _hash_chunk
 
     pending: deque[tuple[tuple[int, list[str], list[Source]], Any]] = deque()
     for task in tasks:
-        pending.append((task, executor.submit(_hash_chunk, *task, hashers, max_pixels)))
+        pending.append((task, executor.submit(_hash_chunk, *task, hashers, settings)))
         if len(pending) >= window:
-            yield _taken(executor, *pending.popleft(), hashers, max_pixels)
+            yield _taken(executor, *pending.popleft(), hashers, settings)
     while pending:
-        yield _taken(executor, *pending.popleft(), hashers, max_pixels)
+        yield _taken(executor, *pending.popleft(), hashers, settings)
 
 
 def _taken(
-    executor: Any, task: tuple[int, list[str], list[Source]], future: Any, hashers: list[Hasher], max_pixels: int
+    executor: Any,
+    task: tuple[int, list[str], list[Source]],
+    future: Any,
+    hashers: list[Hasher],
+    settings: DecodeSettings,
 ) -> ChunkResult:
     """The result of one chunk's task; item by item if the task killed its workers."""
     from .hashing import WORKER_DIED, _failed_chunk, _hash_chunk, _join_chunks
@@ -403,7 +409,7 @@ def _taken(
     parts = []
     for item_id, source in zip(ids, sources):  # one at a time: no other item of it shares the worker
         try:
-            parts.append(executor.submit(_hash_chunk, index, [item_id], [source], hashers, max_pixels).result())
+            parts.append(executor.submit(_hash_chunk, index, [item_id], [source], hashers, settings).result())
         except killed:
             parts.append(_failed_chunk(index, [item_id], WORKER_DIED, hashers))
     return _join_chunks(index, parts, hashers)

@@ -551,6 +551,22 @@ class RunConfig:
     seed: int = _setting("run", "seed", 0, parse=_whole(0), help="seed of the edits and the calibration split")
     workers: int = _setting("run", "workers", 0, parse=_workers_count, help="worker processes; 0: every CPU available")
     chunk_size: int = _setting("run", "chunk_size", 32, parse=_whole(1), help="images per checkpointed chunk")
+    decode: str = _setting(
+        "run",
+        "decode",
+        "full",
+        parse=_choice("full", "draft"),
+        optional=True,
+        help="full: every pixel; draft: JPEGs reduced by libjpeg to twice what the hashers need (docs/decode.md)",
+    )
+    max_pixels: int = _setting(
+        "run",
+        "max_pixels",
+        0,
+        parse=_whole(0),
+        optional=True,
+        help="refuse images with more pixels; 0: what each worker's share of the memory can decode and hash",
+    )
     references: tuple[DatasetSpec, ...] = _setting(
         None, "references", (), parse=_references, dump=_dump_datasets, help="the known images, each edited"
     )

@@ -46,7 +46,7 @@ from .evaluate.population import population_step
 from .evaluate.settings import StudySettings
 from .evaluate.study import study_hasher
 from .hashers import Hasher
-from .hashing import HashResult, LazySource, default_workers, open_pool, resolve_hashers
+from .hashing import HashResult, LazySource, decode_settings, default_workers, open_pool, resolve_hashers
 from .provenance import digest_lines, environment
 from .schema import (
     SCHEMA,
@@ -225,8 +225,10 @@ def _hash_stages(
     """Hash references, queries and distractors (checkpointed, resumable) in one worker pool:
     the Dask client's, else a local pool when there is more than one worker."""
     pool = client
+    # one decoding for every stage and worker: decode mode, pixel limit (and how it was derived)
+    settings = decode_settings(hashers, workers, max_pixels=config.max_pixels or None, decode=config.decode)
     if client is None and workers > 1:
-        pool = open_pool(hashers, workers, preload=("hashbench.sources",))
+        pool = open_pool(hashers, workers, preload=("hashbench.sources",), settings=settings)
     stages: dict[str, StageTiming] = {}
     sets: dict[str, Sequence[tuple[str, LazySource]]] = {
         "references": [(it.id, DatasetSource(it)) for it in inputs.references],
@@ -246,6 +248,8 @@ def _hash_stages(
                 chunk_size=config.chunk_size,
                 progress=progress,
                 pool=pool,
+                max_pixels=config.max_pixels or None,
+                settings=settings,
             )
             stages[name] = cast(StageTiming, stage)
     finally:

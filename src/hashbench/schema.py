@@ -477,6 +477,8 @@ class StageTiming(TypedDict):
     chunks: int
     resumed_chunks: int
     wall_seconds: float
+    decoding: NotRequired[dict[str, Any]]  # DecodeSettings.describe(): decode mode, pixel limit (issue 18)
+    cpu: NotRequired[dict[str, Any]]  # HashResult.timing(): CPU beside wall, decode and each hasher apart
 
 
 class HashingRate(TypedDict):
