@@ -14,7 +14,8 @@ hashbench does not ship a distributed engine of its own: it hands its two big jo
   same numba kernel as on one machine. Every pair ``a < b`` falls in exactly one block, and the
   partial histograms are integer counts, so their sum is *identical* to the single-machine
   result, not merely close. Dihedral matching (:func:`variant_impostor_histogram_on`) counts
-  ordered pairs, so every block ``(i, j)`` is counted, with the dihedral kernel.
+  the same unordered pairs (either direction matches) in the same blocks, with the dihedral
+  kernel; each chunk carries its images' variants and codes.
 
 Dask is an optional dependency (``pip install 'hashbench[cluster]'``); importing this module
 does not import it. ``connect("local")`` starts a cluster of worker processes on this machine
@@ -53,6 +54,7 @@ __all__ = [
     "impostor_histogram_on",
     "impostor_histogram_with_counts_on",
     "variant_impostor_histogram_on",
+    "variant_impostor_histogram_with_counts_on",
     "pair_histogram_on",
 ]
 
@@ -173,15 +175,15 @@ def chunk_bounds(n: int, chunk: int) -> list[tuple[int, int]]:
     return [(s, min(s + chunk, n)) for s in range(0, n, chunk)]
 
 
-def _default_chunk(n: int, slots: int) -> int:
-    """Codes per chunk giving about :data:`BLOCKS_PER_SLOT` blocks per slot, at least :data:`MIN_CHUNK`.
+def _default_chunk(n: int, slots: int, least: int = MIN_CHUNK) -> int:
+    """Codes per chunk giving about :data:`BLOCKS_PER_SLOT` blocks per slot, at least ``least``.
 
     ``k`` chunks make ``k (k + 1) / 2`` blocks; ``k`` is the smallest giving enough of them, and
     the chunks are as equal as possible so the blocks are too.
     """
     target = BLOCKS_PER_SLOT * max(1, slots)
     k = max(1, math.ceil((math.sqrt(8 * target + 1) - 1) / 2))
-    return max(MIN_CHUNK, math.ceil(n / k)) if n else MIN_CHUNK
+    return max(least, math.ceil(n / k)) if n else least
 
 
 # ---------------------------------------------------------------------------------------------
@@ -226,15 +228,26 @@ def _block_counts(
         return cross_histogram_with_counts(codes_a, codes_b, nbits, thresholds)
 
 
-def _variant_block_histogram(variants_a: np.ndarray, codes_b: np.ndarray, nbits: int, same: bool) -> np.ndarray:
-    """One block of ordered dihedral pairs: queries of chunk ``a`` (their variants) against the
-    codes of chunk ``b``; ``same`` when both are one chunk (then a query never meets itself)."""
-    from .evaluate.dihedral import variant_cross_histogram, variant_impostor_histogram
+def _variant_block_histogram(
+    rows_a: np.ndarray, rows_b: np.ndarray | None, nbits: int, variants: int, thresholds: tuple[int, ...]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """One block of unordered dihedral pairs (either direction matches) with the per-image
+    counts of its row ranges, as :func:`_block_counts`. A chunk's rows are each image's
+    ``variants`` codes then its own code, flat (:func:`_variant_rows`)."""
+    from .evaluate.dihedral import variant_impostor_histogram_with_counts, variant_pairs_between
 
+    va, a = _split_variant_rows(rows_a, variants)
     with _KERNEL_LOCK, numba_threads(_slots_here()):
-        if same:
-            return variant_impostor_histogram(variants_a, codes_b, nbits)
-        return variant_cross_histogram(variants_a, codes_b, nbits)
+        if rows_b is None:
+            hist, counts = variant_impostor_histogram_with_counts(va, a, nbits, thresholds)
+            return hist, counts, None
+        vb, b = _split_variant_rows(rows_b, variants)
+        return variant_pairs_between(va, a, vb, b, nbits, thresholds)
+
+
+def _split_variant_rows(rows: np.ndarray, variants: int) -> tuple[np.ndarray, np.ndarray]:
+    nb = rows.shape[1] // (variants + 1)
+    return rows[:, : variants * nb].reshape(len(rows), variants, nb), rows[:, variants * nb :]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -295,13 +308,26 @@ def impostor_histogram_with_counts_on(
     block, so each image's count is exact, identical to the single-machine one).
     """
     arr, nbits = _checked(codes, nbits)
-    n = len(arr)
     thresholds = tuple(int(t) for t in thresholds)
+    kernel = partial(_block_counts, thresholds=thresholds)
+    return _counted_blocks(client, arr, nbits, thresholds, _chunk(client, len(arr), block), kernel, progress)
+
+
+def _counted_blocks(
+    client: Client,
+    arr: np.ndarray,
+    nbits: int,
+    thresholds: tuple[int, ...],
+    chunk: int,
+    kernel: Callable[..., Any],
+    progress: bool,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Run ``kernel`` (returning ``(hist, counts of a, counts of b or None)``) on every block of
+    rows of ``arr`` and add its histogram and per-image counts into the whole set's."""
+    n = len(arr)
     counts = np.zeros((len(thresholds), n), dtype=np.int64)
     if n < 2:
         return np.zeros(nbits + 1, dtype=np.int64), counts
-    kernel = partial(_block_counts, thresholds=thresholds)
-    chunk = _chunk(client, n, block)
     futures, parts = _submit_blocks(client, arr, nbits, chunk, kernel)
     bounds = chunk_bounds(n, chunk)
     k = len(bounds)
@@ -349,10 +375,29 @@ def variant_impostor_histogram_on(
 ) -> npt.NDArray[np.int64]:
     """:func:`hashbench.evaluate.dihedral.variant_impostor_histogram` on the workers of ``client``.
 
-    Dihedral matching (pdq8): ordered pairs ``i != j`` at ``min_v d(variant_codes[i, v],
-    codes[j])``, ``hist.sum() == n (n - 1)``. The relation is not symmetric, so every block
-    ``(i, j)`` of chunks is counted, the diagonal ones without a query meeting itself. Identical
-    to the single-machine result.
+    Dihedral matching (pdq8): unordered pairs ``i < j`` at ``min(d(i -> j), d(j -> i))``, with
+    ``d(i -> j) = min_v d(variant_codes[i, v], codes[j])``; ``hist.sum() == n (n - 1) / 2``.
+    Identical to the single-machine result.
+    """
+    return variant_impostor_histogram_with_counts_on(
+        client, variant_codes, codes, nbits, (), block=block, progress=progress
+    )[0]
+
+
+def variant_impostor_histogram_with_counts_on(
+    client: Client,
+    variant_codes: npt.ArrayLike,
+    codes: npt.ArrayLike,
+    nbits: int,
+    thresholds: tuple[int, ...],
+    *,
+    block: int | None = None,
+    progress: bool = False,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """:func:`hashbench.evaluate.dihedral.variant_impostor_histogram_with_counts` on the workers:
+    the blocks ``i <= j`` of chunks, as for plain pairs (a diagonal block with the dihedral
+    kernel, an off-diagonal one with both directions between its two chunks). Each chunk
+    carries its images' variants and codes; the result is identical to the single-machine one.
     """
     arr, nbits = _checked(codes, nbits)
     var = np.ascontiguousarray(np.asarray(variant_codes))
@@ -360,22 +405,13 @@ def variant_impostor_histogram_on(
         raise ValueError(
             f"expected (n, variants, nbytes) uint8 variants for {arr.shape} codes, got {var.dtype} {var.shape}"
         )
-    n = len(arr)
-    if n < 2:
-        return np.zeros(nbits + 1, dtype=np.int64)
-    if block is None:  # k * k blocks, about BLOCKS_PER_SLOT per slot
-        k = math.ceil(math.sqrt(BLOCKS_PER_SLOT * worker_slots(client)))
-        block = max(MIN_CHUNK // 8, math.ceil(n / k))  # a query costs 8 distances: smaller chunks
-    bounds = chunk_bounds(n, int(block))
-    code_parts = client.scatter([arr[a:b] for a, b in bounds], broadcast=False, hash=False)
-    var_parts = client.scatter([var[a:b] for a, b in bounds], broadcast=False, hash=False)
-    k = len(bounds)
-    futures = [
-        client.submit(_variant_block_histogram, var_parts[i], code_parts[j], nbits, i == j, pure=False)
-        for i in range(k)
-        for j in range(k)
-    ]
-    return _sum_blocks(client, futures, list(code_parts) + list(var_parts), nbits, n * (n - 1), n, progress)
+    n, nv = len(arr), var.shape[1]
+    rows = np.ascontiguousarray(np.concatenate([var.reshape(n, -1), arr], axis=1))  # each image's variants, code
+    thresholds = tuple(int(t) for t in thresholds)
+    # a pair costs 2 * variants distances, not one: smaller chunks than plain pairs
+    chunk = _default_chunk(n, worker_slots(client), MIN_CHUNK // 8) if block is None else int(block)
+    kernel = partial(_variant_block_histogram, variants=nv, thresholds=thresholds)
+    return _counted_blocks(client, rows, nbits, thresholds, chunk, kernel, progress)
 
 
 def _sum_blocks(
@@ -422,9 +458,9 @@ def pair_histogram_on(
     """``f(codes, nbits, variants=None) -> histogram`` counting impostor pairs on ``client``.
 
     The shape :class:`hashbench.evaluate.study.StudySettings` takes for ``pair_histogram``:
-    unordered pairs of ``codes``, or with ``variants`` the ordered dihedral pairs; with
-    ``thresholds=(...)`` it returns ``(histogram, per-image counts)`` of the unordered pairs
-    (:func:`impostor_histogram_with_counts_on`). The progress
+    unordered pairs of ``codes``, with ``variants`` under the dihedral rule (either direction);
+    with ``thresholds=(...)`` it returns ``(histogram, per-image counts)``
+    (:func:`impostor_histogram_with_counts_on`, :func:`variant_impostor_histogram_with_counts_on`). The progress
     bar is shown only for histograms of at least ``min_pairs_for_progress`` pairs (a run makes
     many small ones too).
     """
@@ -442,13 +478,12 @@ def _pair_histogram_on(
     thresholds: tuple[int, ...] | None = None,
 ) -> Any:
     n = len(codes)
-    if thresholds is not None:  # plain pairs with per-image counts: (histogram, counts)
-        if variants is not None:
-            raise ValueError("per-image counts are for unordered (plain) pairs only")
-        show = progress and n * (n - 1) // 2 >= min_pairs
-        return impostor_histogram_with_counts_on(client, codes, nbits, thresholds, progress=show)
+    show = progress and n * (n - 1) // 2 >= min_pairs
     if variants is not None:
-        return variant_impostor_histogram_on(
-            client, variants, codes, nbits, progress=progress and n * (n - 1) >= min_pairs
+        hist, counts = variant_impostor_histogram_with_counts_on(
+            client, variants, codes, nbits, thresholds or (), progress=show
         )
-    return impostor_histogram_on(client, codes, nbits, progress=progress and n * (n - 1) // 2 >= min_pairs)
+        return hist if thresholds is None else (hist, counts)
+    if thresholds is not None:  # plain pairs with per-image counts: (histogram, counts)
+        return impostor_histogram_with_counts_on(client, codes, nbits, thresholds, progress=show)
+    return impostor_histogram_on(client, codes, nbits, progress=show)
