@@ -212,10 +212,13 @@ class ImageLevelRate(Rate, ImageLevelFields):
 class GatedRate(ImageLevelRate):
     """The per-pair rate with a quality gate among the pairs of two images that both pass it
     (``n`` = those pairs), with the share of the impostor set's images below the floor and the
-    share of its pairs that hold at least one of them (None without images or pairs)."""
+    share of its pairs that hold at least one of them (None without images or pairs).
 
-    gated_images_share: float | None
-    gated_pairs_share: float | None
+    Reports written before issue 14 have neither share: their ``fpr_per_pair_gated`` is the
+    generalized rate (every pair in ``n``), what ``fpr_per_pair_gated_generalized`` is now."""
+
+    gated_images_share: NotRequired[float | None]
+    gated_pairs_share: NotRequired[float | None]
 
 
 class AtThreshold(ImageLevelFields):

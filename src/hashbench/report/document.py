@@ -180,8 +180,8 @@ def _intro(report: Report) -> list[Block]:
     if dihedral:
         bullets.append(
             f"{', '.join(f'`{n}`' for n in dihedral)} match{'es' if len(dihedral) == 1 else ''} on the closest of 8 "
-            f"rotations and flips of the query, so {'its' if len(dihedral) == 1 else 'their'} impostor pairs are "
-            "ordered (query, listed): n(n − 1) pairs instead of n(n − 1)/2."
+            f"rotations and flips of the query; {'its' if len(dihedral) == 1 else 'their'} impostor trials are "
+            "still the n(n − 1)/2 unordered pairs, and a pair matches if either image, queried, matches the other."
         )
     blocks += [Heading("How to read this report"), Bullets(bullets)]
     return blocks
