@@ -13,8 +13,8 @@ pass returns. With a quality gate there are two per-pair figures (ISO/IEC 19795-
   the gate, over those pairs only; these are the pairs that can match at all. Beside it, the
   share of images gated and the share of pairs that hold a gated image.
 * ``fpr_per_pair_gated_generalized``: the same matches over *all* pairs, the gated ones counted
-  as non-matches (a "generalized" rate: it folds the failure-to-enrol share into the rate, so it
-  falls as more images are gated, whatever the matcher does).
+  as non-matches (a "generalized" rate: it folds the gate's refusals into the rate, so it falls
+  as more images are gated, whatever the matcher does).
 """
 
 from __future__ import annotations
