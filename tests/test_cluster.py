@@ -176,7 +176,21 @@ def test_dihedral_histogram_equals_the_single_machine_one(client, n, block):
     expected = variant_impostor_histogram(variants, codes, 256)
     got = variant_impostor_histogram_on(client, variants, codes, 256, block=block)
     np.testing.assert_array_equal(got, expected)
-    assert got.sum() == n * (n - 1)
+    assert got.sum() == n * (n - 1) // 2  # unordered pairs: either direction matches
+
+
+@pytest.mark.parametrize("n,block", [(300, 70), (7, 1), (120, 1000)])
+def test_dihedral_per_image_counts_on_the_cluster_equal_the_local_ones(client, n, block):
+    from hashbench.evaluate.dihedral import variant_impostor_histogram_with_counts
+
+    codes = clustered_codes(n, seed=n + 2)
+    variants = variants_of(codes, seed=n + 2)
+    want_hist, want = variant_impostor_histogram_with_counts(variants, codes, 256, (0, 31))
+    hist, counts = pair_histogram_on(client)(codes, 256, variants, thresholds=(0, 31))
+    np.testing.assert_array_equal(hist, want_hist)
+    np.testing.assert_array_equal(counts, want)
+    if n > 100:
+        assert counts[1].max() > 1
 
 
 @pytest.mark.parametrize("n,block", [(2500, 1000), (700, 64), (7, 1), (300, 1000), (1, 10)])
@@ -318,7 +332,7 @@ def test_run_cli_on_the_cluster_gives_the_same_report(client, tmp_path, capsys):
     assert json.loads((here.run_dir / "report.json").read_text())["hashers"] == there["hashers"]
     assert there["timing"]["workers"] == 2  # the cluster's two worker threads
     assert there["hashers"]["pdq"]["impostor"]["n_images"] == 38
-    assert there["hashers"]["pdq8"]["impostor"]["pairs"] == "ordered"  # dihedral, also on the cluster
+    assert there["hashers"]["pdq8"]["impostor"]["pairs"] == "unordered"  # dihedral too, also on the cluster
     # the work really ran on the cluster: hashing chunks and histogram blocks
     prefixes = client.run_on_scheduler(lambda dask_scheduler: sorted(dask_scheduler.task_prefixes))
     assert {"hash_chunk", "block_histogram", "variant_block_histogram"} <= set(prefixes)  # Dask drops the _

@@ -14,7 +14,8 @@ hashbench does not ship a distributed engine of its own: it hands its two big jo
   same numba kernel as on one machine. Every pair ``a < b`` falls in exactly one block, and the
   partial histograms are integer counts, so their sum is *identical* to the single-machine
   result, not merely close. Dihedral matching (:func:`variant_impostor_histogram_on`) counts
-  ordered pairs, so every block ``(i, j)`` is counted, with the dihedral kernel.
+  the same unordered pairs (either direction matches) in the same blocks, with the dihedral
+  kernel; each chunk carries its images' variants and codes.
 
 Dask is an optional dependency (``pip install 'hashbench[cluster]'``); importing this module
 does not import it. ``connect("local")`` starts a cluster of worker processes on this machine
@@ -74,6 +75,7 @@ __all__ = [
     "impostor_histogram_with_counts_on",
     "impostor_pairs_on",
     "variant_impostor_histogram_on",
+    "variant_impostor_histogram_with_counts_on",
     "pair_histogram_on",
 ]
 
@@ -440,15 +442,15 @@ def chunk_bounds(n: int, chunk: int) -> list[tuple[int, int]]:
     return [(s, min(s + chunk, n)) for s in range(0, n, chunk)]
 
 
-def _default_chunk(n: int, slots: int) -> int:
-    """Codes per chunk giving about :data:`BLOCKS_PER_SLOT` blocks per slot, at least :data:`MIN_CHUNK`.
+def _default_chunk(n: int, slots: int, least: int = MIN_CHUNK) -> int:
+    """Codes per chunk giving about :data:`BLOCKS_PER_SLOT` blocks per slot, at least ``least``.
 
     ``k`` chunks make ``k (k + 1) / 2`` blocks; ``k`` is the smallest giving enough of them, and
     the chunks are as equal as possible so the blocks are too.
     """
     target = BLOCKS_PER_SLOT * max(1, slots)
     k = max(1, math.ceil((math.sqrt(8 * target + 1) - 1) / 2))
-    return max(MIN_CHUNK, math.ceil(n / k)) if n else MIN_CHUNK
+    return max(least, math.ceil(n / k)) if n else least
 
 
 # ---------------------------------------------------------------------------------------------
@@ -494,15 +496,26 @@ def _block_counts(
         return cross_pairs(codes_a, codes_b, nbits, thresholds, max_listed)
 
 
-def _variant_block_histogram(variants_a: np.ndarray, codes_b: np.ndarray, nbits: int, same: bool) -> np.ndarray:
-    """One block of ordered dihedral pairs: queries of chunk ``a`` (their variants) against the
-    codes of chunk ``b``; ``same`` when both are one chunk (then a query never meets itself)."""
-    from .evaluate.dihedral import variant_cross_histogram, variant_impostor_histogram
+def _variant_block_histogram(
+    rows_a: np.ndarray, rows_b: np.ndarray | None, nbits: int, variants: int, thresholds: tuple[int, ...]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """One block of unordered dihedral pairs (either direction matches) with the per-image
+    counts of its row ranges, as :func:`_block_counts`. A chunk's rows are each image's
+    ``variants`` codes then its own code, flat (:func:`_variant_rows`)."""
+    from .evaluate.dihedral import variant_impostor_histogram_with_counts, variant_pairs_between
 
+    va, a = _split_variant_rows(rows_a, variants)
     with _KERNEL_LOCK, numba_threads(_slots_here()):
-        if same:
-            return variant_impostor_histogram(variants_a, codes_b, nbits)
-        return variant_cross_histogram(variants_a, codes_b, nbits)
+        if rows_b is None:
+            hist, counts = variant_impostor_histogram_with_counts(va, a, nbits, thresholds)
+            return hist, counts, None
+        vb, b = _split_variant_rows(rows_b, variants)
+        return variant_pairs_between(va, a, vb, b, nbits, thresholds)
+
+
+def _split_variant_rows(rows: np.ndarray, variants: int) -> tuple[np.ndarray, np.ndarray]:
+    nb = rows.shape[1] // (variants + 1)
+    return rows[:, : variants * nb].reshape(len(rows), variants, nb), rows[:, variants * nb :]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -579,34 +592,53 @@ def impostor_pairs_on(
     """:func:`hashbench.evaluate.pairs.impostor_pairs` on the workers: histogram, per-image
     counts and the ``max_listed`` smallest pairs per threshold, identical to the single-machine
     ones (each block lists its own smallest; the client keeps the smallest of all)."""
-    from .evaluate.pairs import PairList, merge_pair_lists
+    from .evaluate.pairs import merge_pair_lists
 
     arr, nbits = _checked(codes, nbits)
-    n = len(arr)
     thresholds = tuple(int(t) for t in thresholds)
+    kernel = partial(_block_counts, thresholds=thresholds, max_listed=max_listed)
+    chunk = _chunk(client, len(arr), block)
+    hist, counts, found = _counted_blocks(client, arr, nbits, thresholds, chunk, kernel, progress)
+    return hist, counts, [merge_pair_lists(lists, max_listed) for lists in found]
+
+
+def _counted_blocks(
+    client: Client,
+    arr: np.ndarray,
+    nbits: int,
+    thresholds: tuple[int, ...],
+    chunk: int,
+    kernel: Callable[..., Any],
+    progress: bool,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], list[list[Any]]]:
+    """Run ``kernel`` on every block of rows of ``arr`` and add its histogram and per-image counts
+    into the whole set's. The kernel returns ``(hist, counts of a, counts of b or None)`` and,
+    optionally, a fourth item: per threshold its block's pair list in block rows
+    (:class:`hashbench.evaluate.pairs.PairList`), returned here shifted to rows of ``arr``."""
+    from .evaluate.pairs import PairList
+
+    n = len(arr)
     counts = np.zeros((len(thresholds), n), dtype=np.int64)
     found: list[list[PairList]] = [[] for _ in thresholds]
     if n < 2:
-        return np.zeros(nbits + 1, dtype=np.int64), counts, [merge_pair_lists([], max_listed) for _ in thresholds]
-    kernel = partial(_block_counts, thresholds=thresholds, max_listed=max_listed)
-    chunk = _chunk(client, n, block)
+        return np.zeros(nbits + 1, dtype=np.int64), counts, found
     futures, parts = _submit_blocks(client, arr, nbits, chunk, kernel)
     bounds = chunk_bounds(n, chunk)
     k = len(bounds)
     where = [(i, j) for i in range(k) for j in range(i + 1, k)] + [(i, None) for i in range(k)]
 
-    def add(index: int, part: tuple[np.ndarray, np.ndarray, np.ndarray | None, list[PairList]]) -> np.ndarray:
+    def add(index: int, part: tuple[Any, ...]) -> np.ndarray:
         i, j = where[index]
         counts[:, slice(*bounds[i])] += part[1]
         if j is not None and part[2] is not None:
             counts[:, slice(*bounds[j])] += part[2]
-        for q, pl in enumerate(part[3]):
-            off_b = bounds[j][0] if j is not None else bounds[i][0]
+        off_b = bounds[j][0] if j is not None else bounds[i][0]
+        for q, pl in enumerate(part[3] if len(part) > 3 else ()):
             found[q].append(PairList(pl.threshold, pl.count, pl.a + bounds[i][0], pl.b + off_b, pl.distance))
-        return part[0]
+        return np.asarray(part[0])
 
     hist = _sum_blocks(client, futures, parts, nbits, n * (n - 1) // 2, n, progress, add)
-    return hist, counts, [merge_pair_lists(lists, max_listed) for lists in found]
+    return hist, counts, found
 
 
 def _chunk(client: Client, n: int, block: int | None) -> int:
@@ -640,10 +672,29 @@ def variant_impostor_histogram_on(
 ) -> npt.NDArray[np.int64]:
     """:func:`hashbench.evaluate.dihedral.variant_impostor_histogram` on the workers of ``client``.
 
-    Dihedral matching (pdq8): ordered pairs ``i != j`` at ``min_v d(variant_codes[i, v],
-    codes[j])``, ``hist.sum() == n (n - 1)``. The relation is not symmetric, so every block
-    ``(i, j)`` of chunks is counted, the diagonal ones without a query meeting itself. Identical
-    to the single-machine result.
+    Dihedral matching (pdq8): unordered pairs ``i < j`` at ``min(d(i -> j), d(j -> i))``, with
+    ``d(i -> j) = min_v d(variant_codes[i, v], codes[j])``; ``hist.sum() == n (n - 1) / 2``.
+    Identical to the single-machine result.
+    """
+    return variant_impostor_histogram_with_counts_on(
+        client, variant_codes, codes, nbits, (), block=block, progress=progress
+    )[0]
+
+
+def variant_impostor_histogram_with_counts_on(
+    client: Client,
+    variant_codes: npt.ArrayLike,
+    codes: npt.ArrayLike,
+    nbits: int,
+    thresholds: tuple[int, ...],
+    *,
+    block: int | None = None,
+    progress: bool = False,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """:func:`hashbench.evaluate.dihedral.variant_impostor_histogram_with_counts` on the workers:
+    the blocks ``i <= j`` of chunks, as for plain pairs (a diagonal block with the dihedral
+    kernel, an off-diagonal one with both directions between its two chunks). Each chunk
+    carries its images' variants and codes; the result is identical to the single-machine one.
     """
     arr, nbits = _checked(codes, nbits)
     var = np.ascontiguousarray(np.asarray(variant_codes))
@@ -651,22 +702,14 @@ def variant_impostor_histogram_on(
         raise ValueError(
             f"expected (n, variants, nbytes) uint8 variants for {arr.shape} codes, got {var.dtype} {var.shape}"
         )
-    n = len(arr)
-    if n < 2:
-        return np.zeros(nbits + 1, dtype=np.int64)
-    if block is None:  # k * k blocks, about BLOCKS_PER_SLOT per slot
-        k = math.ceil(math.sqrt(BLOCKS_PER_SLOT * worker_slots(client)))
-        block = max(MIN_CHUNK // 8, math.ceil(n / k))  # a query costs 8 distances: smaller chunks
-    bounds = chunk_bounds(n, int(block))
-    code_parts = client.scatter([arr[a:b] for a, b in bounds], broadcast=False, hash=False)
-    var_parts = client.scatter([var[a:b] for a, b in bounds], broadcast=False, hash=False)
-    k = len(bounds)
-    futures = [
-        client.submit(_variant_block_histogram, var_parts[i], code_parts[j], nbits, i == j, pure=False)
-        for i in range(k)
-        for j in range(k)
-    ]
-    return _sum_blocks(client, futures, list(code_parts) + list(var_parts), nbits, n * (n - 1), n, progress)
+    n, nv = len(arr), var.shape[1]
+    rows = np.ascontiguousarray(np.concatenate([var.reshape(n, -1), arr], axis=1))  # each image's variants, code
+    thresholds = tuple(int(t) for t in thresholds)
+    # a pair costs 2 * variants distances, not one: smaller chunks than plain pairs
+    chunk = _default_chunk(n, worker_slots(client), MIN_CHUNK // 8) if block is None else int(block)
+    kernel = partial(_variant_block_histogram, variants=nv, thresholds=thresholds)
+    hist, counts, _ = _counted_blocks(client, rows, nbits, thresholds, chunk, kernel, progress)
+    return hist, counts
 
 
 def _sum_blocks(
@@ -713,9 +756,9 @@ def pair_histogram_on(
     """``f(codes, nbits, variants=None) -> histogram`` counting impostor pairs on ``client``.
 
     The shape :class:`hashbench.evaluate.study.StudySettings` takes for ``pair_histogram``:
-    unordered pairs of ``codes``, or with ``variants`` the ordered dihedral pairs; with
-    ``thresholds=(...)`` it returns ``(histogram, per-image counts)`` of the unordered pairs
-    (:func:`impostor_histogram_with_counts_on`). The progress
+    unordered pairs of ``codes``, with ``variants`` under the dihedral rule (either direction);
+    with ``thresholds=(...)`` it returns ``(histogram, per-image counts)``
+    (:func:`impostor_histogram_with_counts_on`, :func:`variant_impostor_histogram_with_counts_on`). The progress
     bar is shown only for histograms of at least ``min_pairs_for_progress`` pairs (a run makes
     many small ones too).
     """
@@ -734,15 +777,14 @@ def _pair_histogram_on(
     max_listed: int | None = None,
 ) -> Any:
     n = len(codes)
-    if thresholds is not None:  # plain pairs with per-image counts: (histogram, counts[, pair lists])
-        if variants is not None:
-            raise ValueError("per-image counts are for unordered (plain) pairs only")
-        show = progress and n * (n - 1) // 2 >= min_pairs
-        if max_listed is not None:
-            return impostor_pairs_on(client, codes, nbits, thresholds, max_listed, progress=show)
-        return impostor_histogram_with_counts_on(client, codes, nbits, thresholds, progress=show)
+    show = progress and n * (n - 1) // 2 >= min_pairs
+    if thresholds is not None and max_listed is not None and variants is None:
+        return impostor_pairs_on(client, codes, nbits, thresholds, max_listed, progress=show)
     if variants is not None:
-        return variant_impostor_histogram_on(
-            client, variants, codes, nbits, progress=progress and n * (n - 1) >= min_pairs
+        hist, counts = variant_impostor_histogram_with_counts_on(
+            client, variants, codes, nbits, thresholds or (), progress=show
         )
-    return impostor_histogram_on(client, codes, nbits, progress=progress and n * (n - 1) // 2 >= min_pairs)
+        return hist if thresholds is None else (hist, counts)
+    if thresholds is not None:  # plain pairs with per-image counts: (histogram, counts)
+        return impostor_histogram_with_counts_on(client, codes, nbits, thresholds, progress=show)
+    return impostor_histogram_on(client, codes, nbits, progress=show)

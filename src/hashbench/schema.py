@@ -33,6 +33,9 @@ __all__ = [
     "PerQuery",
     "LeaveOneOut",
     "PerQueryFields",
+    "ImageLevelFields",
+    "ImageLevelRate",
+    "GatedRate",
     "AtThreshold",
     "RateAt",
     "OperatingPoint",
@@ -174,7 +177,9 @@ class GroupImpostor(TypedDict):
 
 
 class Impostor(TypedDict):
-    """Impostor pairs among the hashed references and distractors."""
+    """Impostor pairs among the hashed references and distractors: every unordered pair of
+    distinct images once (dihedral: matched if either direction matches). ``"ordered"`` is
+    found only in reports written before issue 14, when dihedral pairs were counted twice."""
 
     pairs: Literal["ordered", "unordered"]
     n_images: int
@@ -223,8 +228,8 @@ class PerQueryFields(TypedDict, total=False):
 
 
 class ImageLevelFields(TypedDict, total=False):
-    """An all-pairs rate's image-level uncertainty (issue 14; plain matching only so far, so every
-    key may be absent: dihedral matchers and composites do not write them yet).
+    """An all-pairs rate's image-level uncertainty (issue 14), for every matcher (plain,
+    dihedral, composite); absent only when there is no pair (fewer than two images).
 
     ``trials`` unordered pairs of the images the rate is about; ``images_involved`` images in at
     least one match; ``max_matches_per_image`` the most matches of one image; ``design_effect``
@@ -248,17 +253,31 @@ class ImageLevelRate(Rate, ImageLevelFields):
     """A rate over all pairs of a set of images, with its image-level fields."""
 
 
+class GatedRate(ImageLevelRate):
+    """The per-pair rate with a quality gate among the pairs of two images that both pass it
+    (``n`` = those pairs), with the share of the impostor set's images below the floor and the
+    share of its pairs that hold at least one of them (None without images or pairs).
+
+    Reports written before issue 14 have neither share: their ``fpr_per_pair_gated`` is the
+    generalized rate (every pair in ``n``), what ``fpr_per_pair_gated_generalized`` is now."""
+
+    gated_images_share: NotRequired[float | None]
+    gated_pairs_share: NotRequired[float | None]
+
+
 class AtThreshold(ImageLevelFields, PerQueryFields):
-    """Every figure at the named threshold (the image-level keys: plain matching only)."""
+    """Every figure at the named threshold. ``fpr_per_pair_gated`` is the headline gated rate
+    (pairs of two images that pass the gate), ``fpr_per_pair_gated_generalized`` the same
+    matches over every pair (ISO/IEC 19795-1's "generalized" rate)."""
 
     threshold: int
     tpr: Rate
     fpr_per_pair: Rate
     tpr_gated: NotRequired[Rate]
-    fpr_per_pair_gated: NotRequired[Rate]
+    fpr_per_pair_gated: NotRequired[GatedRate]
+    fpr_per_pair_gated_generalized: NotRequired[Rate]
     fpr_per_query_projected: NotRequired[list[ProjectedAtListSize]]
     operational: NotRequired[Operational]
-    fpr_per_pair_among_ungated: NotRequired[ImageLevelRate]
 
 
 class RateAt(TypedDict):
@@ -391,8 +410,10 @@ class HasherResult(HasherEvaluation):
     backend: NotRequired[str]
 
 
-class Composite(TypedDict):
-    """``report["composites"][name]``: "any" or "all" of several hashers at their thresholds."""
+class Composite(ImageLevelFields):
+    """``report["composites"][name]``: "any" or "all" of several hashers at their thresholds;
+    unordered impostor pairs (``"ordered"`` only in reports from before issue 14) and the
+    image-level fields of ``fpr_per_pair``."""
 
     op: Literal["any", "all"]
     parts: dict[str, int]

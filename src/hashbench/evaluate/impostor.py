@@ -1,7 +1,8 @@
 """Evaluation step *impostor*: the exact histogram of every impostor pair, per group, gated.
 
 The impostor set is every hashed reference and distractor (:func:`impostor_images`); each
-distinct pair of it is a trial that must not match. Groups (a label per image, such as the
+unordered pair of distinct images of it is one trial that must not match (``n (n - 1) / 2`` of
+them; for dihedral matching the pair matches if either direction does). Groups (a label per image, such as the
 synthetic content family) add one histogram of the pairs within each group, because
 false-positive rates depend on what the images look like.
 """
@@ -24,9 +25,9 @@ __all__ = ["ImpostorStep", "impostor_step"]
 class ImpostorStep:
     """The impostor set, its histogram (as an array for later steps) and the report section.
 
-    ``per_image`` (plain matching only, else None): for each image of the set, the number of
-    others it matches at the named threshold, from the histogram's own kernel pass; the
-    image-level interval needs it, because pairs sharing an image are not independent trials.
+    ``per_image`` (None without a threshold): for each image of the set, the number of others
+    it matches at the named threshold, from the histogram's own kernel pass; the image-level
+    interval needs it, because pairs sharing an image are not independent trials.
     ``per_image_ungated``: the same among the images that pass the quality gate, when gated.
     """
 
@@ -50,10 +51,10 @@ def impostor_step(
 ) -> ImpostorStep:
     """Count the impostor pairs: all of them, within each group, and those that pass the gate.
 
-    Dihedral matching counts ordered (query, listed) pairs, plain matching unordered pairs
-    (``count``). ``floor``: the quality floor when this hasher is gated, else None.
-    ``threshold``: for plain matching, also count each image's matches at it (same pass), and
-    with ``max_listed`` list up to that many of the pairs within it (:mod:`.pairs`).
+    Every matcher counts unordered pairs (``count``; dihedral: either direction matches).
+    ``floor``: the quality floor when this hasher is gated, else None. ``threshold``: also
+    count each image's matches at it (same pass), and with ``max_listed`` list up to that many
+    of the pairs within it (plain matching: :mod:`.pairs`, from the same pass).
     """
     imp = impostor_images(refs, distractors, dihedral=count.dihedral, with_quality=floor is not None)
     images = imp.images
@@ -70,7 +71,7 @@ def impostor_step(
     else:
         hist, per_image = _count(count, images, np.arange(len(imp)), threshold, progress=True)
     section: Impostor = {
-        "pairs": "ordered" if count.dihedral else "unordered",
+        "pairs": "unordered",
         "n_images": len(imp),
         "histogram": hist.tolist(),
     }
@@ -88,9 +89,9 @@ def impostor_step(
 def _count(
     count: PairCounting, images: Codes, rows: npt.NDArray[np.int64], threshold: int | None, *, progress: bool
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64] | None]:
-    """The histogram of ``images[rows]`` and, for plain matching with a threshold, each row's
-    match count at it (one kernel pass for both)."""
-    if threshold is None or count.dihedral:
+    """The histogram of ``images[rows]`` and, with a threshold, each row's match count at it
+    (one kernel pass for both)."""
+    if threshold is None:
         return count(images, rows, progress=progress), None
     hist, counts = count.with_counts(images, rows, (threshold,), progress=progress)
     return hist, counts[0]

@@ -23,15 +23,18 @@ Definitions used throughout (the report repeats them in words):
 
 * **genuine pair**: an edited copy and the reference it was made from;
   TPR(t) = share of genuine pairs at distance <= t.
-* **impostor pair**: two distinct images among references and distractors. Plain matching counts
-  unordered pairs (n(n-1)/2); dihedral matching counts ordered (query, listed) pairs (n(n-1)),
-  because the query's 8 variants meet the listed image's one hash.
-* **per-pair FPR(t)**: share of impostor pairs at distance <= t.
+* **impostor pair**: two distinct images among references and distractors, as an unordered pair:
+  n(n-1)/2 trials for every matcher. Dihedral matching (the query's 8 variants against the
+  listed image's one hash) is not symmetric, so its pair's distance is the smaller of its two
+  directions: the pair matches if either image, queried, would match the other.
+* **per-pair FPR(t)**: share of impostor pairs at distance <= t, with an image-level interval (the
+  image is the sampling unit: :mod:`.image_level`).
 * **per-query FPR(t) against a list of L hashes**: share of queries that match at least one of L
   listed hashes. *Measured*: distractors queried against the references (L = their number).
   *Projected*: 1 - (1 - p)^L from the per-pair rate p, assuming independent pairs.
 * **quality gate**: hashes whose PDQ quality is below the floor are never matched; gated genuine
-  pairs count as misses and gated impostor pairs as non-matches.
+  pairs count as misses. The gated per-pair FPR is over the pairs of two images that pass the
+  gate; the "generalized" one keeps every pair in its denominator, gated pairs as non-matches.
 * **operating points**: the threshold for a target FPR is chosen on the impostor pairs of a
   calibration half of the images and scored on the other half (genuine pairs follow their
   reference's half).
