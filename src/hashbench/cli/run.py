@@ -78,6 +78,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--print-default-config", action="store_true", help="print the embedded default TOML and exit")
     p.add_argument(
+        "--print-config-schema",
+        action="store_true",
+        help="print the JSON Schema of a run configuration and exit (report.json's: hashbench/schemas/)",
+    )
+    p.add_argument(
         "--allow-command",
         metavar="PROGRAM",
         action="append",
@@ -99,6 +104,13 @@ def run_command(args: argparse.Namespace) -> int:
 
     if args.print_default_config:
         sys.stdout.write(default_config_text())
+        return 0
+    if args.print_config_schema:
+        import json
+
+        from ..schemas import CONFIG_FILE, load
+
+        sys.stdout.write(json.dumps(load(CONFIG_FILE), indent=1) + "\n")
         return 0
     progress = False if args.no_progress else None
     if args.cluster:
