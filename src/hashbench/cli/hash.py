@@ -88,7 +88,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="ADDRESS|local",
         default=None,
         help="hash on a Dask cluster (a scheduler address, a scheduler file, or 'local'); needs --out, "
-        "hashbench[cluster], and the files at the same absolute paths on every worker",
+        "the cluster extra (Dask), and the files at the same absolute paths on every worker",
     )
     p.set_defaults(func=run_hash)
 

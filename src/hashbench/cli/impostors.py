@@ -83,7 +83,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="ADDRESS|local",
         default=None,
         help="compute on a Dask cluster: a scheduler address (tcp://host:8786), a scheduler file, "
-        "or 'local' for worker processes on this machine (needs hashbench[cluster])",
+        "or 'local' for worker processes on this machine (needs Dask: the cluster extra)",
     )
     p.add_argument(
         "--block",

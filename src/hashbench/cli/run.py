@@ -74,7 +74,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="ADDRESS|local",
         default=None,
         help="hash and count impostor pairs on a Dask cluster (a scheduler address, a scheduler file, "
-        "or 'local'); needs hashbench[cluster]; results are identical to a run here",
+        "or 'local'); needs Dask (the cluster extra); results are identical to a run here",
     )
     p.add_argument("--print-default-config", action="store_true", help="print the embedded default TOML and exit")
     p.add_argument(
