@@ -129,8 +129,8 @@ def parse_hasher_list(text: str) -> list[str]:
 def run_hash(args: argparse.Namespace) -> int:
     """`hashbench hash`: every image hashed or reported with its reason; exit codes as in the epilog.
 
-    With --out the run is checkpointed, locked and resumable (:func:`hash_files_to_table`);
-    without it, CSV goes to stdout and nothing is written.
+    With --out (Parquet) the run is checkpointed, locked and resumable (:func:`hash_files_to_table`);
+    --format csv|tx hashes in one go and writes the text atomically to --out, or to stdout.
     """
     hashers = [hashers_mod.get(n) for n in parse_hasher_list(args.hasher)]
     found = find_images(args.paths, all_files=args.all_files)
