@@ -346,10 +346,10 @@ def _table_rows(records: list[dict[str, Any]], name: str, hasher: str, by_line: 
     if records and not need <= set(records[0]):
         missing = sorted(need - set(records[0]))
         raise UsageError(f"{name} is not a hashbench hash table (missing columns: {', '.join(missing)})")
-    rows, other = [], 0
+    rows, others = [], set()
     for n, rec in enumerate(records, start=2):  # a CSV's first line is its header
         if rec.get("hasher") != hasher:
-            other += 1
+            others.add(str(rec.get("hasher")))
             continue
         rows.append(
             RawRow(
@@ -363,7 +363,9 @@ def _table_rows(records: list[dict[str, Any]], name: str, hasher: str, by_line: 
                 rec.get("variants_hex"),
             )
         )
-    return rows, other
+    if not rows:
+        raise UsageError(f"no hasher {hasher!r} in this table; it has: {', '.join(sorted(others)) or 'no rows'}")
+    return rows, len(records) - len(rows)
 
 
 @FORMATS.register("csv", description="a hashbench table as CSV (`hashbench hash --format csv`)")

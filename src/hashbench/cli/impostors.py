@@ -67,8 +67,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--format",
         default="auto",
-        choices=["auto", *FORMATS.names()],
-        help="the list's format (default: auto, recognised from its first bytes; docs/interop.md)",
+        metavar="FORMAT",
+        help="the list's format: auto (default: recognised from its first bytes), "
+        f"{', '.join(e.name for e in FORMATS.available(plugins=False))} (docs/interop.md)",
     )
     p.add_argument("--hasher", default="pdq", help="which hasher's codes to use (default: pdq)")
     p.add_argument(
