@@ -79,12 +79,16 @@ def test_the_default_config_and_presets_validate_and_bad_ones_do_not():
     for name in preset_names():
         v.validate(tomllib.loads((folder / f"{name}.toml").read_text()))
     good = tomllib.loads(default_config_text())
+    with_command = json.loads(json.dumps(good))
+    with_command["hashers"]["commands"] = {"pd": {"program": "/opt/pd --fast", "nbits": 144, "protocol": "nul"}}
+    v.validate(with_command)  # the fields of CommandSpec, derived
     for edit in (
         lambda c: c["statistics"].update(alpha=2),
         lambda c: c["run"].update(sed=1),
         lambda c: c["references"][0].update(dataset="nope"),
         lambda c: c["references"][0].update(colour=1),
         lambda c: c["matching"].update(mode="fuzzy"),
+        lambda c: c["hashers"].update(commands={"pd": {"program": "x", "nbits": 0}}),
     ):
         bad = json.loads(json.dumps(good))
         edit(bad)

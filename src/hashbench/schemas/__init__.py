@@ -134,8 +134,23 @@ def config_schema() -> dict[str, Any]:
         "type": "object",
         "properties": top,
         "additionalProperties": False,
-        "$defs": {"dataset": _dataset_schema()},
+        "$defs": {"dataset": _dataset_schema(), "command": _command_schema()},
     }
+
+
+def _command_schema() -> dict[str, Any]:
+    """A ``[hashers.commands.NAME]`` table: the fields of :class:`hashbench.config.CommandSpec` but its name."""
+    import dataclasses
+
+    from ..config import CommandSpec
+
+    hints = get_type_hints(CommandSpec)
+    fields = [f for f in dataclasses.fields(CommandSpec) if f.name != "name"]
+    props = {f.name: _type_schema(hints[f.name], {}) for f in fields}
+    if "nbits" in props:
+        props["nbits"]["minimum"] = 1
+    required = [f.name for f in fields if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+    return {"type": "object", "properties": props, "required": required, "additionalProperties": False}
 
 
 def _dataset_schema() -> dict[str, Any]:
@@ -167,19 +182,7 @@ _SETTING_TYPES: dict[str, dict[str, Any]] = {
     "distractors": {"type": "array", "items": {"$ref": "#/$defs/dataset"}},
     "suite": {"type": "string"},
     "custom_transforms": {"type": "array", "items": {"type": "object", "required": ["name"]}},
-    "commands": {
-        "type": "object",
-        "additionalProperties": {
-            "type": "object",
-            "properties": {
-                "program": {"type": "string"},
-                "nbits": {"type": "integer", "minimum": 1},
-                "protocol": {"enum": ["lines", "nul"]},
-            },
-            "required": ["program", "nbits"],
-            "additionalProperties": False,
-        },
-    },
+    "commands": {"type": "object", "additionalProperties": {"$ref": "#/$defs/command"}},
     "hashers": {"type": "array", "items": {"type": "string"}},
     "composites": {"type": "array", "items": {"type": "string"}},
     "thresholds": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}},
