@@ -17,7 +17,8 @@ hashbench does not ship a distributed engine of its own: it hands its two big jo
   the same unordered pairs (either direction matches) in the same blocks, with the dihedral
   kernel; each chunk carries its images' variants and codes.
 
-Dask is an optional dependency (``pip install 'hashbench[cluster]'``); importing this module
+Dask is an optional dependency (the ``cluster`` extra: ``pip install 'dist/hashbench-*.whl[cluster]'``
+or ``pip install '.[cluster]'`` in the repository; README, Install); importing this module
 does not import it. ``connect("local")`` starts a cluster of worker processes on this machine
 that listens on 127.0.0.1 only; any other address is an existing scheduler.
 
@@ -102,7 +103,7 @@ MIN_CHUNK = 4096
 #: 21 blocks measured 0.76-0.94 of one process's throughput, 55 blocks 0.96-1.04.
 BLOCKS_PER_SLOT = 24
 
-_INSTALL_HINT = "--cluster needs Dask: pip install 'hashbench[cluster]' (or: pip install 'dask[distributed]')"
+_INSTALL_HINT = "--cluster needs Dask: pip install 'dask[distributed]' (or install hashbench with its [cluster] extra)"
 
 
 def _distributed() -> Any:

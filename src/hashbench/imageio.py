@@ -201,7 +201,9 @@ def read_url(
     try:
         import fsspec
     except ImportError:
-        raise ImageDecodeError(item, "reading URLs needs fsspec: pip install 'hashbench[cluster]'") from None
+        raise ImageDecodeError(
+            item, "reading URLs needs fsspec: pip install fsspec (or install hashbench with its [cluster] extra)"
+        ) from None
     try:
         with fsspec.open(url, "rb") as fh:
             data = fh.read(max_bytes + 1)

@@ -37,6 +37,7 @@ from . import datasets as datasets_mod
 from . import transforms as transforms_mod
 from .checkpoint import atomic_write_text, hash_checkpointed
 from .config import RunConfig
+from .datasets.hashes import hash_list_provenance, listed_items, precomputed_result
 from .errors import UsageError
 from .evaluate.codes import Codes, PairCounter
 from .evaluate.composite import composite_images, study_composite
@@ -206,6 +207,11 @@ def _inputs(config: RunConfig) -> RunInputs:
             f"{len(clash)} distractors are also references (e.g. {sorted(clash)[0]}); "
             "use a different seed or dataset for distractors"
         )
+    if suite and listed_items(refs, "references") is not None:
+        raise UsageError(
+            'references from a hash list have no pixels to edit: set [transforms] suite = "none" '
+            "(a run on listed hashes measures impostor pairs only)"
+        )
     queries = [(f"{it.id}#{t.name}", EditSource(it, t, config.seed)) for it in refs for t in suite]
     return RunInputs(refs, dis, suite, queries)
 
@@ -238,6 +244,11 @@ def _hash_stages(
     results: dict[str, HashResult] = {}
     try:
         for name, items in sets.items():
+            listed = listed_items(getattr(inputs, name), name) if name != "queries" else None
+            if listed is not None:  # hashes from a list: taken as they are, nothing hashed
+                results[name] = precomputed_result([i for i, _ in items], listed, hashers)
+                stages[name] = {"items": len(listed), "chunks": 0, "resumed_chunks": 0, "wall_seconds": 0.0}
+                continue
             results[name], stage = hash_checkpointed(
                 name,
                 items,
@@ -487,8 +498,9 @@ def _input_manifest(items: Sequence[datasets_mod.Item]) -> list[str]:
 
 
 def _inputs_section(config: RunConfig, inputs: RunInputs, hashed: Hashed) -> Inputs:
-    """What was measured: the images (with a digest of each set), the edits and every failure."""
-    return {
+    """What was measured: the images (with a digest of each set), the edits and every failure;
+    a set whose hashes came from lists names each list with its digest (``hash_lists``)."""
+    section: Inputs = {
         "references": {
             "count": len(inputs.references),
             "datasets": [s.label() for s in config.references],
@@ -507,6 +519,11 @@ def _inputs_section(config: RunConfig, inputs: RunInputs, hashed: Hashed) -> Inp
         "failures": [f for stage, res in hashed.by_stage() for f in _failures(stage, res)],
         "population": _population(config, inputs, hashed),
     }
+    for input_set, items in ((section["references"], inputs.references), (section["distractors"], inputs.distractors)):
+        lists = hash_list_provenance(items)
+        if lists:
+            input_set["hash_lists"] = cast(Any, lists)
+    return section
 
 
 def _failures(stage: str, res: HashResult) -> list[Failure]:

@@ -51,6 +51,7 @@ __all__ = [
     "HasherEvaluation",
     "HasherResult",
     "Composite",
+    "HashListSource",
     "InputSet",
     "TransformInfo",
     "QueryInputs",
@@ -426,10 +427,21 @@ class Composite(ImageLevelFields):
 # --- inputs, environment, timing ------------------------------------------------------------
 
 
+class HashListSource(TypedDict):
+    """A hash list a set's hashes were read from (``hashes`` dataset) instead of hashed here."""
+
+    path: str
+    sha256: str
+    format: str
+    hashers: list[str]
+    items: int
+
+
 class InputSet(TypedDict):
     count: int
     datasets: list[str]
     digest: str
+    hash_lists: NotRequired[list[HashListSource]]
 
 
 class TransformInfo(TypedDict):

@@ -11,6 +11,7 @@ from ..errors import UsageError
 from ..files import find_images
 from ..hashers import Hasher
 from ..hashing import HashResult, default_workers, hash_files
+from ..hashlists import OUT_FORMATS, check_tx_hashers, write_hash_list
 from ..imageio import DECODE_MODES, DEFAULT_MAX_PIXELS
 from ..store import hash_files_to_table, result_to_table
 from . import HelpFormatter
@@ -24,6 +25,10 @@ HASH_DESCRIPTION = """\
 Hash image files with one or more hashers and write a Parquet table (one row per image and
 hasher: id, hasher, nbits, hash_hex, quality, variants_hex, error).
 
+--format csv writes the same table as CSV (without variants_hex); --format tx writes
+`pdq HASH` lines, what python-threatexchange loads as a local file for its pdq signal type
+(no ids or qualities: that format has none). See docs/interop.md.
+
 Each image is decoded once (EXIF orientation applied, any mode to RGB) and the same pixels go to
 every hasher. An image that cannot be read is reported with its reason, on stderr and in the
 table's `error` column, and the others are still hashed: the exit code is 0 unless --strict is
@@ -34,6 +39,7 @@ HASH_EPILOG = f"""\
 examples:
   hashbench hash photos/ --hasher pdq,phash --out hashes.parquet
   hashbench hash a.jpg b.png --hasher md5            print CSV to stdout (no --out)
+  hashbench hash photos/ --format tx --out list.txt   a list python-threatexchange loads
   hashbench hash photos/ --hasher 'pdq,command:./photodna-wrapper --fast' --out pd.parquet
                                         (an external program comes last in the list)
 
@@ -55,7 +61,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--hasher", default="pdq", help="comma-separated hasher names (default: pdq); 'all' for every built-in"
     )
-    p.add_argument("--out", metavar="FILE", help="Parquet file to write; without it, CSV goes to stdout")
+    p.add_argument("--out", metavar="FILE", help="file to write (Parquet by default); without it, CSV goes to stdout")
+    p.add_argument(
+        "--format",
+        choices=OUT_FORMATS,
+        default=None,
+        help="parquet (default with --out), csv (default without), or tx (python-threatexchange's 'pdq HASH' lines)",
+    )
     add_workers(p)
     p.add_argument("--strict", action="store_true", help="exit 1 when any image failed")
     p.add_argument("--all-files", action="store_true", help="also try files without an image suffix found in folders")
@@ -84,7 +96,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="ADDRESS|local",
         default=None,
         help="hash on a Dask cluster (a scheduler address, a scheduler file, or 'local'); needs --out, "
-        "hashbench[cluster], and the files at the same absolute paths on every worker",
+        "the cluster extra (Dask), and the files at the same absolute paths on every worker",
     )
     p.set_defaults(func=run_hash)
 
@@ -125,8 +137,8 @@ def parse_hasher_list(text: str) -> list[str]:
 def run_hash(args: argparse.Namespace) -> int:
     """`hashbench hash`: every image hashed or reported with its reason; exit codes as in the epilog.
 
-    With --out the run is checkpointed, locked and resumable (:func:`hash_files_to_table`);
-    without it, CSV goes to stdout and nothing is written.
+    With --out (Parquet) the run is checkpointed, locked and resumable (:func:`hash_files_to_table`);
+    --format csv|tx hashes in one go and writes the text atomically to --out, or to stdout.
     """
     hashers = [hashers_mod.get(n) for n in parse_hasher_list(args.hasher)]
     found = find_images(args.paths, all_files=args.all_files)
@@ -136,9 +148,14 @@ def run_hash(args: argparse.Namespace) -> int:
         print("hashbench: error: no image files found", file=sys.stderr)
         return 1
     progress = not args.no_progress and sys.stderr.isatty()
-    if args.cluster and not args.out:
-        raise UsageError("--cluster writes a table: give --out FILE")
-    if args.out:
+    fmt = args.format or ("parquet" if args.out else "csv")
+    if fmt == "parquet" and not args.out:
+        raise UsageError("--format parquet writes a file: give --out FILE")
+    if fmt == "tx":
+        check_tx_hashers([h.name for h in hashers])  # before any hashing
+    if args.cluster and fmt != "parquet":
+        raise UsageError("--cluster writes a Parquet table: give --out FILE (and no --format csv/tx)")
+    if fmt == "parquet":
         try:
             from contextlib import nullcontext
 
@@ -176,14 +193,14 @@ def run_hash(args: argparse.Namespace) -> int:
             decode=args.decode,
         )
         table = result_to_table(result)
-        _print_csv(table)
+        _write_text(table, fmt, hashers, args.out)
     for item_id, reason in result.errors:
         print(f"hashbench: failed {item_id}: {reason}", file=sys.stderr)
     ok = result.ok
     summary_to = sys.stderr if not args.out else sys.stdout
     _print_summary(result, hashers, summary_to)
     if args.out:
-        print(f"wrote {len(table)} rows for {len(result)} images to {args.out}", file=summary_to)
+        print(f"wrote {len(table)} rows ({fmt}) for {len(result)} images to {args.out}", file=summary_to)
     n_good = sum(int(m.sum()) for m in ok.values())
     if n_good == 0:
         return 1
@@ -227,15 +244,24 @@ def _print_summary(result: HashResult, hashers: list[Hasher], file) -> None:
                 )
 
 
-def _print_csv(table: pa.Table) -> None:
-    import csv
+# --- hash lists out (--format csv|tx; docs/interop.md) ---------------------------------------
 
-    w = csv.writer(sys.stdout, lineterminator="\n")
-    w.writerow(["id", "hasher", "nbits", "hash_hex", "quality", "error"])
-    for row in table.select(["id", "hasher", "nbits", "hash_hex", "quality", "error"]).to_pylist():
-        w.writerow(
-            [row[k] if row[k] is not None else "" for k in ("id", "hasher", "nbits", "hash_hex", "quality", "error")]
-        )
+
+def _write_text(table: pa.Table, fmt: str, hashers: list[Hasher], out: str | None) -> None:
+    """The table as CSV or tx lines, to stdout or atomically to ``out``."""
+    import io
+
+    from ..atomic import atomic_write_text
+
+    if out is None:
+        write_hash_list(table, sys.stdout, fmt, [h.name for h in hashers])
+        return
+    buf = io.StringIO()
+    write_hash_list(table, buf, fmt, [h.name for h in hashers])
+    try:
+        atomic_write_text(out, buf.getvalue())
+    except OSError as exc:
+        raise UsageError(f"cannot write {out}: {exc.strerror or exc}; choose another --out") from None
 
 
 def run_hashers(args: argparse.Namespace) -> int:

@@ -9,6 +9,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
+from ..hashlists import FORMATS
 from . import HelpFormatter
 from .options import positive_int
 from .output import print_table
@@ -18,9 +19,10 @@ if TYPE_CHECKING:
     import numpy.typing as npt
 
 DESCRIPTION = """\
-Count every pair of distinct images in a hash table (from `hashbench hash --out`) by the
-Hamming distance of their hashes, exactly, and give the per-pair false-positive rate at each
-threshold with its two-sided 95% Clopper-Pearson interval.
+Count every pair of distinct images in a hash table (from `hashbench hash --out`) or a hash
+list made elsewhere (python-threatexchange, pdq-photo-hasher, perception, imagehash; see
+--format) by the Hamming distance of their hashes, exactly, and give the per-pair
+false-positive rate at each threshold with its two-sided 95% Clopper-Pearson interval.
 
 That interval is pair-level: it treats the pairs as independent trials. Pairs that share an
 image are not (a flat image matches every other flat image), so where matches cluster it is too
@@ -40,7 +42,8 @@ identical to a run on this machine.
 The table is untrusted input: every row of the hasher is checked before anything is counted.
 Its nbits must be the installed hasher's (pdq 256, phash 64, ...; at most 4,096 for a hasher not
 installed here), its hex exactly nbits/4 digits, its quality empty or 0-100. A table with bad
-rows is refused, naming them by id; --skip-bad-rows counts the others and lists the bad ones.
+rows is refused, naming them by id (by line in a text list); --skip-bad-rows counts the others
+and lists the bad ones.
 """
 
 EPILOG = """\
@@ -50,6 +53,8 @@ examples:
   hashbench impostors hashes.parquet --hasher phash --cluster tcp://10.0.0.5:8786
   hashbench impostors hashes.parquet --hasher pdq --cluster local     a cluster of this machine's cores
   hashbench impostors hashes.parquet --hasher pdq --pairs matches.csv  name the matching pairs
+  hashbench impostors tx-list.txt --hasher pdq          python-threatexchange's 'pdq HASH' lines
+  hashbench impostors hasher-out.csv --format lines     pdq-photo-hasher's 'hash,quality,filename'
 
 exit codes: 0 done; 2 usage error (bad table or rows, unknown hasher, unreachable scheduler)
 """
@@ -63,7 +68,16 @@ def register(sub: argparse._SubParsersAction) -> None:
         epilog=EPILOG,
         formatter_class=HelpFormatter,
     )
-    p.add_argument("table", metavar="HASHES.parquet", help="a hash table written by `hashbench hash --out`")
+    p.add_argument(
+        "table", metavar="HASHES", help="a hash table written by `hashbench hash --out`, or a hash list (see --format)"
+    )
+    p.add_argument(
+        "--format",
+        default="auto",
+        metavar="FORMAT",
+        help="the list's format: auto (default: recognised from its first bytes), "
+        f"{', '.join(e.name for e in FORMATS.available(plugins=False))} (docs/interop.md)",
+    )
     p.add_argument("--hasher", default="pdq", help="which hasher's codes to use (default: pdq)")
     p.add_argument(
         "--threshold",
@@ -78,7 +92,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="ADDRESS|local",
         default=None,
         help="compute on a Dask cluster: a scheduler address (tcp://host:8786), a scheduler file, "
-        "or 'local' for worker processes on this machine (needs hashbench[cluster])",
+        "or 'local' for worker processes on this machine (needs Dask: the cluster extra)",
     )
     p.add_argument(
         "--block",
@@ -170,7 +184,7 @@ def run_impostors(args: argparse.Namespace) -> int:
         raise UsageError(f"--alpha must be between 0 and 1, got {args.alpha}")
     if args.block is not None and args.block < 1:
         raise UsageError(f"--block must be at least 1, got {args.block}")
-    ids, codes, nbits, bad = _read_codes(args.table, args.hasher, args.skip_bad_rows)
+    ids, codes, nbits, bad = _read_codes(args.table, args.hasher, args.skip_bad_rows, args.format)
     thresholds = _thresholds(args.threshold, args.hasher, nbits)
     hist, computed_on, seconds, lists = _count_pairs(args, codes, nbits, len(ids), thresholds)
     if args.pairs:
@@ -201,21 +215,17 @@ def run_impostors(args: argparse.Namespace) -> int:
 
 
 def _read_codes(
-    path: str, hasher: str, skip_bad: bool
+    path: str, hasher: str, skip_bad: bool, fmt: str = "auto"
 ) -> tuple[list[str], npt.NDArray[np.uint8], int, list[tuple[str, str]]]:
-    """Ids, packed codes and nbits of one hasher's sound rows, and its bad rows as (id, reason).
+    """Ids, packed codes and nbits of one hasher's sound rows, and its bad rows as (id or line, reason).
 
-    Every row is checked (:func:`hashbench.table_check.checked_codes`): bad rows refuse the table
-    in one line naming them, or with ``skip_bad`` are left out and listed on stderr. Every row
-    must be a distinct image.
+    Every row is checked (:func:`hashbench.hashlists.read_hash_list`, which runs
+    :func:`hashbench.table_check.checked_codes`): bad rows refuse the table in one line naming
+    them, or with ``skip_bad`` are left out and listed on stderr. Every row must be a distinct image.
     """
-    from ..store import read_table
-    from ..table_check import checked_codes
+    from ..hashlists import read_hash_list
 
-    try:
-        got = checked_codes(read_table(path), hasher)
-    except UsageError as exc:
-        raise UsageError(f"{path}: {exc}") from None
+    got = read_hash_list(path, hasher, format=fmt, skip_bad_rows=True)
     if got.bad:
         listed = "; ".join(f"{i!r}: {r}" for i, r in got.bad[:3]) + ("; ..." if len(got.bad) > 3 else "")
         if not skip_bad:

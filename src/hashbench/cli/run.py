@@ -77,10 +77,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="ADDRESS|local",
         default=None,
         help="hash and count impostor pairs on a Dask cluster (a scheduler address, a scheduler file, "
-        "or 'local'); needs hashbench[cluster]; results are identical to a run here. Stops (exit 4) "
+        "or 'local'); needs Dask (the cluster extra); results are identical to a run here. Stops (exit 4) "
         "if the cluster has no worker for 60 s (HASHBENCH_NO_WORKER_TIMEOUT) or loses its scheduler",
     )
     p.add_argument("--print-default-config", action="store_true", help="print the embedded default TOML and exit")
+    p.add_argument(
+        "--print-config-schema",
+        action="store_true",
+        help="print the JSON Schema of a run configuration and exit (report.json's: hashbench/schemas/)",
+    )
     p.add_argument(
         "--allow-command",
         metavar="PROGRAM",
@@ -103,6 +108,13 @@ def run_command(args: argparse.Namespace) -> int:
 
     if args.print_default_config:
         sys.stdout.write(default_config_text())
+        return 0
+    if args.print_config_schema:
+        import json
+
+        from ..schemas import CONFIG_FILE, load
+
+        sys.stdout.write(json.dumps(load(CONFIG_FILE), indent=1) + "\n")
         return 0
     progress = False if args.no_progress else None
     if args.cluster:
