@@ -16,8 +16,9 @@ from hashbench.evaluate.image_level import image_level_interval  # noqa: E402
 from hashbench.evaluate.rates import clopper_pearson  # noqa: E402
 from hashbench.video import VideoHash  # noqa: E402
 from hashbench.video.config import load_video_config, parse_video_config  # noqa: E402
+from hashbench.video.listmatch import VideoList, pair_counts  # noqa: E402
 from hashbench.video.match import RULES, compare  # noqa: E402
-from hashbench.video.study import decide_matrix, genuine_rates, impostor_rates, pair_counts  # noqa: E402
+from hashbench.video.study import decide_matrix, genuine_rates, impostor_rates  # noqa: E402
 
 
 def _random_videos(seed=1, n=9):
@@ -48,12 +49,26 @@ def test_bulk_counts_and_decisions_equal_the_pairwise_rule():
         codes = [prepare(v, r) for v in vids]
         sizes = np.array([len(c) for c in codes])
         c = pair_counts(codes, r.radius)
+        assert np.array_equal(c, pair_counts(codes, r.radius, index="mih"))
         m = decide_matrix(r, sizes, c)
         for i, j in combinations(range(len(vids)), 2):
             for a, b in ((i, j), (j, i)):
                 ref = compare(vids[a], vids[b], r)
                 assert (c[a, b], c[b, a]) == (ref.query_matched, ref.target_matched)
                 assert m[a, b] == ref.match
+
+
+def test_a_video_list_in_the_index_finds_what_the_pairwise_rule_finds():
+    vids = _random_videos(seed=7, n=30)
+    ids = [f"v{i}" for i in range(30)]
+    for name in ("readme", "tx-index", "cpp-brute", "any-frame"):
+        r = RULES[name]
+        listed = VideoList(r)
+        listed.add(ids, vids)
+        for q in vids[:10]:
+            got = {vid: s for vid, s in listed.query(q)}
+            want = {vid: compare(q, v, r) for vid, v in zip(ids, vids) if compare(q, v, r).match}
+            assert got == want
 
 
 def test_impostor_rate_counts_unordered_pairs_with_a_video_level_interval():

@@ -15,8 +15,9 @@ Steps (each a plain function of plain values):
    (:func:`hashbench.evaluate.image_level.image_level_interval` with the video as the unit), and
    the "at most" figure is its one-sided upper bound.
 
-Frame distances are computed in bulk (:func:`pair_counts`): all frames of all videos against all,
-reduced to "frames of video i with a frame of video j within the radius" for every (i, j).
+Frame matches come in bulk from the Hamming index (:func:`hashbench.video.listmatch.pair_counts`:
+every frame of every video range-searched against all, reduced to "frames of video i with a
+frame of video j within the radius" for every (i, j)).
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ from .config import VideoStudyConfig
 from .decode import VideoError
 from .edits import apply_edit, read_clip, suite
 from .hashers import VideoHash, get
-from .match import MatchRule, decide, prepare, rule
+from .listmatch import pair_counts
+from .match import MatchRule, decide, matched_counts, prepare, rule
 from .synthetic import make_video
 
 __all__ = ["Prepared", "prepare_video", "pair_counts", "decide_matrix", "genuine_rates", "impostor_rates", "run_study"]
@@ -112,30 +114,6 @@ def _prepare_chunk(jobs: list[tuple[VideoStudyConfig, str, int]]) -> list[Prepar
 # bulk frame matching
 
 
-def pair_counts(prepared: list[npt.NDArray[np.uint8]], radius: int) -> npt.NDArray[np.int64]:
-    """``C[i, j]``: how many frames of video ``i`` have a frame of video ``j`` within ``radius``.
-
-    ``prepared[i]`` is video i's (n_i, nbytes) frame codes after its rule's filtering; a video with
-    no frame has a row and column of zeros. Blocked so memory stays ~64 MB at any size.
-    """
-    n = len(prepared)
-    sizes = np.array([len(c) for c in prepared], dtype=np.int64)
-    out = np.zeros((n, n), dtype=np.int64)
-    nonempty = np.flatnonzero(sizes)
-    if not len(nonempty):
-        return out
-    codes = np.concatenate([prepared[i] for i in nonempty]).astype(np.uint8)
-    starts = np.concatenate([[0], np.cumsum(sizes[nonempty])[:-1]])
-    owner = np.repeat(np.arange(len(nonempty)), sizes[nonempty])
-    block = max(1, (1 << 26) // max(1, codes.shape[0] * codes.shape[1]))
-    for a in range(0, codes.shape[0], block):
-        q = codes[a : a + block]
-        d = np.bitwise_count(q[:, None, :] ^ codes[None, :, :]).sum(axis=2, dtype=np.int32)
-        any_v = np.logical_or.reduceat(d <= radius, starts, axis=1)  # (frames, videos)
-        np.add.at(out, (nonempty[owner[a : a + block]][:, None], nonempty[None, :]), any_v.astype(np.int64))
-    return out
-
-
 def decide_matrix(r: MatchRule, sizes: npt.NDArray[np.int64], c: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
     """``M[i, j]``: does query ``i`` match listed video ``j``; :func:`~hashbench.video.match.decide`
     for every ordered pair at once (the same float percentages), False on the diagonal."""
@@ -192,8 +170,7 @@ def genuine_rates(
         if ref is None or copy is None:
             continue
         q, t = prepare(copy, r), prepare(ref, r)
-        c = pair_counts([q, t], 0 if r.exact else r.radius)
-        qm, tm = int(c[0, 1]), int(c[1, 0])
+        qm, tm = matched_counts(q, t, 0 if r.exact else r.radius)  # one small pair: numpy is enough
         n += 1
         k += decide(r, len(q), len(t), qm, tm)
         if len(q) and len(t):
