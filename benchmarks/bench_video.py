@@ -27,7 +27,11 @@ import pytest
 
 pytest.importorskip("av")
 
-from hashbench.video import get  # noqa: E402
+import numpy as np  # noqa: E402
+
+from hashbench.video import VideoHash, get  # noqa: E402
+from hashbench.video.listmatch import VideoList  # noqa: E402
+from hashbench.video.match import compare, rule  # noqa: E402
 from hashbench.video.synthetic import VideoRecipe, make_video  # noqa: E402
 
 RECIPE = VideoRecipe(kind="pan", index=0, width=320, height=240, fps=30, seconds=5.0)
@@ -54,6 +58,47 @@ def bench_vpdq_frames(benchmark, video):
     out = benchmark.pedantic(hasher.hash_video, args=(video,), warmup_rounds=1, rounds=3)
     assert len(out) == RECIPE.frames
     benchmark.extra_info["frames"] = len(out)
+
+
+def _video_list(n_videos: int = 10_000, frames: int = 8, seed: int = 0) -> tuple[list[VideoHash], VideoHash]:
+    """A list of random videos and a query that is a noisy copy of one of them (about 10 bits per frame)."""
+    rng = np.random.default_rng(seed)
+    codes = rng.integers(0, 256, (n_videos, frames, 32), dtype=np.uint8)
+    q = np.ones(frames, dtype=np.int16) * 100
+    vids = [VideoHash(c, q, np.arange(frames), np.arange(frames, dtype=np.float64)) for c in codes]
+    noisy = codes[1234].copy()
+    for row in noisy:
+        for b in rng.choice(256, 10, replace=False):
+            row[b // 8] ^= 1 << (b % 8)
+    return vids, VideoHash(noisy, q, np.arange(frames), np.arange(frames, dtype=np.float64))
+
+
+def bench_list_match_index(benchmark):
+    """One upload against a 10,000-video list, frames in the MIH index."""
+    vids, query = _video_list()
+    listed = VideoList(rule("readme"))
+    listed.add([f"v{i}" for i in range(len(vids))], vids)
+    listed.query(query)  # build the index outside the timing
+    found = benchmark.pedantic(listed.query, args=(query,), warmup_rounds=1, rounds=5)
+    assert [vid for vid, _ in found] == ["v1234"]
+
+
+def bench_list_match_brute(benchmark):
+    """The same upload against the same list by a vectorized brute-force scan of every listed frame."""
+    vids, query = _video_list()
+    allf = np.stack([v.codes for v in vids])  # (videos, frames, 32)
+    r = rule("readme")
+
+    def scan() -> list[int]:
+        close = np.bitwise_count(query.codes[:, None, None, :] ^ allf[None]).sum(axis=3) <= r.radius
+        qm = close.any(axis=2).sum(axis=0)  # query frames with a hit, per listed video
+        tm = close.any(axis=0).sum(axis=1)  # listed frames with a hit
+        nq, nt = len(query), allf.shape[1]
+        ok = (qm * 100.0 / nq >= r.query_percent) & (tm * 100.0 / nt >= r.target_percent) & (qm > 0)
+        return np.flatnonzero(ok).tolist()
+
+    assert scan() == [1234] and compare(query, vids[1234], r).match
+    benchmark.pedantic(scan, warmup_rounds=1, rounds=5)
 
 
 def _ours(path: Path, rounds: int) -> tuple[int, float]:
