@@ -12,7 +12,7 @@ pytest.importorskip("av")
 from hashbench.errors import UsageError  # noqa: E402
 from hashbench.video import get  # noqa: E402
 from hashbench.video.decode import DecodeLimits, VideoError, frames, probe  # noqa: E402
-from hashbench.video.synthetic import KINDS, VideoRecipe, encode, make_video, render  # noqa: E402
+from hashbench.video.synthetic import KINDS, VideoRecipe, encode, make_video, render, still_family  # noqa: E402
 
 GOLDEN = Path(__file__).parent / "golden" / "video"
 PAN = GOLDEN / "pan-x264-160x120-30fps.mp4"
@@ -91,6 +91,9 @@ def test_synthetic_videos_are_seeded_and_distinct(tmp_path):
     p2 = make_video(r, tmp_path / "b.mp4")
     assert p1.read_bytes() == p2.read_bytes()  # single-threaded encoder: the recipe fixes the bytes
     assert {VideoRecipe(kind="mixed", index=i).resolved_kind for i in range(5)} == set(KINDS)
+    # every kind meets every image family (a family tied to a kind would confound the two)
+    combos = {(VideoRecipe(index=i).resolved_kind, still_family(VideoRecipe(index=i), 0)) for i in range(25)}
+    assert len(combos) == 25
     for bad in ({"kind": "nope"}, {"codec": "h265"}, {"width": 33}, {"fps": 0}):
         with pytest.raises(UsageError):
             VideoRecipe(**bad)

@@ -84,10 +84,18 @@ def test_impostor_rate_counts_unordered_pairs_with_a_video_level_interval():
         per_video[j] += 1
     ref = image_level_interval(per_video, 45, 0.05)
     assert got["ci_image_level"] == list(ref.ci_image_level) and got["upper_one_sided_95"] == ref.upper_one_sided
+    usable = np.array([len(v.codes[v.quality >= 50]) > 0 for v in vids])
+    au = got["among_usable"]
+    ref_u = image_level_interval(per_video[usable], int(usable.sum() * (usable.sum() - 1) // 2), 0.05)
+    assert (au["false_matches"], au["videos"]) == (len(false), usable.sum()) and au["pairs"] == ref_u.trials
+    assert (
+        au["upper_one_sided_95"] == ref_u.upper_one_sided and got["videos_without_usable_frames"] == 10 - usable.sum()
+    )
     g = genuine_rates(vids[:5], vids[:5], r, 0.05)  # a video against itself matches unless it has no usable frame
-    usable = sum(len(v.codes[v.quality >= 50]) > 0 for v in vids[:5])
+    usable = int(sum(len(v.codes[v.quality >= 50]) > 0 for v in vids[:5]))
     assert (g["matched"], g["videos"], g["videos_without_usable_frames"]) == (usable, 5, 5 - usable)
     assert g["ci"] == list(clopper_pearson(usable, 5, 0.05))
+    assert g["usable"]["videos"] == usable and g["usable"]["tpr"] == (1.0 if usable else None)
 
 
 def test_video_config_validation():

@@ -161,9 +161,15 @@ def insert(clip: Clip, rng: np.random.Generator, host_seconds: float = 6.0) -> C
     host_index = int(rng.integers(0, 2**31))
     # Hosts come from their own seed space, so a host never shares a still with a listed video.
     recipe = VideoRecipe(
-        kind="mixed", index=host_index % 100_000, seed=1_000_003, width=w, height=h, fps=max(1, round(clip.fps))
+        kind="mixed",
+        index=host_index % 100_000,
+        seed=1_000_003,
+        width=w,
+        height=h,
+        fps=max(1, round(clip.fps)),
+        seconds=host_seconds,
     )
-    host = list(render(VideoRecipe(**{**recipe.as_dict(), "seconds": host_seconds})))
+    host = list(render(recipe))
     at = int(rng.integers(0, len(host) + 1))
     clip.record.update(host=recipe.as_dict(), at=at, host_frames=len(host))
     return Clip(host[:at] + clip.frames + host[at:], clip.fps, clip.record)

@@ -144,9 +144,16 @@ def impostor_rates(hashes: list[VideoHash | None], r: MatchRule, alpha: float) -
     match = decide_matrix(r, sizes, c)
     either = np.triu(match | match.T, 1)
     per_video = (either | either.T).sum(axis=1)
-    gated = int(np.count_nonzero(sizes == 0))
+    usable = sizes > 0
+    gated = int(np.count_nonzero(~usable))
     res = image_level_interval(per_video, n_pairs=n * (n - 1) // 2, alpha=alpha)
+    u = int(usable.sum())
+    among: dict[str, Any] | None = None
+    if u >= 2:  # the rate among pairs that can match (both videos have a frame of usable quality)
+        ru = image_level_interval(per_video[usable], n_pairs=u * (u - 1) // 2, alpha=alpha)
+        among = {"false_matches": ru.count, "pairs": ru.trials, "videos": u, "rate": ru.rate, **ru.report_fields()}
     return {
+        "among_usable": among,
         "rule": r.name,
         "false_matches": res.count,
         "pairs": res.trials,
@@ -162,7 +169,11 @@ def impostor_rates(hashes: list[VideoHash | None], r: MatchRule, alpha: float) -
 def genuine_rates(
     refs: list[VideoHash | None], copies: list[VideoHash | None], r: MatchRule, alpha: float
 ) -> dict[str, Any]:
-    """Edited copies (query) against their references (target), one trial per video (step 2)."""
+    """Edited copies (query) against their references (target), one trial per video (step 2).
+
+    ``tpr`` is over every video (a video without a usable frame counts as not found: the
+    generalized rate); ``usable`` is the rate among pairs where both the copy and its reference
+    have a frame of usable quality, and ``videos_without_usable_frames`` the share gated."""
     k = n = gated = 0
     q_share: list[float] = []
     t_share: list[float] = []
@@ -179,7 +190,10 @@ def genuine_rates(
         else:
             gated += 1
     low, high = clopper_pearson(k, n, alpha) if n else (0.0, 1.0)
+    u = n - gated
+    u_low, u_high = clopper_pearson(k, u, alpha) if u else (0.0, 1.0)
     return {
+        "usable": {"matched": k, "videos": u, "tpr": k / u if u else None, "ci": [float(u_low), float(u_high)]},
         "rule": r.name,
         "matched": k,
         "videos": n,

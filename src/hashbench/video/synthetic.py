@@ -30,14 +30,27 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageDraw
 
-from ..datasets.synthetic import generate
+from ..datasets.synthetic import FAMILIES, generate
 from ..errors import UsageError
 from ..fonts import get_font
 from .decode import require_av
 
-__all__ = ["KINDS", "CODECS", "VideoRecipe", "render", "encode", "make_video", "recipes"]
+__all__ = [
+    "GENERATOR_VERSION",
+    "KINDS",
+    "CODECS",
+    "VideoRecipe",
+    "render",
+    "encode",
+    "make_video",
+    "recipes",
+    "still_family",
+]
 
 KINDS: tuple[str, ...] = ("pan", "zoom", "shapes", "cuts", "fade")
+#: Bumped whenever a recipe would render other frames; part of every recipe record, so a run
+#: folder made by an older generator is never reused for a newer one.
+GENERATOR_VERSION = 2
 #: Encoders used here, all present in PyAV's wheels: name -> (pixel format, quality option).
 CODECS: dict[str, tuple[str, str]] = {
     "libx264": ("yuv420p", "crf"),
@@ -87,7 +100,7 @@ class VideoRecipe:
         return f"video-{self.resolved_kind}-{self.seed}-{self.index:06d}"
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "generator_version": GENERATOR_VERSION}
 
 
 def _rng(r: VideoRecipe) -> np.random.Generator:
@@ -95,16 +108,27 @@ def _rng(r: VideoRecipe) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence([r.seed, key, r.index, 7])))
 
 
+def still_family(r: VideoRecipe, slot: int) -> str:
+    """The image family of still ``slot`` of video ``r`` (see :func:`_still`)."""
+    return FAMILIES[(r.index + r.index // len(KINDS) + slot) % len(FAMILIES)]
+
+
 def _still(r: VideoRecipe, slot: int, w: int, h: int) -> RGB:
-    """Still ``slot`` of video ``r``: unique to (seed, kind, index, slot), so no two videos share one."""
+    """Still ``slot`` of video ``r``: unique to (seed, kind, index, slot), so no two videos share one.
+
+    The image family turns with the index *and* the slot, independently of the kind: with
+    ``kind = "mixed"`` video ``5a + k`` (kind ``k``) takes family ``(a + k + slot) % 5``, so every
+    kind meets every family (a family tied to a kind would confound the two in every figure).
+    """
     unique = (r.index * 8 + slot) * len(KINDS) + KINDS.index(r.resolved_kind)
+    family = still_family(r, slot)
     if r.stills == "sample":
         from ..datasets.sample import SampleDataset
 
         photos = SampleDataset("photo")
         img = Image.fromarray(photos.item(unique % len(photos)).pixels)
         return np.asarray(img.convert("RGB").resize((w, h), Image.Resampling.LANCZOS))
-    return generate("mixed", unique, seed=r.seed, size=(w, h))
+    return generate(family, unique, seed=r.seed, size=(w, h))
 
 
 def _crop_resize(img: RGB, x: float, y: float, cw: float, ch: float, w: int, h: int) -> RGB:

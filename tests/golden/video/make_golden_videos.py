@@ -1,5 +1,8 @@
 """Make the pinned golden videos (run once; the files are committed, the test never re-encodes).
 
+The committed files were made by synthetic.GENERATOR_VERSION 1 (stills' families tied to the
+kind); a newer generator makes other videos, which would need new reference features.
+
     PYTHONPATH=src python tests/golden/video/make_golden_videos.py
 
 Then compute the vpdq C++ reference's features for each with a throwaway venv that has
