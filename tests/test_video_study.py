@@ -98,6 +98,13 @@ def test_impostor_rate_counts_unordered_pairs_with_a_video_level_interval():
     assert g["usable"]["videos"] == usable and g["usable"]["tpr"] == (1.0 if usable else None)
 
 
+def test_video_run_refuses_image_only_options(tmp_path, capsys):
+    cfg = tmp_path / "v.toml"
+    cfg.write_text('[run]\nkind = "video"\n')
+    assert main(["run", "--config", str(cfg), "--allow-command", "/bin/true", "--out", str(tmp_path)]) == 2
+    assert "for image runs" in capsys.readouterr().err
+
+
 def test_video_config_validation():
     cfg = parse_video_config({"run": {"kind": "video"}, "videos": {"count": 3, "width": 64, "height": 48}})
     assert cfg.count == 3 and cfg.videos.width == 64 and cfg.rules_of("vpdq")[0] == "readme"

@@ -166,8 +166,12 @@ def _run_or_reproduce(args: argparse.Namespace, progress: bool | None, client: A
 
 
 def _run_video(config: Any, args: argparse.Namespace) -> int:
+    from ..errors import UsageError
     from ..video.report import summary_lines
     from ..video.runner import run_video
+
+    if args.cluster or args.allow_command:
+        raise UsageError("--cluster and --allow-command are for image runs; a video study runs on this machine")
 
     run_dir, report = run_video(config, args.out, workers=args.workers)
     print("\n".join(summary_lines(report)))
