@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import glob
 import os
 import threading
@@ -240,6 +241,7 @@ def _decode(
 _cpu_lock = threading.Lock()
 
 
+@functools.cache
 def _libavutil() -> ctypes.CDLL | None:
     """The libavutil PyAV loaded (its wheel bundles one under ``av.libs``), or None if not found."""
     av = require_av()
