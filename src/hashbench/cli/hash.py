@@ -279,6 +279,11 @@ def run_hashers(args: argparse.Namespace) -> int:
         exact = "yes" if d["exact"] else "no"
         rows.append([d["name"], d["nbits"], d["kind"], exact, d["library"], d["version"], entry.description])
     print_table(["name", "bits", "kind", "exact", "library", "version", "description"], rows)
+    from ..video import VIDEO_HASHERS  # video hashers (issue 17): a registry of their own
+
+    print('\nvideo hashers (hashbench run with a kind = "video" config; need the extra video):')
+    video_rows = [[e.name, e.factory.nbits, e.factory.rule, e.description] for e in VIDEO_HASHERS.available()]  # type: ignore[attr-defined]
+    print_table(["name", "bits", "match rule", "description"], video_rows)
     return 0
 
 

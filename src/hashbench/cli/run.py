@@ -43,6 +43,7 @@ examples:
   hashbench run --config my.toml --out results --workers 2
   hashbench run --reproduce results/default-0123abcd4567/report.json
   hashbench run --preset fpr-50b                  the 1-in-50-billion study (long)
+  hashbench run --preset video-default            the video study (needs the extra video)
   hashbench run --config pd.toml --allow-command '/opt/pdq-wrapper --fast'
 
 exit codes: 0 done; 1 --reproduce found a difference; 2 usage error (bad config, bad path);
@@ -67,7 +68,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--preset",
         metavar="NAME",
         help="an embedded configuration: fpr-50b (exhaustive false-positive rates over 1.5e11 "
-        "pairs of 550,000 images; about 45 minutes on 2 cores)",
+        "pairs of 550,000 images; about 45 minutes on 2 cores); video-default (the video study: 200 "
+        "synthetic videos x 13 video edits, vPDQ and baselines)",
     )
     p.add_argument("--out", default="results", metavar="DIR", help="where run folders go (default: results)")
     add_workers(p, "the config's, else all CPUs")
@@ -152,6 +154,11 @@ def _run_or_reproduce(args: argparse.Namespace, progress: bool | None, client: A
             return 1
         print("every accuracy figure is identical to the original run")
         return measured
+    from ..video.runner import video_config_of  # kind = "video" configs and presets (issue 17)
+
+    video = video_config_of(args.config, args.preset)
+    if video is not None:
+        return _run_video(video, args)
     allowed = frozenset(args.allow_command)
     config = load_preset(args.preset) if args.preset else load_config(args.config, allowed_commands=allowed)
     try:
@@ -173,6 +180,22 @@ def _run_or_reproduce(args: argparse.Namespace, progress: bool | None, client: A
         "(also report.md, report.json, metrics.csv, metrics_by_group.csv, plots/)"
     )
     return outcome_exit_code(outcome.report)
+
+
+def _run_video(config: Any, args: argparse.Namespace) -> int:
+    from ..errors import UsageError
+    from ..video.report import summary_lines
+    from ..video.runner import run_video
+
+    if args.cluster or args.allow_command:
+        raise UsageError("--cluster and --allow-command are for image runs; a video study runs on this machine")
+
+    run_dir, report = run_video(config, args.out, workers=args.workers)
+    print("\n".join(summary_lines(report)))
+    print(f"\nreport: {run_dir}/report.md  (every figure in video_report.json)")
+    for line in failure_summary(report["failures"]) if report["failures"] else []:
+        print(line, file=sys.stderr)
+    return 0 if any(h["timing"]["frames"] for h in report["hashers"].values()) else EXIT_NOTHING_MEASURED
 
 
 def outcome_exit_code(report: Mapping[str, Any]) -> int:
