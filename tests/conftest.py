@@ -123,12 +123,12 @@ def every_written_report_matches_the_shipped_schema():
     validator = jsonschema.Draft202012Validator(load(REPORT_FILE))
     original = writers.write_report
 
-    def checked(report, run_dir):
+    def checked(report, run_dir, *args, **kwargs):
         errors = sorted(validator.iter_errors(json.loads(writers.to_json(report))), key=lambda e: list(e.path))
         assert not errors, "report.json does not match report.schema.json: " + "; ".join(
             f"{'/'.join(map(str, e.path))}: {e.message[:200]}" for e in errors[:5]
         )
-        return original(report, run_dir)
+        return original(report, run_dir, *args, **kwargs)
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(writers, "write_report", checked)

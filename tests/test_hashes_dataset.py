@@ -4,6 +4,7 @@ impostor figures as the run that hashed the images, and its report says the hash
 from __future__ import annotations
 
 import copy
+import json
 import hashlib
 from pathlib import Path
 
@@ -41,6 +42,10 @@ def _without_group_names(hasher: dict) -> dict:
     out = copy.deepcopy(hasher)
     groups = out["impostor"].pop("by_group", {})
     out["impostor"]["by_group_counts"] = sorted(g["histogram"] for g in groups.values())
+    population = out.get("population") or {}
+    for key in ("by_group", "without"):  # per-family tables (issue 15), keyed by the same group names
+        if key in population:
+            population[key] = sorted(population[key].values(), key=lambda g: json.dumps(g, sort_keys=True))
     return out
 
 

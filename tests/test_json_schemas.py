@@ -76,8 +76,14 @@ def test_the_default_config_and_presets_validate_and_bad_ones_do_not():
     v = _validator(CONFIG_FILE)
     v.validate(tomllib.loads(default_config_text()))
     folder = ROOT / "src/hashbench/data/presets"
+    image_presets = 0
     for name in preset_names():
-        v.validate(tomllib.loads((folder / f"{name}.toml").read_text()))
+        preset = tomllib.loads((folder / f"{name}.toml").read_text())
+        if preset.get("run", {}).get("kind") == "video":
+            continue  # a video study's config (hashbench.video.config), which this schema does not describe
+        v.validate(preset)
+        image_presets += 1
+    assert image_presets >= 1
     good = tomllib.loads(default_config_text())
     with_command = json.loads(json.dumps(good))
     with_command["hashers"]["commands"] = {"pd": {"program": "/opt/pd --fast", "nbits": 144, "protocol": "nul"}}

@@ -178,6 +178,8 @@ _SETTING_TYPES: dict[str, dict[str, Any]] = {
     "seed": {"type": "integer", "minimum": 0},
     "workers": {"type": "integer", "minimum": 0},
     "chunk_size": {"type": "integer", "minimum": 1},
+    "decode": {"enum": ["full", "draft"]},
+    "max_pixels": {"type": "integer", "minimum": 0},
     "references": {"type": "array", "items": {"$ref": "#/$defs/dataset"}, "minItems": 1},
     "distractors": {"type": "array", "items": {"$ref": "#/$defs/dataset"}},
     "suite": {"type": "string"},
@@ -193,6 +195,7 @@ _SETTING_TYPES: dict[str, dict[str, Any]] = {
     "list_sizes": {"type": "array", "items": {"type": "number", "exclusiveMinimum": 0}},
     "volume_per_year": {"type": "number", "exclusiveMinimum": 0},
     "list_size": {"type": "number", "exclusiveMinimum": 0},
+    "max_listed": {"type": "integer", "minimum": 0},
 }
 
 
