@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo lint test bench bench-compare bench-gate-demo bench-table fuzz venv clean
+.PHONY: demo lint test dist bench bench-compare bench-gate-demo bench-table fuzz venv clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,13 @@ lint: $(STAMP)
 # The gates first (ruff, mypy: `make lint`), then the suite.
 test: $(STAMP) lint
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests were collected" >&2; fi; exit $$rc
+
+# An sdist and a wheel in dist/, built offline with this virtualenv's setuptools (the test extra
+# has `build`, setuptools and wheel). Install the wheel with `pip install dist/hashbench-*.whl`;
+# tests/test_dist.py installs it into a fresh virtualenv and runs it.
+dist: $(STAMP)
+	rm -rf dist
+	$(BIN)/python -m build --no-isolation --outdir dist .
 
 # A longer fuzzing run of the decoder and every hasher than the bounded one in `make test`.
 fuzz: $(STAMP)

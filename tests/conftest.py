@@ -106,3 +106,31 @@ def hostile_folder(tmp_path_factory, photo, png_bomb) -> dict[str, Path]:
         (root / name).write_bytes(data)
     (root / "README.txt").write_text("not an image and not named like one\n")
     return {"root": root, "good": good, "bad": bad, "upright": rgb}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def every_written_report_matches_the_shipped_schema():
+    """Issue 19 item 4: every report.json a test writes through ``write_report`` (``hashbench run``,
+    :func:`hashbench.runner.run`) is validated against the shipped JSON Schema as it is written."""
+    import json
+
+    import jsonschema
+
+    import hashbench.report as report_pkg
+    from hashbench.report import writers
+    from hashbench.schemas import REPORT_FILE, load
+
+    validator = jsonschema.Draft202012Validator(load(REPORT_FILE))
+    original = writers.write_report
+
+    def checked(report, run_dir, *args, **kwargs):
+        errors = sorted(validator.iter_errors(json.loads(writers.to_json(report))), key=lambda e: list(e.path))
+        assert not errors, "report.json does not match report.schema.json: " + "; ".join(
+            f"{'/'.join(map(str, e.path))}: {e.message[:200]}" for e in errors[:5]
+        )
+        return original(report, run_dir, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(writers, "write_report", checked)
+        mp.setattr(report_pkg, "write_report", checked)
+        yield

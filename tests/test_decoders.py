@@ -149,6 +149,53 @@ def test_hash_files_decodes_with_the_profile_in_workers_too(workers):
     assert imageio.decode_profile() == "hashbench"  # the in-process path leaves this process's setting alone
 
 
+class _NoInitializerExecutor:
+    """A stand-in for a Dask client: an Executor that is not a ProcessPoolExecutor, whose worker ran
+    no initializer, so the profile reaches it only inside each task's DecodeSettings."""
+
+    def __init__(self) -> None:
+        from hashbench.parallel import process_pool
+
+        self.pool = process_pool(1)
+
+    def submit(self, fn, *args):
+        return self.pool.submit(fn, *args)
+
+
+def test_cluster_tasks_carry_the_profile_in_their_decode_settings():
+    from hashbench.hashing import collect, decode_settings, hash_stream
+
+    paths, wants = _golden_paths("python-threatexchange")
+    hs = [get_hasher("pdq")]
+    settings = decode_settings(hs, 1, profile="python-threatexchange")
+    remote = _NoInitializerExecutor()
+    try:
+        items = [(p.name, p) for p in paths]
+        res = collect(hash_stream(items, hs, workers=1, chunk_size=4, pool=remote, settings=settings), hs)  # type: ignore[arg-type]
+    finally:
+        remote.pool.shutdown()
+    for i, want in enumerate(wants):
+        if want is None:
+            assert res.decode_errors[i], paths[i].name
+        else:
+            assert (res.codes["pdq"][i].tobytes().hex(), int(res.quality["pdq"][i])) == want, paths[i].name
+
+
+def test_decode_settings_carry_the_profile_and_refuse_draft_with_it():
+    from hashbench.hashing import decode_settings
+
+    hs = [get_hasher("pdq")]
+    default = decode_settings(hs, 1, max_pixels=1000)
+    assert default.profile == "hashbench" and "profile" not in default.describe()  # outputs as before
+    cpp = decode_settings(hs, 1, max_pixels=1000, profile="threatexchange-cpp")
+    assert cpp.describe()["profile"] == "threatexchange-cpp"
+    assert {k: v for k, v in cpp.describe().items() if k != "profile"} == default.describe()
+    with pytest.raises(UsageError, match="decode = draft does not give threatexchange-cpp's pixels"):
+        decode_settings(hs, 1, decode="draft", profile="threatexchange-cpp")
+    with pytest.raises(UsageError, match="did you mean 'threatexchange-cpp'"):
+        decode_settings(hs, 1, profile="threatexchange-cp")
+
+
 def test_cli_hash_decode_profile_prints_the_tools_hash(capsys, tmp_path):
     from hashbench.cli import main
     from hashbench.store import read_table

@@ -21,6 +21,7 @@ from hashbench.evaluate import (
     score_operating_point,
     split_calibration,
 )
+from hashbench.evaluate.operating import micro_average_precision_tie_grouped
 
 
 def expand(genuine: np.ndarray, impostor_hist: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -171,16 +172,21 @@ def test_roc_and_det_match_sklearn():
     assert roc.as_dict()["kind"] == "roc"
 
 
-def test_isc_micro_average_precision_equals_sklearn_on_expanded_pairs():
+def test_tie_grouped_micro_average_precision_equals_sklearn_on_expanded_pairs():
+    """scikit-learn groups tied scores into one threshold: that is the tie-grouped value, and ISC's
+    pessimistic tie rule (tests/test_isc_micro_ap.py) is never above it."""
     rng = np.random.default_rng(4)
     for p_gen in (0.05, 0.3, 0.45):
         genuine = rng.binomial(64, p_gen, 400)
         impostor = np.bincount(rng.binomial(64, 0.5, 5000), minlength=65)
         labels, scores = expand(genuine, impostor)
         want = metrics.average_precision_score(labels, scores)
-        assert isc_micro_average_precision(genuine, impostor) == pytest.approx(want, rel=1e-12)
+        assert micro_average_precision_tie_grouped(genuine, impostor) == pytest.approx(want, rel=1e-12)
+        isc = isc_micro_average_precision(genuine, impostor)
+        assert isc < want if p_gen > 0.1 else isc == want == 1.0  # from 0.3 some distances hold both kinds
     perfect = isc_micro_average_precision(np.zeros(10, np.int64), np.bincount([5] * 100, minlength=65))
     assert perfect == 1.0
+    assert micro_average_precision_tie_grouped(np.zeros(10, np.int64), np.bincount([5] * 100, minlength=65)) == 1.0
 
 
 def test_recall_at_precision_equals_sklearn():

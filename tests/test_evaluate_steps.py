@@ -109,28 +109,38 @@ def test_at_threshold_has_image_level_fields_from_per_image_counts():
     assert low < at["ci_pair_level"][0] and high > at["ci_pair_level"][1]
     assert at["fpr_per_pair"]["rate"] < at["upper_one_sided_95"] < high  # one-sided 95% < two-sided 97.5% end
     assert at["image_level_method"].startswith("image-level")
-    assert "fpr_per_pair_among_ungated" not in at
+    assert "fpr_per_pair_gated" not in at and "fpr_per_pair_gated_generalized" not in at
 
 
 def test_gated_rate_among_pairs_of_two_ungated_images():
-    """The gated rate among pairs of two images that pass the gate: its own denominator and
-    per-image counts (the generalized fpr_per_pair_gated is left as it was)."""
+    """The headline gated rate is among pairs of two images that pass the gate: its own
+    denominator, per-image counts and the gated shares; the generalized one keeps every pair."""
     at = _clique_study(gated=True)
-    kept = 30 - 3
-    among = at["fpr_per_pair_among_ungated"]
-    assert among["n"] == among["trials"] == kept * (kept - 1) // 2
-    assert among["count"] == 6 == at["fpr_per_pair_gated"]["count"]  # 4 clique members left: 6 pairs
-    assert at["fpr_per_pair_gated"]["n"] == 30 * 29 // 2
-    assert among["images_involved"] == 4 and among["max_matches_per_image"] == 3
-    assert among["rate"] == pytest.approx(6 / among["n"])
-    assert among["ci_image_level"][1] > among["ci_pair_level"][1]
+    n, kept = 30, 30 - 3
+    gated = at["fpr_per_pair_gated"]
+    assert gated["n"] == gated["trials"] == kept * (kept - 1) // 2
+    assert gated["count"] == 6 == at["fpr_per_pair_gated_generalized"]["count"]  # 4 clique members left: 6 pairs
+    assert at["fpr_per_pair_gated_generalized"]["n"] == n * (n - 1) // 2
+    assert gated["images_involved"] == 4 and gated["max_matches_per_image"] == 3
+    assert gated["rate"] == pytest.approx(6 / gated["n"])
+    assert gated["rate"] > at["fpr_per_pair_gated_generalized"]["rate"]
+    assert gated["ci_image_level"][1] > gated["ci_pair_level"][1]
+    assert gated["gated_images_share"] == pytest.approx(3 / n)
+    assert gated["gated_pairs_share"] == pytest.approx(1 - kept * (kept - 1) / (n * (n - 1)))
+    assert "fpr_per_pair_among_ungated" not in at
 
 
-def test_dihedral_matching_gets_no_image_level_fields_yet():
-    """Ordered dihedral pairs wait for the unordered-pair rule (issue 14 item 2)."""
-    at = _clique_study(gated=True, dihedral=True)
-    for key in ("trials", "ci_image_level", "upper_one_sided_95", "fpr_per_pair_among_ungated"):
-        assert key not in at
+def test_dihedral_matching_gets_the_same_image_level_fields_over_unordered_pairs():
+    """pdq8-style matching: n(n-1)/2 trials, the clique's 15 pairs counted once each, and the
+    same image-level fields (gated too) as plain matching on these codes."""
+    plain, dihedral = _clique_study(gated=True), _clique_study(gated=True, dihedral=True)
+    n = 30
+    assert dihedral["fpr_per_pair"]["n"] == dihedral["trials"] == n * (n - 1) // 2
+    assert dihedral["fpr_per_pair"]["count"] == 15
+    for key in ("trials", "images_involved", "max_matches_per_image", "design_effect", "ci_image_level"):
+        assert dihedral[key] == plain[key]
+        assert dihedral["fpr_per_pair_gated"][key] == plain["fpr_per_pair_gated"][key]
+    assert dihedral["upper_one_sided_95"] == plain["upper_one_sided_95"]
 
 
 def test_operating_points_need_genuine_pairs():

@@ -51,6 +51,20 @@ def test_datasets_and_transforms_do_not_import_each_other(layer, other):
         assert not bad, f"{path.name} imports {sorted(bad)}"
 
 
+def test_video_sits_above_the_image_layers():
+    """hashbench.video builds on datasets, hashers and evaluate; nothing below it imports it, and it
+    imports neither the CLI nor the image runner (only cli/ and runner.py hand a run to it)."""
+    for path in sorted(PACKAGE.rglob("*.py")):
+        rel = path.relative_to(PACKAGE)
+        if rel.parts[0] in ("video", "cli") or rel.name in ("runner.py", "config.py"):
+            continue
+        bad = {m for m in _imported_modules(path) if m == "hashbench.video" or m.startswith("hashbench.video.")}
+        assert not bad, f"{rel} imports {sorted(bad)}"
+    for path in sorted((PACKAGE / "video").glob("*.py")):
+        above = {m for m in _imported_modules(path) if m.startswith(("hashbench.cli", "hashbench.runner"))}
+        assert not above, f"video/{path.name} imports {sorted(above)}"
+
+
 def test_bottom_modules_import_only_bottom_modules():
     for name in sorted(BOTTOM):
         imported = {m.split(".")[1] for m in _imported_modules(PACKAGE / f"{name}.py") if m != "hashbench"}

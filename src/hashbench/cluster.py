@@ -14,21 +14,35 @@ hashbench does not ship a distributed engine of its own: it hands its two big jo
   same numba kernel as on one machine. Every pair ``a < b`` falls in exactly one block, and the
   partial histograms are integer counts, so their sum is *identical* to the single-machine
   result, not merely close. Dihedral matching (:func:`variant_impostor_histogram_on`) counts
-  ordered pairs, so every block ``(i, j)`` is counted, with the dihedral kernel.
+  the same unordered pairs (either direction matches) in the same blocks, with the dihedral
+  kernel; each chunk carries its images' variants and codes.
 
-Dask is an optional dependency (``pip install 'hashbench[cluster]'``); importing this module
+Dask is an optional dependency (the ``cluster`` extra: ``pip install 'dist/hashbench-*.whl[cluster]'``
+or ``pip install '.[cluster]'`` in the repository; README, Install); importing this module
 does not import it. ``connect("local")`` starts a cluster of worker processes on this machine
 that listens on 127.0.0.1 only; any other address is an existing scheduler.
+
+**A cluster never hangs a run and never ends it in a traceback** (:func:`session`, what every
+command uses): connecting, handshake included, takes at most :data:`CONNECT_TIMEOUT` seconds; a
+run that has work waiting while the cluster has no worker (or its scheduler does not answer) for
+:data:`NO_WORKER_TIMEOUT` seconds stops; a lost scheduler stops it at once. Each ends in one
+:class:`ClusterError` line (exit code :data:`EXIT_CLUSTER_LOST`); the chunks already saved stay,
+and the same command resumes from them. A hashing task that kills every worker it runs on is
+hashed again item by item, and the item that kills workers is reported as
+``worker died (memory?)``, as on a local pool (:func:`hash_chunks_on`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import os
 import sys
 import threading
-from collections.abc import Callable
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,27 +52,46 @@ import numpy as np
 import numpy.typing as npt
 
 from .bits import nbytes_for
-from .errors import UsageError
+from .errors import HashbenchError, UsageError
 from .threads import numba_threads
 
 if TYPE_CHECKING:  # pragma: no cover
     from distributed import Client
 
+    from .hashers import Hasher
+    from .hashing import ChunkResult, DecodeSettings, Source
+
 __all__ = [
     "CONNECT_TIMEOUT",
+    "NO_WORKER_TIMEOUT",
+    "EXIT_CLUSTER_LOST",
     "MIN_CHUNK",
+    "ClusterError",
     "connect",
+    "session",
+    "hash_chunks_on",
     "worker_slots",
     "chunk_bounds",
     "impostor_histogram_on",
     "impostor_histogram_with_counts_on",
+    "impostor_pairs_on",
     "variant_impostor_histogram_on",
+    "variant_impostor_histogram_with_counts_on",
     "pair_histogram_on",
 ]
 
 #: Seconds to wait for a scheduler (and for its first worker) before giving up;
 #: ``HASHBENCH_CLUSTER_TIMEOUT`` overrides it.
 CONNECT_TIMEOUT = float(os.environ.get("HASHBENCH_CLUSTER_TIMEOUT", "10"))
+
+#: Seconds a run waits, with work submitted, while the cluster has no worker or its scheduler does
+#: not answer, before it stops; ``HASHBENCH_NO_WORKER_TIMEOUT`` overrides it. Long enough for a
+#: nanny to restart a worker or an autoscaler to start one, short enough that a cluster whose
+#: workers all died is noticed within a minute instead of never.
+NO_WORKER_TIMEOUT = float(os.environ.get("HASHBENCH_NO_WORKER_TIMEOUT", "60"))
+
+#: Exit code of a command stopped because its cluster went away (no worker, scheduler lost).
+EXIT_CLUSTER_LOST = 4
 
 #: Fewest codes per chunk when the chunk size is chosen for you: a block of 4,096 x 4,096 codes
 #: is 1.7e7 pairs (tens of milliseconds of kernel time), enough to hide a task's overhead.
@@ -70,7 +103,7 @@ MIN_CHUNK = 4096
 #: 21 blocks measured 0.76-0.94 of one process's throughput, 55 blocks 0.96-1.04.
 BLOCKS_PER_SLOT = 24
 
-_INSTALL_HINT = "--cluster needs Dask: pip install 'hashbench[cluster]' (or: pip install 'dask[distributed]')"
+_INSTALL_HINT = "--cluster needs Dask: pip install 'dask[distributed]' (or install hashbench with its [cluster] extra)"
 
 
 def _distributed() -> Any:
@@ -120,11 +153,14 @@ def connect(address: str | os.PathLike[str], *, n_workers: int | None = None, ti
             )
         except (OSError, RuntimeError) as exc:
             raise UsageError(f"could not start a local Dask cluster: {_one_line(exc)}") from None
+    where = {"scheduler_file": text} if Path(text).is_file() else {"address": text}
     try:
-        if Path(text).is_file():
-            client = distributed.Client(scheduler_file=text, timeout=timeout, set_as_default=False)
-        else:
-            client = distributed.Client(text, timeout=timeout, set_as_default=False)
+        client = _within(timeout + 2.0, partial(distributed.Client, **where, timeout=timeout, set_as_default=False))
+    except _Silent:
+        raise UsageError(
+            f"no answer from a Dask scheduler at {text} within {timeout:g} s (something there accepts "
+            "connections but does not speak Dask's protocol); is the address right?"
+        ) from None
     except (OSError, TimeoutError, ValueError) as exc:
         raise UsageError(
             f"cannot reach the Dask scheduler at {text} within {timeout:g} s ({_root_cause(exc)}); "
@@ -138,6 +174,37 @@ def connect(address: str | os.PathLike[str], *, n_workers: int | None = None, ti
             f"the Dask scheduler at {text} has no worker after {timeout:g} s; start some with `dask worker {text}`"
         ) from None
     return client
+
+
+class _Silent(Exception):
+    """The scheduler (or whatever listens there) did not finish the handshake in time."""
+
+
+def _within(seconds: float, make: Callable[[], Client]) -> Client:
+    """``make()``, given at most ``seconds``: else :class:`_Silent`.
+
+    Dask bounds the TCP connect by its ``timeout`` but then waits for the scheduler's handshake
+    with no limit: an address that accepts connections and never answers (a stopped scheduler, a
+    proxy, another program) hung ``--cluster`` for 13.5 minutes. The client is made in a daemon
+    thread that is abandoned if it does not finish: it holds one idle socket until this process
+    ends or the peer closes it.
+    """
+    box: dict[str, Any] = {}
+
+    def attempt() -> None:
+        try:
+            box["client"] = make()
+        except BaseException as exc:  # handed to the caller's thread below
+            box["error"] = exc
+
+    thread = threading.Thread(target=attempt, name="hashbench-cluster-connect", daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        raise _Silent()
+    if "error" in box:
+        raise box["error"]
+    return box["client"]
 
 
 def _root_cause(exc: BaseException) -> str:
@@ -161,6 +228,209 @@ def _one_line(exc: BaseException) -> str:
     return text if len(text) <= 200 else text[:197] + "..."
 
 
+class ClusterError(HashbenchError):
+    """The cluster went away while a command used it: every worker gone, or the scheduler lost,
+    silent, or killing workers with a task. One line; the command exits :data:`EXIT_CLUSTER_LOST`."""
+
+    exit_code = EXIT_CLUSTER_LOST
+
+
+@contextlib.contextmanager
+def session(
+    address: str | os.PathLike[str],
+    *,
+    n_workers: int | None = None,
+    timeout: float | None = None,
+    no_worker_timeout: float | None = None,
+    saved: str | None = None,
+) -> Iterator[Client]:
+    """A client of the cluster at ``address`` (:func:`connect`) that cannot hang or traceback.
+
+    While the block runs, a watchdog thread asks the scheduler for its workers every second; when
+    work is waiting but there has been no worker, or no answer, for ``no_worker_timeout`` seconds
+    (default :data:`NO_WORKER_TIMEOUT`), it closes the client, which ends every wait of the block.
+    A Dask error out of the block (a lost scheduler, a task that killed its workers, a closed
+    connection) becomes one :class:`ClusterError` line naming the cluster and the cause, with
+    ``saved`` (where the finished work is kept) appended; any other error passes unchanged. Dask's
+    own log lines are held back meanwhile: they repeat that one fact in many lines.
+    """
+    grace = NO_WORKER_TIMEOUT if no_worker_timeout is None else float(no_worker_timeout)
+    text = os.fspath(address).strip()
+    label = "the local Dask cluster" if text == "local" else f"the Dask cluster at {text}"
+    with _dask_logs_held():
+        client = connect(address, n_workers=n_workers, timeout=timeout)
+        watchdog = _Watchdog(client, grace)
+        try:
+            yield client
+        except (KeyboardInterrupt, SystemExit, GeneratorExit, HashbenchError):
+            raise
+        except BaseException as exc:  # asyncio.CancelledError (a cancelled future) is a BaseException
+            reason = watchdog.reason or _diagnose(exc, client)
+            if reason is None:
+                raise
+            tail = f"; {saved}" if saved else ""
+            raise ClusterError(f"{label}: {reason}{tail}") from None
+        finally:
+            watchdog.stop()
+            with contextlib.suppress(Exception):
+                client.close()
+
+
+class _Watchdog:
+    """Closes ``client`` once it has had work waiting and no worker (or no scheduler answer) for
+    ``grace`` seconds; :attr:`reason` then says which, for the one line the user sees."""
+
+    def __init__(self, client: Client, grace: float) -> None:
+        self.client, self.grace = client, grace
+        self.poll = min(1.0, max(0.05, grace / 4))
+        self.reason: str | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="hashbench-cluster-watchdog", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _watch(self) -> None:
+        bad_since: float | None = None
+        while not self._stop.wait(self.poll):
+            trouble = self._trouble()
+            if trouble is None:
+                bad_since = None
+                continue
+            now = time.monotonic()
+            bad_since = now if bad_since is None else bad_since
+            if now - bad_since >= self.grace:
+                self.reason = trouble
+                with contextlib.suppress(Exception):
+                    self.client.close(timeout=min(10.0, max(1.0, self.grace)))
+                return
+
+    def _trouble(self) -> str | None:
+        """What is wrong now, or None. No worker is trouble only while work waits (a cluster may
+        scale to zero between jobs); a scheduler that does not answer always is, since any call
+        into the client (counting its workers, scattering codes) would wait for it forever."""
+        if self.client.status != "running":
+            return None  # the connection is lost: Dask cancels every future, the block's own error
+        count = _worker_count(self.client, timeout=min(5.0, max(0.5, self.grace / 2)))
+        if count is None:
+            return f"its scheduler has not answered for {self.grace:g} s (stopped or overloaded?)"
+        if count == 0 and self.client.futures:
+            return f"no worker for {self.grace:g} s while work was waiting (every worker died or left); start workers"
+        return None
+
+
+def _worker_count(client: Client, timeout: float) -> int | None:
+    """Workers the scheduler knows now, or None if it does not answer within ``timeout``."""
+    try:
+        return len(client.nthreads(callback_timeout=timeout))
+    except Exception:
+        return None
+
+
+def _diagnose(exc: BaseException, client: Client) -> str | None:
+    """One line saying how the cluster failed ``exc``'s wait, or None if ``exc`` is not the cluster's."""
+    from distributed import KilledWorker
+    from distributed.comm import CommClosedError
+
+    if isinstance(exc, KilledWorker):
+        return (
+            f"task {exc.task!r} killed {exc.allowed_failures + 1} workers in a row, the last "
+            f"{exc.last_worker.address} (out of memory?)"
+        )
+    if client.status != "running":
+        return "lost the connection to its scheduler (it stopped, or the network failed)"
+    import asyncio
+
+    if isinstance(exc, (asyncio.CancelledError, OSError, TimeoutError)):
+        count = _worker_count(client, timeout=5.0)
+        if count == 0:
+            return "no worker left (every worker died or left); start workers"
+        if count is None:
+            return "its scheduler stopped answering"
+        if isinstance(exc, (asyncio.CancelledError, CommClosedError)):
+            return f"the cluster dropped the work ({_one_line(exc)})"
+    return None
+
+
+@contextlib.contextmanager
+def _dask_logs_held() -> Iterator[None]:
+    """Raise the ``distributed`` logger to CRITICAL for the block, then restore it."""
+    logger = logging.getLogger("distributed")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def hash_chunks_on(
+    executor: Any,
+    tasks: Iterable[tuple[int, list[str], list[Source]]],
+    hashers: list[Hasher],
+    settings: DecodeSettings,
+    window: int,
+) -> Iterator[ChunkResult]:
+    """Hash ``(index, ids, sources)`` chunks on a Dask client (or any Executor), in order.
+
+    Like :func:`hashbench.parallel.ordered_results` (``window`` chunks in flight), but a chunk
+    whose task killed every worker it ran on (Dask retries it, then raises ``KilledWorker``) is
+    hashed again one item at a time, and an item that kills workers alone is recorded as
+    ``worker died (memory?)``, as on a local pool: one bad image costs its row, not the run.
+    ``settings``: how tasks decode (no memory budget: this machine's memory says nothing of a
+    cluster worker's).
+    """
+    from .hashing import _hash_chunk
+
+    pending: deque[tuple[tuple[int, list[str], list[Source]], Any]] = deque()
+    for task in tasks:
+        pending.append((task, executor.submit(_hash_chunk, *task, hashers, settings)))
+        if len(pending) >= window:
+            yield _taken(executor, *pending.popleft(), hashers, settings)
+    while pending:
+        yield _taken(executor, *pending.popleft(), hashers, settings)
+
+
+def _taken(
+    executor: Any,
+    task: tuple[int, list[str], list[Source]],
+    future: Any,
+    hashers: list[Hasher],
+    settings: DecodeSettings,
+) -> ChunkResult:
+    """The result of one chunk's task; item by item if the task killed its workers."""
+    from .hashing import WORKER_DIED, _failed_chunk, _hash_chunk, _join_chunks
+
+    killed = _killed_worker_type()
+    try:
+        return future.result()
+    except killed:
+        pass
+    index, ids, sources = task
+    parts = []
+    for item_id, source in zip(ids, sources):  # one at a time: no other item of it shares the worker
+        try:
+            parts.append(executor.submit(_hash_chunk, index, [item_id], [source], hashers, settings).result())
+        except killed:
+            parts.append(_failed_chunk(index, [item_id], WORKER_DIED, hashers))
+    return _join_chunks(index, parts, hashers)
+
+
+def _killed_worker_type() -> type[BaseException]:
+    """Dask's ``KilledWorker``, or an exception nothing raises when Dask is not installed."""
+    try:
+        from distributed import KilledWorker
+    except ImportError:
+        return _NeverRaised
+    return KilledWorker
+
+
+class _NeverRaised(Exception):
+    pass
+
+
 def worker_slots(client: Client) -> int:
     """Task slots of the cluster: the sum of its workers' threads (at least 1)."""
     return max(1, sum(client.nthreads().values()))
@@ -173,15 +443,15 @@ def chunk_bounds(n: int, chunk: int) -> list[tuple[int, int]]:
     return [(s, min(s + chunk, n)) for s in range(0, n, chunk)]
 
 
-def _default_chunk(n: int, slots: int) -> int:
-    """Codes per chunk giving about :data:`BLOCKS_PER_SLOT` blocks per slot, at least :data:`MIN_CHUNK`.
+def _default_chunk(n: int, slots: int, least: int = MIN_CHUNK) -> int:
+    """Codes per chunk giving about :data:`BLOCKS_PER_SLOT` blocks per slot, at least ``least``.
 
     ``k`` chunks make ``k (k + 1) / 2`` blocks; ``k`` is the smallest giving enough of them, and
     the chunks are as equal as possible so the blocks are too.
     """
     target = BLOCKS_PER_SLOT * max(1, slots)
     k = max(1, math.ceil((math.sqrt(8 * target + 1) - 1) / 2))
-    return max(MIN_CHUNK, math.ceil(n / k)) if n else MIN_CHUNK
+    return max(least, math.ceil(n / k)) if n else least
 
 
 # ---------------------------------------------------------------------------------------------
@@ -213,28 +483,40 @@ def _block_histogram(codes_a: np.ndarray, codes_b: np.ndarray | None, nbits: int
 
 
 def _block_counts(
-    codes_a: np.ndarray, codes_b: np.ndarray | None, nbits: int, thresholds: tuple[int, ...]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    codes_a: np.ndarray, codes_b: np.ndarray | None, nbits: int, thresholds: tuple[int, ...], max_listed: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, list[Any]]:
     """One block of pairs with the per-image match counts of its two row ranges (of ``a``,
-    then of ``b``; ``None`` for a diagonal block, whose rows are ``a``'s)."""
-    from .evaluate.distances import cross_histogram_with_counts, impostor_histogram_with_counts
+    then of ``b``; ``None`` for a diagonal block, whose rows are ``a``'s) and, per threshold,
+    its ``max_listed`` smallest pairs (:class:`hashbench.evaluate.pairs.PairList`, block rows)."""
+    from .evaluate.pairs import cross_pairs, impostor_pairs
 
     with _KERNEL_LOCK, numba_threads(_slots_here()):
         if codes_b is None:
-            hist, counts = impostor_histogram_with_counts(codes_a, nbits, thresholds)
-            return hist, counts, None
-        return cross_histogram_with_counts(codes_a, codes_b, nbits, thresholds)
+            hist, counts, lists = impostor_pairs(codes_a, nbits, thresholds, max_listed)
+            return hist, counts, None, lists
+        return cross_pairs(codes_a, codes_b, nbits, thresholds, max_listed)
 
 
-def _variant_block_histogram(variants_a: np.ndarray, codes_b: np.ndarray, nbits: int, same: bool) -> np.ndarray:
-    """One block of ordered dihedral pairs: queries of chunk ``a`` (their variants) against the
-    codes of chunk ``b``; ``same`` when both are one chunk (then a query never meets itself)."""
-    from .evaluate.dihedral import variant_cross_histogram, variant_impostor_histogram
+def _variant_block_histogram(
+    rows_a: np.ndarray, rows_b: np.ndarray | None, nbits: int, variants: int, thresholds: tuple[int, ...]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """One block of unordered dihedral pairs (either direction matches) with the per-image
+    counts of its row ranges, as :func:`_block_counts`. A chunk's rows are each image's
+    ``variants`` codes then its own code, flat (:func:`_variant_rows`)."""
+    from .evaluate.dihedral import variant_impostor_histogram_with_counts, variant_pairs_between
 
+    va, a = _split_variant_rows(rows_a, variants)
     with _KERNEL_LOCK, numba_threads(_slots_here()):
-        if same:
-            return variant_impostor_histogram(variants_a, codes_b, nbits)
-        return variant_cross_histogram(variants_a, codes_b, nbits)
+        if rows_b is None:
+            hist, counts = variant_impostor_histogram_with_counts(va, a, nbits, thresholds)
+            return hist, counts, None
+        vb, b = _split_variant_rows(rows_b, variants)
+        return variant_pairs_between(va, a, vb, b, nbits, thresholds)
+
+
+def _split_variant_rows(rows: np.ndarray, variants: int) -> tuple[np.ndarray, np.ndarray]:
+    nb = rows.shape[1] // (variants + 1)
+    return rows[:, : variants * nb].reshape(len(rows), variants, nb), rows[:, variants * nb :]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -294,28 +576,70 @@ def impostor_histogram_with_counts_on(
     the client adds them into ``(len(thresholds), n)`` counts (every pair is in exactly one
     block, so each image's count is exact, identical to the single-machine one).
     """
+    hist, counts, _ = impostor_pairs_on(client, codes, nbits, thresholds, 0, block=block, progress=progress)
+    return hist, counts
+
+
+def impostor_pairs_on(
+    client: Client,
+    codes: npt.ArrayLike,
+    nbits: int | None,
+    thresholds: tuple[int, ...],
+    max_listed: int,
+    *,
+    block: int | None = None,
+    progress: bool = False,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], list[Any]]:
+    """:func:`hashbench.evaluate.pairs.impostor_pairs` on the workers: histogram, per-image
+    counts and the ``max_listed`` smallest pairs per threshold, identical to the single-machine
+    ones (each block lists its own smallest; the client keeps the smallest of all)."""
+    from .evaluate.pairs import merge_pair_lists
+
     arr, nbits = _checked(codes, nbits)
-    n = len(arr)
     thresholds = tuple(int(t) for t in thresholds)
+    kernel = partial(_block_counts, thresholds=thresholds, max_listed=max_listed)
+    chunk = _chunk(client, len(arr), block)
+    hist, counts, found = _counted_blocks(client, arr, nbits, thresholds, chunk, kernel, progress)
+    return hist, counts, [merge_pair_lists(lists, max_listed) for lists in found]
+
+
+def _counted_blocks(
+    client: Client,
+    arr: np.ndarray,
+    nbits: int,
+    thresholds: tuple[int, ...],
+    chunk: int,
+    kernel: Callable[..., Any],
+    progress: bool,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], list[list[Any]]]:
+    """Run ``kernel`` on every block of rows of ``arr`` and add its histogram and per-image counts
+    into the whole set's. The kernel returns ``(hist, counts of a, counts of b or None)`` and,
+    optionally, a fourth item: per threshold its block's pair list in block rows
+    (:class:`hashbench.evaluate.pairs.PairList`), returned here shifted to rows of ``arr``."""
+    from .evaluate.pairs import PairList
+
+    n = len(arr)
     counts = np.zeros((len(thresholds), n), dtype=np.int64)
+    found: list[list[PairList]] = [[] for _ in thresholds]
     if n < 2:
-        return np.zeros(nbits + 1, dtype=np.int64), counts
-    kernel = partial(_block_counts, thresholds=thresholds)
-    chunk = _chunk(client, n, block)
+        return np.zeros(nbits + 1, dtype=np.int64), counts, found
     futures, parts = _submit_blocks(client, arr, nbits, chunk, kernel)
     bounds = chunk_bounds(n, chunk)
     k = len(bounds)
     where = [(i, j) for i in range(k) for j in range(i + 1, k)] + [(i, None) for i in range(k)]
 
-    def add(index: int, part: tuple[np.ndarray, np.ndarray, np.ndarray | None]) -> np.ndarray:
+    def add(index: int, part: tuple[Any, ...]) -> np.ndarray:
         i, j = where[index]
         counts[:, slice(*bounds[i])] += part[1]
         if j is not None and part[2] is not None:
             counts[:, slice(*bounds[j])] += part[2]
-        return part[0]
+        off_b = bounds[j][0] if j is not None else bounds[i][0]
+        for q, pl in enumerate(part[3] if len(part) > 3 else ()):
+            found[q].append(PairList(pl.threshold, pl.count, pl.a + bounds[i][0], pl.b + off_b, pl.distance))
+        return np.asarray(part[0])
 
     hist = _sum_blocks(client, futures, parts, nbits, n * (n - 1) // 2, n, progress, add)
-    return hist, counts
+    return hist, counts, found
 
 
 def _chunk(client: Client, n: int, block: int | None) -> int:
@@ -349,10 +673,29 @@ def variant_impostor_histogram_on(
 ) -> npt.NDArray[np.int64]:
     """:func:`hashbench.evaluate.dihedral.variant_impostor_histogram` on the workers of ``client``.
 
-    Dihedral matching (pdq8): ordered pairs ``i != j`` at ``min_v d(variant_codes[i, v],
-    codes[j])``, ``hist.sum() == n (n - 1)``. The relation is not symmetric, so every block
-    ``(i, j)`` of chunks is counted, the diagonal ones without a query meeting itself. Identical
-    to the single-machine result.
+    Dihedral matching (pdq8): unordered pairs ``i < j`` at ``min(d(i -> j), d(j -> i))``, with
+    ``d(i -> j) = min_v d(variant_codes[i, v], codes[j])``; ``hist.sum() == n (n - 1) / 2``.
+    Identical to the single-machine result.
+    """
+    return variant_impostor_histogram_with_counts_on(
+        client, variant_codes, codes, nbits, (), block=block, progress=progress
+    )[0]
+
+
+def variant_impostor_histogram_with_counts_on(
+    client: Client,
+    variant_codes: npt.ArrayLike,
+    codes: npt.ArrayLike,
+    nbits: int,
+    thresholds: tuple[int, ...],
+    *,
+    block: int | None = None,
+    progress: bool = False,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """:func:`hashbench.evaluate.dihedral.variant_impostor_histogram_with_counts` on the workers:
+    the blocks ``i <= j`` of chunks, as for plain pairs (a diagonal block with the dihedral
+    kernel, an off-diagonal one with both directions between its two chunks). Each chunk
+    carries its images' variants and codes; the result is identical to the single-machine one.
     """
     arr, nbits = _checked(codes, nbits)
     var = np.ascontiguousarray(np.asarray(variant_codes))
@@ -360,22 +703,14 @@ def variant_impostor_histogram_on(
         raise ValueError(
             f"expected (n, variants, nbytes) uint8 variants for {arr.shape} codes, got {var.dtype} {var.shape}"
         )
-    n = len(arr)
-    if n < 2:
-        return np.zeros(nbits + 1, dtype=np.int64)
-    if block is None:  # k * k blocks, about BLOCKS_PER_SLOT per slot
-        k = math.ceil(math.sqrt(BLOCKS_PER_SLOT * worker_slots(client)))
-        block = max(MIN_CHUNK // 8, math.ceil(n / k))  # a query costs 8 distances: smaller chunks
-    bounds = chunk_bounds(n, int(block))
-    code_parts = client.scatter([arr[a:b] for a, b in bounds], broadcast=False, hash=False)
-    var_parts = client.scatter([var[a:b] for a, b in bounds], broadcast=False, hash=False)
-    k = len(bounds)
-    futures = [
-        client.submit(_variant_block_histogram, var_parts[i], code_parts[j], nbits, i == j, pure=False)
-        for i in range(k)
-        for j in range(k)
-    ]
-    return _sum_blocks(client, futures, list(code_parts) + list(var_parts), nbits, n * (n - 1), n, progress)
+    n, nv = len(arr), var.shape[1]
+    rows = np.ascontiguousarray(np.concatenate([var.reshape(n, -1), arr], axis=1))  # each image's variants, code
+    thresholds = tuple(int(t) for t in thresholds)
+    # a pair costs 2 * variants distances, not one: smaller chunks than plain pairs
+    chunk = _default_chunk(n, worker_slots(client), MIN_CHUNK // 8) if block is None else int(block)
+    kernel = partial(_variant_block_histogram, variants=nv, thresholds=thresholds)
+    hist, counts, _ = _counted_blocks(client, rows, nbits, thresholds, chunk, kernel, progress)
+    return hist, counts
 
 
 def _sum_blocks(
@@ -422,9 +757,9 @@ def pair_histogram_on(
     """``f(codes, nbits, variants=None) -> histogram`` counting impostor pairs on ``client``.
 
     The shape :class:`hashbench.evaluate.study.StudySettings` takes for ``pair_histogram``:
-    unordered pairs of ``codes``, or with ``variants`` the ordered dihedral pairs; with
-    ``thresholds=(...)`` it returns ``(histogram, per-image counts)`` of the unordered pairs
-    (:func:`impostor_histogram_with_counts_on`). The progress
+    unordered pairs of ``codes``, with ``variants`` under the dihedral rule (either direction);
+    with ``thresholds=(...)`` it returns ``(histogram, per-image counts)``
+    (:func:`impostor_histogram_with_counts_on`, :func:`variant_impostor_histogram_with_counts_on`). The progress
     bar is shown only for histograms of at least ``min_pairs_for_progress`` pairs (a run makes
     many small ones too).
     """
@@ -440,15 +775,17 @@ def _pair_histogram_on(
     variants: np.ndarray | None = None,
     *,
     thresholds: tuple[int, ...] | None = None,
+    max_listed: int | None = None,
 ) -> Any:
     n = len(codes)
-    if thresholds is not None:  # plain pairs with per-image counts: (histogram, counts)
-        if variants is not None:
-            raise ValueError("per-image counts are for unordered (plain) pairs only")
-        show = progress and n * (n - 1) // 2 >= min_pairs
-        return impostor_histogram_with_counts_on(client, codes, nbits, thresholds, progress=show)
+    show = progress and n * (n - 1) // 2 >= min_pairs
+    if thresholds is not None and max_listed is not None and variants is None:
+        return impostor_pairs_on(client, codes, nbits, thresholds, max_listed, progress=show)
     if variants is not None:
-        return variant_impostor_histogram_on(
-            client, variants, codes, nbits, progress=progress and n * (n - 1) >= min_pairs
+        hist, counts = variant_impostor_histogram_with_counts_on(
+            client, variants, codes, nbits, thresholds or (), progress=show
         )
-    return impostor_histogram_on(client, codes, nbits, progress=progress and n * (n - 1) // 2 >= min_pairs)
+        return hist if thresholds is None else (hist, counts)
+    if thresholds is not None:  # plain pairs with per-image counts: (histogram, counts)
+        return impostor_histogram_with_counts_on(client, codes, nbits, thresholds, progress=show)
+    return impostor_histogram_on(client, codes, nbits, progress=show)

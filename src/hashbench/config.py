@@ -91,15 +91,23 @@ class CommandSpec:
     width, so nothing has to run the program to learn them: validating a config never starts a
     program. ``protocol`` is ``"lines"`` (paths and answers one per line) or ``"nul"`` (each
     NUL-terminated, for file names that hold newlines); see :mod:`hashbench.hashers.external`.
+    ``exact`` declares a digest whose only meaningful match is an identical hash (its threshold is 0
+    and it gets no curves: :attr:`hashbench.hashers.Hasher.exact`).
     """
 
     name: str
     program: str
     nbits: int
     protocol: Literal["lines", "nul"] = "lines"
+    exact: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {"program": self.program, "nbits": self.nbits, "protocol": self.protocol}
+        """The spec as report.json records it; ``exact`` only when true, so the configs (and run ids)
+        of command hashers declared before the key existed are unchanged."""
+        out: dict[str, Any] = {"program": self.program, "nbits": self.nbits, "protocol": self.protocol}
+        if self.exact:
+            out["exact"] = True
+        return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -277,6 +285,16 @@ def _whole(lo: int) -> Parse:
     return parse
 
 
+def _workers_count(value: Any, where: str, ctx: _Parsed) -> int:
+    """``[run] workers`` by the one ``--workers`` rule (:mod:`hashbench.cli.options`): N >= 1 worker
+    processes, 0 every CPU this process may use (resolved when the run starts, so the same config
+    fits any machine), a negative count refused in the same words as on the command line."""
+    n = _int(value, where, ctx.origin)
+    if n < 0:
+        raise UsageError(f"{ctx.origin}: {where} must be 0 (all CPUs) or a positive count, got {n}")
+    return n
+
+
 def _text(value: Any, where: str, ctx: _Parsed) -> str:
     return _safe_text(value, where, ctx.origin)
 
@@ -375,7 +393,7 @@ def _allow(program: str, where: str, ctx: _Parsed) -> None:
 
 
 def _commands(value: Any, where: str, ctx: _Parsed) -> tuple[CommandSpec, ...]:
-    """``[hashers.commands.NAME]`` tables: program, nbits, protocol. Each program must be allowed."""
+    """``[hashers.commands.NAME]`` tables: program, nbits, protocol, exact. Each program must be allowed."""
     from . import hashers as hashers_mod
 
     if not isinstance(value, dict):
@@ -389,7 +407,7 @@ def _commands(value: Any, where: str, ctx: _Parsed) -> tuple[CommandSpec, ...]:
             raise UsageError(f"{ctx.origin}: {at} needs a plain name that is not a built-in hasher's")
         if not isinstance(block, dict):
             raise UsageError(f"{ctx.origin}: {at} must be a table with program and nbits")
-        _unknown(set(block), {"program", "nbits", "protocol"}, at, ctx.origin)
+        _unknown(set(block), {"program", "nbits", "protocol", "exact"}, at, ctx.origin)
         if "program" not in block or "nbits" not in block:
             raise UsageError(f"{ctx.origin}: {at} needs both program and nbits (nothing is run to find them)")
         program = _safe_text(block["program"], f"{at} program", ctx.origin)
@@ -397,8 +415,11 @@ def _commands(value: Any, where: str, ctx: _Parsed) -> tuple[CommandSpec, ...]:
             raise UsageError(f"{ctx.origin}: {at} program is empty")
         nbits = _int(block["nbits"], f"{at} nbits", ctx.origin, lo=1, hi=MAX_COMMAND_NBITS)
         protocol = _choice("lines", "nul")(block.get("protocol", "lines"), f"{at} protocol", ctx)
+        exact = block.get("exact", False)
+        if not isinstance(exact, bool):
+            raise UsageError(f"{ctx.origin}: {at} exact must be true or false, got {exact!r}")
         _allow(program, at, ctx)
-        out.append(CommandSpec(name, program, nbits, protocol))
+        out.append(CommandSpec(name, program, nbits, protocol, exact))
     return tuple(out)
 
 
@@ -460,6 +481,7 @@ def _thresholds(value: Any, where: str, ctx: _Parsed) -> dict[str, int]:
     names = ctx.values["hashers"]
     registered = set(hashers_mod.available())
     declared = {c.name: c.nbits for c in ctx.values["commands"]}
+    exact = {c.name for c in ctx.values["commands"] if c.exact}
     thresholds: dict[str, int] = {}
     for hname, t in value.items():
         if hname not in registered and hname not in declared:
@@ -472,11 +494,16 @@ def _thresholds(value: Any, where: str, ctx: _Parsed) -> dict[str, int]:
         nbits = declared[hname] if hname in declared else hashers_mod.get(hname).nbits
         if t > nbits:
             raise UsageError(f"{ctx.origin}: [thresholds] {hname} = {t} is more than its {nbits} bits")
+        if t and (hname in exact or (hname not in declared and hashers_mod.get(hname).exact)):
+            raise UsageError(
+                f"{ctx.origin}: [thresholds] {hname} = {t}, but {hname} is an exact hash: only identical hashes "
+                "match, so its threshold is 0"
+            )
         thresholds[hname] = t
     for hname in names:
         if hname not in thresholds:
             thresholds[hname] = (
-                hashers_mod.Hasher.threshold_rule(declared[hname], exact=False)
+                hashers_mod.Hasher.threshold_rule(declared[hname], exact=hname in exact)
                 if hname in declared
                 else hashers_mod.get(hname).default_threshold
             )
@@ -532,8 +559,24 @@ class RunConfig:
 
     name: str = _setting("run", "name", "default", parse=_plain_name, help="the run's name: the first part of its id")
     seed: int = _setting("run", "seed", 0, parse=_whole(0), help="seed of the edits and the calibration split")
-    workers: int = _setting("run", "workers", 0, parse=_whole(0), help="worker processes; 0: every CPU available")
+    workers: int = _setting("run", "workers", 0, parse=_workers_count, help="worker processes; 0: every CPU available")
     chunk_size: int = _setting("run", "chunk_size", 32, parse=_whole(1), help="images per checkpointed chunk")
+    decode: str = _setting(
+        "run",
+        "decode",
+        "full",
+        parse=_choice("full", "draft"),
+        optional=True,
+        help="full: every pixel; draft: JPEGs reduced by libjpeg to twice what the hashers need (docs/decode.md)",
+    )
+    max_pixels: int = _setting(
+        "run",
+        "max_pixels",
+        0,
+        parse=_whole(0),
+        optional=True,
+        help="refuse images with more pixels; 0: what each worker's share of the memory can decode and hash",
+    )
     decode_profile: str = _setting(
         "run",
         "decode_profile",
@@ -591,6 +634,14 @@ class RunConfig:
     list_size: float = _setting(
         "statistics", "list_size", 5e6, parse=_positive_number, help="hashes in the list of the projection"
     )
+    max_listed: int = _setting(
+        "statistics",
+        "max_listed",
+        10_000,
+        parse=_whole(0),
+        optional=True,
+        help="false matches and misses listed per matcher in the run folder (the true count is always stated)",
+    )
     #: ``composites`` parsed once, in the same order (derived, not a setting).
     composite_specs: tuple[Composite, ...] = field(init=False, repr=False, compare=False)
 
@@ -621,7 +672,7 @@ class RunConfig:
         for name in self.hashers:
             c = commands.get(name)
             out.append(
-                CommandHasher(c.program, name=c.name, nbits=c.nbits, protocol=c.protocol)
+                CommandHasher(c.program, name=c.name, nbits=c.nbits, protocol=c.protocol, exact=c.exact)
                 if c
                 else hashers_mod.get(name)
             )

@@ -116,7 +116,9 @@ def _find_url(url: str, found: FoundFiles, *, all_files: bool, several: bool) ->
     try:
         import fsspec
     except ImportError:
-        raise UsageError("reading URLs needs fsspec: pip install 'hashbench[cluster]'") from None
+        raise UsageError(
+            "reading URLs needs fsspec: pip install fsspec (or install hashbench with its [cluster] extra)"
+        ) from None
     try:
         fs, root = fsspec.core.url_to_fs(url)
         is_dir = fs.isdir(root)

@@ -33,6 +33,9 @@ __all__ = [
     "PerQuery",
     "LeaveOneOut",
     "PerQueryFields",
+    "ImageLevelFields",
+    "ImageLevelRate",
+    "GatedRate",
     "AtThreshold",
     "RateAt",
     "OperatingPoint",
@@ -40,9 +43,15 @@ __all__ = [
     "RecallAtPrecision",
     "Summary",
     "Quality",
+    "ListedItems",
+    "FamilyRate",
+    "Population",
+    "PopulationSet",
+    "InputPopulation",
     "HasherEvaluation",
     "HasherResult",
     "Composite",
+    "HashListSource",
     "InputSet",
     "TransformInfo",
     "QueryInputs",
@@ -169,7 +178,9 @@ class GroupImpostor(TypedDict):
 
 
 class Impostor(TypedDict):
-    """Impostor pairs among the hashed references and distractors."""
+    """Impostor pairs among the hashed references and distractors: every unordered pair of
+    distinct images once (dihedral: matched if either direction matches). ``"ordered"`` is
+    found only in reports written before issue 14, when dihedral pairs were counted twice."""
 
     pairs: Literal["ordered", "unordered"]
     n_images: int
@@ -218,8 +229,8 @@ class PerQueryFields(TypedDict, total=False):
 
 
 class ImageLevelFields(TypedDict, total=False):
-    """An all-pairs rate's image-level uncertainty (issue 14; plain matching only so far, so every
-    key may be absent: dihedral matchers and composites do not write them yet).
+    """An all-pairs rate's image-level uncertainty (issue 14), for every matcher (plain,
+    dihedral, composite); absent only when there is no pair (fewer than two images).
 
     ``trials`` unordered pairs of the images the rate is about; ``images_involved`` images in at
     least one match; ``max_matches_per_image`` the most matches of one image; ``design_effect``
@@ -243,17 +254,31 @@ class ImageLevelRate(Rate, ImageLevelFields):
     """A rate over all pairs of a set of images, with its image-level fields."""
 
 
+class GatedRate(ImageLevelRate):
+    """The per-pair rate with a quality gate among the pairs of two images that both pass it
+    (``n`` = those pairs), with the share of the impostor set's images below the floor and the
+    share of its pairs that hold at least one of them (None without images or pairs).
+
+    Reports written before issue 14 have neither share: their ``fpr_per_pair_gated`` is the
+    generalized rate (every pair in ``n``), what ``fpr_per_pair_gated_generalized`` is now."""
+
+    gated_images_share: NotRequired[float | None]
+    gated_pairs_share: NotRequired[float | None]
+
+
 class AtThreshold(ImageLevelFields, PerQueryFields):
-    """Every figure at the named threshold (the image-level keys: plain matching only)."""
+    """Every figure at the named threshold. ``fpr_per_pair_gated`` is the headline gated rate
+    (pairs of two images that pass the gate), ``fpr_per_pair_gated_generalized`` the same
+    matches over every pair (ISO/IEC 19795-1's "generalized" rate)."""
 
     threshold: int
     tpr: Rate
     fpr_per_pair: Rate
     tpr_gated: NotRequired[Rate]
-    fpr_per_pair_gated: NotRequired[Rate]
+    fpr_per_pair_gated: NotRequired[GatedRate]
+    fpr_per_pair_gated_generalized: NotRequired[Rate]
     fpr_per_query_projected: NotRequired[list[ProjectedAtListSize]]
     operational: NotRequired[Operational]
-    fpr_per_pair_among_ungated: NotRequired[ImageLevelRate]
 
 
 class RateAt(TypedDict):
@@ -295,11 +320,14 @@ class RecallAtPrecision(TypedDict):
 
 
 class Summary(TypedDict, total=False):
-    """Threshold-free summaries; empty without genuine or impostor pairs."""
+    """Threshold-free summaries; empty without genuine or impostor pairs, and for an exact hasher
+    (``HasherResult.exact``: one operating point, distance 0, nothing to summarise)."""
 
     eer: EqualErrorRate
     isc_micro_ap: float
     recall_at_90_precision: RecallAtPrecision
+    # issue 14 (isc-exact): ISC's value breaks distance ties pessimistically; this one does not
+    micro_ap_tie_grouped: float
 
 
 class Quality(TypedDict):
@@ -310,6 +338,47 @@ class Quality(TypedDict):
     gated_references: int
     gated_queries: int
     gated_images_impostor: int | None
+
+
+class ListedItems(TypedDict):
+    """What the run folder's per-item files hold for one matcher (docs/report-schema.md): the
+    true number of false matches and misses at ``threshold`` and how many of each are listed
+    (at most ``max_listed``; the smallest distances first, misses in query order). ``threshold``
+    for a hasher only (a composite's parts have theirs); ``misses`` for a hasher only."""
+
+    threshold: NotRequired[int]
+    max_listed: int
+    false_matches: int
+    false_matches_listed: int
+    misses: NotRequired[int]
+    misses_listed: NotRequired[int]
+
+
+class FamilyRate(TypedDict):
+    """All pairs of a set of images: ``count`` false matches in ``n`` pairs of ``images`` images,
+    the exact binomial interval and the image-level one (two-sided, the image as the sampling
+    unit), ``upper_one_sided`` the one-sided image-level upper bound at the report's confidence."""
+
+    images: int
+    count: int
+    n: int
+    rate: float | None
+    ci_pair_level: NotRequired[list[float]]
+    ci_image_level: NotRequired[list[float]]
+    upper_one_sided: NotRequired[float]
+    design_effect: NotRequired[float]
+
+
+class Population(TypedDict):
+    """``hashers[h]["population"]``: per-family rates and the sensitivity of the pooled rate to
+    the family mix (:mod:`hashbench.evaluate.population`); only when every false match is listed
+    (``complete``), else empty."""
+
+    complete: bool
+    by_group: dict[str, FamilyRate]
+    without: dict[str, FamilyRate]
+    pooled: NotRequired[FamilyRate]
+    equal_weights_rate: NotRequired[float | None]
 
 
 class HasherEvaluation(TypedDict):
@@ -327,6 +396,8 @@ class HasherEvaluation(TypedDict):
     operating_points: list[OperatingPoint]
     summary: Summary
     quality: NotRequired[Quality]
+    listed: NotRequired[ListedItems]
+    population: NotRequired[Population]
 
 
 class HasherResult(HasherEvaluation):
@@ -341,23 +412,37 @@ class HasherResult(HasherEvaluation):
     preprocess: NotRequired[dict[str, Any]]
 
 
-class Composite(TypedDict):
-    """``report["composites"][name]``: "any" or "all" of several hashers at their thresholds."""
+class Composite(ImageLevelFields):
+    """``report["composites"][name]``: "any" or "all" of several hashers at their thresholds;
+    unordered impostor pairs (``"ordered"`` only in reports from before issue 14) and the
+    image-level fields of ``fpr_per_pair``."""
 
     op: Literal["any", "all"]
     parts: dict[str, int]
     pairs: Literal["ordered", "unordered"]
     tpr: Rate
     fpr_per_pair: Rate
+    listed: NotRequired[ListedItems]
 
 
 # --- inputs, environment, timing ------------------------------------------------------------
+
+
+class HashListSource(TypedDict):
+    """A hash list a set's hashes were read from (``hashes`` dataset) instead of hashed here."""
+
+    path: str
+    sha256: str
+    format: str
+    hashers: list[str]
+    items: int
 
 
 class InputSet(TypedDict):
     count: int
     datasets: list[str]
     digest: str
+    hash_lists: NotRequired[list[HashListSource]]
 
 
 class TransformInfo(TypedDict):
@@ -379,11 +464,32 @@ class Failure(TypedDict):
     reason: str
 
 
+class PopulationSet(TypedDict):
+    """The images of one set by family (``images``, how many were ``redrawn`` as the same picture
+    as an earlier draw, ``redraws`` in all; ``low_quality`` PDQ hashes below the floor, when a
+    PDQ hasher ran)."""
+
+    images: int
+    redrawn: int
+    redraws: int
+    low_quality: NotRequired[int]
+
+
+class InputPopulation(TypedDict):
+    """``inputs["population"]``: what the impostor images are and how they were made distinct."""
+
+    criterion: str
+    distinct: bool
+    references: dict[str, PopulationSet]
+    distractors: dict[str, PopulationSet]
+
+
 class Inputs(TypedDict):
     references: InputSet
     distractors: InputSet
     queries: QueryInputs
     failures: list[Failure]
+    population: NotRequired[InputPopulation]
 
 
 class Machine(TypedDict):
@@ -405,6 +511,8 @@ class StageTiming(TypedDict):
     chunks: int
     resumed_chunks: int
     wall_seconds: float
+    decoding: NotRequired[dict[str, Any]]  # DecodeSettings.describe(): decode mode, pixel limit (issue 18)
+    cpu: NotRequired[dict[str, Any]]  # HashResult.timing(): CPU beside wall, decode and each hasher apart
 
 
 class HashingRate(TypedDict):

@@ -91,7 +91,9 @@ def result_to_table(result: HashResult) -> pa.Table:
     meta = {
         "hashbench_version": __version__,
         "hashers": [h.describe() for h in result.hashers],
-        "decode_profile": result.decode_profile,
+        "decoding": result.settings,  # decode mode (draft: its measured distances), pixel limit
+        "decode_profile": result.decode_profile,  # whose pixels were hashed (hashbench.decoders)
+        "timing": result.timing(),  # CPU seconds beside wall, decode and each hasher apart
     }
     table = pa.Table.from_pydict(cols, schema=SCHEMA)
     return table.replace_schema_metadata({"hashbench": json.dumps(meta, default=str)})
@@ -150,11 +152,12 @@ def hash_files_to_table(
     out: str | os.PathLike,
     *,
     workers: int,
-    max_pixels: int,
+    max_pixels: int | None,
     progress: bool,
     chunk_size: int | None = None,
     client: Any = None,
     fresh: bool = False,
+    decode: str = "full",
     decode_profile: str = "hashbench",
 ) -> tuple[HashResult, pa.Table]:
     """Hash files into the table at ``out``, resumably.
@@ -206,6 +209,7 @@ def hash_files_to_table(
             max_pixels=max_pixels,
             pool=client,
             fresh=fresh,
+            decode=decode,
             decode_profile=decode_profile,
         )
         table = result_to_table(result)

@@ -2,7 +2,8 @@
 
 Each module in this package registers a group of sub-commands with ``register(subparsers)``
 and keeps only argument parsing and printing; the work is done by library modules. Errors the
-user can fix (:class:`hashbench.errors.UsageError`) become one line on stderr and exit code 2;
+user can fix (:class:`hashbench.errors.UsageError`) become one line on stderr and exit code 2
+(or the error's ``exit_code``: a cluster that went away exits 4);
 ``--debug`` (before or after the sub-command) shows the traceback. A closed stdout pipe ends the
 command quietly with exit code 141. ``--workers`` means the same in every command (see
 :mod:`hashbench.cli.options`).
@@ -90,7 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             raise
         print(f"hashbench: error: {exc}", file=sys.stderr)
-        return 2
+        return int(getattr(exc, "exit_code", 2))  # 2, or the error's own (a lost cluster: 4)
     except KeyboardInterrupt:
         print("hashbench: interrupted", file=sys.stderr)
         return 130

@@ -27,12 +27,13 @@ bundled with the dependencies, the default edit suite, 5,000 synthetic distracto
 hashers. Running the same configuration again resumes: finished chunks are not recomputed.
 
 Configurations and reports are untrusted input: a hasher that runs a program is declared in the
-config as [hashers.commands.NAME] (program = "...", nbits = N, protocol = "lines" or "nul"),
-listed by NAME in [hashers] names, and runs only if that exact program string is also given
-with --allow-command on this command line. Nothing runs while a config is checked. The program
-reads image paths on stdin and answers one hex hash (or "error REASON") per path, each ended by
-a newline ("lines") or a NUL byte ("nul", for file names that hold newlines); a batch whose
-output passes 64 KiB + 4 KiB per image fails with that reason.
+config as [hashers.commands.NAME] (program = "...", nbits = N, protocol = "lines" or "nul",
+exact = true for a digest whose only match is an identical hash), listed by NAME in [hashers]
+names, and runs only if that exact program string is also given with --allow-command on this
+command line. Nothing runs while a config is checked. The program reads image paths on stdin
+and answers one hex hash (or "error REASON") per path, each ended by a newline ("lines") or a
+NUL byte ("nul", for file names that hold newlines); a batch whose output passes 64 KiB + 4 KiB
+per image fails with that reason.
 """
 
 EPILOG = """\
@@ -42,11 +43,14 @@ examples:
   hashbench run --config my.toml --out results --workers 2
   hashbench run --reproduce results/default-0123abcd4567/report.json
   hashbench run --preset fpr-50b                  the 1-in-50-billion study (long)
+  hashbench run --preset video-default            the video study (needs the extra video)
   hashbench run --config pd.toml --allow-command '/opt/pdq-wrapper --fast'
 
 exit codes: 0 done; 1 --reproduce found a difference; 2 usage error (bad config, bad path);
   3 nothing could be measured (no image was hashed by any hasher: an empty folder, or every
-  image failed). Whenever anything failed, a summary (count by stage, first reasons) goes to stderr.
+  image failed); 4 the --cluster went away (no worker for HASHBENCH_NO_WORKER_TIMEOUT seconds,
+  default 60, or the scheduler was lost): finished chunks are kept, the same command resumes.
+  Whenever anything failed, a summary (count by stage, first reasons) goes to stderr.
 """
 
 
@@ -64,7 +68,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--preset",
         metavar="NAME",
         help="an embedded configuration: fpr-50b (exhaustive false-positive rates over 1.5e11 "
-        "pairs of 550,000 images; about 45 minutes on 2 cores)",
+        "pairs of 550,000 images; about 45 minutes on 2 cores); video-default (the video study: 200 "
+        "synthetic videos x 13 video edits, vPDQ and baselines)",
     )
     p.add_argument("--out", default="results", metavar="DIR", help="where run folders go (default: results)")
     add_workers(p, "the config's, else all CPUs")
@@ -74,9 +79,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="ADDRESS|local",
         default=None,
         help="hash and count impostor pairs on a Dask cluster (a scheduler address, a scheduler file, "
-        "or 'local'); needs hashbench[cluster]; results are identical to a run here",
+        "or 'local'); needs Dask (the cluster extra); results are identical to a run here. Stops (exit 4) "
+        "if the cluster has no worker for 60 s (HASHBENCH_NO_WORKER_TIMEOUT) or loses its scheduler",
     )
     p.add_argument("--print-default-config", action="store_true", help="print the embedded default TOML and exit")
+    p.add_argument(
+        "--print-config-schema",
+        action="store_true",
+        help="print the JSON Schema of a run configuration and exit (report.json's: hashbench/schemas/)",
+    )
     p.add_argument(
         "--allow-command",
         metavar="PROGRAM",
@@ -100,11 +111,19 @@ def run_command(args: argparse.Namespace) -> int:
     if args.print_default_config:
         sys.stdout.write(default_config_text())
         return 0
+    if args.print_config_schema:
+        import json
+
+        from ..schemas import CONFIG_FILE, load
+
+        sys.stdout.write(json.dumps(load(CONFIG_FILE), indent=1) + "\n")
+        return 0
     progress = False if args.no_progress else None
     if args.cluster:
-        from ..cluster import connect
+        from ..cluster import session
 
-        with connect(args.cluster) as client:
+        saved = f"finished chunks are kept under {args.out}/: run the same command again to resume"
+        with session(args.cluster, saved=saved) as client:
             return _run_or_reproduce(args, progress, client)
     return _run_or_reproduce(args, progress, None)
 
@@ -135,6 +154,11 @@ def _run_or_reproduce(args: argparse.Namespace, progress: bool | None, client: A
             return 1
         print("every accuracy figure is identical to the original run")
         return measured
+    from ..video.runner import video_config_of  # kind = "video" configs and presets (issue 17)
+
+    video = video_config_of(args.config, args.preset)
+    if video is not None:
+        return _run_video(video, args)
     allowed = frozenset(args.allow_command)
     config = load_preset(args.preset) if args.preset else load_config(args.config, allowed_commands=allowed)
     try:
@@ -156,6 +180,22 @@ def _run_or_reproduce(args: argparse.Namespace, progress: bool | None, client: A
         "(also report.md, report.json, metrics.csv, metrics_by_group.csv, plots/)"
     )
     return outcome_exit_code(outcome.report)
+
+
+def _run_video(config: Any, args: argparse.Namespace) -> int:
+    from ..errors import UsageError
+    from ..video.report import summary_lines
+    from ..video.runner import run_video
+
+    if args.cluster or args.allow_command:
+        raise UsageError("--cluster and --allow-command are for image runs; a video study runs on this machine")
+
+    run_dir, report = run_video(config, args.out, workers=args.workers)
+    print("\n".join(summary_lines(report)))
+    print(f"\nreport: {run_dir}/report.md  (every figure in video_report.json)")
+    for line in failure_summary(report["failures"]) if report["failures"] else []:
+        print(line, file=sys.stderr)
+    return 0 if any(h["timing"]["frames"] for h in report["hashers"].values()) else EXIT_NOTHING_MEASURED
 
 
 def outcome_exit_code(report: Mapping[str, Any]) -> int:

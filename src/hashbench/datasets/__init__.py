@@ -1,6 +1,7 @@
 """Benign image datasets: synthetic families, photos shipped in dependencies, and user folders.
 
-``get(name, **params)`` builds a registered dataset (``synthetic``, ``sample``, ``folder``; a new
+``get(name, **params)`` builds a registered dataset (``synthetic``, ``sample``, ``folder``, and
+``hashes``: precomputed hashes from a list, no pixels; a new
 kind is a class decorated with ``@register("name", params={...})``, see docs/extending.md);
 ``from_spec("synthetic:family=text,count=100")`` does the same from one string (the CLI's form).
 Every dataset yields items with a stable ``id``, a ``source`` dict and ``load()`` returning
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 from .base import DATASETS, Dataset, DatasetInfo, Item, available, default_workers, from_spec, get, parse_spec, register
 from .folder import FileItem, FolderDataset, read_id_list
+from .hashes import HashListDataset, HashListItem
 from .sample import SampleDataset, SampleItem
 from .synthetic import (
     ALL_FAMILIES,
@@ -47,4 +49,6 @@ __all__ = [
     "FileItem",
     "FolderDataset",
     "read_id_list",
+    "HashListDataset",
+    "HashListItem",
 ]

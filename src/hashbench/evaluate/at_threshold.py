@@ -4,6 +4,17 @@ TPR and per-pair FPR (with and without the quality gate), the measured per-query
 per-query FPR projected onto each list size and the operational projection (expected false
 matches a year). Everything is read from the counts of the earlier steps, so nothing here
 touches a code.
+
+Every all-pairs rate here (plain, dihedral, gated) is over unordered pairs of distinct images
+and carries its image-level fields, from the per-image match counts the impostor step's kernel
+pass returns. With a quality gate there are two per-pair figures (ISO/IEC 19795-1 terms):
+
+* ``fpr_per_pair_gated``, the headline: matches among the pairs of two images that both pass
+  the gate, over those pairs only; these are the pairs that can match at all. Beside it, the
+  share of images gated and the share of pairs that hold a gated image.
+* ``fpr_per_pair_gated_generalized``: the same matches over *all* pairs, the gated ones counted
+  as non-matches (a "generalized" rate: it folds the gate's refusals into the rate, so it falls
+  as more images are gated, whatever the matcher does).
 """
 
 from __future__ import annotations
@@ -13,7 +24,7 @@ from typing import cast
 import numpy as np
 import numpy.typing as npt
 
-from ..schema import AtThreshold, ImageLevelFields, ImageLevelRate, Impostor, Operational, PerQuery, ProjectedAtListSize
+from ..schema import AtThreshold, GatedRate, ImageLevelFields, Impostor, Operational, PerQuery, ProjectedAtListSize
 from .genuine import Genuine
 from .image_level import image_level_interval
 from .per_query import per_query_figures
@@ -38,9 +49,9 @@ def at_threshold_step(
 ) -> AtThreshold:
     """The rates at ``s.threshold``; ``gated``: this hasher's pairs went through a quality gate.
 
-    ``per_image`` (each image's matches at the threshold, plain matching) adds the image-level
-    fields of the per-pair rate; ``per_image_ungated`` (the same over the images that pass the
-    gate) adds ``fpr_per_pair_among_ungated``, the rate among pairs of two such images.
+    ``per_image`` (each image's matches at the threshold) adds the image-level fields of the
+    per-pair rate; ``per_image_ungated`` (the same over the images that pass the gate) adds
+    them to ``fpr_per_pair_gated``, the rate among pairs of two such images.
     """
     t, alpha = s.threshold, s.alpha
     d = genuine.distances
@@ -55,9 +66,9 @@ def at_threshold_step(
     if gated:
         at["tpr_gated"] = rate_dict(int(((d >= 0) & (d <= t) & ~genuine.gated).sum()), n_gen, alpha)
         if "histogram_ungated" in impostor:
-            at["fpr_per_pair_gated"] = rate_dict(int(np.sum(impostor["histogram_ungated"][: t + 1])), n_pairs, alpha)
-            if per_image_ungated is not None:
-                at["fpr_per_pair_among_ungated"] = _among_ungated(impostor["histogram_ungated"], per_image_ungated, s)
+            fp_gated = int(np.sum(impostor["histogram_ungated"][: t + 1]))
+            at["fpr_per_pair_gated"] = _gated_rate(fp_gated, impostor, per_image_ungated, alpha)
+            at["fpr_per_pair_gated_generalized"] = rate_dict(fp_gated, n_pairs, alpha)
     if per_image is not None and n_pairs:
         at.update(_image_level(per_image, fp, n_pairs, alpha))
     at.update(per_query_figures(per_query, impostor, t, alpha))
@@ -75,15 +86,21 @@ def _image_level(per_image: npt.NDArray[np.int64], count: int, n_pairs: int, alp
     return cast(ImageLevelFields, {**r.report_fields(), "image_level_method": r.method})
 
 
-def _among_ungated(hist_ungated: list[int], per_image: npt.NDArray[np.int64], s: StudySettings) -> ImageLevelRate:
-    """The per-pair rate among pairs of two images that pass the quality gate: the pairs that
-    can match at all (the ``fpr_per_pair_gated`` figure keeps every pair in its denominator)."""
-    n_kept = len(per_image)
+def _gated_rate(count: int, impostor: Impostor, per_image: npt.NDArray[np.int64] | None, alpha: float) -> GatedRate:
+    """The per-pair rate among pairs of two images that pass the quality gate (the pairs that
+    can match at all), with the gated shares of images and of pairs beside it; image-level
+    fields from ``per_image``, the counts over the images that pass."""
+    n_images = impostor["n_images"]
+    n_kept = n_images - impostor.get("gated_images", 0)
     n_pairs = n_kept * (n_kept - 1) // 2
-    count = int(np.sum(hist_ungated[: s.threshold + 1]))
-    out = cast(ImageLevelRate, rate_dict(count, n_pairs, s.alpha))
-    if n_pairs:
-        out.update(_image_level(per_image, count, n_pairs, s.alpha))
+    all_pairs = n_images * (n_images - 1) // 2
+    out = cast(GatedRate, rate_dict(count, n_pairs, alpha))
+    out["gated_images_share"] = (n_images - n_kept) / n_images if n_images else None
+    out["gated_pairs_share"] = (all_pairs - n_pairs) / all_pairs if all_pairs else None
+    if per_image is not None and n_pairs:
+        if len(per_image) != n_kept:
+            raise RuntimeError(f"{len(per_image)} per-image counts for {n_kept} images that pass the gate")
+        out.update(_image_level(per_image, count, n_pairs, alpha))
     return out
 
 

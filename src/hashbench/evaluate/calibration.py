@@ -4,7 +4,8 @@ the other.
 The images of the impostor set are split in two (:func:`split_calibration`); the threshold for
 each target FPR is chosen on the impostor pairs of the calibration half and scored on the
 held-out half, with the genuine pairs whose reference is held out. Without genuine pairs (an
-FPR-only study) there is no TPR to score, so there are no operating points.
+FPR-only study) there is no TPR to score, so there are no operating points; nor for an exact
+hasher (MD5, SHA-256), whose one operating point is distance 0, never a calibrated threshold.
 """
 
 from __future__ import annotations
@@ -35,10 +36,11 @@ def operating_points_step(
     *,
     seed: int,
     alpha: float,
+    exact: bool = False,
 ) -> list[OperatingPoint]:
     """One operating point per target FPR; the split is seeded by ``seed`` (by image, never by
-    pair, so no image informs both the choice and its score)."""
-    if not genuine.valid.any():
+    pair, so no image informs both the choice and its score). None for an ``exact`` hasher."""
+    if exact or not genuine.valid.any():
         return []
     cal, held = split_calibration(len(imp), seed, CALIBRATION_FRACTION)
     hist_cal = count(imp.images, cal)

@@ -15,16 +15,17 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .dihedral import variant_impostor_histogram
+from .dihedral import variant_impostor_histogram, variant_impostor_histogram_with_counts
 from .distances import impostor_histogram, impostor_histogram_with_counts
 
 __all__ = ["Codes", "ImpostorImages", "PairCounter", "impostor_images", "PairCounting", "distance_histogram"]
 
 #: ``f(codes, nbits, variants or None) -> histogram``: counts impostor pairs in place of
 #: :func:`impostor_histogram` (or, with variants, ``variant_impostor_histogram``), e.g.
-#: :func:`hashbench.cluster.pair_histogram_on`. Called as ``f(codes, nbits, None,
+#: :func:`hashbench.cluster.pair_histogram_on`. Called as ``f(codes, nbits, variants or None,
 #: thresholds=(...))`` it returns ``(histogram, per-image counts)`` as
-#: :func:`~hashbench.evaluate.distances.impostor_histogram_with_counts` does.
+#: :func:`~hashbench.evaluate.distances.impostor_histogram_with_counts` (or
+#: ``variant_impostor_histogram_with_counts``) does. Either way the pairs are unordered.
 PairCounter = Callable[..., npt.NDArray[np.int64]]
 
 
@@ -94,10 +95,12 @@ def impostor_images(refs: Codes, distractors: Codes, *, dihedral: bool, with_qua
 
 @dataclass(frozen=True)
 class PairCounting:
-    """How one hasher's impostor pairs are counted: unordered pairs, or ordered (query
-    variants, listed code) pairs when ``dihedral``; by ``counter`` (e.g. on a cluster) when one
-    is given, else by the local kernels. Every impostor histogram of a study is counted by one
-    of these, so all of them count the same way."""
+    """How one hasher's impostor pairs are counted: always the unordered pairs of distinct
+    images, ``n (n - 1) / 2``; when ``dihedral`` a pair's distance is the smaller of its two
+    directions (each image's 8 variants against the other's code: a pair matches if either
+    direction does, :mod:`hashbench.evaluate.dihedral`). By ``counter`` (e.g. on a cluster) when
+    one is given, else by the local kernels. Every impostor histogram of a study is counted by
+    one of these, so all of them count the same way."""
 
     nbits: int
     dihedral: bool
@@ -120,14 +123,14 @@ class PairCounting:
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         """The histogram of :meth:`__call__` and, from the same pass, ``(len(thresholds),
         len(rows))`` per-image match counts: for each of ``images[rows]``, the other rows within
-        each threshold. Plain (unordered) pairs only: the unordered-pair rule for dihedral
-        matching is not built yet."""
-        if self.dihedral:
-            raise ValueError("per-image counts are for plain (unordered-pair) matching only")
+        each threshold (for dihedral matching, in either direction)."""
         codes = images.codes[rows]
+        variants = images.variant_codes()[rows] if self.dihedral else None
         if self.counter is not None:
-            hist, counts = self.counter(codes, self.nbits, None, thresholds=tuple(thresholds))
+            hist, counts = self.counter(codes, self.nbits, variants, thresholds=tuple(thresholds))
             return np.asarray(hist, dtype=np.int64), np.asarray(counts, dtype=np.int64)
+        if variants is not None:
+            return variant_impostor_histogram_with_counts(variants, codes, self.nbits, tuple(thresholds))
         show = progress and self.progress and len(rows) > 20_000
         return impostor_histogram_with_counts(codes, self.nbits, tuple(thresholds), progress=show)
 

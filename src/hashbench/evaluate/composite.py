@@ -3,18 +3,26 @@
 A layered matcher (MD5 then PDQ, PDQ and pHash together) is scored on the same pairs as its
 parts: genuine pairs hashed by every part, and impostor pairs among the images hashed by every
 part, enumerated exactly with each part's range search and then united or intersected.
+
+The impostor trial is the unordered pair of distinct images, as for every single matcher:
+``n (n - 1) / 2`` trials whatever the parts. A pair matches a part when its distance is within
+that part's threshold, for a dihedral part in either direction (one image's 8 variants against
+the other's code, or the other way round); it matches ``a|b`` when it matches any part and
+``a&b`` when it matches every part. Each image's number of matching pairs gives the composite
+the same image-level fields as a single matcher.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Literal
+from typing import Literal, cast
 
 import numpy as np
 import numpy.typing as npt
 
-from ..schema import Composite
+from ..schema import Composite, ImageLevelFields
 from .codes import Codes
+from .image_level import image_level_interval
 from .record import rate_dict
 
 __all__ = ["composite_images", "study_composite"]
@@ -55,24 +63,37 @@ def study_composite(
 
     ``parts``: (hasher, threshold, dihedral). ``genuine[h]``: per-query distance (-1 = not
     hashed). ``images[h]``: the impostor image set of each hasher, rows aligned (same images,
-    :func:`composite_images`). Impostor pairs are ordered when any part matches dihedrally.
+    :func:`composite_images`). Impostor pairs are unordered; a dihedral part matches a pair in
+    either direction.
     """
     op = _check_op(op)
-    ordered = any(p[2] for p in parts)
     n_img = len(images[parts[0][0]].codes)
     tp, n_genuine = _genuine_matches(op, parts, genuine)
-    pair_sets = [_matching_pairs(images[h], t, dihedral, ordered) for h, t, dihedral in parts]
+    pair_sets = [_matching_pairs(images[h], t, dihedral) for h, t, dihedral in parts]
     merged = pair_sets[0]
     for ps in pair_sets[1:]:
         merged = np.union1d(merged, ps) if op == "any" else np.intersect1d(merged, ps)
-    n_pairs = n_img * (n_img - 1) if ordered else n_img * (n_img - 1) // 2
-    return {
+    n_pairs = n_img * (n_img - 1) // 2
+    out: Composite = {
         "op": op,
         "parts": {h: t for h, t, _ in parts},
-        "pairs": "ordered" if ordered else "unordered",
+        "pairs": "unordered",
         "tpr": rate_dict(tp, n_genuine, alpha),
         "fpr_per_pair": rate_dict(int(len(merged)), n_pairs, alpha),
     }
+    if n_pairs:
+        out.update(_image_level(merged, n_img, alpha))
+    return out
+
+
+def _image_level(pair_ids: npt.NDArray[np.int64], n_img: int, alpha: float) -> ImageLevelFields:
+    """The image-level fields of the matching pairs ``q * n_img + i`` (``q < i``): each image's
+    count is the number of matching pairs it is in."""
+    per_image = np.bincount(pair_ids // n_img, minlength=n_img) + np.bincount(pair_ids % n_img, minlength=n_img)
+    r = image_level_interval(per_image, n_img * (n_img - 1) // 2, alpha)
+    fields = r.report_fields()
+    fields["image_level_method"] = r.method
+    return cast(ImageLevelFields, fields)
 
 
 def _check_op(op: str) -> Literal["any", "all"]:
@@ -102,11 +123,14 @@ def _genuine_matches(
     return int((matched & usable).sum()), int(usable.sum())
 
 
-def _matching_pairs(c: Codes, t: int, dihedral: bool, ordered: bool) -> npt.NDArray[np.int64]:
-    """Every impostor pair of ``c`` within distance ``t``, as sorted ids ``q * n + i``.
+def _matching_pairs(c: Codes, t: int, dihedral: bool) -> npt.NDArray[np.int64]:
+    """Every unordered impostor pair of ``c`` within distance ``t``, as sorted ids ``q * n + i``
+    with ``q < i``.
 
-    Ordered pairs (q, i), q != i, when ``ordered``; plain distances are symmetric, so both
-    (q, i) and (i, q) come out of the range search already. Else unordered pairs, q < i.
+    Plain distances are symmetric, so the range search finds each pair from both ends; a
+    dihedral part's search (each image's variants against the listed codes) finds a pair from
+    the end whose variant matches, which is the either-direction rule once ``(q, i)`` and
+    ``(i, q)`` are folded into one pair.
     """
     from ..index import FlatIndex  # the index pulls in its numba kernels: only when measured
 
@@ -120,5 +144,6 @@ def _matching_pairs(c: Codes, t: int, dihedral: bool, ordered: bool) -> npt.NDAr
         lims, _, I = index.range_search(c.codes, t)
     q = np.repeat(np.arange(n_img, dtype=np.int64), np.diff(lims))
     i = np.asarray(I, dtype=np.int64)
-    keep = q != i if ordered else q < i
-    return np.unique(q[keep] * n_img + i[keep])
+    keep = q != i
+    lo, hi = np.minimum(q[keep], i[keep]), np.maximum(q[keep], i[keep])
+    return np.unique(lo * n_img + hi)

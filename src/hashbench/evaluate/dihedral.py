@@ -1,12 +1,30 @@
 """Impostor statistics for dihedral matching (pdq8): a query matches on its closest variant.
 
-With dihedral matching a query image brings 8 hashes (itself rotated and flipped) and a listed
-image one; the pair's distance is the smallest of the 8. That relation is not symmetric, so the
-trials are *ordered* pairs (query ``i``, listed ``j``), ``i != j``: ``n * (n - 1)`` of them for
-``n`` images, each a real "this query against that list entry" event. Eight comparisons per
-trial also mean eight chances to collide, which is exactly the false-positive cost of matching
-rotated and flipped copies that these histograms measure. Genuine distances under dihedral
-matching are row-wise: :func:`hashbench.evaluate.min_distance_over_variants`.
+With dihedral matching an image brings 8 hashes (itself rotated and flipped) when it is the
+query and one when it is listed; "``i`` queried against ``j``" has distance
+``d(i -> j) = min_v d(variants[i, v], codes[j])``. That relation is not symmetric, but the
+*trial* is still the unordered pair of images ``{i, j}``: a study asks whether two distinct
+images would be confused, and either may be the one that is queried. So a pair matches if
+**either direction** matches, its distance is ``min(d(i -> j), d(j -> i))``, and ``n`` images
+make ``n (n - 1) / 2`` trials, exactly as for plain matching.
+
+Why not the ``n (n - 1)`` ordered (query, listed) pairs: ``(i, j)`` and ``(j, i)`` are nearly
+the same event (same two images, usually the same verdict), so counting both as independent
+trials halves every zero-match bound and narrows every interval by about ``sqrt(2)`` without
+any new evidence: ``pdq8`` was reported "at most 1 in 390 thousand" beside ``pdq``'s "1 in 195
+thousand" on the same images, though ``pdq8`` matches a superset of ``pdq``'s pairs. Under the
+either-direction rule every pair ``pdq`` matches, ``pdq8`` matches too (variant 0 is the image
+itself), so ``pdq8``'s count is at least ``pdq``'s and its bound never tighter. Eight (now
+sixteen) comparisons per trial also mean more chances to collide, which is exactly the
+false-positive cost of matching rotated and flipped copies that these histograms measure.
+
+The kernel computes both directions of each pair ``i < j`` in one pass, and from the same
+pass each image's number of matches at given thresholds (what the image-level interval of
+:mod:`hashbench.evaluate.image_level` needs). :func:`variant_cross_histogram` keeps the
+*directional* meaning for a query set against a separate list (distractors queried against
+references: every query's variants against each listed code), because there the roles are
+fixed by the deployment. Genuine distances under dihedral matching are row-wise:
+:func:`hashbench.evaluate.min_distance_over_variants`.
 """
 
 from __future__ import annotations
@@ -19,28 +37,60 @@ from numba import njit, prange
 from ..bits import to_words
 from ..popcount import popcount64
 
-__all__ = ["variant_impostor_histogram", "variant_cross_histogram"]
+__all__ = [
+    "variant_impostor_histogram",
+    "variant_impostor_histogram_with_counts",
+    "variant_pairs_between",
+    "variant_cross_histogram",
+]
+
+
+@njit(nogil=True, cache=True)
+def _toward(qv, i, b, j, best):
+    """``min(best, min_v d(qv[i, v], b[j]))``: image ``i`` queried against image ``j``'s code,
+    stopping early at 0 (nothing is closer)."""
+    nv, nw = qv.shape[1], qv.shape[2]
+    for v in range(nv):
+        if best == 0:
+            return 0
+        d = 0
+        for w in range(nw):
+            d += popcount64(qv[i, v, w] ^ b[j, w])
+        if d < best:
+            best = d
+    return best
 
 
 @njit(parallel=True, nogil=True, cache=True)
-def _variant_histogram(qv, b, same, nbits, nthreads):
-    n, nv, nw = qv.shape
-    m = b.shape[0]
+def _unordered_pairs(av, a, bv, b, same, nbits, thr, nthreads):
+    """Histogram of ``min(d(i -> j), d(j -> i))`` over pairs of rows ``i`` of ``a`` and ``j`` of
+    ``b`` (``same``: ``a is b`` and only ``i < j``), with per-image match counts.
+
+    ``counts[q, r]`` (int32 per thread, summed at the end; no atomics) is the number of counted
+    pairs at distance ``<= thr[q]`` that image ``r`` is in: ``r`` is row ``i`` of ``a``, or
+    ``len(a) + j`` for row ``j`` of ``b`` when not ``same``. Rows are dealt to threads round-robin,
+    which balances the triangle's uneven rows to within one row per thread.
+    """
+    n_a = a.shape[0]
+    n_b = b.shape[0]
+    off = 0 if same else n_a
+    n_img = n_a if same else n_a + n_b
+    nthr = thr.shape[0]
     hist = np.zeros((nthreads, nbits + 1), dtype=np.int64)
+    counts = np.zeros((nthreads, nthr, n_img), dtype=np.int32)
     for t in prange(nthreads):
-        for i in range(t, n, nthreads):
-            for j in range(m):
-                if same and i == j:
-                    continue
-                best = nbits
-                for v in range(nv):
-                    d = 0
-                    for w in range(nw):
-                        d += popcount64(qv[i, v, w] ^ b[j, w])
-                    if d < best:
-                        best = d
-                hist[t, best] += 1
-    return hist.sum(axis=0)
+        h = hist[t]
+        cp = counts[t]
+        for i in range(t, n_a, nthreads):
+            j0 = i + 1 if same else 0
+            for j in range(j0, n_b):
+                d = _toward(bv, j, a, i, _toward(av, i, b, j, nbits))
+                h[d] += 1
+                for q in range(nthr):
+                    if d <= thr[q]:
+                        cp[q, i] += 1
+                        cp[q, off + j] += 1
+    return hist.sum(axis=0), counts.sum(axis=0).astype(np.int64)
 
 
 def _variant_words(variant_codes: npt.ArrayLike) -> np.ndarray:
@@ -54,25 +104,100 @@ def _variant_words(variant_codes: npt.ArrayLike) -> np.ndarray:
     return np.ascontiguousarray(to_words(v.reshape(n * nv, nb)).reshape(n, nv, nw))
 
 
-def variant_impostor_histogram(variant_codes: npt.ArrayLike, codes: npt.ArrayLike, nbits: int) -> npt.NDArray[np.int64]:
-    """Histogram over ordered pairs ``i != j`` of ``min_v d(variant_codes[i, v], codes[j])``.
-
-    ``variant_codes`` and ``codes`` describe the same ``n`` images (row ``i`` of both is image
-    ``i``); the histogram sums to ``n * (n - 1)``.
-    """
+def _image_words(variant_codes: npt.ArrayLike, codes: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """The words of one image set: its variants ``(n, v, nwords)`` and codes ``(n, nwords)``."""
     qv = _variant_words(variant_codes)
-    b = to_words(np.asarray(codes, dtype=np.uint8))
-    if qv.shape[0] != b.shape[0]:
-        raise ValueError(f"{qv.shape[0]} variant rows but {b.shape[0]} codes: both must describe the same images")
+    c = np.asarray(codes, dtype=np.uint8)
+    if c.ndim != 2 or qv.shape[0] != c.shape[0]:
+        raise ValueError(f"{qv.shape[0]} variant rows but codes of shape {c.shape}: both must describe the same images")
+    b = to_words(c) if len(c) else np.zeros((0, qv.shape[2]), dtype=np.uint64)
+    if b.shape[1] != qv.shape[2]:
+        raise ValueError(f"variants of {qv.shape[2]} words but codes of {b.shape[1]}: not the same hasher")
+    return qv, b
+
+
+def _thresholds(thresholds: tuple[int, ...], nbits: int) -> np.ndarray:
+    thr = np.asarray(thresholds, dtype=np.int64).reshape(-1)
+    if np.any(thr < 0):
+        raise ValueError(f"thresholds must be >= 0, got {tuple(thresholds)}")
+    return np.minimum(thr, nbits).astype(np.int32)
+
+
+def variant_impostor_histogram_with_counts(
+    variant_codes: npt.ArrayLike, codes: npt.ArrayLike, nbits: int, thresholds: tuple[int, ...] = ()
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Histogram over unordered pairs ``i < j`` of ``min(d(i -> j), d(j -> i))``, and per-image
+    match counts from the same pass.
+
+    ``d(i -> j) = min_v d(variant_codes[i, v], codes[j])``; row ``i`` of both arrays is image
+    ``i``. The histogram sums to ``n (n - 1) / 2`` (one trial per pair of images, matched if
+    either direction matches: see the module docstring). ``counts[q, i]`` is the number of other
+    images that image ``i`` matches within ``thresholds[q]`` (so ``counts[q].sum()`` is twice
+    the matches), shape ``(len(thresholds), n)``.
+    """
+    qv, b = _image_words(variant_codes, codes)
+    thr = _thresholds(thresholds, nbits)
     if qv.shape[0] < 2:
-        return np.zeros(nbits + 1, dtype=np.int64)
-    return _variant_histogram(qv, b, True, nbits, numba.get_num_threads())
+        return np.zeros(nbits + 1, dtype=np.int64), np.zeros((len(thr), qv.shape[0]), dtype=np.int64)
+    hist, counts = _unordered_pairs(qv, b, qv, b, True, nbits, thr, numba.get_num_threads())
+    return hist, counts
+
+
+def variant_impostor_histogram(variant_codes: npt.ArrayLike, codes: npt.ArrayLike, nbits: int) -> npt.NDArray[np.int64]:
+    """Histogram over unordered pairs ``i < j`` of ``min(d(i -> j), d(j -> i))``: sums to
+    ``n (n - 1) / 2`` (:func:`variant_impostor_histogram_with_counts` without the counts)."""
+    return variant_impostor_histogram_with_counts(variant_codes, codes, nbits)[0]
+
+
+def variant_pairs_between(
+    variants_a: npt.ArrayLike,
+    codes_a: npt.ArrayLike,
+    variants_b: npt.ArrayLike,
+    codes_b: npt.ArrayLike,
+    nbits: int,
+    thresholds: tuple[int, ...] = (),
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """The unordered pairs of one image of set ``a`` and one of set ``b`` (either direction
+    matches, as :func:`variant_impostor_histogram_with_counts`): a block of the all-pairs count
+    split across machines. Returns ``(hist, counts_a, counts_b)``; ``hist`` sums to
+    ``len(a) * len(b)``, ``counts_a[q, i]`` is the images of ``b`` that image ``i`` of ``a``
+    matches within ``thresholds[q]``, ``counts_b`` the other way round."""
+    av, a = _image_words(variants_a, codes_a)
+    bv, b = _image_words(variants_b, codes_b)
+    if av.shape[1:] != bv.shape[1:]:
+        raise ValueError(f"variants of shape {av.shape[1:]} and {bv.shape[1:]}: not the same hasher")
+    thr = _thresholds(thresholds, nbits)
+    n_a = a.shape[0]
+    if n_a == 0 or b.shape[0] == 0:
+        z = np.zeros
+        return z(nbits + 1, np.int64), z((len(thr), n_a), np.int64), z((len(thr), b.shape[0]), np.int64)
+    hist, counts = _unordered_pairs(av, a, bv, b, False, nbits, thr, numba.get_num_threads())
+    return hist, counts[:, :n_a], counts[:, n_a:]
+
+
+@njit(parallel=True, nogil=True, cache=True)
+def _directional(qv, b, nbits, nthreads):
+    n = qv.shape[0]
+    m = b.shape[0]
+    hist = np.zeros((nthreads, nbits + 1), dtype=np.int64)
+    for t in prange(nthreads):
+        for i in range(t, n, nthreads):
+            for j in range(m):
+                hist[t, _toward(qv, i, b, j, nbits)] += 1
+    return hist.sum(axis=0)
 
 
 def variant_cross_histogram(variant_codes: npt.ArrayLike, codes: npt.ArrayLike, nbits: int) -> npt.NDArray[np.int64]:
-    """Histogram over all pairs (query ``i``, listed ``j``) of two disjoint sets; sums to ``n * m``."""
+    """Histogram over every (query ``i``, listed ``j``) of two disjoint sets of
+    ``min_v d(variant_codes[i, v], codes[j])``; sums to ``n * m``.
+
+    Directional on purpose: a query set against a separate list (distractors against the
+    references) has fixed roles, only the query brings its 8 variants, and each (query, listed)
+    pair is one lookup. For the all-pairs impostor trials use
+    :func:`variant_impostor_histogram` (either direction, each pair once).
+    """
     qv = _variant_words(variant_codes)
     b = to_words(np.asarray(codes, dtype=np.uint8))
     if qv.shape[0] == 0 or b.shape[0] == 0:
         return np.zeros(nbits + 1, dtype=np.int64)
-    return _variant_histogram(qv, b, False, nbits, numba.get_num_threads())
+    return _directional(qv, b, nbits, numba.get_num_threads())

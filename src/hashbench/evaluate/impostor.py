@@ -1,7 +1,8 @@
 """Evaluation step *impostor*: the exact histogram of every impostor pair, per group, gated.
 
 The impostor set is every hashed reference and distractor (:func:`impostor_images`); each
-distinct pair of it is a trial that must not match. Groups (a label per image, such as the
+unordered pair of distinct images of it is one trial that must not match (``n (n - 1) / 2`` of
+them; for dihedral matching the pair matches if either direction does). Groups (a label per image, such as the
 synthetic content family) add one histogram of the pairs within each group, because
 false-positive rates depend on what the images look like.
 """
@@ -15,6 +16,7 @@ import numpy.typing as npt
 
 from ..schema import GroupImpostor, Impostor
 from .codes import Codes, ImpostorImages, PairCounting, impostor_images
+from .pairs import PairList, impostor_pairs
 
 __all__ = ["ImpostorStep", "impostor_step"]
 
@@ -23,9 +25,9 @@ __all__ = ["ImpostorStep", "impostor_step"]
 class ImpostorStep:
     """The impostor set, its histogram (as an array for later steps) and the report section.
 
-    ``per_image`` (plain matching only, else None): for each image of the set, the number of
-    others it matches at the named threshold, from the histogram's own kernel pass; the
-    image-level interval needs it, because pairs sharing an image are not independent trials.
+    ``per_image`` (None without a threshold): for each image of the set, the number of others
+    it matches at the named threshold, from the histogram's own kernel pass; the image-level
+    interval needs it, because pairs sharing an image are not independent trials.
     ``per_image_ungated``: the same among the images that pass the quality gate, when gated.
     """
 
@@ -34,6 +36,7 @@ class ImpostorStep:
     section: Impostor
     per_image: npt.NDArray[np.int64] | None = None
     per_image_ungated: npt.NDArray[np.int64] | None = None
+    pairs: PairList | None = None  # the false matches at the threshold, listed by the same pass
 
 
 def impostor_step(
@@ -44,18 +47,31 @@ def impostor_step(
     floor: int | None,
     groups: tuple[npt.ArrayLike, npt.ArrayLike] | None = None,
     threshold: int | None = None,
+    max_listed: int | None = None,
 ) -> ImpostorStep:
     """Count the impostor pairs: all of them, within each group, and those that pass the gate.
 
-    Dihedral matching counts ordered (query, listed) pairs, plain matching unordered pairs
-    (``count``). ``floor``: the quality floor when this hasher is gated, else None.
-    ``threshold``: for plain matching, also count each image's matches at it (same pass).
+    Every matcher counts unordered pairs (``count``; dihedral: either direction matches).
+    ``floor``: the quality floor when this hasher is gated, else None. ``threshold``: also
+    count each image's matches at it (same pass), and with ``max_listed`` list up to that many
+    of the pairs within it (plain matching: :mod:`.pairs`, from the same pass).
     """
     imp = impostor_images(refs, distractors, dihedral=count.dihedral, with_quality=floor is not None)
     images = imp.images
-    hist, per_image = _count(count, images, np.arange(len(imp)), threshold, progress=True)
+    pairs = None
+    if max_listed is not None and threshold is not None and not count.dihedral:
+        if count.counter is not None:  # on a cluster: each block lists its own, merged exactly
+            hist, counts, (pairs,) = count.counter(
+                images.codes, count.nbits, None, thresholds=(threshold,), max_listed=max_listed
+            )
+        else:
+            show = count.progress and len(imp) > 20_000
+            hist, counts, (pairs,) = impostor_pairs(images.codes, count.nbits, (threshold,), max_listed, progress=show)
+        per_image: npt.NDArray[np.int64] | None = counts[0]
+    else:
+        hist, per_image = _count(count, images, np.arange(len(imp)), threshold, progress=True)
     section: Impostor = {
-        "pairs": "ordered" if count.dihedral else "unordered",
+        "pairs": "unordered",
         "n_images": len(imp),
         "histogram": hist.tolist(),
     }
@@ -67,15 +83,15 @@ def impostor_step(
         section["gated_images"] = int(len(imp) - len(keep))
         hist_ungated, per_image_ungated = _count(count, images, keep, threshold, progress=False)
         section["histogram_ungated"] = hist_ungated.tolist()
-    return ImpostorStep(imp, hist, section, per_image, per_image_ungated)
+    return ImpostorStep(imp, hist, section, per_image, per_image_ungated, pairs)
 
 
 def _count(
     count: PairCounting, images: Codes, rows: npt.NDArray[np.int64], threshold: int | None, *, progress: bool
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64] | None]:
-    """The histogram of ``images[rows]`` and, for plain matching with a threshold, each row's
-    match count at it (one kernel pass for both)."""
-    if threshold is None or count.dihedral:
+    """The histogram of ``images[rows]`` and, with a threshold, each row's match count at it
+    (one kernel pass for both)."""
+    if threshold is None:
         return count(images, rows, progress=progress), None
     hist, counts = count.with_counts(images, rows, (threshold,), progress=progress)
     return hist, counts[0]

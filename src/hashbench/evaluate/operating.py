@@ -34,6 +34,7 @@ __all__ = [
     "EqualErrorRate",
     "equal_error_rate",
     "isc_micro_average_precision",
+    "micro_average_precision_tie_grouped",
     "RecallAtPrecision",
     "recall_at_precision",
 ]
@@ -284,26 +285,112 @@ def equal_error_rate(genuine: npt.ArrayLike, impostor_hist: npt.ArrayLike) -> Eq
 
 
 def isc_micro_average_precision(genuine: npt.ArrayLike, impostor_hist: npt.ArrayLike) -> float:
-    """Micro-average precision as in the Image Similarity Challenge, by scikit-learn.
+    """Micro-average precision under the Image Similarity Challenge 2021 rule, in closed form.
 
-    Every genuine pair (label 1) and impostor pair (label 0) is one prediction scored by
-    ``-distance``, pooled over all queries; ``sklearn.metrics.average_precision_score`` runs on
-    the ``2 * (nbits + 1)`` distinct (label, distance) cells weighted by their counts, which is
-    exactly the same as on the expanded pairs. The value depends on the ratio of impostor to
-    genuine pairs: compare it only between matchers run on the same data.
+    ISC's scorer (Douze et al. 2021, ``isc/metrics.py`` of facebookresearch/isc2021) pools every
+    prediction of every query, sorts them by decreasing score and breaks score ties
+    *pessimistically*: non-matches first, so that giving many predictions the same score cannot
+    raise the AP. AP is the mean, over the ground-truth matches, of the precision at the rank of
+    each true positive (a ground-truth match never predicted adds 0). Here every genuine pair is a
+    prediction scored ``-distance``, so the denominator is the number of genuine pairs, and every
+    impostor pair a non-match; pairs with an image that failed to hash are outside both, as they
+    are outside every rate of the report (failures are reported apart).
+
+    Hamming distances tie massively: all pairs at one distance share one score. Within distance
+    ``d``, the ``i_d`` impostor pairs come first, then the ``g_d`` genuine pairs; with ``a`` true
+    positives and ``c`` impostors ranked at or before ``d``, the k-th genuine pair of the cell is
+    at rank ``a + c + k`` with precision ``(a + k) / (a + c + k)``. The cell's sum is
+    ``g_d - c * (H(a + c + g_d) - H(a + c))`` (``H``: harmonic numbers), so the value is exact
+    at any number of pairs without sorting them. Taking each distance as one threshold instead
+    (scikit-learn's rule) gives :func:`micro_average_precision_tie_grouped`, never lower. Like
+    ISC's, the value depends on the ratio of impostor to genuine pairs: compare it only between
+    matchers run on the same data.
     """
     imp = _histogram(impostor_hist, "impostor_hist")
     gen = _genuine_histogram(genuine, imp.size - 1)
-    if gen.sum() == 0:
+    n_gen = int(gen.sum())
+    if n_gen == 0:
         raise ValueError("need at least one genuine pair")
-    d = np.arange(imp.size)
-    labels = np.concatenate([np.ones(imp.size, np.int8), np.zeros(imp.size, np.int8)])
-    scores = -np.concatenate([d, d]).astype(np.float64)
-    weights = np.concatenate([gen, imp]).astype(np.float64)
-    keep = weights > 0
-    from sklearn.metrics import average_precision_score  # here: importing scikit-learn costs ~1 s
+    cells = np.flatnonzero(gen)
+    tp_before = (np.cumsum(gen) - gen)[cells]  # true positives ranked before the cell
+    fp_through = np.cumsum(imp)[cells]  # impostors ranked before the cell's genuine pairs
+    return float(_precision_sums(tp_before, fp_through, gen[cells]).sum() / n_gen)
 
-    return float(average_precision_score(labels[keep], scores[keep], sample_weight=weights[keep]))
+
+#: Below this many earlier predictions the harmonic gap is read from digamma; above it from the
+#: asymptotic series (truncation error under 1e-26 there, and no cancellation in log1p).
+_ASYMPTOTIC_FROM = 10_000
+#: A cell with fewer earlier predictions than :data:`_ASYMPTOTIC_FROM` and at most this many
+#: genuine pairs is summed term by term (see :func:`_precision_sums`).
+_DIRECT_UP_TO = 10_000
+
+
+def _precision_sums(
+    a: npt.NDArray[np.int64], c: npt.NDArray[np.int64], g: npt.NDArray[np.int64]
+) -> npt.NDArray[np.float64]:
+    """``sum((a + k) / (a + c + k) for k in 1..g)`` per cell: the precisions at a cell's genuine ranks.
+
+    In closed form, ``g - c * (H(a + c + g) - H(a + c))``. When precision is low the two terms
+    nearly cancel, and digamma's last-bit error, times ``c``, would then be most of the answer; a
+    cell with few earlier predictions and few genuine pairs is therefore summed term by term (at
+    most 2e4 terms over all cells: fewer than 1e4 earlier predictions bound the genuine pairs
+    before the cell, and the cell adds at most :data:`_DIRECT_UP_TO`). Where earlier
+    predictions are many the harmonic gap is accurate to the last bit (:func:`_harmonic_gap`),
+    and where genuine pairs are many the sum is large enough that the cancellation costs nothing.
+    """
+    x = a + c
+    out = g - c * _harmonic_gap(x, g)
+    for i in np.flatnonzero((x < _ASYMPTOTIC_FROM) & (g <= _DIRECT_UP_TO)):
+        k = np.arange(1, int(g[i]) + 1, dtype=np.float64)
+        out[i] = np.sum((a[i] + k) / (x[i] + k))
+    return out
+
+
+def _harmonic_gap(x: npt.NDArray[np.int64], g: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+    """``sum(1 / (x + k) for k in 1..g) = H(x + g) - H(x)``, elementwise, to float precision.
+
+    The difference of two large harmonic numbers (``x`` near 1e11 impostor pairs) loses all its
+    digits when each is computed apart, so large ``x`` use the expansion of
+    ``psi(v) - psi(u)`` (``u = x + 1``, ``v = x + g + 1``) whose leading term is
+    ``log1p(g / u)``, accurate to the last bit; small ``x`` use scipy's digamma directly.
+    """
+    from scipy.special import digamma
+
+    u = x.astype(np.float64) + 1.0
+    gf = g.astype(np.float64)
+    v = u + gf
+    small = x < _ASYMPTOTIC_FROM
+    out = np.empty_like(u)
+    out[small] = digamma(v[small]) - digamma(u[small])
+    ub, vb, gb = u[~small], v[~small], gf[~small]
+    iu, iv = 1.0 / ub, 1.0 / vb
+    out[~small] = (
+        np.log1p(gb * iu)
+        + gb / 2.0 * iu * iv
+        + gb / 12.0 * (iu + iv) * iu * iv
+        - gb / 120.0 * (iu + iv) * (iu * iv**3 + iu**3 * iv)
+    )
+    return out
+
+
+def micro_average_precision_tie_grouped(genuine: npt.ArrayLike, impostor_hist: npt.ArrayLike) -> float:
+    """Micro-average precision with every distance one threshold (scikit-learn's rule): NOT ISC's.
+
+    ``sum_d g_d / G * precision(d)``, the precision of everything at distance ``<= d``: the
+    value ``sklearn.metrics.average_precision_score`` gives on the expanded pairs. Every genuine
+    pair of a distance gets the precision of the whole distance, where ISC ranks them one by one
+    after that distance's impostors, so it is at least :func:`isc_micro_average_precision` (equal
+    only when no distance holds two or more genuine pairs with an impostor pair at or below it).
+    Kept, labelled, to compare with figures computed that way.
+    """
+    imp = _histogram(impostor_hist, "impostor_hist")
+    gen = _genuine_histogram(genuine, imp.size - 1)
+    n_gen = int(gen.sum())
+    if n_gen == 0:
+        raise ValueError("need at least one genuine pair")
+    tp, predicted = np.cumsum(gen), np.cumsum(gen) + np.cumsum(imp)
+    cells = np.flatnonzero(gen)
+    return float(np.sum(gen[cells] * (tp[cells] / predicted[cells])) / n_gen)
 
 
 @dataclass(frozen=True)
@@ -322,7 +409,16 @@ class RecallAtPrecision:
 def recall_at_precision(
     genuine: npt.ArrayLike, impostor_hist: npt.ArrayLike, min_precision: float = 0.9
 ) -> RecallAtPrecision:
-    """Recall at a precision floor (ISC's "recall at 90% precision"), from exact counts."""
+    """Recall at a precision floor (ISC's "recall at 90% precision"), from exact counts.
+
+    Scored per threshold: a threshold ``t`` qualifies when the precision of all pairs at distance
+    ``<= t`` is at least ``min_precision``, and the result is its recall (the smallest such ``t``
+    among those with the highest recall). ISC's scorer checks every rank of its list sorted with
+    the same pessimistic tie rule as :func:`isc_micro_average_precision` (non-matches first), and
+    the two agree: inside one distance the impostors only lower precision at an unchanged recall,
+    and along the genuine pairs that follow both precision and recall grow, so a rank that
+    qualifies is never better than the end of its distance, which is the threshold.
+    """
     if not 0.0 < min_precision <= 1.0:
         raise ValueError(f"min_precision must be in (0, 1], got {min_precision}")
     imp = _histogram(impostor_hist, "impostor_hist")

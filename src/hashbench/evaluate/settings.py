@@ -15,7 +15,9 @@ class StudySettings:
 
     ``quality_floor`` is None for a hasher without a quality score. ``pair_histogram``, when
     given, counts impostor pairs in place of the local kernels (e.g.
-    :func:`hashbench.cluster.pair_histogram_on`: the same counts, on a cluster).
+    :func:`hashbench.cluster.pair_histogram_on`: the same counts, on a cluster). ``exact``: the
+    hasher is an exact digest (:attr:`hashbench.hashers.Hasher.exact`), evaluated at distance 0
+    only, so its ``threshold`` must be 0.
     """
 
     name: str
@@ -30,3 +32,9 @@ class StudySettings:
     list_size: float
     progress: bool = False
     pair_histogram: PairCounter | None = None
+    exact: bool = False
+    max_listed: int = 10_000  # false matches and misses listed (hashbench.evaluate.pairs)
+
+    def __post_init__(self) -> None:
+        if self.exact and self.threshold != 0:
+            raise ValueError(f"{self.name} is an exact hasher: only distance 0 matches, got threshold {self.threshold}")

@@ -23,15 +23,18 @@ Definitions used throughout (the report repeats them in words):
 
 * **genuine pair**: an edited copy and the reference it was made from;
   TPR(t) = share of genuine pairs at distance <= t.
-* **impostor pair**: two distinct images among references and distractors. Plain matching counts
-  unordered pairs (n(n-1)/2); dihedral matching counts ordered (query, listed) pairs (n(n-1)),
-  because the query's 8 variants meet the listed image's one hash.
-* **per-pair FPR(t)**: share of impostor pairs at distance <= t.
+* **impostor pair**: two distinct images among references and distractors, as an unordered pair:
+  n(n-1)/2 trials for every matcher. Dihedral matching (the query's 8 variants against the
+  listed image's one hash) is not symmetric, so its pair's distance is the smaller of its two
+  directions: the pair matches if either image, queried, would match the other.
+* **per-pair FPR(t)**: share of impostor pairs at distance <= t, with an image-level interval (the
+  image is the sampling unit: :mod:`.image_level`).
 * **per-query FPR(t) against a list of L hashes**: share of queries that match at least one of L
   listed hashes. *Measured*: distractors queried against the references (L = their number).
   *Projected*: 1 - (1 - p)^L from the per-pair rate p, assuming independent pairs.
 * **quality gate**: hashes whose PDQ quality is below the floor are never matched; gated genuine
-  pairs count as misses and gated impostor pairs as non-matches.
+  pairs count as misses. The gated per-pair FPR is over the pairs of two images that pass the
+  gate; the "generalized" one keeps every pair in its denominator, gated pairs as non-matches.
 * **operating points**: the threshold for a target FPR is chosen on the impostor pairs of a
   calibration half of the images and scored on the other half (genuine pairs follow their
   reference's half).
@@ -54,6 +57,7 @@ from .composite import composite_images, study_composite
 from .curves import curves_step
 from .genuine import Genuine, genuine_step
 from .impostor import ImpostorStep, impostor_step
+from .pairs import Evidence, record_evidence
 from .per_query import per_query_step
 from .record import rate_dict
 from .settings import StudySettings
@@ -92,13 +96,15 @@ def study_hasher(
     distractors: Codes,
     s: StudySettings,
     groups: tuple[npt.ArrayLike, npt.ArrayLike] | None = None,
+    evidence: Evidence | None = None,
 ) -> tuple[HasherEvaluation, npt.NDArray[np.int64], dict[str, float]]:
     """Evaluate one hasher: (its report section, genuine distance per query or -1, step timings).
 
     ``query_ref[i]`` is the row in ``refs`` that query ``i`` was edited from (-1: unknown).
     ``groups`` (a label per reference row and per distractor row, such as the image family)
     adds an impostor histogram of the pairs within each group: false-positive rates depend on
-    what the images look like, and this shows by how much.
+    what the images look like, and this shows by how much. ``evidence``, when given, is filled
+    with the false matches, misses and per-image counts at the threshold (:mod:`.pairs`).
     """
     floor = _gate_floor(s, refs, queries)
     count = PairCounting(nbits, s.dihedral, s.progress, s.pair_histogram)
@@ -106,9 +112,16 @@ def study_hasher(
     with timed("genuine", tm):
         gen = genuine_step(nbits, refs, queries, query_ref, query_transform, dihedral=s.dihedral, floor=floor)
     with timed("impostor", tm):
-        imp = impostor_step(refs, distractors, count, floor=floor, groups=groups, threshold=s.threshold)
+        listed = s.max_listed if evidence is not None else None
+        imp = impostor_step(
+            refs, distractors, count, floor=floor, groups=groups, threshold=s.threshold, max_listed=listed
+        )
+        if evidence is not None:  # the pairs' listing is impostor work (an exact pass when dihedral)
+            record_evidence(evidence, imp, gen, s.threshold, floor, s.dihedral, s.max_listed)
     with timed("operating_points", tm):
-        operating = operating_points_step(gen, query_ref, imp.images, count, s.target_fprs, seed=s.seed, alpha=s.alpha)
+        operating = operating_points_step(
+            gen, query_ref, imp.images, count, s.target_fprs, seed=s.seed, alpha=s.alpha, exact=s.exact
+        )
     with timed("per_query", tm):
         per_query = per_query_step(nbits, refs, distractors, dihedral=s.dihedral, floor=floor)
     with timed("at_threshold", tm):
@@ -123,7 +136,7 @@ def study_hasher(
             per_image_ungated=imp.per_image_ungated,
         )
     with timed("curves", tm):
-        curves = curves_step(gen.distances, imp.histogram)
+        curves = curves_step(gen.distances, imp.histogram, exact=s.exact)
     result: HasherEvaluation = {
         "nbits": nbits,
         "matching": "dihedral" if s.dihedral else "plain",

@@ -98,20 +98,30 @@ class Hasher(ABC):
         name: registry name, as typed on the command line.
         nbits: bits per hash.
         kind: "perceptual", "cryptographic" or "external".
-        exact: True when only distance 0 is a meaningful match (MD5, SHA-256).
+        exact: True when only identical hashes are a meaningful match (MD5, SHA-256, any
+            cryptographic digest): a digest's bits carry no notion of "close", so an exact hasher
+            is evaluated at distance 0 only (one operating point: no EER, AP, curves or
+            calibrated thresholds) and its named threshold must be 0.
         needs: what ``hash_one`` reads from an :class:`ImageItem`: "pixels", "bytes" or "path".
         variants: hashes per image (8 for PDQ's dihedral set), variant 0 being the plain hash.
         has_quality: whether ``HashOutput.quality`` is filled (PDQ's 0-100 quality).
         library: the backing distribution's name, for reports.
         same_as_variant0_of: a hasher whose variant 0 equals this one's hash (see below).
         default_threshold: the named operating point (see the property).
+        bytes_per_pixel: memory ``hash_one`` needs per image pixel on top of the shared decoded
+            array (measured for the built-ins, benchmarks/peak_rss.py); None: not declared, a
+            conservative figure is assumed (:data:`hashbench.imageio.HASH_BYTES_PER_PIXEL`).
+        decode_size: the side this hasher reduces every image to before hashing it (pHash 32,
+            PDQ 64), so ``decode = "draft"`` may hand it any image whose shorter side is twice
+            that; None: it reads every pixel (a draft decode then keeps the full size).
     """
 
-    # Not ClassVar: the command hasher sets both per instance (its name and width come from its spec).
+    # Not ClassVar: the command hasher sets these per instance (its name, width and exactness
+    # come from its spec).
     name: str
     nbits: int
+    exact: bool = False
     kind: ClassVar[Kind] = "perceptual"
-    exact: ClassVar[bool] = False
     needs: ClassVar[Needs] = "pixels"
     variants: ClassVar[int] = 1
     has_quality: ClassVar[bool] = False
@@ -120,6 +130,8 @@ class Hasher(ABC):
     #: Name of a hasher whose variant 0 and quality are exactly this hasher's output. When both
     #: run on the same images, the pipeline computes only that one (pdq from pdq8 halves PDQ cost).
     same_as_variant0_of: ClassVar[str | None] = None
+    bytes_per_pixel: float | None = None  # not ClassVar: PDQ sets it per backend
+    decode_size: ClassVar[int | None] = None
 
     @property
     def nbytes(self) -> int:
@@ -290,6 +302,10 @@ def check_conformance(hasher: Hasher, images: Sequence[npt.NDArray[np.uint8]] | 
         if not np.array_equal(code_from_hex(code_to_hex(code, hasher.nbits), hasher.nbits), code):
             report.problems.append("hex round-trip changed a code")
             break
+    if hasher.exact and hasher.default_threshold != 0:
+        report.problems.append(
+            f"exact hashers match at distance 0 only, but default_threshold is {hasher.default_threshold}"
+        )
     if hasher.has_quality and (first.quality is None or first.quality.shape != (len(items),)):
         report.problems.append("has_quality is set but no quality array was returned")
     if hasher.variants > 1:

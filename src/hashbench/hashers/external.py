@@ -14,8 +14,10 @@ Two framings (``protocol``):
 * ``"nul"``: each path and each answer ends with a NUL byte, which no path can hold.
 
 A command hasher declares its ``name`` and ``nbits`` (``[hashers.commands.NAME]`` in a run
-config). Only when ``nbits`` is not given (``hashbench hash --hasher command:PROGRAM``) is the
-program asked to hash a small gradient once to learn the width from its answer.
+config), and ``exact = true`` when its hash is a cryptographic digest or any other hash whose only
+meaningful match is an identical one (see :attr:`Hasher.exact`). Only when ``nbits`` is not
+given (``hashbench hash --hasher command:PROGRAM``) is the program asked to hash a small gradient
+once to learn the width from its answer.
 
 Output is capped: a program may print at most :data:`OUTPUT_BASE_BYTES` plus
 :data:`OUTPUT_BYTES_PER_IMAGE` per image of a batch, on stdout and on stderr each; past that it
@@ -79,6 +81,7 @@ class CommandHasher(Hasher):
         name: str | None = None,
         timeout: float = 600.0,
         protocol: str = "lines",
+        exact: bool = False,
     ) -> None:
         if not command.strip():
             raise UsageError("the command hasher needs a program: --hasher 'command:/path/to/program ARGS'")
@@ -88,6 +91,7 @@ class CommandHasher(Hasher):
         self.command = command
         self.timeout = timeout
         self.protocol = protocol
+        self.exact = exact
         if name:
             self.name = name
         if nbits is None:

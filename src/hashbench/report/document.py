@@ -554,7 +554,8 @@ def _operating_points(report: Report) -> list[Block]:
             )
     if not rows:
         if _has_genuine(report):
-            return []
+            note = _exact_note(report, _NO_CALIBRATION)
+            return [Heading("Operating points for target false-positive rates"), *note] if note else []
         return [
             Heading("Operating points for target false-positive rates"),
             Paragraph(
@@ -588,7 +589,11 @@ def _operating_points(report: Report) -> list[Block]:
             ],
             rows,
         ),
+        *_exact_note(report, _NO_CALIBRATION),
     ]
+
+
+_NO_CALIBRATION = "is no threshold to calibrate"
 
 
 def _eer_cell(eer: EqualErrorRate | None) -> str:
@@ -609,9 +614,30 @@ def _recall_cell(r90: RecallAtPrecision | None) -> str:
     return f"{f.pct(r90.get('recall'))} at ≤ {threshold}"
 
 
+def _exact_names(report: Report) -> list[str]:
+    return [n for n, h in report["hashers"].items() if h.get("exact")]
+
+
+def _exact_note(report: Report, what: str) -> list[Block]:
+    """One line for the exact hashers a section leaves out (none: no block)."""
+    names = _exact_names(report)
+    if not names:
+        return []
+    listed = ", ".join(f"`{n}`" for n in names)
+    return [
+        Paragraph(
+            f"{listed}: **exact match only**. Only identical hashes match, so the one operating point is "
+            f"distance 0 (under *Results at the named thresholds*) and there {what}.",
+            note=True,
+        )
+    ]
+
+
 def _summaries(report: Report) -> list[Block]:
     rows = []
     for name, h in report["hashers"].items():
+        if h.get("exact"):
+            continue
         s = h.get("summary") or {}
         ap = s.get("isc_micro_ap")
         rows.append(
@@ -622,16 +648,20 @@ def _summaries(report: Report) -> list[Block]:
                 _recall_cell(s.get("recall_at_90_precision")),
             ]
         )
+    header = ["hasher", "equal error rate", "ISC micro-average precision", "recall at 90% precision"]
+    table = [Table(header, rows)] if rows else []  # none when every hasher is exact
     blocks: list[Block] = [
         Heading("Threshold-free summaries"),
         Paragraph(
             "The **equal error rate** is where the per-pair FPR equals the miss rate (1 − TPR), interpolated "
             "between whole distances. **Micro-average precision** and **recall at 90% precision** follow the "
-            "Image Similarity Challenge: every genuine and impostor pair is one prediction ranked by distance. "
+            "Image Similarity Challenge: every genuine and impostor pair is one prediction ranked by distance, "
+            "impostors first among pairs at the same distance (ISC's tie rule). "
             "Both depend on how many impostor pairs there are per genuine pair, so compare them only between "
             "hashers of the same run."
         ),
-        Table(["hasher", "equal error rate", "ISC micro-average precision", "recall at 90% precision"], rows),
+        *table,
+        *_exact_note(report, "is no equal error rate, precision figure, ROC or DET curve"),
         Figure("distances.png", PLOTS["distances.png"][1]),
         Figure("roc.png", PLOTS["roc.png"][1]),
         Figure("det.png", PLOTS["det.png"][1]),
@@ -1097,10 +1127,13 @@ def _provenance(report: Report) -> list[Block]:
 
 def build_document(report: Report) -> list[Block]:
     """Every block of the report, in order."""
+    from .population import population_blocks  # it builds blocks of this module
+
     return [
         *_intro(report),
         *_headline(report),
         *_by_group(report),
+        *population_blocks(report),
         *_operational(report),
         *_operating_points(report),
         *_summaries(report),

@@ -19,7 +19,7 @@ from typing import Any, Literal
 import numpy as np
 
 from ..evaluate.rates import RateCurve, clopper_pearson, clopper_pearson_upper, fpr_curve, rate_curve
-from ..schema import GroupImpostor, HasherEvaluation, Rate, Report
+from ..schema import GroupImpostor, HasherEvaluation, HasherResult, Rate, Report
 
 __all__ = [
     "ALL_TRANSFORMS",
@@ -27,6 +27,7 @@ __all__ = [
     "FAILURE_COLUMNS",
     "GROUP_METRICS_COLUMNS",
     "group_metrics_rows",
+    "evaluated_thresholds",
     "transform_names",
     "genuine_histogram",
     "tpr_curve_of",
@@ -331,6 +332,12 @@ def _num(x: Any) -> Any:
     return x
 
 
+def evaluated_thresholds(h: HasherResult) -> range:
+    """The thresholds a hasher is tabulated at: every ``0 .. nbits``, or only 0 for an exact hasher
+    (MD5, SHA-256: distances between digests other than 0 mean nothing)."""
+    return range(1) if h.get("exact") else range(int(h["nbits"]) + 1)
+
+
 def metrics_rows(report: Report) -> list[dict[str, Any]]:
     """The long-format rows of metrics.csv: one per (hasher, transform, threshold).
 
@@ -342,7 +349,6 @@ def metrics_rows(report: Report) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     transforms = transform_names(report)
     for name, h in report["hashers"].items():
-        nbits = int(h["nbits"])
         fpr = fpr_curve_of(report, name)
         pq = per_query_curve_of(report, name)
         fpr_g = gated_fpr_curve_of(report, name)
@@ -352,7 +358,7 @@ def metrics_rows(report: Report) -> list[dict[str, Any]]:
                 continue
             tpr = tpr_curve_of(report, name, transform)
             tpr_g = gated_tpr_curve_of(report, name, transform)
-            for t in range(nbits + 1):
+            for t in evaluated_thresholds(h):
                 row = {
                     "hasher": name,
                     "transform": transform,
@@ -416,10 +422,9 @@ def group_metrics_rows(report: Report) -> list[dict[str, Any]]:
     if len(group_names(report)) < 2:
         return rows
     for name, h in report["hashers"].items():
-        nbits = int(h["nbits"])
         for group, entry in sorted(h["impostor"].get("by_group", {}).items()):
             c = _group_fpr_curve(report, entry)
-            for t in range(nbits + 1):
+            for t in evaluated_thresholds(h):
                 rows.append(
                     {
                         "hasher": name,

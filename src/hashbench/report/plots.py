@@ -6,7 +6,9 @@ through pyplot: no global state, no display needed, and nothing left open after 
 The PNGs carry no date or version metadata, so re-rendering the same report gives the same bytes.
 
 Rates come from :mod:`hashbench.report.metrics` and curves from :mod:`hashbench.evaluate`
-(``roc_curve``, ``det_curve``), never from the images.
+(``roc_curve``, ``det_curve``), never from the images. An exact hasher (MD5, SHA-256: report.json
+``exact``) has one operating point, distance 0, and no curve: its panels say "exact match only"
+and give its counts at distance 0, and the ROC shows it as that one point.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from ..evaluate.operating import det_curve, roc_curve
-from ..schema import HasherEvaluation, Report
+from ..evaluate.rates import RateCurve
+from ..schema import HasherEvaluation, HasherResult, Report
+from . import format as f
 from .metrics import fpr_curve_of, genuine_histogram, tpr_at, transform_names
 
 if TYPE_CHECKING:
@@ -93,6 +97,33 @@ def _usable(h: HasherEvaluation) -> bool:
     return int(np.sum(h["impostor"]["histogram"])) > 0 and int(genuine_histogram(h).sum()) > 0
 
 
+#: What every figure says of an exact hasher in place of a curve.
+EXACT_MATCH_ONLY = "exact match only"
+
+
+def _exact(h: HasherResult) -> bool:
+    return bool(h.get("exact"))
+
+
+def _exact_panel(ax: Any, title: str, lines: list[str]) -> None:
+    """A panel that says, in words, what an exact hasher measured: no axes to read a curve from."""
+    ax.set_title(f"{title}, {EXACT_MATCH_ONLY}", fontsize=10)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.text(0.5, 0.5, "\n".join(lines), transform=ax.transAxes, ha="center", va="center", fontsize=9, wrap=True)
+
+
+def _exact_counts(h: HasherResult) -> list[str]:
+    """Identical genuine and impostor pairs: the only distance an exact hasher is read at."""
+    gen = genuine_histogram(h)
+    imp = np.asarray(h["impostor"]["histogram"], dtype=np.int64)
+    return [
+        "only identical hashes match (distance 0)",
+        f"edited copies identical: {f.k_of_n(int(gen[0]), int(gen.sum()))}",
+        f"impostor pairs identical: {f.k_of_n(int(imp[0]), int(imp.sum()))}",
+    ]
+
+
 def plot_distances(report: Report) -> bytes:
     """Genuine vs impostor distance distributions per hasher, as shares of pairs on a log axis."""
     names = list(report["hashers"])
@@ -100,6 +131,9 @@ def plot_distances(report: Report) -> bytes:
     for ax, name in zip(axes, names):
         h = report["hashers"][name]
         nbits = int(h["nbits"])
+        if _exact(h):
+            _exact_panel(ax, f"{name} ({nbits} bits)", _exact_counts(h))
+            continue
         edges = np.arange(nbits + 2) - 0.5
         shares = []
         for hist in (genuine_histogram(h), np.asarray(h["impostor"]["histogram"])):
@@ -125,9 +159,21 @@ def plot_distances(report: Report) -> bytes:
         ax.set_xlabel("Hamming distance")
         ax.set_ylabel("share of pairs (log)")
         ax.grid(alpha=0.3)
-    handles, labels = axes[0].get_legend_handles_labels()
+    handles, labels = _legend_entries(axes)
     fig.legend(handles, labels, loc="outside upper center", ncols=2, frameon=False)
     return _png(fig)
+
+
+def _legend_entries(axes: list[Any]) -> tuple[list[Any], list[str]]:
+    """Every labelled line of the panels, once each (a panel may draw only some, or none)."""
+    handles: list[Any] = []
+    labels: list[str] = []
+    for ax in axes:
+        for hd, lb in zip(*ax.get_legend_handles_labels()):
+            if lb not in labels:
+                handles.append(hd)
+                labels.append(lb)
+    return handles, labels
 
 
 def plot_fpr_vs_threshold(report: Report) -> bytes:
@@ -139,6 +185,9 @@ def plot_fpr_vs_threshold(report: Report) -> bytes:
         h = report["hashers"][name]
         c = fpr_curve_of(report, name)
         colour = _colour(report, name)
+        if _exact(h):
+            _exact_panel(ax, name, [*_exact_counts(h)[:1], _exact_fpr(c, conf)])
+            continue
         ax.set_title(f"{name} ({c.n:,} pairs)", fontsize=10)
         if c.n:
             t = c.thresholds
@@ -173,14 +222,20 @@ def plot_fpr_vs_threshold(report: Report) -> bytes:
         ax.set_xlabel("threshold (match if distance ≤ t)")
         ax.set_ylabel("per-pair FPR (log)")
         ax.grid(alpha=0.3, which="both", lw=0.5)
-    handles, labels = [], []
-    for ax in axes:  # the first panel may show no zero-count markers; collect every kind once
-        for hd, lb in zip(*ax.get_legend_handles_labels()):
-            if lb not in labels:
-                handles.append(hd)
-                labels.append(lb)
+    handles, labels = _legend_entries(axes)  # the first panel may show no zero-count markers
     fig.legend(handles, labels, loc="outside upper center", ncols=3, frameon=False)
     return _png(fig)
+
+
+def _exact_fpr(c: RateCurve, conf: float) -> str:
+    """An exact hasher's one per-pair FPR, at distance 0, with its two-sided interval."""
+    if not c.n:
+        return "no impostor pairs"
+    ends = f.interval(float(c.ci_low[0]), float(c.ci_high[0]))
+    return (
+        f"per-pair FPR at distance 0: {f.small_rate(float(c.rate[0]))} ({f.k_of_n(int(c.count[0]), c.n)})\n"
+        f"{conf:.0f}% two-sided interval {ends}"
+    )
 
 
 def _empty(message: str, size: tuple[float, float] = (8.5, 2.0)) -> bytes:
@@ -203,29 +258,37 @@ def plot_roc(report: Report) -> bytes:
     for name, h in report["hashers"].items():
         if not _usable(h):
             continue
-        curve = roc_curve(_distances(genuine_histogram(h)), np.asarray(h["impostor"]["histogram"], dtype=np.int64))
         colour = _colour(report, name)
-        pos = curve.fpr > 0
-        ax.plot(curve.fpr[pos], curve.y[pos], color=colour, lw=1.5, label=name, drawstyle="steps-post")
+        if _exact(h):  # one operating point, no curve: only its marker, labelled as such
+            ax.plot([], [], marker="s", ls="none", color=colour, mec="black", label=f"{name} ({EXACT_MATCH_ONLY})")
+        else:
+            curve = roc_curve(_distances(genuine_histogram(h)), np.asarray(h["impostor"]["histogram"], dtype=np.int64))
+            pos = curve.fpr > 0
+            ax.plot(curve.fpr[pos], curve.y[pos], color=colour, lw=1.5, label=name, drawstyle="steps-post")
+            if pos.any():
+                lowest = min(lowest, float(curve.fpr[pos].min()))
         fpr = h["at_threshold"]["fpr_per_pair"]
         fpr_rate, fpr_high = fpr.get("rate"), fpr.get("ci_high")
         # a usable hasher has genuine pairs, so its TPR has a rate: the None check only tells mypy
         tpr_rate = h["at_threshold"]["tpr"].get("rate")
+        shape = "s" if _exact(h) else "o"
         if fpr_rate and tpr_rate is not None:
-            ax.plot(fpr_rate, tpr_rate, marker="o", color=colour, ms=7, mec="black")
+            ax.plot(fpr_rate, tpr_rate, marker=shape, color=colour, ms=7, mec="black")
         elif fpr_high and tpr_rate is not None:
             # no false match at the named threshold: show where the rate is known to be below
             ax.plot(fpr_high, tpr_rate, marker="<", color=colour, ms=8, mec="black")
-        if pos.any():
-            lowest = min(lowest, float(curve.fpr[pos].min()))
-        if fpr_high:
-            lowest = min(lowest, float(fpr_high))
+        for x in (fpr_rate, fpr_high):  # the marker too: an exact hasher has no curve to span it
+            if x:
+                lowest = min(lowest, float(x))
     ax.set_xscale("log")
     ax.set_xlim(max(lowest / 2, 1e-15), 1.0)
     ax.set_ylim(0, 1.02)
     ax.set_xlabel("per-pair false-positive rate (log)")
     ax.set_ylabel("true-positive rate (edited copies found)")
-    ax.set_title("ROC: ● named threshold, ◀ two-sided 95% upper end where no false match was seen", fontsize=10)
+    ax.set_title(
+        "ROC: ● named threshold, ◀ two-sided 95% upper end where no false match was seen, ■ exact hasher (one point)",
+        fontsize=10,
+    )
     ax.grid(alpha=0.3, which="both", lw=0.5)
     ax.legend(loc="best", fontsize=9)
     return _png(fig)
@@ -249,8 +312,9 @@ def plot_det(report: Report) -> bytes:
     fig = _figure(figsize=(8.5, 6.0), layout="constrained")
     ax = fig.subplots()
     lo_x, lo_y = 0.5, 0.5
+    exact = [name for name, h in report["hashers"].items() if _exact(h)]
     for name, h in report["hashers"].items():
-        if not _usable(h):
+        if not _usable(h) or _exact(h):
             continue
         curve = det_curve(_distances(genuine_histogram(h)), np.asarray(h["impostor"]["histogram"], dtype=np.int64))
         keep = (curve.fpr > 0) & (curve.fpr < 1) & (curve.y > 0) & (curve.y < 1)
@@ -279,6 +343,8 @@ def plot_det(report: Report) -> bytes:
     ax.grid(alpha=0.3)
     if ax.get_legend_handles_labels()[0]:
         ax.legend(loc="upper right", fontsize=9)
+    if exact:
+        fig.text(0.01, 0.005, f"{', '.join(exact)}: {EXACT_MATCH_ONLY}, no curve", fontsize=8, color="#555555")
     return _png(fig)
 
 
@@ -297,7 +363,7 @@ def plot_tpr_heatmap(report: Report) -> bytes:
     fig = _figure(figsize=(1.0 * len(names) + 3.2, max(0.27 * len(transforms) + 1.6, 3.0)), layout="constrained")
     ax = fig.subplots()
     im = ax.imshow(values, cmap="RdYlGn", vmin=0, vmax=1, aspect="auto", interpolation="nearest")
-    ax.set_xticks(range(len(names)), [f"{n}\nt≤{report['hashers'][n]['threshold']}" for n in names], fontsize=9)
+    ax.set_xticks(range(len(names)), [f"{n}\n{_threshold_label(report['hashers'][n])}" for n in names], fontsize=9)
     ax.xaxis.tick_top()
     ax.set_yticks(range(len(transforms)), transforms, fontsize=8)
     for i in range(len(transforms)):
@@ -317,6 +383,10 @@ def plot_tpr_heatmap(report: Report) -> bytes:
         im, ax=ax, shrink=0.6, label="share of edited copies found (TPR)", format=lambda x, _: f"{100 * x:.0f}%"
     )
     return _png(fig)
+
+
+def _threshold_label(h: HasherResult) -> str:
+    return "exact match" if _exact(h) else f"t≤{h['threshold']}"
 
 
 def plot_throughput(report: Report) -> bytes:
@@ -397,8 +467,15 @@ PLOTS: dict[str, tuple[Callable[[Report], bytes], str]] = {
         "Distances of genuine pairs (an edited copy and its original) and impostor "
         "pairs (two distinct images), as shares of each kind; dashed: the named threshold.",
     ),
-    "roc.png": (plot_roc, "ROC curves: true-positive rate against per-pair false-positive rate."),
-    "det.png": (plot_det, "DET curves: miss rate against per-pair false-positive rate on probit axes."),
+    "roc.png": (
+        plot_roc,
+        "ROC curves: true-positive rate against per-pair false-positive rate; an exact hasher "
+        "(exact match only) is its one point.",
+    ),
+    "det.png": (
+        plot_det,
+        "DET curves: miss rate against per-pair false-positive rate on probit axes (none for exact hashers).",
+    ),
     "tpr_heatmap.png": (
         plot_tpr_heatmap,
         "Share of edited copies found (TPR, %) per transform at each hasher's named threshold.",

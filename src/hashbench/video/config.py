@@ -1,0 +1,152 @@
+"""The configuration of a video study (``kind = "video"`` in a run configuration's ``[run]``).
+
+A video study has its own settings (how the synthetic videos are made, the video edit suite, the
+video hashers and their match rules), so it is parsed here rather than by the image
+configuration; ``hashbench run`` hands a file whose ``[run] kind`` is ``"video"`` to
+:func:`load_video_config`. Unknown sections and keys are errors with a "did you mean", as for
+images: a typo must not silently run another study.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from dataclasses import asdict, dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from ..errors import UsageError
+from ..registry import did_you_mean
+from .edits import SUITES
+from .hashers import VIDEO_HASHERS
+from .match import RULES
+from .synthetic import VideoRecipe
+
+__all__ = ["VideoStudyConfig", "is_video_config", "load_video_config", "parse_video_config", "VIDEO_PRESETS"]
+
+#: Embedded video presets (``hashbench run --preset NAME``), files under data/presets/.
+VIDEO_PRESETS = ("video-default",)
+
+#: The rules each hasher is scored under by default (its reference's rule first).
+DEFAULT_RULES: dict[str, tuple[str, ...]] = {
+    "vpdq": ("readme", "tx-index", "cpp-brute", "both-80"),
+    "pdq-keyframe": ("any-frame", "readme"),
+    "video-md5": ("exact",),
+}
+
+_KEYS: dict[str, set[str]] = {
+    "run": {"kind", "name", "seed", "workers"},
+    "videos": {"count", "kind", "width", "height", "fps", "seconds", "codec", "quality", "stills"},
+    "transforms": {"suite"},
+    "hashers": {"names", "params", "rules"},
+    "statistics": {"alpha"},
+}
+
+
+@dataclass(frozen=True)
+class VideoStudyConfig:
+    """A validated video study. ``to_dict()`` is what the report records."""
+
+    name: str = "video"
+    seed: int = 0
+    workers: int = 0
+    count: int = 20
+    videos: VideoRecipe = field(default_factory=VideoRecipe)
+    suite: str = "default"
+    hashers: tuple[str, ...] = ("vpdq", "pdq-keyframe", "video-md5")
+    params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    rules: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    alpha: float = 0.05
+
+    def rules_of(self, hasher: str) -> tuple[str, ...]:
+        return self.rules.get(hasher) or DEFAULT_RULES.get(hasher) or (VIDEO_HASHERS.entry(hasher).factory.rule,)  # type: ignore[attr-defined]
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["videos"] = self.videos.as_dict()
+        d["rules"] = {h: list(self.rules_of(h)) for h in self.hashers}
+        return d
+
+    def digest(self) -> str:
+        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:12]
+
+
+def is_video_config(data: dict[str, Any]) -> bool:
+    run = data.get("run")
+    return isinstance(run, dict) and run.get("kind") == "video"
+
+
+def _check(data: dict[str, Any], origin: str) -> None:
+    for section in data:
+        if section not in _KEYS:
+            raise UsageError(f"{origin}: unknown section [{section}]{did_you_mean(section, _KEYS)}")
+        block = data[section]
+        if not isinstance(block, dict):
+            raise UsageError(f"{origin}: [{section}] must be a table")
+        for key in block:
+            if key not in _KEYS[section]:
+                raise UsageError(f"{origin}: unknown key {key!r} in [{section}]{did_you_mean(key, _KEYS[section])}")
+
+
+def _int(value: Any, what: str, origin: str, lo: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < lo:
+        raise UsageError(f"{origin}: {what} must be a whole number >= {lo}, got {value!r}")
+    return value
+
+
+def parse_video_config(data: dict[str, Any], origin: str = "config") -> VideoStudyConfig:
+    """Validate a parsed TOML table whose ``[run] kind`` is ``"video"``."""
+    _check(data, origin)
+    run, vids, hs = data.get("run", {}), dict(data.get("videos", {})), data.get("hashers", {})
+    count = _int(vids.pop("count", 20), "[videos] count", origin, 2)
+    try:
+        recipe = VideoRecipe(**vids)
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"{origin}: [videos]: {exc}") from None
+    except UsageError as exc:
+        raise UsageError(f"{origin}: [videos]: {exc}") from None
+    names = tuple(hs.get("names", VideoStudyConfig.hashers))
+    for n in names:
+        if n not in VIDEO_HASHERS:
+            raise UsageError(f"{origin}: [hashers] names: {VIDEO_HASHERS.unknown_message(n)}")
+    rules = {h: tuple(r) for h, r in dict(hs.get("rules", {})).items()}
+    for h, rs in rules.items():
+        for r in rs:
+            if r not in RULES:
+                raise UsageError(f"{origin}: [hashers.rules] {h}: unknown rule {r!r}; rules: {', '.join(RULES)}")
+    suite = data.get("transforms", {}).get("suite", "default")
+    if suite not in SUITES:
+        raise UsageError(f"{origin}: unknown video suite {suite!r}; suites: {', '.join(SUITES)}")
+    alpha = float(data.get("statistics", {}).get("alpha", 0.05))
+    if not 0 < alpha < 1:
+        raise UsageError(f"{origin}: [statistics] alpha must be in (0, 1)")
+    return VideoStudyConfig(
+        name=str(run.get("name", "video")),
+        seed=_int(run.get("seed", 0), "[run] seed", origin, 0),
+        workers=_int(run.get("workers", 0), "[run] workers", origin, 0),
+        count=count,
+        videos=recipe,
+        suite=suite,
+        hashers=names,
+        params={h: dict(p) for h, p in dict(hs.get("params", {})).items()},
+        rules=rules,
+        alpha=alpha,
+    )
+
+
+def load_video_config(path: str | Path | None = None, *, preset: str | None = None) -> VideoStudyConfig:
+    """A video study from a TOML file, or from an embedded preset (``video-default``)."""
+    if preset is not None:
+        text = resources.files("hashbench").joinpath(f"data/presets/{preset}.toml").read_text(encoding="utf-8")
+        return parse_video_config(tomllib.loads(text), origin=f"preset {preset}")
+    if path is None:
+        raise UsageError("a video study needs a configuration file or --preset video-default")
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"cannot read config {path}: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"{path} is not valid TOML: {exc}") from None
+    return parse_video_config(data, origin=str(path))

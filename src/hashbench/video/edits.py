@@ -1,0 +1,264 @@
+"""Video edits: seeded, recorded changes a copy of a listed video goes through before it is uploaded.
+
+An edit is a function ``(clip, rng, **params) -> clip`` on a :class:`Clip` (RGB frames and a frame
+rate), registered by name in ``VIDEO_EDITS`` (the one registry idiom). :func:`apply_edit` decodes
+a file, applies one edit and encodes the result (H.264, CRF 23 unless the edit is the re-encode
+itself), and returns what was applied, random draws included, so the copy can be made again.
+A suite is a named list of ``(edit, params)``; ``default`` holds one of each edit.
+
+Frames are held in memory: edits are meant for the short clips of a benchmark (seconds, small
+sizes). Decoding goes through :mod:`hashbench.video.decode` with its limits.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from PIL import Image, ImageDraw
+
+from ..errors import UsageError
+from ..fonts import get_font
+from ..registry import Registry
+from .decode import DecodeLimits, frames, probe
+from .synthetic import VideoRecipe, encode, render
+
+__all__ = ["Clip", "VIDEO_EDITS", "SUITES", "EditSpec", "suite", "apply_edit", "read_clip"]
+
+RGB = npt.NDArray[np.uint8]
+
+
+@dataclass
+class Clip:
+    """Decoded frames (each (H, W, 3) uint8) and their frame rate; ``record`` collects applied values."""
+
+    frames: list[RGB]
+    fps: float
+    record: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        h, w = self.frames[0].shape[:2]
+        return w, h
+
+
+#: Every video edit by name (entry-point group ``hashbench.video_edits`` for plugins).
+VIDEO_EDITS: Registry[Clip] = Registry("video edit", "hashbench.video_edits")
+register = VIDEO_EDITS.register
+
+
+def _even(x: float) -> int:
+    return max(16, int(round(x / 2)) * 2)
+
+
+def _map(clip: Clip, fn: Callable[[RGB], RGB]) -> Clip:
+    return Clip([fn(f) for f in clip.frames], clip.fps, clip.record)
+
+
+def _resize(f: RGB, w: int, h: int) -> RGB:
+    return np.asarray(Image.fromarray(f).resize((w, h), Image.Resampling.BILINEAR))
+
+
+@register("reencode", description="re-encode with H.264 at a higher CRF (lossier)")
+def reencode(clip: Clip, rng: np.random.Generator, crf: int = 35) -> Clip:
+    clip.record["crf"] = int(crf)
+    return clip
+
+
+@register("resize", description="scale both sides by a factor (even sizes)")
+def resize(clip: Clip, rng: np.random.Generator, scale: float = 0.5) -> Clip:
+    w, h = clip.size
+    nw, nh = _even(w * scale), _even(h * scale)
+    clip.record.update(width=nw, height=nh)
+    return _map(clip, lambda f: _resize(f, nw, nh))
+
+
+@register("crop", description="keep a random window of a fraction of each side")
+def crop(clip: Clip, rng: np.random.Generator, keep: float = 0.8) -> Clip:
+    w, h = clip.size
+    cw, ch = _even(w * keep), _even(h * keep)
+    x, y = int(rng.integers(0, w - cw + 1)), int(rng.integers(0, h - ch + 1))
+    clip.record.update(x=x, y=y, width=cw, height=ch)
+    return _map(clip, lambda f: np.ascontiguousarray(f[y : y + ch, x : x + cw]))
+
+
+@register("pad", description="letterbox/pillarbox to an aspect ratio with black bars")
+def pad(clip: Clip, rng: np.random.Generator, aspect: float = 16 / 9) -> Clip:
+    w, h = clip.size
+    nw, nh = (_even(h * aspect), h) if w / h < aspect else (w, _even(w / aspect))
+    nw, nh = max(nw, w + (w % 2)), max(nh, h + (h % 2))
+    x, y = (nw - w) // 2, (nh - h) // 2
+    clip.record.update(width=nw, height=nh)
+
+    def one(f: RGB) -> RGB:
+        out = np.zeros((nh, nw, 3), dtype=np.uint8)
+        out[y : y + h, x : x + w] = f
+        return out
+
+    return _map(clip, one)
+
+
+@register("trim", description="keep a random contiguous part of the video")
+def trim(clip: Clip, rng: np.random.Generator, keep: float = 0.6) -> Clip:
+    n = len(clip.frames)
+    m = max(1, round(n * keep))
+    start = int(rng.integers(0, n - m + 1))
+    clip.record.update(start=start, frames=m)
+    return Clip(clip.frames[start : start + m], clip.fps, clip.record)
+
+
+@register("flip", description="mirror left-right")
+def flip(clip: Clip, rng: np.random.Generator) -> Clip:
+    return _map(clip, lambda f: np.ascontiguousarray(f[:, ::-1]))
+
+
+@register("rotate90", description="rotate a quarter turn counter-clockwise")
+def rotate90(clip: Clip, rng: np.random.Generator) -> Clip:
+    return _map(clip, lambda f: np.ascontiguousarray(np.rot90(f)))
+
+
+@register("grayscale", description="luma only (ITU-R 601 weights), as three equal channels")
+def grayscale(clip: Clip, rng: np.random.Generator) -> Clip:
+    def one(f: RGB) -> RGB:
+        y = f.astype(np.float32) @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+        return np.repeat(np.clip(y + 0.5, 0, 255).astype(np.uint8)[..., None], 3, axis=2)
+
+    return _map(clip, one)
+
+
+@register("brightness-contrast", description="scale contrast about mid-grey and add brightness")
+def brightness_contrast(clip: Clip, rng: np.random.Generator, brightness: int = 20, contrast: float = 1.2) -> Clip:
+    def one(f: RGB) -> RGB:
+        return np.clip((f.astype(np.float32) - 128) * contrast + 128 + brightness + 0.5, 0, 255).astype(np.uint8)
+
+    return _map(clip, one)
+
+
+@register("speed", description="play faster (drop frames) or slower (repeat frames) at the same frame rate")
+def speed(clip: Clip, rng: np.random.Generator, factor: float = 1.5) -> Clip:
+    n = len(clip.frames)
+    idx = np.floor(np.arange(0, n, factor)).astype(int)
+    return Clip([clip.frames[i] for i in idx if i < n], clip.fps, clip.record)
+
+
+@register("framerate", description="resample to another frame rate over the same duration")
+def framerate(clip: Clip, rng: np.random.Generator, fps: float = 15.0) -> Clip:
+    n = len(clip.frames)
+    m = max(1, round(n * fps / clip.fps))
+    idx = np.minimum(np.floor(np.arange(m) * clip.fps / fps + 1e-9).astype(int), n - 1)
+    clip.record["frames"] = m
+    return Clip([clip.frames[i] for i in idx], float(fps), clip.record)
+
+
+@register("insert", description="the clip inside a longer unrelated video (host before and after)")
+def insert(clip: Clip, rng: np.random.Generator, host_seconds: float = 6.0) -> Clip:
+    w, h = clip.size
+    host_index = int(rng.integers(0, 2**31))
+    # Hosts come from their own seed space, so a host never shares a still with a listed video.
+    recipe = VideoRecipe(
+        kind="mixed",
+        index=host_index % 100_000,
+        seed=1_000_003,
+        width=w,
+        height=h,
+        fps=max(1, round(clip.fps)),
+        seconds=host_seconds,
+    )
+    host = list(render(recipe))
+    at = int(rng.integers(0, len(host) + 1))
+    clip.record.update(host=recipe.as_dict(), at=at, host_frames=len(host))
+    return Clip(host[:at] + clip.frames + host[at:], clip.fps, clip.record)
+
+
+@register("text", description="a caption line drawn over the lower part of every frame")
+def text(clip: Clip, rng: np.random.Generator, height: float = 0.12) -> Clip:
+    w, h = clip.size
+    caption = f"#{int(rng.integers(0, 10**8)):08d} caption"
+    font = get_font("sans", max(8, int(h * height)))
+    clip.record["caption"] = caption
+
+    def one(f: RGB) -> RGB:
+        img = Image.fromarray(f)
+        draw = ImageDraw.Draw(img)
+        draw.rectangle((0, int(h * (1 - 1.6 * height)), w, h), fill=(0, 0, 0))
+        draw.text((4, int(h * (1 - 1.4 * height))), caption, fill=(255, 255, 0), font=font)
+        return np.asarray(img)
+
+    return _map(clip, one)
+
+
+@dataclass(frozen=True)
+class EditSpec:
+    """One edit of a suite: a label for reports, the registered edit and its parameters."""
+
+    label: str
+    edit: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+SUITES: dict[str, tuple[EditSpec, ...]] = {
+    "default": (
+        EditSpec("reencode-crf35", "reencode", {"crf": 35}),
+        EditSpec("resize-0.5", "resize", {"scale": 0.5}),
+        EditSpec("crop-0.8", "crop", {"keep": 0.8}),
+        EditSpec("pad-16:9", "pad", {"aspect": 16 / 9}),
+        EditSpec("trim-0.6", "trim", {"keep": 0.6}),
+        EditSpec("flip", "flip"),
+        EditSpec("rotate90", "rotate90"),
+        EditSpec("grayscale", "grayscale"),
+        EditSpec("brightness-contrast", "brightness-contrast", {"brightness": 20, "contrast": 1.2}),
+        EditSpec("speed-1.5x", "speed", {"factor": 1.5}),
+        EditSpec("framerate-15", "framerate", {"fps": 15.0}),
+        EditSpec("insert-in-longer", "insert", {"host_seconds": 6.0}),
+        EditSpec("text-overlay", "text"),
+    ),
+    "none": (),
+}
+
+
+def suite(name: str) -> tuple[EditSpec, ...]:
+    if name not in SUITES:
+        raise UsageError(f"unknown video suite {name!r}; suites: {', '.join(SUITES)}")
+    return SUITES[name]
+
+
+def read_clip(path: str | Path, limits: DecodeLimits | None = None) -> Clip:
+    """Every frame of a video as RGB, with its frame rate."""
+    fps = probe(path, limits).fps
+    return Clip([f.rgb for f in frames(path, limits=limits)], fps)
+
+
+def edit_rng(seed: int, video_id: str, label: str) -> np.random.Generator:
+    """The random stream of one (video, edit): independent of order and of the other edits."""
+    key = [seed, zlib.crc32(video_id.encode()), zlib.crc32(label.encode())]
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(key)))
+
+
+def apply_edit(
+    src: str | Path,
+    dst: str | Path,
+    spec: EditSpec,
+    *,
+    seed: int,
+    video_id: str,
+    limits: DecodeLimits | None = None,
+    clip: Clip | None = None,
+) -> dict[str, Any]:
+    """Make the edited copy ``dst`` of ``src``; returns the record (edit, params and drawn values).
+
+    ``clip``, when given, is the decoded ``src`` (a study decodes each video once for all edits).
+    """
+    fn = VIDEO_EDITS.entry(spec.edit).factory
+    base = clip if clip is not None else read_clip(src, limits)
+    work = Clip(list(base.frames), base.fps, {})
+    out = fn(work, edit_rng(seed, video_id, spec.label), **spec.params)
+    if not out.frames:
+        raise UsageError(f"edit {spec.label} left no frame")
+    crf = int(out.record.get("crf", 23))
+    encode(out.frames, dst, fps=out.fps, codec="libx264", quality=crf)
+    return {"label": spec.label, "edit": spec.edit, "params": dict(spec.params), "applied": out.record}

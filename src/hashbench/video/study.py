@@ -1,0 +1,253 @@
+"""The video study: synthetic videos, their edited copies, video hashers, video-level statistics.
+
+Steps (each a plain function of plain values):
+
+1. :func:`prepare_video` (in worker processes, one video at a time): make reference video ``i``
+   from its recipe, decode it once, make each edited copy of the suite, and hash the reference and
+   every copy with every hasher. Files already on disk are reused, so a stopped run resumes.
+   A file that fails is recorded with its id and reason; the run goes on.
+2. :func:`genuine_rates`: per hasher, rule and edit, how many edited copies match their reference
+   (query = the copy, target = the reference): a rate over *videos*, one trial per video, with an
+   exact two-sided Clopper-Pearson interval, plus the matched shares of frames as a distribution.
+3. :func:`impostor_rates`: per hasher and rule, every unordered pair of distinct reference videos
+   is one trial, a false match when the rule matches in either direction (query i against listed
+   j, or j against i). Pairs sharing a video are not independent, so the interval is video-level
+   (:func:`hashbench.evaluate.image_level.image_level_interval` with the video as the unit), and
+   the "at most" figure is its one-sided upper bound.
+
+Frame matches come in bulk from the Hamming index (:func:`hashbench.video.listmatch.pair_counts`:
+every frame of every video range-searched against all, reduced to "frames of video i with a
+frame of video j within the radius" for every (i, j)).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ..evaluate.image_level import image_level_interval
+from ..evaluate.rates import clopper_pearson
+from ..parallel import ordered_chunked_map
+from .config import VideoStudyConfig
+from .decode import VideoError
+from .edits import apply_edit, read_clip, suite
+from .hashers import VideoHash, get
+from .listmatch import pair_counts
+from .match import MatchRule, decide, matched_counts, prepare, rule
+from .synthetic import make_video
+
+__all__ = ["Prepared", "prepare_video", "pair_counts", "decide_matrix", "genuine_rates", "impostor_rates", "run_study"]
+
+
+@dataclass
+class Prepared:
+    """Everything the study keeps of one reference video: hashes of it and of each edited copy."""
+
+    index: int
+    id: str
+    recipe: dict[str, Any]
+    hashes: dict[str, dict[str, VideoHash]] = field(default_factory=dict)  # hasher -> label -> hash ("" = ref)
+    edits: list[dict[str, Any]] = field(default_factory=list)
+    failures: list[dict[str, str]] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)  # hasher -> hashing seconds
+    frames: dict[str, int] = field(default_factory=dict)  # hasher -> frames hashed
+
+
+def _hash_all(p: Prepared, config: VideoStudyConfig, label: str, path: Path) -> None:
+    for name in config.hashers:
+        hasher = get(name, **config.params.get(name, {}))
+        t0 = time.perf_counter()
+        try:
+            h = hasher.hash_video(path)
+        except VideoError as exc:
+            p.failures.append({"id": f"{p.id}/{label or 'reference'}", "stage": f"hash:{name}", "reason": str(exc)})
+            continue
+        p.seconds[name] = p.seconds.get(name, 0.0) + time.perf_counter() - t0
+        p.frames[name] = p.frames.get(name, 0) + len(h)
+        p.hashes.setdefault(name, {})[label] = h
+
+
+def prepare_video(job: tuple[VideoStudyConfig, str, int]) -> Prepared:
+    """Make, edit and hash reference video ``i`` (see the module docstring, step 1)."""
+    config, folder, i = job
+    from dataclasses import replace
+
+    recipe = replace(config.videos, index=i, seed=config.seed)
+    p = Prepared(i, recipe.id, recipe.as_dict())
+    root = Path(folder)
+    ref = root / "references" / f"{recipe.id}.mp4"
+    try:
+        if not ref.exists():
+            make_video(recipe, ref.with_suffix(".part.mp4")).rename(ref)
+        clip = read_clip(ref)
+    except VideoError as exc:
+        p.failures.append({"id": p.id, "stage": "make", "reason": str(exc)})
+        return p
+    _hash_all(p, config, "", ref)
+    for spec in suite(config.suite):
+        out = root / "edited" / spec.label / f"{recipe.id}.mp4"
+        try:
+            if not out.exists():
+                tmp = out.with_suffix(".part.mp4")
+                p.edits.append(apply_edit(ref, tmp, spec, seed=config.seed, video_id=p.id, clip=clip))
+                tmp.rename(out)
+            else:
+                p.edits.append({"label": spec.label, "edit": spec.edit, "params": dict(spec.params), "reused": True})
+        except (VideoError, ValueError) as exc:
+            p.failures.append({"id": f"{p.id}/{spec.label}", "stage": "edit", "reason": str(exc)})
+            continue
+        _hash_all(p, config, spec.label, out)
+    return p
+
+
+def _prepare_chunk(jobs: list[tuple[VideoStudyConfig, str, int]]) -> list[Prepared]:
+    return [prepare_video(j) for j in jobs]
+
+
+# ---------------------------------------------------------------------------------------------
+# bulk frame matching
+
+
+def decide_matrix(r: MatchRule, sizes: npt.NDArray[np.int64], c: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+    """``M[i, j]``: does query ``i`` match listed video ``j``; :func:`~hashbench.video.match.decide`
+    for every ordered pair at once (the same float percentages), False on the diagonal."""
+    usable = (sizes[:, None] > 0) & (sizes[None, :] > 0)
+    if r.exact or r.any_frame:
+        m = c > 0
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            q = c * 100.0 / sizes[:, None] >= r.query_percent
+            t = c.T * 100.0 / sizes[None, :] >= r.target_percent
+        m = q & t
+    m &= usable
+    np.fill_diagonal(m, False)
+    return m
+
+
+def _rule_inputs(hashes: Sequence[VideoHash | None], r: MatchRule) -> tuple[list[npt.NDArray[np.uint8]], np.ndarray]:
+    codes = [prepare(h, r) if h is not None else np.zeros((0, 32), np.uint8) for h in hashes]
+    return codes, np.array([len(c) for c in codes], dtype=np.int64)
+
+
+def impostor_rates(hashes: list[VideoHash | None], r: MatchRule, alpha: float) -> dict[str, Any]:
+    """All unordered pairs of distinct videos under rule ``r`` (module docstring, step 3)."""
+    ok = [h for h in hashes if h is not None]
+    codes, sizes = _rule_inputs(ok, r)
+    c = pair_counts(codes, 0 if r.exact else r.radius)
+    n = len(ok)
+    match = decide_matrix(r, sizes, c)
+    either = np.triu(match | match.T, 1)
+    per_video = (either | either.T).sum(axis=1)
+    usable = sizes > 0
+    gated = int(np.count_nonzero(~usable))
+    res = image_level_interval(per_video, n_pairs=n * (n - 1) // 2, alpha=alpha)
+    u = int(usable.sum())
+    among: dict[str, Any] | None = None
+    if u >= 2:  # the rate among pairs that can match (both videos have a frame of usable quality)
+        ru = image_level_interval(per_video[usable], n_pairs=u * (u - 1) // 2, alpha=alpha)
+        among = {"false_matches": ru.count, "pairs": ru.trials, "videos": u, "rate": ru.rate, **ru.report_fields()}
+    return {
+        "among_usable": among,
+        "rule": r.name,
+        "false_matches": res.count,
+        "pairs": res.trials,
+        "videos": n,
+        "videos_without_usable_frames": gated,
+        "rate": res.rate,
+        **res.report_fields(),
+        "interval": "two-sided video-level (effective-sample-size Clopper-Pearson); the video is the unit",
+        "asymmetric_pairs": int(np.count_nonzero(np.triu(match != match.T, 1))),
+    }
+
+
+def genuine_rates(
+    refs: list[VideoHash | None], copies: list[VideoHash | None], r: MatchRule, alpha: float
+) -> dict[str, Any]:
+    """Edited copies (query) against their references (target), one trial per video (step 2).
+
+    ``tpr`` is over every video (a video without a usable frame counts as not found: the
+    generalized rate); ``usable`` is the rate among pairs where both the copy and its reference
+    have a frame of usable quality, and ``videos_without_usable_frames`` the share gated."""
+    k = n = gated = 0
+    q_share: list[float] = []
+    t_share: list[float] = []
+    for ref, copy in zip(refs, copies):
+        if ref is None or copy is None:
+            continue
+        q, t = prepare(copy, r), prepare(ref, r)
+        qm, tm = matched_counts(q, t, 0 if r.exact else r.radius)  # one small pair: numpy is enough
+        n += 1
+        k += decide(r, len(q), len(t), qm, tm)
+        if len(q) and len(t):
+            q_share.append(qm / len(q))
+            t_share.append(tm / len(t))
+        else:
+            gated += 1
+    low, high = clopper_pearson(k, n, alpha) if n else (0.0, 1.0)
+    u = n - gated
+    u_low, u_high = clopper_pearson(k, u, alpha) if u else (0.0, 1.0)
+    return {
+        "usable": {"matched": k, "videos": u, "tpr": k / u if u else None, "ci": [float(u_low), float(u_high)]},
+        "rule": r.name,
+        "matched": k,
+        "videos": n,
+        "tpr": k / n if n else None,
+        "videos_without_usable_frames": gated,
+        "ci": [float(low), float(high)],
+        "interval": "two-sided exact Clopper-Pearson over videos",
+        "query_share_quartiles": _quartiles(q_share),
+        "target_share_quartiles": _quartiles(t_share),
+    }
+
+
+def _quartiles(x: list[float]) -> list[float] | None:
+    return [float(v) for v in np.quantile(x, [0.0, 0.25, 0.5, 0.75, 1.0])] if x else None
+
+
+# ---------------------------------------------------------------------------------------------
+# the whole study
+
+
+def run_study(config: VideoStudyConfig, folder: str | Path, workers: int | None = None) -> dict[str, Any]:
+    """Run every step into ``folder`` (videos, edited copies) and return the report as a dict."""
+    t0 = time.perf_counter()
+    jobs = [(config, str(folder), i) for i in range(config.count)]
+    chunks = [jobs[a : a + 4] for a in range(0, len(jobs), 4)]
+    prepared = list(ordered_chunked_map(_prepare_chunk, iter(chunks), workers))
+    t_prepare = time.perf_counter() - t0
+    labels = [s.label for s in suite(config.suite)]
+    hashers: dict[str, Any] = {}
+    for name in config.hashers:
+        refs = [p.hashes.get(name, {}).get("") for p in prepared]
+        per_rule: dict[str, Any] = {}
+        for rname in config.rules_of(name):
+            r = rule(rname)
+            per_rule[rname] = {
+                "impostor": impostor_rates(refs, r, config.alpha),
+                "genuine": {
+                    lab: genuine_rates(refs, [p.hashes.get(name, {}).get(lab) for p in prepared], r, config.alpha)
+                    for lab in labels
+                },
+                "definition": r.as_dict(),
+            }
+        secs = sum(p.seconds.get(name, 0.0) for p in prepared)
+        frames = sum(p.frames.get(name, 0) for p in prepared)
+        hashers[name] = {
+            "describe": get(name, **config.params.get(name, {})).describe(),
+            "rules": per_rule,
+            "timing": {"seconds": secs, "frames": frames, "frames_per_second": frames / secs if secs else None},
+        }
+    return {
+        "kind": "video",
+        "config": config.to_dict(),
+        "videos": [{"id": p.id, "recipe": p.recipe, "edits": p.edits} for p in prepared],
+        "failures": [f for p in prepared for f in p.failures],
+        "hashers": hashers,
+        "timing": {"prepare_and_hash_seconds": t_prepare, "total_seconds": time.perf_counter() - t0},
+    }
