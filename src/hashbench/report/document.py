@@ -43,7 +43,7 @@ from .metrics import (
     tpr_at,
     transform_names,
 )
-from .plots import PLOTS
+from .plots import caption
 
 __all__ = ["Heading", "Paragraph", "Bullets", "Table", "Figure", "Code", "Block", "build_document", "slug"]
 
@@ -342,7 +342,7 @@ def _headline(report: Report) -> list[Block]:
             )
         )
     blocks += _model_check(report) + _projected(report)
-    blocks.append(Figure("fpr_vs_threshold.png", PLOTS["fpr_vs_threshold.png"][1]))
+    blocks.append(Figure("fpr_vs_threshold.png", caption(report, "fpr_vs_threshold.png")))
     return blocks
 
 
@@ -662,9 +662,9 @@ def _summaries(report: Report) -> list[Block]:
         ),
         *table,
         *_exact_note(report, "is no equal error rate, precision figure, ROC or DET curve"),
-        Figure("distances.png", PLOTS["distances.png"][1]),
-        Figure("roc.png", PLOTS["roc.png"][1]),
-        Figure("det.png", PLOTS["det.png"][1]),
+        Figure("distances.png", caption(report, "distances.png")),
+        Figure("roc.png", caption(report, "roc.png")),
+        Figure("det.png", caption(report, "det.png")),
     ]
     if not _has_genuine(report):
         return [
@@ -673,7 +673,7 @@ def _summaries(report: Report) -> list[Block]:
                 "This run has no edited copies (genuine pairs), so there are no ROC or DET curves, equal "
                 "error rates or precision figures; the impostor distances are below."
             ),
-            Figure("distances.png", PLOTS["distances.png"][1]),
+            Figure("distances.png", caption(report, "distances.png")),
         ]
     return blocks
 
@@ -726,7 +726,7 @@ def _per_transform(report: Report) -> list[Block]:
             f"{n_text} whose hash matched their original's at the hasher's named threshold (TPR). Intervals and "
             "every other threshold are in `metrics.csv`."
         ),
-        Figure("tpr_heatmap.png", PLOTS["tpr_heatmap.png"][1]),
+        Figure("tpr_heatmap.png", caption(report, "tpr_heatmap.png")),
         Table(
             ["transform", "edit", *[f"`{n}` ≤ {report['hashers'][n]['threshold']}" for n in names]],
             rows,
@@ -1059,7 +1059,7 @@ def _throughput(report: Report) -> list[Block]:
         _run_costs(timing),
         *_index_blocks(report),
         *_stage_blocks(timing),
-        Figure("throughput.png", PLOTS["throughput.png"][1]),
+        Figure("throughput.png", caption(report, "throughput.png")),
     ]
 
 

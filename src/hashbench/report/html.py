@@ -24,7 +24,6 @@ main { max-width: 1180px; margin: 0 auto; padding: 24px 28px 64px; }
 h1 { font-size: 1.7em; margin: 0.2em 0 0.5em; }
 h2 { font-size: 1.3em; margin: 2.0em 0 0.6em; padding-bottom: 0.25em; border-bottom: 2px solid var(--line); }
 h3 { font-size: 1.08em; margin: 1.5em 0 0.5em; }
-p, ul { max-width: 78ch; }
 p.note { color: var(--muted); font-size: 0.92em; }
 li { margin: 0.25em 0; }
 code { font: 0.9em/1.4 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; background: #eef1f5;
@@ -45,7 +44,7 @@ tbody tr:nth-child(even) { background: var(--stripe); }
 tbody tr:hover { background: #e8eef8; }
 figure { margin: 1.2em 0 2em; }
 figure img { max-width: 100%; height: auto; border: 1px solid var(--line); border-radius: 4px; }
-figcaption { color: var(--muted); font-size: 0.9em; margin-top: 0.4em; max-width: 90ch; }
+figcaption { color: var(--muted); font-size: 0.9em; margin-top: 0.4em; }
 details { margin: 0.8em 0; }
 summary { cursor: pointer; color: var(--accent); }
 pre { background: var(--stripe); border: 1px solid var(--line); border-radius: 4px; padding: 10px 12px;
