@@ -11,6 +11,9 @@ pairs; 2 numba threads):
   (0.9e9 pairs/s on its machine);
 * ``per-image counts``: the histogram with per-image match counts at one threshold against the
   histogram alone, alternately: the cost of the counts as a ratio (issue 14 allows 1.15).
+* ``pair listing``: the histogram with per-image counts *and* the listed pairs at PDQ's threshold
+  (``hashbench.evaluate.pairs.impostor_pairs``, max_listed 10,000; random codes, so matches are
+  rare) against the histogram alone and against the counts alone (issue 15 allows 1.15).
 
 Figures are ratios within this run (the machine is shared): ``bench_fraction_of_limit`` runs
 histogram and limit alternately and keeps each one's fastest round; every benchmark stores
@@ -31,6 +34,7 @@ from numba.extending import intrinsic
 from hashbench.bits import to_words
 from hashbench.evaluate import impostor_histogram
 from hashbench.evaluate.distances import impostor_histogram_with_counts
+from hashbench.evaluate.pairs import impostor_pairs
 from histogram_throughput import measure_histogram_rate, pair_distance_sum
 from timing import numba_threads
 
@@ -167,6 +171,44 @@ def bench_per_image_counts_cost(benchmark, codes):
     print(
         f"\nper-image counts at t={COUNTS_THRESHOLD}, N={N}: histogram {result['histogram_s']:.2f} s, "
         f"with counts {result['with_counts_s']:.2f} s, ratio {result['ratio']:.3f}"
+    )
+
+
+def listing_cost_ratio(codes: np.ndarray, threshold: int, rounds: int) -> dict[str, float]:
+    """The histogram alone, with per-image counts, and with counts and the listed pairs,
+    alternately; ratios of their fastest rounds (same codes, threads and minute)."""
+    alone: list[float] = []
+    counted: list[float] = []
+    listed: list[float] = []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        impostor_histogram(codes)
+        alone.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        impostor_histogram_with_counts(codes, None, (threshold,))
+        counted.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        hist, _, (pl,) = impostor_pairs(codes, None, (threshold,), 10_000)
+        listed.append(time.perf_counter() - t0)
+        assert pl.count == int(hist[: threshold + 1].sum())
+    return {
+        "histogram_s": min(alone),
+        "with_counts_s": min(counted),
+        "with_pairs_s": min(listed),
+        "ratio_vs_histogram": min(listed) / min(alone),
+        "ratio_vs_counts": min(listed) / min(counted),
+    }
+
+
+def bench_pair_listing_cost(benchmark, codes):
+    """Cost of listing the pairs at PDQ's threshold (rare matches), as ratios within this run."""
+    benchmark.group = "histogram with counts and listed pairs / histogram alone (interleaved)"
+    result = benchmark.pedantic(listing_cost_ratio, args=(codes, COUNTS_THRESHOLD, ROUNDS), rounds=1, warmup_rounds=1)
+    benchmark.extra_info.update(result)
+    print(
+        f"\npair listing at t={COUNTS_THRESHOLD}, N={N}: histogram {result['histogram_s']:.2f} s, "
+        f"with counts {result['with_counts_s']:.2f} s, with counts and pairs {result['with_pairs_s']:.2f} s; "
+        f"ratio {result['ratio_vs_histogram']:.3f} vs histogram, {result['ratio_vs_counts']:.3f} vs counts"
     )
 
 

@@ -190,6 +190,57 @@ def hash_files_row(rounds: int, imgs: Sequence[np.ndarray]) -> Row:
         )
 
 
+def large_pdq_row(rounds: int, n: int = 3) -> Row:
+    """PDQ on 12-megapixel photos (4000x3000), where pdqhash's column passes miss the cache most."""
+    import pdqhash
+
+    from hashbench import hashers
+    from hashbench.hashers import ImageItem
+
+    imgs = photo_like(3000, 4000, n, seed=4)
+    items = [ImageItem(str(i), a) for i, a in enumerate(imgs)]
+    return pair_row(
+        "hash",
+        "`pdq` Hasher.hash_many, 4000x3000",
+        "`pdqhash.compute`",
+        "images",
+        n,
+        lambda: hashers.get("pdq").hash_many(items),
+        lambda: [pdqhash.compute(a) for a in imgs],
+        max(2, rounds // 2),
+    )
+
+
+def decode_rows(rounds: int, n: int = 4) -> list[Row]:
+    """``decode = "draft"`` against full decoding of the same 4000x3000 JPEGs (phone photos,
+    decode_bytes): the draft side for pdq, phash and md5 is 1024 (2 x PDQ's 512), so libjpeg
+    hands over 2000x1500 (a 1/2 scale). A 1024x768 JPEG is not reduced at all with PDQ."""
+    from PIL import Image
+
+    from hashbench.hashers import get
+    from hashbench.hashing import draft_side
+    from hashbench.imageio import decode_bytes
+
+    side, _ = draft_side([get("pdq"), get("phash"), get("md5")])
+    jpegs = []
+    for a in photo_like(3000, 4000, n, seed=5):
+        buf = io.BytesIO()
+        Image.fromarray(a).save(buf, format="JPEG", quality=90)
+        jpegs.append(buf.getvalue())
+    return [
+        pair_row(
+            "decode",
+            f"`decode_bytes(draft={side})` (pdq,phash,md5), JPEG 4000x3000",
+            "`decode_bytes` in full",
+            "images",
+            n,
+            lambda: [decode_bytes(b, draft=side) for b in jpegs],
+            lambda: [decode_bytes(b) for b in jpegs],
+            max(2, rounds // 2),
+        )
+    ]
+
+
 def index_rows(rounds: int, n: int, nq: int = 1000) -> tuple[list[Row], list[str]]:
     from index_harness import run_index_benchmark
 
@@ -466,6 +517,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     step("hashing")
     rows = hashing_rows(args.rounds)
+    rows.append(large_pdq_row(args.rounds))
+    step("decoding")
+    rows += decode_rows(args.rounds)
     step("index")
     index, notes = index_rows(args.rounds, args.index_n)
     rows += index

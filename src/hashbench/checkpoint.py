@@ -32,7 +32,18 @@ import pyarrow.parquet as pq
 from .atomic import atomic_write_bytes, atomic_write_text
 from .errors import UsageError
 from .hashers import HashBatch, Hasher
-from .hashing import ChunkResult, HashResult, Source, collect, hash_stream, source_fingerprint
+from .hashing import (
+    ChunkResult,
+    DecodeSettings,
+    HashResult,
+    Source,
+    collect,
+    decode_settings,
+    draft_side,
+    hash_stream,
+    measure_draft,
+    source_fingerprint,
+)
 from .parallel import Executor
 
 # atomic_write_* live in hashbench.atomic; re-exported for the callers that import them from here.
@@ -166,6 +177,9 @@ class ChunkStore:
             "index": chunk.index,
             "decode_seconds": chunk.decode_seconds,
             "hash_seconds": chunk.hash_seconds,
+            "worker": chunk.worker,
+            "cpu_seconds": chunk.cpu_seconds,
+            "wall_seconds": chunk.wall_seconds,
         }
         table = pa.table(cols).replace_schema_metadata({"hashbench": json.dumps(info)})
         sink = pa.BufferOutputStream()
@@ -225,27 +239,44 @@ class ChunkStore:
                 decode_seconds=float(info["decode_seconds"]),
                 hash_seconds={k: float(v) for k, v in info["hash_seconds"].items()},
                 meta=metas,
+                worker=int(info.get("worker", 0)),
+                cpu_seconds=float(info.get("cpu_seconds", 0.0)),
+                wall_seconds=float(info.get("wall_seconds", 0.0)),
             )
 
 
 def chunk_keys(
-    items: Sequence[tuple[str, Source]], hashers: Sequence[Hasher], chunk_size: int, *, max_pixels: int
+    items: Sequence[tuple[str, Source]],
+    hashers: Sequence[Hasher],
+    chunk_size: int,
+    *,
+    max_pixels: int | None,
+    decode: str = "full",
 ) -> dict[int, str]:
     """The key of each chunk: what its hashes depend on, so a saved chunk is reused only when valid.
 
     It covers each input's id and content fingerprint (:func:`hashing.source_fingerprint`: file
     size, mtime, ctime, inode; or the recipe of a generated image), every hasher's identity (name,
     bits, library and version; a command hasher's full command line) and the decoder's settings
-    (pixel limit, allowed formats, Pillow's version).
+    (decode mode and draft side, pixel limit as given, allowed formats, Pillow's version). A pixel
+    limit derived from memory (``max_pixels=None``) is keyed as ``"auto"``: it moves with the
+    machine's load, and a resumed run keeps the refusals its saved chunks recorded.
     """
     import PIL
 
     from .imageio import allowed_formats
 
+    decoder: dict[str, object] = {
+        "max_pixels": "auto" if max_pixels is None else max_pixels,
+        "formats": allowed_formats(),
+        "pillow": PIL.__version__,
+    }
+    if decode != "full":  # keys of full decoding stay as they were before draft existed
+        decoder.update(decode=decode, draft_side=draft_side(hashers)[0])
     setting = json.dumps(
         {
             "hashers": [[type(h).__qualname__, h.describe()] for h in hashers],
-            "decoder": {"max_pixels": max_pixels, "formats": allowed_formats(), "pillow": PIL.__version__},
+            "decoder": decoder,
         },
         sort_keys=True,
         default=str,
@@ -272,6 +303,8 @@ def hash_checkpointed(
     pool: Executor | None = None,
     max_pixels: int | None = None,
     fresh: bool = False,
+    decode: str = "full",
+    settings: DecodeSettings | None = None,
 ) -> tuple[HashResult, dict[str, Any]]:
     """Hash ``items`` chunk by chunk, saving each chunk; skip the chunks already saved and still valid.
 
@@ -279,18 +312,20 @@ def hash_checkpointed(
     chunks that were not saved and returns exactly what an uninterrupted call returns. A chunk
     whose inputs, hashers or decoder settings changed (:func:`chunk_keys`), or whose part is
     damaged, is hashed again; one stderr line says how many chunks were reused and recomputed.
-    ``fresh`` discards every saved chunk of the stage first.
+    ``fresh`` discards every saved chunk of the stage first. ``settings`` (the ones ``pool`` was
+    opened with; else made from ``max_pixels`` and ``decode``) say how images are decoded;
+    ``max_pixels=None`` derives the pixel limit from each worker's memory.
     """
     from tqdm.auto import tqdm
 
-    from .imageio import DEFAULT_MAX_PIXELS
-
-    max_pixels = max_pixels or DEFAULT_MAX_PIXELS
+    if settings is None:
+        settings = decode_settings(hashers, workers, max_pixels=max_pixels, decode=decode)
     store = ChunkStore(root, stage, hashers, digest)
     if fresh:
         shutil.rmtree(store.folder, ignore_errors=True)
     n_chunks = math.ceil(len(items) / chunk_size)
-    done = store.done(chunk_keys(items, hashers, chunk_size, max_pixels=max_pixels)) & frozenset(range(n_chunks))
+    keys = chunk_keys(items, hashers, chunk_size, max_pixels=max_pixels, decode=settings.decode)
+    done = store.done(keys) & frozenset(range(n_chunks))
     if done or store.stale or store.damaged:
         print(
             f"hashbench: {stage}: reusing {len(done)} saved chunks of {n_chunks}; recomputing "
@@ -307,7 +342,7 @@ def hash_checkpointed(
             chunk_size=chunk_size,
             skip_chunks=done,
             pool=pool,
-            max_pixels=max_pixels,
+            settings=settings,
         ):
             store.write(result)
             bar.update(len(result.ids))
@@ -318,5 +353,9 @@ def hash_checkpointed(
             f"the checkpoints in {store.folder} do not belong to these inputs; delete the folder and run again"
         )
     res.wall_seconds = wall
-    # recomputed chunks are said on stderr only: the report's timing keys stay as documented
-    return res, {"items": len(items), "chunks": n_chunks, "resumed_chunks": len(done), "wall_seconds": wall}
+    res.settings = settings.describe()
+    measure_draft(res, items)
+    # recomputed chunks are said on stderr only; how images were decoded (pixel limit, draft and
+    # its measured distances) and the CPU time beside wall time go with the stage's timing
+    stage_timing = {"items": len(items), "chunks": n_chunks, "resumed_chunks": len(done), "wall_seconds": wall}
+    return res, {**stage_timing, "decoding": res.settings, "cpu": res.timing()}

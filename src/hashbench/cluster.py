@@ -57,7 +57,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from distributed import Client
 
     from .hashers import Hasher
-    from .hashing import ChunkResult, Source
+    from .hashing import ChunkResult, DecodeSettings, Source
 
 __all__ = [
     "CONNECT_TIMEOUT",
@@ -72,6 +72,7 @@ __all__ = [
     "chunk_bounds",
     "impostor_histogram_on",
     "impostor_histogram_with_counts_on",
+    "impostor_pairs_on",
     "variant_impostor_histogram_on",
     "pair_histogram_on",
 ]
@@ -366,7 +367,7 @@ def hash_chunks_on(
     executor: Any,
     tasks: Iterable[tuple[int, list[str], list[Source]]],
     hashers: list[Hasher],
-    max_pixels: int,
+    settings: DecodeSettings,
     window: int,
 ) -> Iterator[ChunkResult]:
     """Hash ``(index, ids, sources)`` chunks on a Dask client (or any Executor), in order.
@@ -375,20 +376,26 @@ def hash_chunks_on(
     whose task killed every worker it ran on (Dask retries it, then raises ``KilledWorker``) is
     hashed again one item at a time, and an item that kills workers alone is recorded as
     ``worker died (memory?)``, as on a local pool: one bad image costs its row, not the run.
+    ``settings``: how tasks decode (no memory budget: this machine's memory says nothing of a
+    cluster worker's).
     """
     from .hashing import _hash_chunk
 
     pending: deque[tuple[tuple[int, list[str], list[Source]], Any]] = deque()
     for task in tasks:
-        pending.append((task, executor.submit(_hash_chunk, *task, hashers, max_pixels)))
+        pending.append((task, executor.submit(_hash_chunk, *task, hashers, settings)))
         if len(pending) >= window:
-            yield _taken(executor, *pending.popleft(), hashers, max_pixels)
+            yield _taken(executor, *pending.popleft(), hashers, settings)
     while pending:
-        yield _taken(executor, *pending.popleft(), hashers, max_pixels)
+        yield _taken(executor, *pending.popleft(), hashers, settings)
 
 
 def _taken(
-    executor: Any, task: tuple[int, list[str], list[Source]], future: Any, hashers: list[Hasher], max_pixels: int
+    executor: Any,
+    task: tuple[int, list[str], list[Source]],
+    future: Any,
+    hashers: list[Hasher],
+    settings: DecodeSettings,
 ) -> ChunkResult:
     """The result of one chunk's task; item by item if the task killed its workers."""
     from .hashing import WORKER_DIED, _failed_chunk, _hash_chunk, _join_chunks
@@ -402,7 +409,7 @@ def _taken(
     parts = []
     for item_id, source in zip(ids, sources):  # one at a time: no other item of it shares the worker
         try:
-            parts.append(executor.submit(_hash_chunk, index, [item_id], [source], hashers, max_pixels).result())
+            parts.append(executor.submit(_hash_chunk, index, [item_id], [source], hashers, settings).result())
         except killed:
             parts.append(_failed_chunk(index, [item_id], WORKER_DIED, hashers))
     return _join_chunks(index, parts, hashers)
@@ -473,17 +480,18 @@ def _block_histogram(codes_a: np.ndarray, codes_b: np.ndarray | None, nbits: int
 
 
 def _block_counts(
-    codes_a: np.ndarray, codes_b: np.ndarray | None, nbits: int, thresholds: tuple[int, ...]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    codes_a: np.ndarray, codes_b: np.ndarray | None, nbits: int, thresholds: tuple[int, ...], max_listed: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, list[Any]]:
     """One block of pairs with the per-image match counts of its two row ranges (of ``a``,
-    then of ``b``; ``None`` for a diagonal block, whose rows are ``a``'s)."""
-    from .evaluate.distances import cross_histogram_with_counts, impostor_histogram_with_counts
+    then of ``b``; ``None`` for a diagonal block, whose rows are ``a``'s) and, per threshold,
+    its ``max_listed`` smallest pairs (:class:`hashbench.evaluate.pairs.PairList`, block rows)."""
+    from .evaluate.pairs import cross_pairs, impostor_pairs
 
     with _KERNEL_LOCK, numba_threads(_slots_here()):
         if codes_b is None:
-            hist, counts = impostor_histogram_with_counts(codes_a, nbits, thresholds)
-            return hist, counts, None
-        return cross_histogram_with_counts(codes_a, codes_b, nbits, thresholds)
+            hist, counts, lists = impostor_pairs(codes_a, nbits, thresholds, max_listed)
+            return hist, counts, None, lists
+        return cross_pairs(codes_a, codes_b, nbits, thresholds, max_listed)
 
 
 def _variant_block_histogram(variants_a: np.ndarray, codes_b: np.ndarray, nbits: int, same: bool) -> np.ndarray:
@@ -554,28 +562,51 @@ def impostor_histogram_with_counts_on(
     the client adds them into ``(len(thresholds), n)`` counts (every pair is in exactly one
     block, so each image's count is exact, identical to the single-machine one).
     """
+    hist, counts, _ = impostor_pairs_on(client, codes, nbits, thresholds, 0, block=block, progress=progress)
+    return hist, counts
+
+
+def impostor_pairs_on(
+    client: Client,
+    codes: npt.ArrayLike,
+    nbits: int | None,
+    thresholds: tuple[int, ...],
+    max_listed: int,
+    *,
+    block: int | None = None,
+    progress: bool = False,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], list[Any]]:
+    """:func:`hashbench.evaluate.pairs.impostor_pairs` on the workers: histogram, per-image
+    counts and the ``max_listed`` smallest pairs per threshold, identical to the single-machine
+    ones (each block lists its own smallest; the client keeps the smallest of all)."""
+    from .evaluate.pairs import PairList, merge_pair_lists
+
     arr, nbits = _checked(codes, nbits)
     n = len(arr)
     thresholds = tuple(int(t) for t in thresholds)
     counts = np.zeros((len(thresholds), n), dtype=np.int64)
+    found: list[list[PairList]] = [[] for _ in thresholds]
     if n < 2:
-        return np.zeros(nbits + 1, dtype=np.int64), counts
-    kernel = partial(_block_counts, thresholds=thresholds)
+        return np.zeros(nbits + 1, dtype=np.int64), counts, [merge_pair_lists([], max_listed) for _ in thresholds]
+    kernel = partial(_block_counts, thresholds=thresholds, max_listed=max_listed)
     chunk = _chunk(client, n, block)
     futures, parts = _submit_blocks(client, arr, nbits, chunk, kernel)
     bounds = chunk_bounds(n, chunk)
     k = len(bounds)
     where = [(i, j) for i in range(k) for j in range(i + 1, k)] + [(i, None) for i in range(k)]
 
-    def add(index: int, part: tuple[np.ndarray, np.ndarray, np.ndarray | None]) -> np.ndarray:
+    def add(index: int, part: tuple[np.ndarray, np.ndarray, np.ndarray | None, list[PairList]]) -> np.ndarray:
         i, j = where[index]
         counts[:, slice(*bounds[i])] += part[1]
         if j is not None and part[2] is not None:
             counts[:, slice(*bounds[j])] += part[2]
+        for q, pl in enumerate(part[3]):
+            off_b = bounds[j][0] if j is not None else bounds[i][0]
+            found[q].append(PairList(pl.threshold, pl.count, pl.a + bounds[i][0], pl.b + off_b, pl.distance))
         return part[0]
 
     hist = _sum_blocks(client, futures, parts, nbits, n * (n - 1) // 2, n, progress, add)
-    return hist, counts
+    return hist, counts, [merge_pair_lists(lists, max_listed) for lists in found]
 
 
 def _chunk(client: Client, n: int, block: int | None) -> int:
@@ -700,12 +731,15 @@ def _pair_histogram_on(
     variants: np.ndarray | None = None,
     *,
     thresholds: tuple[int, ...] | None = None,
+    max_listed: int | None = None,
 ) -> Any:
     n = len(codes)
-    if thresholds is not None:  # plain pairs with per-image counts: (histogram, counts)
+    if thresholds is not None:  # plain pairs with per-image counts: (histogram, counts[, pair lists])
         if variants is not None:
             raise ValueError("per-image counts are for unordered (plain) pairs only")
         show = progress and n * (n - 1) // 2 >= min_pairs
+        if max_listed is not None:
+            return impostor_pairs_on(client, codes, nbits, thresholds, max_listed, progress=show)
         return impostor_histogram_with_counts_on(client, codes, nbits, thresholds, progress=show)
     if variants is not None:
         return variant_impostor_histogram_on(

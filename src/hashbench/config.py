@@ -551,6 +551,22 @@ class RunConfig:
     seed: int = _setting("run", "seed", 0, parse=_whole(0), help="seed of the edits and the calibration split")
     workers: int = _setting("run", "workers", 0, parse=_workers_count, help="worker processes; 0: every CPU available")
     chunk_size: int = _setting("run", "chunk_size", 32, parse=_whole(1), help="images per checkpointed chunk")
+    decode: str = _setting(
+        "run",
+        "decode",
+        "full",
+        parse=_choice("full", "draft"),
+        optional=True,
+        help="full: every pixel; draft: JPEGs reduced by libjpeg to twice what the hashers need (docs/decode.md)",
+    )
+    max_pixels: int = _setting(
+        "run",
+        "max_pixels",
+        0,
+        parse=_whole(0),
+        optional=True,
+        help="refuse images with more pixels; 0: what each worker's share of the memory can decode and hash",
+    )
     references: tuple[DatasetSpec, ...] = _setting(
         None, "references", (), parse=_references, dump=_dump_datasets, help="the known images, each edited"
     )
@@ -599,6 +615,14 @@ class RunConfig:
     )
     list_size: float = _setting(
         "statistics", "list_size", 5e6, parse=_positive_number, help="hashes in the list of the projection"
+    )
+    max_listed: int = _setting(
+        "statistics",
+        "max_listed",
+        10_000,
+        parse=_whole(0),
+        optional=True,
+        help="false matches and misses listed per matcher in the run folder (the true count is always stated)",
     )
     #: ``composites`` parsed once, in the same order (derived, not a setting).
     composite_specs: tuple[Composite, ...] = field(init=False, repr=False, compare=False)

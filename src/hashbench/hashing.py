@@ -14,6 +14,7 @@ Entry points:
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import pickle
@@ -37,12 +38,27 @@ from .cpus import default_workers
 from .errors import ImageDecodeError, UsageError
 from .hashers import HashBatch, Hasher, ImageItem
 from .hashers import get as get_hasher
-from .imageio import DEFAULT_MAX_PIXELS, is_url, memory_budget, read_image, read_url, set_memory_budget
+from .imageio import (
+    DECODE_MODES,
+    DEFAULT_MAX_PIXELS,
+    HASH_BYTES_PER_PIXEL,
+    PixelLimit,
+    is_url,
+    memory_budget,
+    pixel_limit,
+    read_image,
+    read_url,
+    set_draft,
+    set_memory_budget,
+)
 from .parallel import WINDOW_PER_WORKER, Executor, chunked, process_pool
 
 __all__ = [
     "Source",
     "LazySource",
+    "DecodeSettings",
+    "decode_settings",
+    "draft_side",
     "ChunkResult",
     "HashResult",
     "resolve_hashers",
@@ -134,11 +150,91 @@ def resolve_hashers(hashers: Sequence[str | Hasher]) -> list[Hasher]:
     return out
 
 
+#: How much larger than a hasher's declared ``decode_size`` a draft decode must stay.
+DRAFT_FACTOR = 2
+#: The smallest draft side whatever the hashers: measured on the sample photos (docs/decode.md),
+#: sides of 16 and 18 (aHash, dHash alone) moved aHash by up to 18 bits, past its threshold of 10.
+DRAFT_MIN_SIDE = 256
+
+
+def draft_side(hashers: Sequence[Hasher]) -> tuple[int | None, str]:
+    """The shorter side a draft decode may reduce JPEGs to for ``hashers``, and why.
+
+    :data:`DRAFT_FACTOR` times the largest ``decode_size`` of the hashers that read pixels (at least
+    :data:`DRAFT_MIN_SIDE`); None
+    (decode every pixel) when one of them declares none (it reads every pixel) or none reads pixels.
+    """
+    readers = [h for h in hashers if h.needs == "pixels"]
+    if not readers:
+        return None, "no hasher reads pixels: every image is decoded in full"
+    full = [h.name for h in readers if h.decode_size is None]
+    if full:
+        return None, f"{', '.join(full)} read every pixel (no declared decode_size): images are decoded in full"
+    biggest = max(readers, key=lambda h: h.decode_size or 0)
+    side = max(DRAFT_MIN_SIDE, DRAFT_FACTOR * int(biggest.decode_size or 0))
+    why = f"{DRAFT_FACTOR} x {biggest.name}'s decode_size {biggest.decode_size}, at least {DRAFT_MIN_SIDE}"
+    return side, f"JPEGs reduced in the DCT domain to no less than {side} pixels a side ({why})"
+
+
+def hash_bytes_per_pixel(hashers: Sequence[Hasher]) -> float:
+    """The most any of ``hashers`` declares it needs per pixel on top of the decoded array; hashers
+    run one after the other, so the most, not the sum. Undeclared: :data:`HASH_BYTES_PER_PIXEL`."""
+    return max((HASH_BYTES_PER_PIXEL if h.bytes_per_pixel is None else h.bytes_per_pixel for h in hashers), default=0.0)
+
+
+@dataclass(frozen=True)
+class DecodeSettings:
+    """How every worker of a run decodes: the decode mode, the pixel limit (with how it was derived),
+    each worker's memory budget and what its hashers need per pixel. Made once in the parent
+    (:func:`decode_settings`) and handed to every worker, so all decode alike."""
+
+    decode: str
+    limit: PixelLimit
+    memory: int | None
+    hash_bytes_per_pixel: float
+    draft_side: int | None
+    draft_note: str
+
+    @property
+    def max_pixels(self) -> int:
+        return self.limit.max_pixels
+
+    def key(self, max_pixels_given: int | None) -> dict[str, object]:
+        """What decoded pixels depend on, for checkpoint keys: the decode mode and draft side, and the
+        pixel limit as given (a limit derived from memory moves with the load; it is not a key)."""
+        return {"decode": self.decode, "draft_side": self.draft_side, "max_pixels": max_pixels_given or "auto"}
+
+    def describe(self) -> dict[str, object]:
+        """For outputs: the decode mode (and what draft did), the pixel limit and its derivation."""
+        out: dict[str, object] = {"decode": self.decode, "pixel_limit": self.limit.describe()}
+        if self.decode == "draft":
+            out["draft"] = {"min_side": self.draft_side, "note": self.draft_note}
+        return out
+
+
+def decode_settings(
+    hashers: Sequence[Hasher], workers: int, *, max_pixels: int | None = None, decode: str = "full"
+) -> DecodeSettings:
+    """The :class:`DecodeSettings` of ``workers`` workers running ``hashers``: the pixel limit is
+    ``max_pixels`` when given, else what each worker's share of the memory allows."""
+    if decode not in DECODE_MODES:
+        raise UsageError(f"decode must be one of {', '.join(DECODE_MODES)}, got {decode!r}")
+    memory = memory_budget(workers)
+    bpp = hash_bytes_per_pixel(hashers)
+    limit = pixel_limit(memory, workers, bpp, given=max_pixels)
+    side, note = draft_side(hashers) if decode == "draft" else (None, "")
+    return DecodeSettings(decode, limit, memory, bpp, side, note)
+
+
 @dataclass
 class ChunkResult:
     """The hashes of one chunk: ``batches[name]`` aligned with ``ids``; timings in CPU seconds.
 
     ``meta[i]`` is what a :class:`LazySource` reported for item ``i`` (None for other sources).
+    ``worker`` is the process that hashed the chunk, ``cpu_seconds`` that process's CPU time
+    (every thread, :func:`time.process_time`) over the whole chunk and ``wall_seconds`` the
+    chunk's elapsed time there: a chunk read back from a checkpoint keeps the figures of the run
+    that hashed it.
     """
 
     index: int
@@ -148,6 +244,9 @@ class ChunkResult:
     decode_seconds: float
     hash_seconds: dict[str, float]
     meta: list[dict | None] = field(default_factory=list)
+    worker: int = 0
+    cpu_seconds: float = 0.0
+    wall_seconds: float = 0.0
 
 
 @dataclass
@@ -172,9 +271,40 @@ class HashResult:
     hash_seconds: dict[str, float] = field(default_factory=dict)
     wall_seconds: float = 0.0
     meta: list[dict | None] = field(default_factory=list)
+    #: How the images were decoded (:meth:`DecodeSettings.describe`); empty when not recorded.
+    settings: dict[str, object] = field(default_factory=dict)
+    #: Per worker process (by pid): chunks, CPU seconds of the process and wall seconds in chunks.
+    workers: dict[int, dict[str, float]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def timing(self) -> dict[str, object]:
+        """The run's time, CPU beside wall: decode and each hasher apart (CPU seconds of the thread
+        that did them, summed over workers), each worker's process CPU and wall seconds, and
+        images per CPU-second. CPU time does not grow when the machine is busy; wall time does."""
+        ok = self.ok
+        per_hasher = {
+            name: {
+                "cpu_seconds": secs,
+                "images": int(ok[name].sum()) if name in ok else 0,
+                "images_per_cpu_second": (int(ok[name].sum()) / secs) if secs > 0 and name in ok else None,
+            }
+            for name, secs in self.hash_seconds.items()
+        }
+        n_decoded = sum(e is None for e in self.decode_errors)
+        return {
+            "clock": "CPU seconds: time.thread_time of the hashing thread (decode, hashers); "
+            "time.process_time of each worker process (workers)",
+            "wall_seconds": self.wall_seconds,
+            "decode": {
+                "cpu_seconds": self.decode_seconds,
+                "images": n_decoded,
+                "images_per_cpu_second": n_decoded / self.decode_seconds if self.decode_seconds > 0 else None,
+            },
+            "hashers": per_hasher,
+            "workers": [{"pid": pid, **rec} for pid, rec in sorted(self.workers.items())],
+        }
 
     @property
     def ok(self) -> dict[str, npt.NDArray[np.bool_]]:
@@ -215,21 +345,28 @@ RLIMIT_ENV = "HASHBENCH_TEST_WORKER_RLIMIT_AS"
 WORKER_DIED = "worker died (memory?)"
 
 
-def _init_worker(hashers: list[Hasher], max_pixels: int, memory: int | None = None) -> None:
-    global _WORKER_HASHERS, _WORKER_MAX_PIXELS
+def _init_worker(hashers: list[Hasher], settings: DecodeSettings) -> None:
+    global _WORKER_HASHERS
     _WORKER_HASHERS = hashers
-    _WORKER_MAX_PIXELS = max_pixels
-    set_memory_budget(memory)
+    _apply(settings)
 
 
-def _init_pool_worker(hashers: list[Hasher], max_pixels: int, memory: int | None) -> None:
+def _apply(settings: DecodeSettings) -> None:
+    """Make this process decode as ``settings`` say: pixel limit, memory budget, draft side."""
+    global _WORKER_MAX_PIXELS
+    _WORKER_MAX_PIXELS = settings.max_pixels
+    set_memory_budget(settings.memory, settings.hash_bytes_per_pixel)
+    set_draft(settings.draft_side)
+
+
+def _init_pool_worker(hashers: list[Hasher], settings: DecodeSettings) -> None:
     """Start a pool worker: the settings of :func:`_init_worker`, and the test-only memory limit."""
     global _IN_POOL_WORKER
     _IN_POOL_WORKER = True
     limit = os.environ.get(RLIMIT_ENV)
     if limit:
         resource.setrlimit(resource.RLIMIT_AS, (int(float(limit)), resource.RLIM_INFINITY))
-    _init_worker(hashers, max_pixels, memory)
+    _init_worker(hashers, settings)
 
 
 def cpu_clock() -> float:
@@ -322,11 +459,15 @@ def _hash_chunk(
     ids: list[str],
     sources: list[Source],
     hashers: list[Hasher] | None = None,
-    max_pixels: int | None = None,
+    settings: DecodeSettings | None = None,
 ) -> ChunkResult:
-    # A task from another executor (a Dask cluster) carries its hashers: no initializer ran there.
+    # A task from another executor (a Dask cluster) carries its hashers and settings: no
+    # initializer ran there.
     hashers = _WORKER_HASHERS if hashers is None else hashers
-    max_pixels = _WORKER_MAX_PIXELS if max_pixels is None else max_pixels
+    if settings is not None:
+        _apply(settings)
+    max_pixels = _WORKER_MAX_PIXELS
+    w0, p0 = time.perf_counter(), time.process_time()
     t0 = cpu_clock()
     items: list[ImageItem] = []
     decode_errors: list[str | None] = []
@@ -373,7 +514,10 @@ def _hash_chunk(
             quality=None if base.quality is None else base.quality.copy(),
         )
         hash_seconds[name] = 0.0
-    return ChunkResult(index, list(ids), decode_errors, batches, decode_seconds, hash_seconds, meta)
+    cpu, wall = time.process_time() - p0, time.perf_counter() - w0
+    return ChunkResult(
+        index, list(ids), decode_errors, batches, decode_seconds, hash_seconds, meta, os.getpid(), cpu, wall
+    )
 
 
 def _hash_with_limit(hasher: Hasher, items: list[ImageItem]) -> HashBatch:
@@ -432,19 +576,21 @@ def _scatter(sub: HashBatch, rows: list[int], n: int, hasher: Hasher) -> HashBat
 def open_pool(
     hashers: Sequence[Hasher],
     workers: int,
-    max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_pixels: int | None = None,
     preload: Sequence[str] = ("hashbench.hashing",),
+    *,
+    settings: DecodeSettings | None = None,
 ) -> ProcessPoolExecutor:
     """A pool of hashing workers, to share between several :func:`hash_stream` calls.
 
     Starting workers costs imports (about a second each on a loaded machine); a run with several
     stages opens one pool and passes it to every stage. ``preload`` names the modules the
     forkserver imports once for all workers (see :func:`hashbench.parallel.mp_context`).
+    ``settings`` (else made from ``max_pixels``, :func:`decode_settings`) say how they decode.
     """
-    memory = memory_budget(workers)
-    return process_pool(
-        workers, preload=preload, initializer=_init_pool_worker, initargs=(list(hashers), max_pixels, memory)
-    )
+    if settings is None:
+        settings = decode_settings(hashers, workers, max_pixels=max_pixels)
+    return process_pool(workers, preload=preload, initializer=_init_pool_worker, initargs=(list(hashers), settings))
 
 
 def hash_stream(
@@ -453,9 +599,11 @@ def hash_stream(
     *,
     workers: int | None = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
-    max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_pixels: int | None = None,
     skip_chunks: frozenset[int] = frozenset(),
     pool: Executor | None = None,
+    decode: str = "full",
+    settings: DecodeSettings | None = None,
 ) -> Iterator[ChunkResult]:
     """Hash ``(id, source)`` pairs chunk by chunk, yielding results in input order.
 
@@ -465,6 +613,9 @@ def hash_stream(
     :func:`open_pool`, made with the same hashers) is used instead of starting new workers; any
     other :class:`~hashbench.parallel.Executor` (a ``dask.distributed.Client``) works too, each
     task then carrying the hashers, since no initializer ran on its workers.
+    ``settings`` (else made from ``max_pixels`` and ``decode``: :func:`decode_settings`, the
+    limit derived from memory when ``max_pixels`` is None) say how images are decoded; a shared
+    ``pool`` decodes as its own settings say.
     """
     hs = resolve_hashers(hashers)
     workers = default_workers() if workers is None else workers
@@ -472,22 +623,26 @@ def hash_stream(
         raise UsageError(f"workers must be at least 1, got {workers}")
     if chunk_size < 1:
         raise UsageError(f"chunk size must be at least 1, got {chunk_size}")
+    if settings is None:
+        settings = decode_settings(hs, workers, max_pixels=max_pixels, decode=decode)
     chunks = (
         (i, [b[0] for b in block], [b[1] for b in block])
         for i, block in enumerate(chunked(items, chunk_size))
         if i not in skip_chunks
     )
     if workers == 1 and pool is None:
-        _init_worker(hs, max_pixels, memory_budget(1))
+        _init_worker(hs, settings)
         for i, ids, srcs in chunks:
             yield _hash_chunk(i, ids, srcs)
         return
     if pool is not None and not isinstance(pool, ProcessPoolExecutor):  # a cluster: tasks carry hashers
         from .cluster import hash_chunks_on  # survives a task that kills its workers, as below
 
-        yield from hash_chunks_on(pool, chunks, hs, max_pixels, WINDOW_PER_WORKER * workers)
+        # This machine's memory says nothing of a cluster worker's: no memory budget there.
+        remote = dataclasses.replace(settings, memory=None)
+        yield from hash_chunks_on(pool, chunks, hs, remote, WINDOW_PER_WORKER * workers)
         return
-    yield from _SurvivingPool(hs, workers, max_pixels, pool).run(chunks)
+    yield from _SurvivingPool(hs, workers, settings, pool).run(chunks)
 
 
 Task = tuple[int, list[str], list[Source]]
@@ -503,13 +658,13 @@ class _SurvivingPool:
     ``pool``, when given, is used until it breaks; the replacements are started and stopped here.
     """
 
-    def __init__(self, hashers: list[Hasher], workers: int, max_pixels: int, pool: ProcessPoolExecutor | None):
-        self.hashers, self.workers, self.max_pixels = hashers, workers, max_pixels
+    def __init__(self, hashers: list[Hasher], workers: int, settings: DecodeSettings, pool: ProcessPoolExecutor | None):
+        self.hashers, self.workers, self.settings = hashers, workers, settings
         self.owned: list[ProcessPoolExecutor] = []
         self.pool = pool if pool is not None else self._new_pool(workers)
 
     def _new_pool(self, workers: int) -> ProcessPoolExecutor:
-        pool = open_pool(self.hashers, workers, self.max_pixels)
+        pool = open_pool(self.hashers, workers, settings=self.settings)
         self.owned.append(pool)
         return pool
 
@@ -614,11 +769,17 @@ def collect(chunks: Iterable[ChunkResult], hashers: Sequence[Hasher], progress=N
     parts: dict[str, list[HashBatch]] = {h.name: [] for h in hashers}
     decode_seconds = 0.0
     hash_seconds = {h.name: 0.0 for h in hashers}
+    workers: dict[int, dict[str, float]] = {}
     for ch in chunks:
         ids.extend(ch.ids)
         decode_errors.extend(ch.decode_errors)
         meta.extend(ch.meta or [None] * len(ch.ids))
         decode_seconds += ch.decode_seconds
+        if ch.worker:
+            rec = workers.setdefault(ch.worker, {"chunks": 0, "cpu_seconds": 0.0, "wall_seconds": 0.0})
+            rec["chunks"] += 1
+            rec["cpu_seconds"] += ch.cpu_seconds
+            rec["wall_seconds"] += ch.wall_seconds
         for name, b in ch.batches.items():
             parts[name].append(b)
             hash_seconds[name] += ch.hash_seconds[name]
@@ -648,6 +809,7 @@ def collect(chunks: Iterable[ChunkResult], hashers: Sequence[Hasher], progress=N
         decode_seconds=decode_seconds,
         hash_seconds=hash_seconds,
         meta=meta,
+        workers=workers,
     )
 
 
@@ -667,19 +829,24 @@ def _run(
     *,
     workers: int | None,
     chunk_size: int | None,
-    max_pixels: int,
+    max_pixels: int | None,
     progress: bool,
     desc: str,
+    decode: str = "full",
 ) -> HashResult:
     from tqdm.auto import tqdm
 
     hs = resolve_hashers(hashers)
+    n_workers = default_workers() if workers is None else workers
     if chunk_size is None:
-        chunk_size = balanced_chunk_size(total, default_workers() if workers is None else workers)
+        chunk_size = balanced_chunk_size(total, n_workers)
+    settings = decode_settings(hs, max(1, n_workers), max_pixels=max_pixels, decode=decode)
     t0 = time.perf_counter()
     with tqdm(total=total, disable=not progress, unit="img", desc=desc, dynamic_ncols=True) as bar:
-        result = collect(hash_stream(items, hs, workers=workers, chunk_size=chunk_size, max_pixels=max_pixels), hs, bar)
+        stream = hash_stream(items, hs, workers=workers, chunk_size=chunk_size, settings=settings)
+        result = collect(stream, hs, bar)
     result.wall_seconds = time.perf_counter() - t0
+    result.settings = settings.describe()
     return result
 
 
@@ -690,16 +857,19 @@ def hash_files(
     *,
     workers: int | None = None,
     chunk_size: int | None = None,
-    max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_pixels: int | None = None,
     progress: bool = True,
+    decode: str = "full",
 ) -> HashResult:
     """Hash image files; ``ids`` default to the paths as given. ``chunk_size=None`` picks one
-    that keeps every worker busy (:func:`balanced_chunk_size`)."""
+    that keeps every worker busy (:func:`balanced_chunk_size`); ``max_pixels=None`` derives the
+    pixel limit from each worker's memory; ``decode="draft"`` lets JPEGs decode reduced."""
     ids = [os.fspath(p) for p in paths] if ids is None else list(ids)
     if len(ids) != len(paths):
         raise ValueError(f"{len(ids)} ids for {len(paths)} paths")
-    return _run(
-        zip(ids, [p if is_url(p) else Path(p) for p in paths]),
+    items: list[tuple[str, Source]] = list(zip(ids, [p if is_url(p) else Path(p) for p in paths]))
+    result = _run(
+        items,
         len(ids),
         hashers,
         workers=workers,
@@ -707,7 +877,23 @@ def hash_files(
         max_pixels=max_pixels,
         progress=progress,
         desc="hashing",
+        decode=decode,
     )
+    measure_draft(result, items)
+    return result
+
+
+def measure_draft(result: HashResult, items: Sequence[tuple[str, Source]]) -> None:
+    """With draft decoding, add to ``result.settings["draft"]`` the distances between draft and full
+    hashes on a sample of ``items`` (:func:`hashbench.drafts.draft_distances`): never silent."""
+    draft = result.settings.get("draft")
+    if not isinstance(draft, dict):
+        return
+    from .drafts import draft_distances
+
+    limit = result.settings.get("pixel_limit")
+    max_pixels = limit.get("max_pixels", DEFAULT_MAX_PIXELS) if isinstance(limit, dict) else DEFAULT_MAX_PIXELS
+    draft["distances"] = draft_distances(items, result.hashers, max_pixels=int(max_pixels))
 
 
 def hash_arrays(

@@ -17,10 +17,19 @@ Hostile input is refused with :class:`~hashbench.errors.ImageDecodeError` (item 
 instead of exhausting memory: files larger than ``max_bytes`` and images whose header declares more
 than ``max_pixels`` pixels are refused before any pixel is decoded.
 
-Memory is bounded before decoding too: an image whose decoding and hashing would need more than
-this worker's memory budget (:func:`set_memory_budget`, by default the memory available divided by
-the workers) is refused from its header, so a small file that inflates to gigabytes (a 190 KB
-14000x14000 grey PNG needs 5.3 GB with pdq) is reported instead of getting the worker killed.
+Memory is bounded per pixel (issue 18). Decoding keeps two full-size copies alive at most,
+Pillow's image (1 to 4 bytes a pixel, :func:`stored_bytes_per_pixel`) and the RGB array (3):
+conversion to RGB (transparency composited on white, palettes, 16-bit) goes band by band of rows
+into the array, and EXIF orientation is applied to the array once Pillow's image is freed. Hashers
+then add their declared ``bytes_per_pixel`` on top of the array. :func:`decode_memory` states the
+whole need from the header alone, and an image whose need exceeds this worker's budget
+(:func:`set_memory_budget`: the memory available divided by the workers) is refused before any
+pixel is decoded, so a small file that inflates to gigabytes is reported, not fatal to the worker.
+:func:`pixel_limit` turns the same budget into the default pixel limit.
+
+``draft`` decoding (``decode = "draft"``) asks libjpeg for a DCT-domain reduced image (1/2, 1/4 or
+1/8 of each side) no smaller than a given side: faster and smaller, but not the same pixels, so
+hashbench measures what it does to the hashes (:mod:`hashbench.drafts`) and says so in its outputs.
 
 Only the raster formats of :data:`RASTER_FORMATS` are opened, whatever a file's name says: left to
 sniff, Pillow would hand PostScript hidden in a ``.jpg`` (EPS) to Ghostscript, a full interpreter
@@ -35,16 +44,21 @@ import stat
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from .errors import ImageDecodeError
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
+    "DECODE_MODES",
+    "PixelLimit",
+    "pixel_limit",
+    "stored_bytes_per_pixel",
+    "set_draft",
     "DEFAULT_MAX_BYTES",
     "RASTER_FORMATS",
     "IMAGE_SUFFIXES",
@@ -85,14 +99,26 @@ _NEVER = frozenset({"EPS", "PS", "PDF"})
 
 RGBArray = npt.NDArray[np.uint8]
 
-#: Bytes per pixel the hashers need on top of the decoded image. Measured: pdq (and pdq, phash,
-#: dhash, md5 together) on a 14000x14000 grey PNG peak at 5.3 GB, 27 bytes per pixel, of which
-#: decoding takes 8 (1 stored, 4 for Pillow's RGB, 3 for the array).
-HASH_BYTES_PER_PIXEL = 20
+#: The decoded (H, W, 3) uint8 array every hasher shares.
+ARRAY_BYTES_PER_PIXEL = 3
+#: What a hasher that declares nothing is assumed to need on top of the array (a Pillow RGB copy
+#: and a float32 plane; hashbench's own hashers declare measured figures, see Hasher.bytes_per_pixel).
+HASH_BYTES_PER_PIXEL = 8
+#: Bytes per pixel libjpeg keeps for a progressive JPEG's coefficients (2 per sample, 3 samples).
+PROGRESSIVE_BYTES_PER_PIXEL = 6
+#: Bytes outside the image a worker needs: band buffers, libjpeg's and zlib's state.
+DECODE_SLACK = 64 << 20
 #: Test and tuning override of the per-worker memory budget, in bytes.
 MEMORY_ENV = "HASHBENCH_WORKER_MEMORY"
 _memory_budget: int | None = None
+_hash_bytes_per_pixel: float = HASH_BYTES_PER_PIXEL
 _OUT_OF_MEMORY = "out of memory decoding the {w}x{h} image (memory limit of this worker)"
+#: The decoding settings: ``full`` (every pixel) or ``draft`` (JPEG DCT-domain reduction).
+DECODE_MODES = ("full", "draft")
+#: The smallest side a draft decode may give (None: full decoding), set per worker by :func:`set_draft`.
+_draft_side: int | None = None
+#: Rows of an image converted to RGB at a time: about this many bytes of Pillow's image per band.
+_BAND_BYTES = 4 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,11 +135,17 @@ def read_image(
     item_id: str | None = None,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     max_bytes: int = DEFAULT_MAX_BYTES,
+    draft: int | None | Literal["worker"] = "worker",
 ) -> LoadedImage:
-    """Read and decode one file; raise :class:`ImageDecodeError` with ``item_id`` on any failure."""
+    """Read and decode one file; raise :class:`ImageDecodeError` with ``item_id`` on any failure.
+
+    ``draft``: the smallest side a JPEG may be reduced to in the DCT domain, None for every pixel;
+    by default this worker's setting (:func:`set_draft`), so every reader of a run decodes alike.
+    """
     item = item_id if item_id is not None else os.fsdecode(path)
     data = read_file(path, item_id=item, max_bytes=max_bytes)
-    return LoadedImage(decode_bytes(data, item_id=item, max_pixels=max_pixels), data)
+    side = _draft_side if draft == "worker" else draft
+    return LoadedImage(decode_bytes(data, item_id=item, max_pixels=max_pixels, draft=side), data)
 
 
 def read_file(path: str | os.PathLike[str], *, item_id: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
@@ -177,7 +209,7 @@ def read_url(
         raise ImageDecodeError(item, f"cannot read {url}: {_describe(exc)}") from None
     if len(data) > max_bytes:
         raise ImageDecodeError(item, f"file is larger than the limit of {max_bytes} bytes")
-    return LoadedImage(decode_bytes(data, item_id=item, max_pixels=max_pixels), data)
+    return LoadedImage(decode_bytes(data, item_id=item, max_pixels=max_pixels, draft=_draft_side), data)
 
 
 def decode_bytes(
@@ -186,10 +218,13 @@ def decode_bytes(
     item_id: str | None = None,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     formats: Sequence[str] = RASTER_FORMATS,
+    draft: int | None = None,
 ) -> RGBArray:
     """Decode an encoded image to (H, W, 3) RGB uint8, applying the rules in the module docstring.
 
     ``formats`` are the Pillow formats tried (the allow-list); any other is refused by name.
+    ``draft``: a JPEG is reduced by libjpeg (1/2, 1/4 or 1/8 a side) to no less than this many
+    pixels on its shorter side; other formats, and None, decode every pixel.
     """
     if not data:
         raise ImageDecodeError(item_id, "empty file (0 bytes)")
@@ -199,12 +234,11 @@ def decode_bytes(
         # about damaged metadata it recovers from; neither should flood a run's output.
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         warnings.simplefilter("ignore", UserWarning)
-        if Image.MAX_IMAGE_PIXELS is not None and max_pixels > 2 * Image.MAX_IMAGE_PIXELS:
-            # Pillow's own guard would refuse what the caller explicitly allows; widen it (only
-            # ever upwards) and keep the caller's limit, checked below, as the one that decides.
-            Image.MAX_IMAGE_PIXELS = max_pixels
+        # Pillow's own guard (a fixed 179 Mpx) would refuse what the caller allows, or refuse a
+        # bomb with a message that names neither its size nor the limit; the caller's limit,
+        # checked below against the header's size, decides alone. Only opening reads the header.
+        pillow_guard, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
         try:
-            # the base type: EXIF orientation may replace it
             im: Image.Image = Image.open(io.BytesIO(data), formats=allowed)
         except UnidentifiedImageError:
             raise ImageDecodeError(item_id, _unidentified_reason(data, allowed)) from None
@@ -214,6 +248,8 @@ def decode_bytes(
             ) from None
         except Exception as exc:  # corrupt headers raise assorted errors inside Pillow plugins
             raise ImageDecodeError(item_id, f"unreadable image header: {_describe(exc)}") from None
+        finally:
+            Image.MAX_IMAGE_PIXELS = pillow_guard
         with im:
             w, h = im.size
             if w <= 0 or h <= 0:
@@ -224,7 +260,9 @@ def decode_bytes(
                     f"{w}x{h} = {w * h} pixels is above the limit of {max_pixels} "
                     "(possible decompression bomb; raise max_pixels to accept it)",
                 )
-            _check_memory(item_id, im)
+            if draft is not None and im.format == "JPEG":
+                im.draft(im.mode, (draft, draft))  # same mode: only the scale changes
+            _check_memory(item_id, im, len(data), (w, h))
             try:
                 im.seek(0)
                 im.load()
@@ -234,15 +272,20 @@ def decode_bytes(
                 raise ImageDecodeError(item_id, _OUT_OF_MEMORY.format(w=w, h=h)) from None
             except Exception as exc:
                 raise ImageDecodeError(item_id, f"corrupt or truncated image data: {_describe(exc)}") from None
+            orientation = _orientation(im)
             try:
-                im = _apply_orientation(im)
-                return to_rgb(im)
+                rgb = to_rgb(im)
             except ImageDecodeError:
                 raise
             except MemoryError:
                 raise ImageDecodeError(item_id, _OUT_OF_MEMORY.format(w=w, h=h)) from None
             except Exception as exc:
                 raise ImageDecodeError(item_id, f"cannot convert {im.mode} image to RGB: {_describe(exc)}") from None
+        # Pillow's image is closed: only now may the oriented copy of the array be made.
+        try:
+            return _orient(rgb, orientation)
+        except MemoryError:
+            raise ImageDecodeError(item_id, _OUT_OF_MEMORY.format(w=w, h=h)) from None
 
 
 def allowed_formats(formats: Sequence[str] = RASTER_FORMATS) -> list[str]:
@@ -276,51 +319,134 @@ def _accepts(accept: Callable[[bytes], object], prefix: bytes) -> bool:
         return False
 
 
-def decode_memory(mode: str, width: int, height: int) -> int:
-    """Bytes needed to decode a ``mode`` image of ``width`` x ``height`` to RGB and hash it.
+def stored_bytes_per_pixel(mode: str) -> int:
+    """Bytes a pixel takes in Pillow's memory for an image of ``mode``: 1 for 1-bit, grey and palette
+    images, 2 for 16-bit grey, 4 for everything else (RGB is stored as 4 bytes)."""
+    return 1 if mode in ("1", "L", "P") else 2 if mode.startswith("I;16") else 4
 
-    Pillow keeps 1, 2 (16-bit) or 4 bytes per pixel for the stored mode and 4 for RGB; the
-    array is 3 more; transparency is composited through two RGBA images (8 more).
+
+def decode_memory(
+    mode: str,
+    width: int,
+    height: int,
+    *,
+    file_bytes: int = 0,
+    hash_bytes_per_pixel: float = HASH_BYTES_PER_PIXEL,
+    progressive: bool = False,
+    stored_size: tuple[int, int] | None = None,
+) -> int:
+    """Peak bytes to decode a ``mode`` image of ``width`` x ``height`` to RGB and hash it.
+
+    The file's bytes stay in memory throughout (exact hashers read them). Decoding holds Pillow's
+    image (:func:`stored_bytes_per_pixel`) and the RGB array (3 bytes) at once; conversion goes
+    band by band, so nothing else of full size. Hashing holds the array and what the most
+    demanding hasher declares (``hash_bytes_per_pixel``), one hasher at a time. A progressive
+    JPEG also keeps its coefficients for every pixel of ``stored_size`` (the size before a draft
+    reduction). :data:`DECODE_SLACK` covers band buffers and decoder state.
     """
-    stored = 1 if mode in ("1", "L", "P") else 2 if mode.startswith("I;16") else 4
-    alpha = 8 if mode in ("RGBA", "LA", "PA", "RGBa", "La", "P") else 0
-    return width * height * (stored + 4 + 3 + alpha + HASH_BYTES_PER_PIXEL)
+    pixels = width * height
+    decode = pixels * (stored_bytes_per_pixel(mode) + ARRAY_BYTES_PER_PIXEL)
+    if progressive:
+        sw, sh = stored_size or (width, height)
+        decode += sw * sh * PROGRESSIVE_BYTES_PER_PIXEL
+    hashing = pixels * (ARRAY_BYTES_PER_PIXEL + hash_bytes_per_pixel)
+    return int(file_bytes + max(decode, hashing) + DECODE_SLACK)
+
+
+def worst_bytes_per_pixel(hash_bytes_per_pixel: float) -> float:
+    """Bytes per pixel of :func:`decode_memory` for the most demanding stored mode (4 bytes a pixel)."""
+    return max(4 + ARRAY_BYTES_PER_PIXEL, ARRAY_BYTES_PER_PIXEL + hash_bytes_per_pixel)
+
+
+@dataclass(frozen=True, slots=True)
+class PixelLimit:
+    """The pixel limit of a run and how it was derived (recorded in every output).
+
+    ``source`` is ``"option"`` (given by the user), ``"memory"`` (``worker_memory /
+    bytes_per_pixel``) or ``"cap"`` (:data:`DEFAULT_MAX_PIXELS`, the decompression-bomb cap, was
+    lower than what memory allows, or the memory available is unknown).
+    """
+
+    max_pixels: int
+    source: str
+    worker_memory: int | None
+    workers: int
+    bytes_per_pixel: float
+    cap: int
+
+    def describe(self) -> dict[str, object]:
+        why = {
+            "option": "given by --max-pixels (or the caller)",
+            "memory": f"worker memory {self.worker_memory} bytes / {self.bytes_per_pixel:g} bytes per pixel",
+            "cap": f"the decompression-bomb cap {self.cap} (memory would allow more, or is unknown)",
+        }[self.source]
+        return {
+            "max_pixels": self.max_pixels,
+            "source": self.source,
+            "derivation": why,
+            "worker_memory_bytes": self.worker_memory,
+            "workers": self.workers,
+            "bytes_per_pixel": self.bytes_per_pixel,
+        }
+
+
+def pixel_limit(
+    worker_memory: int | None,
+    workers: int,
+    hash_bytes_per_pixel: float,
+    *,
+    given: int | None = None,
+    cap: int = DEFAULT_MAX_PIXELS,
+) -> PixelLimit:
+    """The pixel limit a worker with ``worker_memory`` bytes can decode and hash, or ``given``.
+
+    Pure: the worker's memory (its share of what is available, :func:`hashbench.cpus.worker_memory`)
+    less :data:`DECODE_SLACK`, divided by the bytes per pixel of the most demanding mode
+    (:func:`worst_bytes_per_pixel`), and never above ``cap``. Files add their own size at decode
+    time (:func:`decode_memory`), which the per-image check counts.
+    """
+    bpp = worst_bytes_per_pixel(hash_bytes_per_pixel)
+    if given is not None:
+        return PixelLimit(given, "option", worker_memory, workers, bpp, cap)
+    if worker_memory is None:
+        return PixelLimit(cap, "cap", None, workers, bpp, cap)
+    by_memory = max(1, int(max(0, worker_memory - DECODE_SLACK) // bpp))
+    if by_memory >= cap:
+        return PixelLimit(cap, "cap", worker_memory, workers, bpp, cap)
+    return PixelLimit(by_memory, "memory", worker_memory, workers, bpp, cap)
 
 
 def available_memory() -> int | None:
-    """Bytes this process may still allocate: MemAvailable, capped by the cgroup's limit (Linux)."""
-    found: list[int] = []
-    try:
-        with open("/proc/meminfo") as fh:
-            found += [int(line.split()[1]) * 1024 for line in fh if line.startswith("MemAvailable:")]
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
-        used = Path("/sys/fs/cgroup/memory.current").read_text().strip()
-        if limit != "max":
-            found.append(int(limit) - int(used))
-    except (OSError, ValueError):
-        pass
-    return min(found) if found else None
+    """Bytes this process may still allocate (see :func:`hashbench.cpus.available_memory`)."""
+    from .cpus import available_memory as available
+
+    return available()
 
 
 def memory_budget(workers: int) -> int | None:
     """Each of ``workers`` processes' share of the available memory (``HASHBENCH_WORKER_MEMORY`` wins)."""
-    if os.environ.get(MEMORY_ENV):
-        return int(float(os.environ[MEMORY_ENV]))
-    avail = available_memory()
-    return None if avail is None else max(1, avail // max(1, workers))
+    from .cpus import worker_memory
+
+    return worker_memory(workers, env=MEMORY_ENV)
 
 
-def set_memory_budget(nbytes: int | None) -> None:
-    """Set this process's decode budget (None: no limit), lowered to what RLIMIT_AS still allows.
+def set_memory_budget(nbytes: int | None, hash_bytes_per_pixel: float = HASH_BYTES_PER_PIXEL) -> None:
+    """Set this process's decode budget (None: no limit), lowered to what RLIMIT_AS still allows,
+    and what its hashers need per pixel on top of the decoded array.
 
     Hashing workers call it at start with their share (:func:`memory_budget`).
     """
-    global _memory_budget
+    global _memory_budget, _hash_bytes_per_pixel
     room = _address_space_left()
     _memory_budget = nbytes if room is None else room if nbytes is None else min(nbytes, room)
+    _hash_bytes_per_pixel = hash_bytes_per_pixel
+
+
+def set_draft(side: int | None) -> None:
+    """Set this process's draft side: JPEGs read by :func:`read_image` are reduced to no less than
+    ``side`` pixels on their shorter side (None: every pixel). Hashing workers call it at start."""
+    global _draft_side
+    _draft_side = side
 
 
 def _address_space_left() -> int | None:
@@ -337,11 +463,19 @@ def _address_space_left() -> int | None:
         return None
 
 
-def _check_memory(item_id: str | None, im: Image.Image) -> None:
+def _check_memory(item_id: str | None, im: Image.Image, file_bytes: int, stored_size: tuple[int, int]) -> None:
     """Refuse, from the header alone, an image this process has no memory to decode and hash."""
     if _memory_budget is None:
         return
-    need = decode_memory(im.mode, *im.size)
+    progressive = im.format == "JPEG" and bool(im.info.get("progressive") or im.info.get("progression"))
+    need = decode_memory(
+        im.mode,
+        *im.size,
+        file_bytes=file_bytes,
+        hash_bytes_per_pixel=_hash_bytes_per_pixel,
+        progressive=progressive,
+        stored_size=stored_size,
+    )
     if need > _memory_budget:
         mib = 1 << 20
         raise ImageDecodeError(
@@ -352,27 +486,46 @@ def _check_memory(item_id: str | None, im: Image.Image) -> None:
         )
 
 
-def _apply_orientation(im: Image.Image) -> Image.Image:
-    """Rotate/flip by the EXIF orientation tag; an invalid tag leaves the image as stored."""
+def _orientation(im: Image.Image) -> int:
+    """The EXIF orientation tag (1 to 8); an absent or invalid tag counts as 1 (as stored)."""
     try:
-        orientation = im.getexif().get(0x0112)
+        value = im.getexif().get(0x0112)
     except Exception:
-        return im
-    if orientation not in (2, 3, 4, 5, 6, 7, 8):
-        return im
-    return ImageOps.exif_transpose(im)
+        return 1
+    return value if value in (2, 3, 4, 5, 6, 7, 8) else 1
 
 
-def _int_gray(im: Image.Image) -> npt.NDArray[np.uint8]:
+def _orient(rgb: RGBArray, orientation: int) -> RGBArray:
+    """The array as ``ImageOps.exif_transpose`` would turn the image (tests check every tag).
+
+    Done on the array after Pillow's image is freed, so the turned copy is the only other
+    full-size buffer; tags 2 to 8 are Pillow's FLIP_LEFT_RIGHT, ROTATE_180, FLIP_TOP_BOTTOM,
+    TRANSPOSE, ROTATE_270, TRANSVERSE and ROTATE_90.
+    """
+    views = {
+        2: lambda a: a[:, ::-1],
+        3: lambda a: a[::-1, ::-1],
+        4: lambda a: a[::-1],
+        5: lambda a: a.transpose(1, 0, 2),
+        6: lambda a: a.transpose(1, 0, 2)[:, ::-1],
+        7: lambda a: a[::-1, ::-1].transpose(1, 0, 2),
+        8: lambda a: a.transpose(1, 0, 2)[::-1],
+    }
+    turn = views.get(orientation)
+    return rgb if turn is None else np.ascontiguousarray(turn(rgb))
+
+
+def _int_gray(im: Image.Image, tags: dict | None = None) -> npt.NDArray[np.uint8]:
     """An integer gray image scaled to 8 bits by the bit depth its file declares.
 
     Pillow loads 16-bit data and true 32-bit data alike into mode "I" (int32). A file that says
     it holds 32 bits per sample (a TIFF's BitsPerSample) keeps its top 8 bits, after shifting a
     signed range to start at 0, so a 32-bit image is scaled, not clipped to white (issue 16,
     item 16). Anything else is 16-bit data in a wider container: values above 65535 clip.
+    ``tags`` are the file's TIFF tags (a band cut from the image has none of its own).
     """
     arr = np.asarray(im)
-    tags = getattr(im, "tag_v2", None) or {}
+    tags = tags if tags is not None else (getattr(im, "tag_v2", None) or {})
     if im.mode == "I" and _first(tags.get(258)) == 32:
         if _first(tags.get(339)) == 2:  # SampleFormat: two's-complement signed
             return ((arr.astype(np.int64) + 2**31) >> 24).astype(np.uint8)
@@ -387,30 +540,55 @@ def _first(value: object) -> object:
     return value[0] if isinstance(value, tuple) and value else value
 
 
-def to_rgb(im: Image.Image) -> RGBArray:
-    """Convert a loaded Pillow image of any mode to a C-contiguous (H, W, 3) uint8 RGB array."""
+def _grey3(gray: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+    return np.repeat(gray[:, :, None], 3, axis=2)
+
+
+def _band_converter(im: Image.Image) -> Callable[[Image.Image], npt.NDArray[np.uint8]]:
+    """The conversion of one band of rows of ``im`` (same mode) to an (h, W, 3) uint8 array.
+
+    Every conversion here is per pixel (palette lookup, channel mixing, compositing on white,
+    bit-depth scaling), so converting band by band gives exactly the pixels of converting the
+    whole image, without a second full-size image in memory.
+    """
     mode = im.mode
     if mode == "RGB" and "transparency" not in im.info:
-        return _as_rgb_array(im)
+        return np.asarray
     if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
-        gray = _int_gray(im)
-        return np.ascontiguousarray(np.repeat(gray[:, :, None], 3, axis=2))
+        tags = dict(getattr(im, "tag_v2", None) or {})
+        return lambda band: _grey3(_int_gray(band, tags))
     if mode == "F":
-        gray = np.clip(np.nan_to_num(np.asarray(im, dtype=np.float32)), 0, 255).astype(np.uint8)
-        return np.ascontiguousarray(np.repeat(gray[:, :, None], 3, axis=2))
+        return lambda band: _grey3(np.clip(np.nan_to_num(np.asarray(band, dtype=np.float32)), 0, 255).astype(np.uint8))
     has_alpha = mode in ("RGBA", "LA", "PA", "RGBa", "La") or (mode in ("P", "L", "RGB") and "transparency" in im.info)
     if has_alpha:
-        rgba = im.convert("RGBA")
-        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return _as_rgb_array(Image.alpha_composite(white, rgba).convert("RGB"))
-    return _as_rgb_array(im.convert("RGB"))
+
+        def composite(band: Image.Image) -> npt.NDArray[np.uint8]:
+            rgba = band.convert("RGBA")
+            white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+            return np.asarray(Image.alpha_composite(white, rgba).convert("RGB"))
+
+        return composite
+    return lambda band: np.asarray(band.convert("RGB"))
 
 
-def _as_rgb_array(im: Image.Image) -> RGBArray:
-    arr = np.asarray(im, dtype=np.uint8)
-    if arr.ndim != 3 or arr.shape[2] != 3:
-        raise ImageDecodeError(None, f"unexpected decoded shape {arr.shape}")
-    return np.ascontiguousarray(arr)
+def to_rgb(im: Image.Image) -> RGBArray:
+    """Convert a loaded Pillow image of any mode to a C-contiguous (H, W, 3) uint8 RGB array.
+
+    Rows go over in bands of about 4 MB into one array allocated up front, so the peak is
+    Pillow's image plus the array (a whole-image ``convert("RGB")`` and ``np.asarray`` would add
+    Pillow's 4-byte RGB copy and ``tobytes``'s chunks and joined copy: 10 bytes a pixel more).
+    """
+    w, h = im.size
+    convert = _band_converter(im)
+    out = np.empty((h, w, 3), dtype=np.uint8)
+    rows = max(1, _BAND_BYTES // (4 * max(1, w)))
+    for y in range(0, h, rows):
+        band = im if rows >= h else im.crop((0, y, w, min(h, y + rows)))
+        arr = convert(band)
+        if arr.ndim != 3 or arr.shape[2] != 3 or arr.dtype != np.uint8:
+            raise ImageDecodeError(None, f"unexpected decoded shape {arr.shape}")
+        out[y : y + arr.shape[0]] = arr
+    return out
 
 
 def _describe(exc: BaseException) -> str:

@@ -26,7 +26,7 @@ import resource
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
@@ -41,10 +41,12 @@ from .errors import UsageError
 from .evaluate.codes import Codes, PairCounter
 from .evaluate.composite import composite_images, study_composite
 from .evaluate.index_speed import index_throughput
+from .evaluate.pairs import Evidence, ItemNames, composite_evidence, listed_summary
+from .evaluate.population import population_step
 from .evaluate.settings import StudySettings
 from .evaluate.study import study_hasher
 from .hashers import Hasher
-from .hashing import HashResult, LazySource, default_workers, open_pool, resolve_hashers
+from .hashing import HashResult, LazySource, decode_settings, default_workers, open_pool, resolve_hashers
 from .provenance import digest_lines, environment
 from .schema import (
     SCHEMA,
@@ -53,8 +55,10 @@ from .schema import (
     HasherResult,
     HashingRate,
     IndexTiming,
+    InputPopulation,
     Inputs,
     PeakMemory,
+    PopulationSet,
     Report,
     StageTiming,
     Timing,
@@ -112,6 +116,7 @@ class Studied:
     genuine: dict[str, npt.NDArray[np.int64]]
     seconds: dict[str, dict[str, float]]
     index: dict[str, IndexTiming]
+    evidence: dict[str, Evidence] = field(default_factory=dict)  # hashers' and composites' listed items
 
 
 def run(
@@ -145,7 +150,7 @@ def run(
     if write:
         from .report import write_report
 
-        write_report(report, run_dir)
+        write_report(report, run_dir, _item_tables(inputs, hashed, studied, [h.name for h in hashers]))
     return RunOutcome(run_dir, report)
 
 
@@ -220,8 +225,10 @@ def _hash_stages(
     """Hash references, queries and distractors (checkpointed, resumable) in one worker pool:
     the Dask client's, else a local pool when there is more than one worker."""
     pool = client
+    # one decoding for every stage and worker: decode mode, pixel limit (and how it was derived)
+    settings = decode_settings(hashers, workers, max_pixels=config.max_pixels or None, decode=config.decode)
     if client is None and workers > 1:
-        pool = open_pool(hashers, workers, preload=("hashbench.sources",))
+        pool = open_pool(hashers, workers, preload=("hashbench.sources",), settings=settings)
     stages: dict[str, StageTiming] = {}
     sets: dict[str, Sequence[tuple[str, LazySource]]] = {
         "references": [(it.id, DatasetSource(it)) for it in inputs.references],
@@ -241,6 +248,8 @@ def _hash_stages(
                 chunk_size=config.chunk_size,
                 progress=progress,
                 pool=pool,
+                max_pixels=config.max_pixels or None,
+                settings=settings,
             )
             stages[name] = cast(StageTiming, stage)
     finally:
@@ -272,6 +281,52 @@ def _group(item: datasets_mod.Item) -> str:
     return str(src.get("content_family") or src.get("dataset") or "other")
 
 
+def _query_ref(inputs: RunInputs, hashed: Hashed) -> npt.NDArray[np.int64]:
+    """The reference row each query (``<reference id>#<transform>``) was edited from."""
+    ref_row = {it.id: i for i, it in enumerate(inputs.references)}
+    return np.array([ref_row[qid.rsplit("#", 1)[0]] for qid in hashed.queries.ids], dtype=np.int64)
+
+
+def _impostor_labels(ev: Evidence, groups: tuple[list[str], list[str]]) -> list[str]:
+    """The group of each row of a matcher's impostor set (hashed references, then distractors)."""
+    assert ev.ref_rows is not None and ev.dis_rows is not None
+    return [groups[0][k] for k in ev.ref_rows.tolist()] + [groups[1][k] for k in ev.dis_rows.tolist()]
+
+
+def _population(config: RunConfig, inputs: RunInputs, hashed: Hashed) -> InputPopulation:
+    """The images of each set by family: redraws (synthetic draws made distinct) and, with a
+    quality hasher, how many hashes fall below the quality floor (the hard low-texture cases)."""
+    from .datasets.distinct import CRITERION
+
+    quality_name = next((h.name for h in hashed.references.hashers if h.has_quality), None)
+    out: InputPopulation = {
+        "criterion": CRITERION,
+        "distinct": all(
+            spec.params.get("distinct", True) not in (False, "false", "no", "0")
+            for spec in (*config.references, *config.distractors)
+            if spec.dataset == "synthetic"
+        ),
+        "references": {},
+        "distractors": {},
+    }
+    for key, items, res in (
+        ("references", inputs.references, hashed.references),
+        ("distractors", inputs.distractors, hashed.distractors),
+    ):
+        quality, ok = (res.quality.get(quality_name), res.ok[quality_name]) if quality_name else (None, None)
+        table: dict[str, PopulationSet] = {}
+        for k, it in enumerate(items):
+            entry = table.setdefault(_group(it), {"images": 0, "redrawn": 0, "redraws": 0})
+            redraw = int(it.source.get("redraw", 0))
+            entry["images"] += 1
+            entry["redrawn"] += int(redraw > 0)
+            entry["redraws"] += redraw
+            if quality is not None and ok is not None and ok[k]:
+                entry["low_quality"] = entry.get("low_quality", 0) + int(quality[k] < config.quality_floor)
+        out[key] = table  # type: ignore[literal-required]
+    return out
+
+
 def _settings(config: RunConfig, h: Hasher, progress: bool, counter: PairCounter | None) -> StudySettings:
     return StudySettings(
         name=h.name,
@@ -287,6 +342,7 @@ def _settings(config: RunConfig, h: Hasher, progress: bool, counter: PairCounter
         progress=progress,
         pair_histogram=counter,
         exact=h.exact,
+        max_listed=config.max_listed,
     )
 
 
@@ -299,14 +355,13 @@ def _study_hashers(
     counter: PairCounter | None,
 ) -> Studied:
     """Evaluate every hasher on its codes (:func:`study_hasher`) and time its indexes."""
-    ref_row = {it.id: i for i, it in enumerate(inputs.references)}
-    query_ids = [qid.rsplit("#", 1) for qid in hashed.queries.ids]
-    query_ref = np.array([ref_row[ref_id] for ref_id, _ in query_ids], dtype=np.int64)
-    query_transform = [transform for _, transform in query_ids]
+    query_ref = _query_ref(inputs, hashed)
+    query_transform = [qid.rsplit("#", 1)[1] for qid in hashed.queries.ids]
     groups = ([_group(it) for it in inputs.references], [_group(it) for it in inputs.distractors])
     studied = Studied({}, {}, {}, {})
     for h in hashers:
         refs, dis = _codes(hashed.references, h.name), _codes(hashed.distractors, h.name)
+        studied.evidence[h.name] = ev = Evidence()
         res, studied.genuine[h.name], studied.seconds[h.name] = study_hasher(
             h.nbits,
             refs,
@@ -316,9 +371,12 @@ def _study_hashers(
             dis,
             _settings(config, h, progress, counter),
             groups=groups,
+            evidence=ev,
         )
         studied.hashers[h.name] = {
             **res,
+            "listed": listed_summary(ev),
+            "population": population_step(ev, _impostor_labels(ev, groups), config.alpha),
             "library": h.library,
             "library_version": h.library_version(),
             "kind": h.kind,
@@ -349,7 +407,44 @@ def _study_composites(config: RunConfig, hashed: Hashed, studied: Studied) -> di
         )
         parts = [(n, config.thresholds[n], n in dihedral) for n in names]
         composites[spec.text] = study_composite(spec.op, parts, studied.genuine, images, config.alpha)
+        sets = (hashed.references, hashed.distractors)
+        ref_rows, dis_rows = (np.flatnonzero(np.logical_and.reduce([res.ok[n] for n in names])) for res in sets)
+        ev = composite_evidence(
+            [(images[n], t, d) for n, t, d in parts], spec.op, ref_rows, dis_rows, config.max_listed
+        )
+        studied.evidence[spec.text] = ev
+        composites[spec.text]["listed"] = listed_summary(ev)
     return composites
+
+
+def _item_tables(inputs: RunInputs, hashed: Hashed, studied: Studied, hasher_names: list[str]) -> Any:
+    """The rows of the per-item files (:class:`hashbench.report.writers.ItemTables`), by id."""
+    from .evaluate import pairs
+    from .report.writers import ItemTables
+
+    names = ItemNames(
+        ref_ids=[it.id for it in inputs.references],
+        dis_ids=[it.id for it in inputs.distractors],
+        ref_groups=[_group(it) for it in inputs.references],
+        dis_groups=[_group(it) for it in inputs.distractors],
+        query_ids=list(hashed.queries.ids),
+        query_transform=[qid.rsplit("#", 1)[1] for qid in hashed.queries.ids],
+        query_ref=_query_ref(inputs, hashed),
+    )
+    tables = ItemTables(matchers=list(studied.evidence))
+    for name, ev in studied.evidence.items():
+        quality = (hashed.references.quality.get(name), hashed.distractors.quality.get(name))
+        tables.false_matches += pairs.false_match_rows(name, ev, names, quality)
+        if name in hasher_names:
+            q = hashed.queries.quality.get(name)
+            tables.misses += pairs.miss_rows(name, ev, names, studied.genuine[name], q)
+    n_ref, n_dis = len(names.ref_ids), len(names.dis_ids)
+    columns = [pairs.per_image_column(ev, n_ref, n_dis) for ev in studied.evidence.values()]
+    ids = [*names.ref_ids, *names.dis_ids]
+    kinds = ["reference"] * n_ref + ["distractor"] * n_dis
+    groups = [*names.ref_groups, *names.dis_groups]
+    tables.per_image = [(ids[k], kinds[k], groups[k], *(c[k] for c in columns)) for k in range(len(ids))]
+    return tables
 
 
 # --- 5. the report ---------------------------------------------------------------------------
@@ -410,6 +505,7 @@ def _inputs_section(config: RunConfig, inputs: RunInputs, hashed: Hashed) -> Inp
             "transforms": [cast(Any, t.describe()) for t in inputs.suite],
         },
         "failures": [f for stage, res in hashed.by_stage() for f in _failures(stage, res)],
+        "population": _population(config, inputs, hashed),
     }
 
 

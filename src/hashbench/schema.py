@@ -40,6 +40,11 @@ __all__ = [
     "RecallAtPrecision",
     "Summary",
     "Quality",
+    "ListedItems",
+    "FamilyRate",
+    "Population",
+    "PopulationSet",
+    "InputPopulation",
     "HasherEvaluation",
     "HasherResult",
     "Composite",
@@ -315,6 +320,47 @@ class Quality(TypedDict):
     gated_images_impostor: int | None
 
 
+class ListedItems(TypedDict):
+    """What the run folder's per-item files hold for one matcher (docs/report-schema.md): the
+    true number of false matches and misses at ``threshold`` and how many of each are listed
+    (at most ``max_listed``; the smallest distances first, misses in query order). ``threshold``
+    for a hasher only (a composite's parts have theirs); ``misses`` for a hasher only."""
+
+    threshold: NotRequired[int]
+    max_listed: int
+    false_matches: int
+    false_matches_listed: int
+    misses: NotRequired[int]
+    misses_listed: NotRequired[int]
+
+
+class FamilyRate(TypedDict):
+    """All pairs of a set of images: ``count`` false matches in ``n`` pairs of ``images`` images,
+    the exact binomial interval and the image-level one (two-sided, the image as the sampling
+    unit), ``upper_one_sided`` the one-sided image-level upper bound at the report's confidence."""
+
+    images: int
+    count: int
+    n: int
+    rate: float | None
+    ci_pair_level: NotRequired[list[float]]
+    ci_image_level: NotRequired[list[float]]
+    upper_one_sided: NotRequired[float]
+    design_effect: NotRequired[float]
+
+
+class Population(TypedDict):
+    """``hashers[h]["population"]``: per-family rates and the sensitivity of the pooled rate to
+    the family mix (:mod:`hashbench.evaluate.population`); only when every false match is listed
+    (``complete``), else empty."""
+
+    complete: bool
+    by_group: dict[str, FamilyRate]
+    without: dict[str, FamilyRate]
+    pooled: NotRequired[FamilyRate]
+    equal_weights_rate: NotRequired[float | None]
+
+
 class HasherEvaluation(TypedDict):
     """What :func:`hashbench.evaluate.study.study_hasher` measures of one hasher's codes."""
 
@@ -330,6 +376,8 @@ class HasherEvaluation(TypedDict):
     operating_points: list[OperatingPoint]
     summary: Summary
     quality: NotRequired[Quality]
+    listed: NotRequired[ListedItems]
+    population: NotRequired[Population]
 
 
 class HasherResult(HasherEvaluation):
@@ -351,6 +399,7 @@ class Composite(TypedDict):
     pairs: Literal["ordered", "unordered"]
     tpr: Rate
     fpr_per_pair: Rate
+    listed: NotRequired[ListedItems]
 
 
 # --- inputs, environment, timing ------------------------------------------------------------
@@ -381,11 +430,32 @@ class Failure(TypedDict):
     reason: str
 
 
+class PopulationSet(TypedDict):
+    """The images of one set by family (``images``, how many were ``redrawn`` as the same picture
+    as an earlier draw, ``redraws`` in all; ``low_quality`` PDQ hashes below the floor, when a
+    PDQ hasher ran)."""
+
+    images: int
+    redrawn: int
+    redraws: int
+    low_quality: NotRequired[int]
+
+
+class InputPopulation(TypedDict):
+    """``inputs["population"]``: what the impostor images are and how they were made distinct."""
+
+    criterion: str
+    distinct: bool
+    references: dict[str, PopulationSet]
+    distractors: dict[str, PopulationSet]
+
+
 class Inputs(TypedDict):
     references: InputSet
     distractors: InputSet
     queries: QueryInputs
     failures: list[Failure]
+    population: NotRequired[InputPopulation]
 
 
 class Machine(TypedDict):
@@ -407,6 +477,8 @@ class StageTiming(TypedDict):
     chunks: int
     resumed_chunks: int
     wall_seconds: float
+    decoding: NotRequired[dict[str, Any]]  # DecodeSettings.describe(): decode mode, pixel limit (issue 18)
+    cpu: NotRequired[dict[str, Any]]  # HashResult.timing(): CPU beside wall, decode and each hasher apart
 
 
 class HashingRate(TypedDict):

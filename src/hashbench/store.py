@@ -91,6 +91,8 @@ def result_to_table(result: HashResult) -> pa.Table:
     meta = {
         "hashbench_version": __version__,
         "hashers": [h.describe() for h in result.hashers],
+        "decoding": result.settings,  # decode mode (draft: its measured distances), pixel limit
+        "timing": result.timing(),  # CPU seconds beside wall, decode and each hasher apart
     }
     table = pa.Table.from_pydict(cols, schema=SCHEMA)
     return table.replace_schema_metadata({"hashbench": json.dumps(meta, default=str)})
@@ -149,11 +151,12 @@ def hash_files_to_table(
     out: str | os.PathLike,
     *,
     workers: int,
-    max_pixels: int,
+    max_pixels: int | None,
     progress: bool,
     chunk_size: int | None = None,
     client: Any = None,
     fresh: bool = False,
+    decode: str = "full",
 ) -> tuple[HashResult, pa.Table]:
     """Hash files into the table at ``out``, resumably.
 
@@ -203,6 +206,7 @@ def hash_files_to_table(
             max_pixels=max_pixels,
             pool=client,
             fresh=fresh,
+            decode=decode,
         )
         table = result_to_table(result)
         write_table(table, out)

@@ -10,8 +10,8 @@ from .. import hashers as hashers_mod
 from ..errors import UsageError
 from ..files import find_images
 from ..hashers import Hasher
-from ..hashing import default_workers, hash_files
-from ..imageio import DEFAULT_MAX_PIXELS
+from ..hashing import HashResult, default_workers, hash_files
+from ..imageio import DECODE_MODES, DEFAULT_MAX_PIXELS
 from ..store import hash_files_to_table, result_to_table
 from . import HelpFormatter
 from .options import add_workers, positive_int
@@ -62,8 +62,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--max-pixels",
         type=positive_int,
-        default=DEFAULT_MAX_PIXELS,
-        help=f"refuse images with more pixels than this (default {DEFAULT_MAX_PIXELS:,})",
+        default=None,
+        help="refuse images with more pixels than this (default: what each worker's share of the "
+        f"available memory can decode and hash, at most {DEFAULT_MAX_PIXELS:,}; the output records it)",
+    )
+    p.add_argument(
+        "--decode",
+        choices=DECODE_MODES,
+        default="full",
+        help="full: every pixel; draft: JPEGs reduced by libjpeg to twice what the hashers need "
+        "(faster; the output records the draft-vs-full hash distances measured on a sample)",
     )
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.add_argument(
@@ -148,6 +156,7 @@ def run_hash(args: argparse.Namespace) -> int:
                     progress=progress,
                     client=client,
                     fresh=args.fresh,
+                    decode=args.decode,
                 )
         except KeyboardInterrupt:
             print(
@@ -158,20 +167,21 @@ def run_hash(args: argparse.Namespace) -> int:
             return 130
     else:
         result = hash_files(
-            found.paths, found.ids, hashers, workers=args.workers, max_pixels=args.max_pixels, progress=progress
+            found.paths,
+            found.ids,
+            hashers,
+            workers=args.workers,
+            max_pixels=args.max_pixels,
+            progress=progress,
+            decode=args.decode,
         )
         table = result_to_table(result)
         _print_csv(table)
     for item_id, reason in result.errors:
         print(f"hashbench: failed {item_id}: {reason}", file=sys.stderr)
     ok = result.ok
-    rows = []
-    for h in hashers:
-        n_ok = int(ok[h.name].sum())
-        secs = result.hash_seconds.get(h.name, 0.0)
-        rows.append([h.name, h.nbits, n_ok, len(result) - n_ok, f"{n_ok / secs:,.0f}" if secs > 0 and n_ok else "-"])
     summary_to = sys.stderr if not args.out else sys.stdout
-    print_table(["hasher", "bits", "hashed", "failed", "images/CPU-s (hash only)"], rows, file=summary_to)
+    _print_summary(result, hashers, summary_to)
     if args.out:
         print(f"wrote {len(table)} rows for {len(result)} images to {args.out}", file=summary_to)
     n_good = sum(int(m.sum()) for m in ok.values())
@@ -180,6 +190,41 @@ def run_hash(args: argparse.Namespace) -> int:
     if args.strict and result.errors:
         return 1
     return 0
+
+
+def _print_summary(result: HashResult, hashers: list[Hasher], file) -> None:
+    """Per hasher: hashed, failed, CPU seconds and images per CPU-second; then decoding, wall time
+    and how the images were decoded (pixel limit and its derivation; draft and its distances)."""
+    ok = result.ok
+    rows: list[list[object]] = []
+    for h in hashers:
+        n_ok = int(ok[h.name].sum())
+        secs = result.hash_seconds.get(h.name, 0.0)
+        rate = f"{n_ok / secs:,.0f}" if secs > 0 and n_ok else "-"
+        rows.append([h.name, h.nbits, n_ok, len(result) - n_ok, f"{secs:.2f}", rate])
+    n_dec = sum(e is None for e in result.decode_errors)
+    dec = result.decode_seconds
+    rows.append(["(decode)", "-", n_dec, len(result) - n_dec, f"{dec:.2f}", f"{n_dec / dec:,.0f}" if dec > 0 else "-"])
+    print_table(["hasher", "bits", "hashed", "failed", "CPU s", "images/CPU-s"], rows, file=file)
+    cpu = sum(w["cpu_seconds"] for w in result.workers.values())
+    print(
+        f"wall {result.wall_seconds:.2f} s; worker CPU {cpu:.2f} s over {len(result.workers)} worker(s)",
+        file=file,
+    )
+    limit = result.settings.get("pixel_limit")
+    if isinstance(limit, dict):
+        print(f"pixel limit {limit['max_pixels']:,}: {limit['derivation']}", file=file)
+    draft = result.settings.get("draft")
+    if isinstance(draft, dict):
+        print(f"decode draft: {draft['note']}", file=file)
+        dist = draft.get("distances")
+        if isinstance(dist, dict):
+            for name, d in dist["hashers"].items():
+                print(
+                    f"  {name}: draft vs full on {d['images']} sampled images ({dist['reduced']} reduced): "
+                    f"{d['identical']} identical, median {d['median']}, max {d['max']} bits",
+                    file=file,
+                )
 
 
 def _print_csv(table: pa.Table) -> None:

@@ -49,6 +49,7 @@ examples:
   hashbench impostors hashes.parquet --hasher pdq --threshold 31,40,50 --json > fpr.json
   hashbench impostors hashes.parquet --hasher phash --cluster tcp://10.0.0.5:8786
   hashbench impostors hashes.parquet --hasher pdq --cluster local     a cluster of this machine's cores
+  hashbench impostors hashes.parquet --hasher pdq --pairs matches.csv  name the matching pairs
 
 exit codes: 0 done; 2 usage error (bad table or rows, unknown hasher, unreachable scheduler)
 """
@@ -89,6 +90,19 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--skip-bad-rows",
         action="store_true",
         help="count the sound rows of a table with bad ones (listed on stderr and in --json) instead of refusing it",
+    )
+    listing = p.add_argument_group("pair list")
+    listing.add_argument(
+        "--pairs",
+        metavar="FILE",
+        default=None,
+        help="also write the matching pairs at each threshold to FILE (CSV, the columns of a run's false_matches.csv)",
+    )
+    listing.add_argument(
+        "--max-listed",
+        type=positive_int,
+        default=10_000,
+        help="pairs listed per threshold, smallest distance first (default 10,000; the true count is always stated)",
     )
     p.add_argument("--json", action="store_true", help="print the result as JSON (with the whole histogram)")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
@@ -158,7 +172,9 @@ def run_impostors(args: argparse.Namespace) -> int:
         raise UsageError(f"--block must be at least 1, got {args.block}")
     ids, codes, nbits, bad = _read_codes(args.table, args.hasher, args.skip_bad_rows)
     thresholds = _thresholds(args.threshold, args.hasher, nbits)
-    hist, computed_on, seconds = _count_pairs(args, codes, nbits, len(ids))
+    hist, computed_on, seconds, lists = _count_pairs(args, codes, nbits, len(ids), thresholds)
+    if args.pairs:
+        _write_pairs(args.pairs, args.hasher, ids, lists)
     n = len(ids)
     result = {
         "table": str(args.table),
@@ -214,36 +230,69 @@ def _read_codes(
 
 
 def _count_pairs(
-    args: argparse.Namespace, codes: npt.NDArray[np.uint8], nbits: int, n: int
-) -> tuple[npt.NDArray[np.int64], str, float]:
-    """The distance histogram of all n(n-1)/2 pairs, where it was computed, and the seconds it took."""
+    args: argparse.Namespace, codes: npt.NDArray[np.uint8], nbits: int, n: int, thresholds: list[int]
+) -> tuple[npt.NDArray[np.int64], str, float, list[Any]]:
+    """The distance histogram of all n(n-1)/2 pairs, where it was computed, the seconds it took
+    and, with ``--pairs``, the pairs listed at each threshold (from the same kernel pass)."""
     import numpy as np
 
     progress = not args.no_progress and sys.stderr.isatty()
     if n >= 2 and args.cluster:
-        return _count_pairs_on_cluster(args, codes, nbits, progress)
+        return _count_pairs_on_cluster(args, codes, nbits, progress, thresholds)
     t0 = time.perf_counter()
+    lists: list[Any] = []
     if n < 2:
         hist = np.zeros(nbits + 1, dtype=np.int64)
+    elif args.pairs:
+        from ..evaluate.pairs import impostor_pairs
+
+        hist, _, lists = impostor_pairs(codes, nbits, thresholds, args.max_listed, progress=progress)
     else:
         from ..evaluate import impostor_histogram
 
         hist = impostor_histogram(codes, nbits, progress=progress)
-    return hist, "this machine", time.perf_counter() - t0
+    return hist, "this machine", time.perf_counter() - t0, lists
 
 
 def _count_pairs_on_cluster(
-    args: argparse.Namespace, codes: npt.NDArray[np.uint8], nbits: int, progress: bool
-) -> tuple[npt.NDArray[np.int64], str, float]:
+    args: argparse.Namespace, codes: npt.NDArray[np.uint8], nbits: int, progress: bool, thresholds: list[int]
+) -> tuple[npt.NDArray[np.int64], str, float, list[Any]]:
     """The same histogram, split into blocks on a Dask cluster; timed from connection, not start-up."""
-    from ..cluster import impostor_histogram_on, session, worker_slots
+    from ..cluster import impostor_histogram_on, impostor_pairs_on, session, worker_slots
 
+    lists: list[Any] = []
     with session(args.cluster) as client:
         where = "a local Dask cluster" if args.cluster == "local" else f"the Dask cluster at {args.cluster}"
         computed_on = f"{where} ({worker_slots(client)} worker threads)"
         t0 = time.perf_counter()  # the count, not the cluster's start-up
-        hist = impostor_histogram_on(client, codes, nbits, block=args.block, progress=progress)
-    return hist, computed_on, time.perf_counter() - t0
+        if args.pairs:
+            cut = tuple(thresholds)
+            hist, _, lists = impostor_pairs_on(
+                client, codes, nbits, cut, args.max_listed, block=args.block, progress=progress
+            )
+        else:
+            hist = impostor_histogram_on(client, codes, nbits, block=args.block, progress=progress)
+    return hist, computed_on, time.perf_counter() - t0, lists
+
+
+def _write_pairs(path: str, hasher: str, ids: list[str], lists: list[Any]) -> None:
+    """The pair list as a CSV file with the columns of a run's false_matches.csv (no quality or
+    group: a hash table has neither), a comment line per threshold stating the true count."""
+    from ..atomic import atomic_write_bytes
+    from ..report.writers import FALSE_MATCH_COLUMNS, csv_bytes
+
+    rows = [
+        (hasher, str(pl.threshold), ids[a], ids[b], str(d), "", "", "", "", "")
+        for pl in lists
+        for a, b, d in zip(pl.a.tolist(), pl.b.tolist(), pl.distance.tolist(), strict=True)
+    ]
+    notes = [
+        f"# {hasher} at threshold {pl.threshold}: {pl.count:,} matching pairs, {pl.listed:,} listed" for pl in lists
+    ]
+    try:
+        atomic_write_bytes(path, csv_bytes(FALSE_MATCH_COLUMNS, rows, notes))
+    except OSError as exc:
+        raise UsageError(f"cannot write --pairs {path}: {exc.strerror or exc}") from None
 
 
 def _print_result(result: dict[str, Any], alpha: float) -> None:

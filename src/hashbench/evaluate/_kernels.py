@@ -337,14 +337,15 @@ def _count_two_rows(idx, m, stride, thr, cp, i, c0):  # type: ignore[no-untyped-
     s32 = np.int32(stride)
     inv = np.float32(1.0) / np.float32(stride)
     if stride <= FAST_SPLIT_STRIDE:  # a loop-invariant flag: LLVM unswitches the loop on it
-        _count_two_rows_as(ix, m, s32, inv, False, thr, cp, i, c0)
-    else:
-        _count_two_rows_as(ix, m, s32, inv, True, thr, cp, i, c0)
+        return _count_two_rows_as(ix, m, s32, inv, False, thr, cp, i, c0)
+    return _count_two_rows_as(ix, m, s32, inv, True, thr, cp, i, c0)
 
 
 @njit(nogil=True, cache=True)
 def _count_two_rows_as(ix, m, s32, inv, corrected, thr, cp, i, c0):  # type: ignore[no-untyped-def]
-    """:func:`_count_two_rows`'s loops (``corrected``: see :func:`_split_index`)."""
+    """:func:`_count_two_rows`'s loops (``corrected``: see :func:`_split_index`); returns the
+    number of matches found, summed over the thresholds (0: nothing to list)."""
+    found = 0
     for q in range(thr.shape[0]):
         lim = thr[q]
         row = cp[q]
@@ -358,6 +359,8 @@ def _count_two_rows_as(ix, m, s32, inv, corrected, thr, cp, i, c0):  # type: ign
             col[k] += np.int32(a + b)
         row[i] += sa
         row[i + 1] += sb
+        found += sa + sb
+    return found
 
 
 @njit(nogil=True, cache=True)
@@ -369,14 +372,15 @@ def _count_row_halves(idx, half, stride, thr, cp, i, c0):  # type: ignore[no-unt
     s32 = np.int32(stride)
     inv = np.float32(1.0) / np.float32(stride)
     if stride <= FAST_SPLIT_STRIDE:  # a loop-invariant flag: LLVM unswitches the loop on it
-        _count_row_halves_as(ix, half, s32, inv, False, thr, cp, i, c0)
-    else:
-        _count_row_halves_as(ix, half, s32, inv, True, thr, cp, i, c0)
+        return _count_row_halves_as(ix, half, s32, inv, False, thr, cp, i, c0)
+    return _count_row_halves_as(ix, half, s32, inv, True, thr, cp, i, c0)
 
 
 @njit(nogil=True, cache=True)
 def _count_row_halves_as(ix, half, s32, inv, corrected, thr, cp, i, c0):  # type: ignore[no-untyped-def]
-    """:func:`_count_row_halves`'s loops (``corrected``: see :func:`_split_index`)."""
+    """:func:`_count_row_halves`'s loops (``corrected``: see :func:`_split_index`); returns the
+    number of matches found, summed over the thresholds."""
+    found = 0
     for q in range(thr.shape[0]):
         lim = thr[q]
         row = cp[q]
@@ -389,6 +393,8 @@ def _count_row_halves_as(ix, half, s32, inv, corrected, thr, cp, i, c0):  # type
             lo[k] += a
             hi[k] += b
         row[i] += s
+        found += s
+    return found
 
 
 @njit(nogil=True, cache=True)
@@ -398,6 +404,81 @@ def _count_one(d, thr, cp, i, c):  # type: ignore[no-untyped-def]
         if d <= thr[q]:
             cp[q, i] += 1
             cp[q, c] += 1
+
+
+# --------------------------------------------------------------------------------------------
+# pair listing: the pairs within the thresholds, smallest first, in a bounded buffer
+# --------------------------------------------------------------------------------------------
+
+
+@njit(nogil=True, cache=True)
+def pair_key(d, a, b, n_key):  # type: ignore[no-untyped-def]
+    """One int64 that sorts pairs by (distance, image a, image b): ``(d * n + a) * n + b``.
+
+    Keeping the smallest keys makes the listed pairs the same whatever the thread count or
+    tiling (which pairs a thread meets first depends on both)."""
+    return (np.int64(d) * n_key + a) * n_key + b
+
+
+@njit(nogil=True, cache=True)
+def _list_pair(d, a, b, thr, keys, fill, n_key):  # type: ignore[no-untyped-def]
+    """Add pair ``(a, b)`` at distance ``d`` to the buffer of every threshold it is within.
+
+    ``keys[q]`` holds ``2 * cap`` slots; when full it is sorted and cut to its ``cap`` smallest
+    keys, so a thread keeps the ``cap`` smallest pairs it met at O(1) amortised cost per pair."""
+    cap2 = keys.shape[1]
+    for q in range(thr.shape[0]):
+        if d <= thr[q]:
+            f = fill[q]
+            keys[q, f] = pair_key(d, a, b, n_key)
+            f += 1
+            if f == cap2:
+                keys[q, :] = np.sort(keys[q, :])
+                f = cap2 // 2
+            fill[q] = f
+
+
+@njit(nogil=True, cache=True)
+def _list_two_rows(idx, m, stride, thr, keys, fill, i, c0, n_key):  # type: ignore[no-untyped-def]
+    """List the matches of :func:`_two_rows_pair_index`'s output (scalar: only called when the
+    counting pass found one)."""
+    for k in range(m):
+        x = np.int64(idx[k])
+        d1 = x // stride
+        _list_pair(d1, i, c0 + k, thr, keys, fill, n_key)
+        _list_pair(x - d1 * stride, i + 1, c0 + k, thr, keys, fill, n_key)
+
+
+@njit(nogil=True, cache=True)
+def _list_row_halves(idx, half, stride, thr, keys, fill, i, c0, n_key):  # type: ignore[no-untyped-def]
+    """List the matches of :func:`_row_pair_index`'s output (scalar, as :func:`_list_two_rows`)."""
+    for k in range(half):
+        x = np.int64(idx[k])
+        d1 = x // stride
+        _list_pair(d1, i, c0 + k, thr, keys, fill, n_key)
+        _list_pair(x - d1 * stride, i, c0 + half + k, thr, keys, fill, n_key)
+
+
+def list_buffers(nthreads: int, nthr: int, cap: int, n_images: int, stride: int) -> tuple[np.ndarray, np.ndarray]:
+    """Empty per-thread listing buffers for :func:`_accumulate_pair_histogram` (no slots when
+    ``cap`` is 0 or there is no threshold: nothing is listed)."""
+    if cap < 0:
+        raise ValueError(f"max_listed must be >= 0, got {cap}")
+    slots = 2 * cap if nthr else 0
+    if slots and float(stride) * float(n_images) ** 2 >= 2.0**62:
+        raise ValueError(f"cannot list pairs of {n_images} images of {stride - 1} bits (a pair key overflows)")
+    return np.zeros((nthreads, nthr, slots), np.int64), np.zeros((nthreads, nthr), np.int64)
+
+
+def merge_listed(keys: np.ndarray, fill: np.ndarray, cap: int) -> list[np.ndarray]:
+    """Per threshold, the ``cap`` smallest keys over all threads, sorted: each thread kept at
+    least its ``cap`` smallest, so these are the ``cap`` smallest of all."""
+    out = []
+    for q in range(keys.shape[1]):
+        parts = [keys[p, q, : fill[p, q]] for p in range(keys.shape[0])]
+        merged = np.sort(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
+        out.append(merged[:cap])
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -419,7 +500,9 @@ def _flush(counts32, counts64):  # type: ignore[no-untyped-def]
 
 
 @njit(parallel=True, nogil=True, cache=True)
-def _accumulate_pair_histogram(a_cols, b_cols, block, triangle, t0, t1, hist2, hist1, flush_pairs, thr, counts):  # type: ignore[no-untyped-def]
+def _accumulate_pair_histogram(
+    a_cols, b_cols, block, triangle, t0, t1, hist2, hist1, flush_pairs, thr, counts, keys, fill
+):  # type: ignore[no-untyped-def]
     """Add the pairs of tiles ``t0 .. t1-1`` to the per-thread histograms; return their number.
 
     ``triangle``: ``a_cols is b_cols`` and only pairs ``i < j`` count; otherwise every
@@ -440,6 +523,14 @@ def _accumulate_pair_histogram(a_cols, b_cols, block, triangle, t0, t1, hist2, h
     len(thr), n_images)``; the caller sums its first axis (no atomics). With no threshold the
     counting is skipped outright. int32 counts (8 vector lanes): an image is in fewer than
     ``2**31`` pairs.
+
+    Pair listing (with thresholds, when ``keys`` has slots): thread ``p`` keeps in ``keys[p, q,
+    :fill[p, q]]`` the smallest :func:`pair_key` of the pairs within ``thr[q]`` it met (at least
+    the ``keys.shape[2] // 2`` smallest, or all of them); images are numbered as for the counts.
+    The counting pass already says how many matches a run of columns holds, so a run without
+    one (nearly all of them when matches are rare) costs nothing more; only a run with a match is
+    scanned again, in scalar code. ``keys`` is int64 ``(nthreads, len(thr), 2 * cap)``, ``fill``
+    int64 ``(nthreads, len(thr))``.
     """
     n_a = a_cols.shape[1]
     n_b = b_cols.shape[1]
@@ -448,11 +539,15 @@ def _accumulate_pair_histogram(a_cols, b_cols, block, triangle, t0, t1, hist2, h
     bounds = _split_tiles(n_a, n_b, block, triangle, t0, t1, nthreads)
     counted = np.zeros(nthreads, np.int64)
     per_image = thr.shape[0] > 0
+    listing = per_image and keys.shape[2] > 0
     off = 0 if triangle else n_a
+    n_key = n_a if triangle else n_a + n_b
     for p in prange(nthreads):
         h64 = hist2[p]
         h1 = hist1[p]
         cp = counts[p]
+        kp = keys[p]
+        fp = fill[p]
         h32 = np.zeros(stride * stride, np.int32)
         idx = np.empty(block, np.uint32)  # unsigned: no negative-index wraparound per increment
         dist = np.empty(2 * block, np.int32)
@@ -480,21 +575,23 @@ def _accumulate_pair_histogram(a_cols, b_cols, block, triangle, t0, t1, hist2, h
                             _row_pair_index(a_cols, i, b_cols, i + 1, half, stride, idx, dist)
                             for k in range(half):
                                 h32[idx[k]] += 1
-                            if per_image:
-                                _count_row_halves(idx, half, stride, thr, cp, i, off + i + 1)
+                            if per_image and _count_row_halves(idx, half, stride, thr, cp, i, off + i + 1) and listing:
+                                _list_row_halves(idx, half, stride, thr, kp, fp, i, off + i + 1, n_key)
                         if (j1 - i - 1) & 1:
                             d = _distance(a_cols, i, b_cols, j1 - 1)
                             h1[d] += 1
                             if per_image:
                                 _count_one(d, thr, cp, i, off + j1 - 1)
+                                if listing:
+                                    _list_pair(d, i, off + j1 - 1, thr, kp, fp, n_key)
                 else:
                     m = j1 - j0
                     for i in range(i0, i1 - 1, 2):
                         _two_rows_pair_index(a_cols, i, b_cols, j0, m, stride, idx, dist)
                         for k in range(m):
                             h32[idx[k]] += 1
-                        if per_image:
-                            _count_two_rows(idx, m, stride, thr, cp, i, off + j0)
+                        if per_image and _count_two_rows(idx, m, stride, thr, cp, i, off + j0) and listing:
+                            _list_two_rows(idx, m, stride, thr, kp, fp, i, off + j0, n_key)
                     if (i1 - i0) & 1:  # the last row alone: its two halves of columns paired
                         i = i1 - 1
                         half = m // 2
@@ -502,13 +599,15 @@ def _accumulate_pair_histogram(a_cols, b_cols, block, triangle, t0, t1, hist2, h
                             _row_pair_index(a_cols, i, b_cols, j0, half, stride, idx, dist)
                             for k in range(half):
                                 h32[idx[k]] += 1
-                            if per_image:
-                                _count_row_halves(idx, half, stride, thr, cp, i, off + j0)
+                            if per_image and _count_row_halves(idx, half, stride, thr, cp, i, off + j0) and listing:
+                                _list_row_halves(idx, half, stride, thr, kp, fp, i, off + j0, n_key)
                         if m & 1:
                             d = _distance(a_cols, i, b_cols, j1 - 1)
                             h1[d] += 1
                             if per_image:
                                 _count_one(d, thr, cp, i, off + j1 - 1)
+                                if listing:
+                                    _list_pair(d, i, off + j1 - 1, thr, kp, fp, n_key)
                 bi, bj = _next_tile(bi, bj, n_b, block, triangle)
         _flush(h32, h64)
     return counted.sum()

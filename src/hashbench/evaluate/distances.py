@@ -86,9 +86,12 @@ def _histogram(
     progress: bool,
     desc: str,
     thresholds: tuple[int, ...] = (),
-) -> tuple[np.ndarray, np.ndarray]:
-    """The histogram and the ``(len(thresholds), n_images)`` per-image match counts (images:
-    the rows of ``a``, then, unless ``triangle``, those of ``b``)."""
+    max_listed: int = 0,
+) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """The histogram, the ``(len(thresholds), n_images)`` per-image match counts (images: the
+    rows of ``a``, then, unless ``triangle``, those of ``b``) and, per threshold, the sorted keys
+    (:func:`hashbench.evaluate.pairs.decode_keys`) of at most ``max_listed`` pairs within it,
+    smallest distance first."""
     if not 1 <= block <= MAX_BLOCK:
         raise ValueError(f"block must be in 1..{MAX_BLOCK}, got {block}")
     n_a = a_cols.shape[1]
@@ -97,11 +100,13 @@ def _histogram(
     thr = _thresholds(thresholds)
     n_images = n_a if triangle else n_a + n_b
     if n_a == 0 or n_b == 0:
-        return np.zeros(stride, dtype=np.int64), np.zeros((len(thr), n_images), dtype=np.int64)
+        empty = [np.zeros(0, dtype=np.int64) for _ in thr]
+        return np.zeros(stride, dtype=np.int64), np.zeros((len(thr), n_images), dtype=np.int64), empty
     nthreads = numba.get_num_threads()
     hist2 = np.zeros((nthreads, stride * stride), dtype=np.int64)
     hist1 = np.zeros((nthreads, stride), dtype=np.int64)
     counts = np.zeros((nthreads, len(thr), n_images if len(thr) else 0), dtype=np.int32)
+    keys, fill = _kernels.list_buffers(nthreads, len(thr), max_listed, n_images, stride)
     total = n_a * (n_a - 1) // 2 if triangle else n_a * n_b
     n_tiles = int(_kernels._tile_count(n_a, n_b, block, triangle))
     steps = min(n_tiles, max(1, total // _PAIRS_PER_PROGRESS_STEP)) if progress else 1
@@ -111,7 +116,7 @@ def _histogram(
             t0, t1 = n_tiles * s // steps, n_tiles * (s + 1) // steps
             done = int(
                 _kernels._accumulate_pair_histogram(
-                    a_cols, b_cols, block, triangle, t0, t1, hist2, hist1, _FLUSH_PAIRS, thr, counts
+                    a_cols, b_cols, block, triangle, t0, t1, hist2, hist1, _FLUSH_PAIRS, thr, counts, keys, fill
                 )
             )
             counted += done
@@ -119,7 +124,8 @@ def _histogram(
     if counted != total:  # cheap guard on the tiling arithmetic
         raise RuntimeError(f"histogram kernel counted {counted} pairs, expected {total}")
     per_image = counts.sum(axis=0, dtype=np.int64) if len(thr) else np.zeros((0, n_images), dtype=np.int64)
-    return _kernels._fold_pair_histogram(hist2, hist1), per_image
+    listed = _kernels.merge_listed(keys, fill, max_listed)
+    return _kernels._fold_pair_histogram(hist2, hist1), per_image, listed
 
 
 def _thresholds(thresholds: tuple[int, ...]) -> np.ndarray:
@@ -168,7 +174,7 @@ def impostor_histogram_with_counts(
     """
     arr, nbits = _checked_codes(codes, nbits, "codes")
     cols = _columns(arr)
-    return _histogram(cols, cols, nbits, block, True, progress, "impostor pairs", tuple(thresholds))
+    return _histogram(cols, cols, nbits, block, True, progress, "impostor pairs", tuple(thresholds))[:2]
 
 
 def cross_histogram(
@@ -210,7 +216,7 @@ def cross_histogram_with_counts(
     b, _ = _checked_codes(codes_b, nbits, "codes_b")
     if a.shape[1] != b.shape[1]:
         raise ValueError(f"code widths differ: {a.shape[1]} vs {b.shape[1]} bytes")
-    hist, counts = _histogram(_columns(a), _columns(b), nbits, block, False, False, "cross pairs", tuple(thresholds))
+    hist, counts, _ = _histogram(_columns(a), _columns(b), nbits, block, False, False, "cross pairs", tuple(thresholds))
     return hist, counts[:, : len(a)], counts[:, len(a) :]
 
 

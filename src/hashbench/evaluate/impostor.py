@@ -15,6 +15,7 @@ import numpy.typing as npt
 
 from ..schema import GroupImpostor, Impostor
 from .codes import Codes, ImpostorImages, PairCounting, impostor_images
+from .pairs import PairList, impostor_pairs
 
 __all__ = ["ImpostorStep", "impostor_step"]
 
@@ -34,6 +35,7 @@ class ImpostorStep:
     section: Impostor
     per_image: npt.NDArray[np.int64] | None = None
     per_image_ungated: npt.NDArray[np.int64] | None = None
+    pairs: PairList | None = None  # the false matches at the threshold, listed by the same pass
 
 
 def impostor_step(
@@ -44,16 +46,29 @@ def impostor_step(
     floor: int | None,
     groups: tuple[npt.ArrayLike, npt.ArrayLike] | None = None,
     threshold: int | None = None,
+    max_listed: int | None = None,
 ) -> ImpostorStep:
     """Count the impostor pairs: all of them, within each group, and those that pass the gate.
 
     Dihedral matching counts ordered (query, listed) pairs, plain matching unordered pairs
     (``count``). ``floor``: the quality floor when this hasher is gated, else None.
-    ``threshold``: for plain matching, also count each image's matches at it (same pass).
+    ``threshold``: for plain matching, also count each image's matches at it (same pass), and
+    with ``max_listed`` list up to that many of the pairs within it (:mod:`.pairs`).
     """
     imp = impostor_images(refs, distractors, dihedral=count.dihedral, with_quality=floor is not None)
     images = imp.images
-    hist, per_image = _count(count, images, np.arange(len(imp)), threshold, progress=True)
+    pairs = None
+    if max_listed is not None and threshold is not None and not count.dihedral:
+        if count.counter is not None:  # on a cluster: each block lists its own, merged exactly
+            hist, counts, (pairs,) = count.counter(
+                images.codes, count.nbits, None, thresholds=(threshold,), max_listed=max_listed
+            )
+        else:
+            show = count.progress and len(imp) > 20_000
+            hist, counts, (pairs,) = impostor_pairs(images.codes, count.nbits, (threshold,), max_listed, progress=show)
+        per_image: npt.NDArray[np.int64] | None = counts[0]
+    else:
+        hist, per_image = _count(count, images, np.arange(len(imp)), threshold, progress=True)
     section: Impostor = {
         "pairs": "ordered" if count.dihedral else "unordered",
         "n_images": len(imp),
@@ -67,7 +82,7 @@ def impostor_step(
         section["gated_images"] = int(len(imp) - len(keep))
         hist_ungated, per_image_ungated = _count(count, images, keep, threshold, progress=False)
         section["histogram_ungated"] = hist_ungated.tolist()
-    return ImpostorStep(imp, hist, section, per_image, per_image_ungated)
+    return ImpostorStep(imp, hist, section, per_image, per_image_ungated, pairs)
 
 
 def _count(

@@ -33,6 +33,7 @@ class StudySettings:
     progress: bool = False
     pair_histogram: PairCounter | None = None
     exact: bool = False
+    max_listed: int = 10_000  # false matches and misses listed (hashbench.evaluate.pairs)
 
     def __post_init__(self) -> None:
         if self.exact and self.threshold != 0:

@@ -54,6 +54,7 @@ from .composite import composite_images, study_composite
 from .curves import curves_step
 from .genuine import Genuine, genuine_step
 from .impostor import ImpostorStep, impostor_step
+from .pairs import Evidence, record_evidence
 from .per_query import per_query_step
 from .record import rate_dict
 from .settings import StudySettings
@@ -92,13 +93,15 @@ def study_hasher(
     distractors: Codes,
     s: StudySettings,
     groups: tuple[npt.ArrayLike, npt.ArrayLike] | None = None,
+    evidence: Evidence | None = None,
 ) -> tuple[HasherEvaluation, npt.NDArray[np.int64], dict[str, float]]:
     """Evaluate one hasher: (its report section, genuine distance per query or -1, step timings).
 
     ``query_ref[i]`` is the row in ``refs`` that query ``i`` was edited from (-1: unknown).
     ``groups`` (a label per reference row and per distractor row, such as the image family)
     adds an impostor histogram of the pairs within each group: false-positive rates depend on
-    what the images look like, and this shows by how much.
+    what the images look like, and this shows by how much. ``evidence``, when given, is filled
+    with the false matches, misses and per-image counts at the threshold (:mod:`.pairs`).
     """
     floor = _gate_floor(s, refs, queries)
     count = PairCounting(nbits, s.dihedral, s.progress, s.pair_histogram)
@@ -106,7 +109,12 @@ def study_hasher(
     with timed("genuine", tm):
         gen = genuine_step(nbits, refs, queries, query_ref, query_transform, dihedral=s.dihedral, floor=floor)
     with timed("impostor", tm):
-        imp = impostor_step(refs, distractors, count, floor=floor, groups=groups, threshold=s.threshold)
+        listed = s.max_listed if evidence is not None else None
+        imp = impostor_step(
+            refs, distractors, count, floor=floor, groups=groups, threshold=s.threshold, max_listed=listed
+        )
+        if evidence is not None:  # the pairs' listing is impostor work (an exact pass when dihedral)
+            record_evidence(evidence, imp, gen, s.threshold, floor, s.dihedral, s.max_listed)
     with timed("operating_points", tm):
         operating = operating_points_step(
             gen, query_ref, imp.images, count, s.target_fprs, seed=s.seed, alpha=s.alpha, exact=s.exact

@@ -108,6 +108,12 @@ class Hasher(ABC):
         library: the backing distribution's name, for reports.
         same_as_variant0_of: a hasher whose variant 0 equals this one's hash (see below).
         default_threshold: the named operating point (see the property).
+        bytes_per_pixel: memory ``hash_one`` needs per image pixel on top of the shared decoded
+            array (measured for the built-ins, benchmarks/peak_rss.py); None: not declared, a
+            conservative figure is assumed (:data:`hashbench.imageio.HASH_BYTES_PER_PIXEL`).
+        decode_size: the side this hasher reduces every image to before hashing it (pHash 32,
+            PDQ 64), so ``decode = "draft"`` may hand it any image whose shorter side is twice
+            that; None: it reads every pixel (a draft decode then keeps the full size).
     """
 
     # Not ClassVar: the command hasher sets these per instance (its name, width and exactness
@@ -124,6 +130,8 @@ class Hasher(ABC):
     #: Name of a hasher whose variant 0 and quality are exactly this hasher's output. When both
     #: run on the same images, the pipeline computes only that one (pdq from pdq8 halves PDQ cost).
     same_as_variant0_of: ClassVar[str | None] = None
+    bytes_per_pixel: float | None = None  # not ClassVar: PDQ sets it per backend
+    decode_size: ClassVar[int | None] = None
 
     @property
     def nbytes(self) -> int:

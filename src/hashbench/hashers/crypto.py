@@ -35,6 +35,8 @@ class CryptoHasher(Hasher):
     default_threshold = 0  # only identical bytes match
     needs = "bytes"
     library = "hashlib"
+    #: A decoded file's bytes are already counted by the decoder; pixel-only items are not decoded.
+    bytes_per_pixel = 0.0
     algorithm: ClassVar[str]
 
     def library_version(self) -> str:

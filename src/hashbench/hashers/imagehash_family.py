@@ -4,6 +4,10 @@ Each hasher calls the imagehash function on ``PIL.Image.fromarray(pixels)`` of t
 array, so its hex form is exactly ``str(imagehash.<function>(image))`` and users can compare
 hashbench's output with hashes they already have. Codes are the flattened hash bits, most
 significant first (imagehash's own bit order).
+
+The grey-level hashers (all but colorhash) start with ``image.convert("L")``; they are handed
+that grey image, made band by band (:func:`grey_image`), instead of a full RGB copy: the same
+bits, and 2 bytes a pixel of working memory instead of 5 (issue 18: bounded memory per image).
 """
 
 from __future__ import annotations
@@ -38,12 +42,38 @@ class ImageHashHasher(Hasher):
     library = "ImageHash"
     function: ClassVar[Callable[..., imagehash.ImageHash]]
     kwargs: ClassVar[dict[str, object]] = {}
+    #: The grey image (1 byte a pixel) and imagehash's own convert("L") copy of it (1 more).
+    bytes_per_pixel = 2.0
+    #: True for hashers that start with convert("L"): they get the grey image.
+    grey: ClassVar[bool] = True
 
-    def hash_one(self, item: ImageItem) -> HashOutput:
+    def image(self, item: ImageItem) -> Image.Image:
+        """What the imagehash function is called on: the grey image, or RGB for colour hashers."""
         if item.pixels is None:
             raise HasherError(f"{self.name} needs decoded pixels")
-        h = type(self).function(Image.fromarray(item.pixels), **self.kwargs)
+        return grey_image(item.pixels) if self.grey else Image.fromarray(item.pixels)
+
+    def hash_one(self, item: ImageItem) -> HashOutput:
+        h = type(self).function(self.image(item), **self.kwargs)
         return HashOutput(code=pack_bits(h.hash.reshape(-1), self.nbits))
+
+
+#: Rows converted to grey at a time (about 4 MB of RGB per band).
+_BAND_BYTES = 4 << 20
+
+
+def grey_image(pixels: np.ndarray) -> Image.Image:
+    """``Image.fromarray(pixels).convert("L")``, built band by band of rows.
+
+    Pillow's RGB-to-L conversion is per pixel, so the bands give exactly its pixels; only one
+    band of RGB exists as a Pillow image at a time, instead of a 4-byte-a-pixel copy of the whole.
+    """
+    h, w = pixels.shape[:2]
+    out = np.empty((h, w), dtype=np.uint8)
+    rows = max(1, _BAND_BYTES // (3 * max(1, w)))
+    for y in range(0, h, rows):
+        out[y : y + rows] = np.asarray(Image.fromarray(pixels[y : y + rows]).convert("L"))
+    return Image.fromarray(out)
 
 
 @register("phash")
@@ -51,6 +81,7 @@ class PHash(ImageHashHasher):
     name = "phash"
     nbits = 64
     default_threshold = 10  # a common imagehash pHash cut-off
+    decode_size = 32  # resized to 32x32 before its DCT
     function = staticmethod(imagehash.phash)
     description = "perceptual hash: DCT of a 32x32 greyscale image, 8x8 low frequencies"
 
@@ -60,6 +91,7 @@ class PHash16(ImageHashHasher):
     name = "phash16"
     nbits = 256
     default_threshold = 40
+    decode_size = 64
     function = staticmethod(imagehash.phash)
     kwargs = {"hash_size": 16}
     description = "pHash with hash_size=16 (256 bits), the size Thorn's Safer matches with"
@@ -70,6 +102,7 @@ class DHash(ImageHashHasher):
     name = "dhash"
     nbits = 64
     default_threshold = 10
+    decode_size = 9  # 9x8
     function = staticmethod(imagehash.dhash)
     description = "difference hash: signs of horizontal gradients on a 9x8 greyscale image"
 
@@ -79,6 +112,7 @@ class AHash(ImageHashHasher):
     name = "ahash"
     nbits = 64
     default_threshold = 10
+    decode_size = 8
     function = staticmethod(imagehash.average_hash)
     description = "average hash: 8x8 greyscale pixels above their mean"
 
@@ -94,10 +128,12 @@ class WHash(ImageHashHasher):
     function = staticmethod(imagehash.whash)
     description = "wavelet hash: Haar wavelet low frequencies, 8x8"
 
+    #: Resized to the largest power of 2 within its shorter side (so it reads every pixel: no
+    #: decode_size), as float64 (8 bytes a pixel) through a full Haar decomposition.
+    bytes_per_pixel = 40.0
+
     def hash_one(self, item: ImageItem) -> HashOutput:
-        if item.pixels is None:
-            raise HasherError(f"{self.name} needs decoded pixels")
-        return HashOutput(code=pack_bits(whash_bits(Image.fromarray(item.pixels)).reshape(-1), self.nbits))
+        return HashOutput(code=pack_bits(whash_bits(self.image(item)).reshape(-1), self.nbits))
 
 
 @register("colorhash")
@@ -105,6 +141,8 @@ class ColorHash(ImageHashHasher):
     name = "colorhash"
     nbits = 42
     default_threshold = 4
+    grey = False
+    bytes_per_pixel = 24.0  # an RGB copy, its grey and HSV images, and float arrays of them
     function = staticmethod(imagehash.colorhash)
     description = "colour hash: HSV colour-fraction histogram, 14 bins x 3 bits (binbits=3)"
 

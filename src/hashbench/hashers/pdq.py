@@ -29,6 +29,9 @@ __all__ = ["PDQHasher", "PDQDihedralHasher", "BACKEND_ENV", "BACKENDS", "pdq_bac
 BACKEND_ENV = "HASHBENCH_PDQ_BACKEND"
 #: The backends, default first: hashbench's numba kernels, then the pdqhash bindings.
 BACKENDS = ("numba", "pdqhash")
+#: Working memory per pixel on top of the decoded array, by backend (benchmarks/peak_rss.py).
+NUMBA_BYTES_PER_PIXEL = 1.0
+PDQHASH_BYTES_PER_PIXEL = 40.0
 
 
 def pdq_backend() -> str:
@@ -61,8 +64,17 @@ def _pixels(item: ImageItem) -> np.ndarray:
 class _PDQBackend(Hasher):
     """What both PDQ hashers share: the backend chosen at construction, shown in ``describe()``."""
 
+    #: PDQ filters the image down to a 64x64 buffer, but with a tent window of 1/128 of each side:
+    #: the result depends on the resolution it starts from. Meta's own tools (the PHP, Python and
+    #: Rust ports) downsample to 512 first; measured on the sample photos, a draft at 128 (2 x 64)
+    #: moved PDQ by a median 14 bits, 32 at the 90th percentile (docs/decode.md).
+    decode_size = 512
+
     def __init__(self) -> None:
         self.backend = pdq_backend()  # a plain string: the hasher pickles to workers with it
+        # Measured (benchmarks/peak_rss.py): the kernels keep a ring of rows and a 64-column strip;
+        # pdqhash makes float64 luma temporaries and two full-size float32 buffers.
+        self.bytes_per_pixel = NUMBA_BYTES_PER_PIXEL if self.backend == "numba" else PDQHASH_BYTES_PER_PIXEL
 
     def describe(self) -> dict[str, object]:
         return {**super().describe(), "backend": self.backend}

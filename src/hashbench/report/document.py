@@ -1127,10 +1127,13 @@ def _provenance(report: Report) -> list[Block]:
 
 def build_document(report: Report) -> list[Block]:
     """Every block of the report, in order."""
+    from .population import population_blocks  # it builds blocks of this module
+
     return [
         *_intro(report),
         *_headline(report),
         *_by_group(report),
+        *population_blocks(report),
         *_operational(report),
         *_operating_points(report),
         *_summaries(report),

@@ -12,6 +12,12 @@ full disk leaves no report.json without its other files. Files in ``run_dir``:
 * ``failures.csv``: every image or hash that failed (header only when none did);
 * ``report.md`` and ``report.html``: the same content (:mod:`.document`), the HTML self-contained;
 * ``plots/*.png``: the figures (:mod:`.plots`).
+
+``hashbench run`` also writes the per-item files (:data:`ITEM_FILES`, :class:`ItemTables`): the
+false matches, the missed edits and every image's number of false matches, by id. They are data
+rather than renderings (a run of 550,000 images has a row per image), so they are not in
+report.json, which states their true counts (``listed`` of each matcher); ``hashbench report``
+leaves them as they are.
 """
 
 from __future__ import annotations
@@ -23,7 +29,8 @@ import math
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +51,20 @@ from .metrics import (
 from .plots import render_plots
 from .schema import REPORT_FILE, check_report
 
-__all__ = ["write_report", "render_report", "render_files", "to_json", "REPORT_FILES"]
+__all__ = [
+    "write_report",
+    "render_report",
+    "render_files",
+    "render_items",
+    "to_json",
+    "REPORT_FILES",
+    "ITEM_FILES",
+    "ItemTables",
+    "FALSE_MATCH_COLUMNS",
+    "MISS_COLUMNS",
+    "PER_IMAGE_COLUMNS",
+    "csv_bytes",
+]
 
 #: Every file a report consists of (plots/ holds one PNG per entry of ``hashbench.report.plots.PLOTS``).
 REPORT_FILES: tuple[str, ...] = (
@@ -56,6 +76,46 @@ REPORT_FILES: tuple[str, ...] = (
     "report.html",
     "plots",
 )
+
+
+#: The per-item files of a run folder (docs/report-schema.md, "Per-item files").
+ITEM_FILES: tuple[str, ...] = ("false_matches.csv", "misses.csv", "per_image.csv")
+FALSE_MATCH_COLUMNS: tuple[str, ...] = (
+    "hasher",
+    "threshold",
+    "id_a",
+    "id_b",
+    "distance",
+    "quality_a",
+    "quality_b",
+    "group_a",
+    "group_b",
+    "gated",
+)
+MISS_COLUMNS: tuple[str, ...] = (
+    "hasher",
+    "threshold",
+    "transform",
+    "reference_id",
+    "query_id",
+    "distance",
+    "quality",
+    "gated",
+)
+#: ``per_image.csv`` starts with these; then one column per matcher (its false matches).
+PER_IMAGE_COLUMNS: tuple[str, ...] = ("id", "set", "group")
+
+
+@dataclass
+class ItemTables:
+    """The rows of the per-item files (strings, already named by id; :mod:`hashbench.evaluate.pairs`
+    makes them). ``per_image[k]`` is image ``k``'s (id, set, group, count per matcher of
+    ``matchers``), a count "" when that matcher did not hash the image."""
+
+    false_matches: list[tuple[str, ...]] = field(default_factory=list)
+    misses: list[tuple[str, ...]] = field(default_factory=list)
+    matchers: list[str] = field(default_factory=list)
+    per_image: Sequence[tuple[str, ...]] = field(default_factory=list)
 
 
 def _clean(x: Any) -> Any:
@@ -150,6 +210,51 @@ def _write_file(path: Path, data: bytes) -> None:
     _readable(path)
 
 
+def _item_notes(report: Report) -> list[str]:
+    """One comment line per matcher: its true counts beside what is listed (the files may be cut
+    short at ``max_listed``; the counts never are)."""
+    lines = []
+    sections: list[tuple[str, Mapping[str, Any]]] = [(k, v) for k, v in report["hashers"].items()]
+    sections += [(k, v) for k, v in report.get("composites", {}).items()]
+    for name, sec in sections:
+        li = sec.get("listed")
+        if li is None:
+            continue
+        parts = ", ".join(f"{k} {v}" for k, v in sec.get("parts", {}).items())
+        at = f" at threshold {li['threshold']}" if "threshold" in li else f" at thresholds {parts}"
+        text = f"# {name}{at}: {li['false_matches']:,} false matches, {li['false_matches_listed']:,} listed"
+        if "misses" in li:
+            text += f"; {li['misses']:,} missed edits, {li['misses_listed']:,} listed"
+        lines.append(text + f" (at most {li['max_listed']:,} each)")
+    return lines
+
+
+def csv_bytes(columns: Sequence[str], rows: Sequence[Sequence[str]], notes: Sequence[str]) -> bytes:
+    """A CSV file: ``#`` comment lines (``notes``), the header, the rows."""
+    buf = io.StringIO()
+    for note in notes:
+        buf.write(note.replace("\n", " ") + "\n")
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(columns)
+    w.writerows(rows)
+    return buf.getvalue().encode("utf-8")
+
+
+def render_items(report: Report, items: ItemTables) -> dict[str, bytes]:
+    """The per-item files in memory. Each starts with ``#`` comment lines stating every matcher's
+    true counts (read with ``pandas.read_csv(path, comment="#")``)."""
+    notes = _item_notes(report)
+    return {
+        "false_matches.csv": csv_bytes(FALSE_MATCH_COLUMNS, items.false_matches, notes),
+        "misses.csv": csv_bytes(MISS_COLUMNS, items.misses, notes),
+        "per_image.csv": csv_bytes(
+            (*PER_IMAGE_COLUMNS, *items.matchers),
+            items.per_image,
+            ["# false matches of each image at each matcher's threshold ('' = not hashed by it)", *notes],
+        ),
+    }
+
+
 def render_report(report: Report, out_dir: str | Path) -> list[Path]:
     """Write every file except report.json into ``out_dir`` from a report dict; returns the paths.
 
@@ -159,14 +264,18 @@ def render_report(report: Report, out_dir: str | Path) -> list[Path]:
     return _publish(Path(out_dir), render_files(report), "free some space and run `hashbench report` again")
 
 
-def write_report(report: Report, run_dir: str | Path) -> Path:
+def write_report(report: Report, run_dir: str | Path, items: ItemTables | None = None) -> Path:
     """Write report.json and every other report file rendered from it into ``run_dir``, all or nothing.
 
     The other files are rendered from the JSON text read back, as ``hashbench report`` does, and
-    report.json is renamed into place last: its presence means the whole set is there.
+    report.json is renamed into place last: its presence means the whole set is there. ``items``:
+    the per-item files (:data:`ITEM_FILES`), written in the same set.
     """
     out = Path(run_dir)
     text = to_json(report)
-    files = {REPORT_FILE: text.encode("utf-8"), **render_files(json.loads(text))}
+    read_back = json.loads(text)
+    files = {REPORT_FILE: text.encode("utf-8"), **render_files(read_back)}
+    if items is not None:
+        files.update(render_items(read_back, items))
     _publish(out, files, "free some space and run the same command again (its saved hashes are reused)")
     return out

@@ -1,0 +1,434 @@
+"""Which pairs matched: the false matches at a threshold, named, with their true count.
+
+A reviewer of a false-positive rate asks first to see the pairs. The all-pairs kernel counts
+1.5e11 pairs but must not store them, so it keeps a *bounded* list per threshold: the
+``max_listed`` pairs with the smallest (distance, image a, image b), which is the same list on
+any number of threads, while the true count comes from the exact histogram (the list says when
+it is cut short). Plain matchers get their list from the histogram's own pass
+(:func:`impostor_pairs`); dihedral matchers and composites from a separate exact pass through the
+Hamming index (:func:`exact_pairs`, :func:`composite_pairs`), which also gives their per-image
+counts.
+
+Pairs are unordered, ``a < b`` in the rows of the set they were counted in. A dihedral pair's
+distance is the smaller of its two directions (either image's 8 variants against the other's
+hash), the unordered-pair rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+
+from ..schema import ListedItems
+from .codes import Codes
+from .distances import DEFAULT_BLOCK, _checked_codes, _columns, _histogram
+
+if TYPE_CHECKING:  # the steps import this module: their types only, for the checker
+    from .genuine import Genuine
+    from .impostor import ImpostorStep
+
+__all__ = [
+    "DEFAULT_MAX_LISTED",
+    "PairList",
+    "decode_keys",
+    "impostor_pairs",
+    "cross_pairs",
+    "merge_pair_lists",
+    "exact_pairs",
+    "composite_pairs",
+    "Evidence",
+    "misses",
+    "record_evidence",
+    "listed_summary",
+    "composite_evidence",
+    "ItemNames",
+    "false_match_rows",
+    "miss_rows",
+    "per_image_column",
+]
+
+#: Pairs listed per threshold unless asked otherwise (the true count is always kept).
+DEFAULT_MAX_LISTED = 10_000
+
+# Query images per range search of the exact pass: bounds the memory of one batch of results.
+_QUERY_CHUNK = 4096
+
+
+@dataclass(frozen=True)
+class PairList:
+    """The pairs within ``threshold``: ``count`` of them in truth, the first ``len(a)`` listed.
+
+    ``a[k] < b[k]`` are rows of the image set; ``distance[k]`` their distance (for a composite,
+    ``distance[k, p]`` is part ``p``'s). Listed in order of (distance, a, b).
+    """
+
+    threshold: int
+    count: int
+    a: npt.NDArray[np.int64]
+    b: npt.NDArray[np.int64]
+    distance: npt.NDArray[np.int64]
+
+    @property
+    def listed(self) -> int:
+        return int(len(self.a))
+
+    @property
+    def truncated(self) -> bool:
+        """True when more pairs matched than are listed."""
+        return self.count > self.listed
+
+    def take(self, rows: npt.NDArray[np.int64]) -> PairList:
+        """The same list with ``a`` and ``b`` mapped through ``rows`` (local row -> caller's row)."""
+        return PairList(self.threshold, self.count, rows[self.a], rows[self.b], self.distance)
+
+
+def decode_keys(keys: npt.NDArray[np.int64], n_key: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(distance, a, b)`` of the kernel's pair keys ``(d * n + a) * n + b``."""
+    keys = np.asarray(keys, dtype=np.int64)
+    n = np.int64(max(n_key, 1))
+    return keys // (n * n), (keys // n) % n, keys % n
+
+
+def impostor_pairs(
+    codes: npt.ArrayLike,
+    nbits: int | None,
+    thresholds: Sequence[int],
+    max_listed: int = DEFAULT_MAX_LISTED,
+    *,
+    block: int = DEFAULT_BLOCK,
+    progress: bool = False,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], list[PairList]]:
+    """The impostor histogram, per-image counts and a :class:`PairList` per threshold, from one
+    kernel pass (plain, unordered pairs of the rows of ``codes``)."""
+    arr, nbits = _checked_codes(codes, nbits, "codes")
+    cols = _columns(arr)
+    thr = tuple(int(t) for t in thresholds)
+    hist, counts, listed = _histogram(cols, cols, nbits, block, True, progress, "impostor pairs", thr, max_listed)
+    cum = np.cumsum(hist)
+    out = []
+    for t, keys in zip(thr, listed, strict=True):
+        d, a, b = decode_keys(keys, len(arr))
+        out.append(PairList(t, int(cum[min(t, nbits)]), a, b, d))
+    return hist, counts, out
+
+
+def _range_pairs(
+    images: Codes, rows: npt.NDArray[np.int64], threshold: int, dihedral: bool
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Every unordered pair ``a < b`` of ``images[rows]`` within ``threshold`` (local rows), with
+    its distance: the smaller of the two directions when ``dihedral``. Queries go in chunks so
+    one batch of results stays small; pairs are returned whole (callers cap them)."""
+    from ..index import FlatIndex  # numba kernels of the index: only when pairs are listed this way
+
+    codes = images.codes[rows]
+    n = len(codes)
+    index = FlatIndex(8 * codes.shape[1])
+    index.add(codes)
+    var = images.variant_codes()[rows] if dihedral else None
+    qa, qb, qd = [], [], []
+    for q0 in range(0, n, _QUERY_CHUNK):
+        q1 = min(n, q0 + _QUERY_CHUNK)
+        if var is not None:
+            v = var[q0:q1]
+            lims, D, I = index.range_search(v.reshape(-1, v.shape[-1]), threshold, variants=v.shape[1])
+        else:
+            lims, D, I = index.range_search(codes[q0:q1], threshold)
+        q = np.repeat(np.arange(q0, q1, dtype=np.int64), np.diff(lims))
+        i = np.asarray(I, dtype=np.int64)
+        keep = q != i
+        qa.append(np.minimum(q[keep], i[keep]))
+        qb.append(np.maximum(q[keep], i[keep]))
+        qd.append(np.asarray(D, dtype=np.int64)[keep])
+    a, b, d = (np.concatenate(x) if x else np.zeros(0, np.int64) for x in (qa, qb, qd))
+    # each unordered pair came out once per direction that matched: keep its smallest distance
+    order = np.lexsort((d, b, a))
+    a, b, d = a[order], b[order], d[order]
+    first = np.ones(len(a), dtype=bool)
+    first[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
+    return a[first], b[first], d[first]
+
+
+def exact_pairs(
+    images: Codes,
+    rows: npt.NDArray[np.int64],
+    threshold: int,
+    *,
+    dihedral: bool,
+    max_listed: int = DEFAULT_MAX_LISTED,
+) -> tuple[PairList, npt.NDArray[np.int64]]:
+    """The :class:`PairList` of ``images[rows]`` at ``threshold`` by a separate exact pass (the
+    Hamming index), and each row's number of matches: for dihedral matchers, whose histogram
+    kernel does not list pairs."""
+    a, b, d = _range_pairs(images, rows, threshold, dihedral)
+    per_image = np.bincount(a, minlength=len(rows)) + np.bincount(b, minlength=len(rows))
+    top = np.lexsort((b, a, d))[:max_listed]
+    return PairList(threshold, int(len(a)), a[top], b[top], d[top]), per_image.astype(np.int64)
+
+
+def composite_pairs(
+    parts: Sequence[tuple[Codes, int, bool]], op: str, max_listed: int = DEFAULT_MAX_LISTED
+) -> tuple[PairList, npt.NDArray[np.int64]]:
+    """The pairs a composite matches ("any" or "all" of ``parts``: (codes, threshold, dihedral),
+    rows aligned) and each image's number of matches. ``distance[k, p]`` is part ``p``'s
+    distance (-1 where that part does not match the pair); listed in order of the distances."""
+    n = len(parts[0][0].codes)
+    rows = np.arange(n, dtype=np.int64)
+    found = [_range_pairs(c, rows, t, dih) for c, t, dih in parts]
+    keys = [a * n + b for a, b, _ in found]
+    merged = keys[0]
+    for k in keys[1:]:
+        merged = np.union1d(merged, k) if op == "any" else np.intersect1d(merged, k)
+    dist = np.full((len(merged), len(parts)), -1, dtype=np.int64)
+    for p, (k, (_, _, d)) in enumerate(zip(keys, found, strict=True)):
+        pos = np.searchsorted(k, merged)  # k is sorted: _range_pairs sorts by (a, b)
+        hit = pos < len(k)
+        hit[hit] = k[pos[hit]] == merged[hit]
+        dist[hit, p] = d[pos[hit]]
+    a, b = merged // max(n, 1), merged % max(n, 1)
+    per_image = (np.bincount(a, minlength=n) + np.bincount(b, minlength=n)).astype(np.int64)
+    order = np.lexsort((b, a, *[dist[:, p] for p in reversed(range(len(parts)))]))[:max_listed]
+    return PairList(parts[0][1], int(len(merged)), a[order], b[order], dist[order]), per_image
+
+
+@dataclass
+class Evidence:
+    """One matcher's per-item evidence, in rows of its own sets (the runner names them by id).
+
+    ``pairs``: the false matches at ``threshold`` among the impostor set, rows of that set
+    (``ref_rows`` / ``dis_rows`` say which reference or distractor each row is, as
+    :class:`~hashbench.evaluate.codes.ImpostorImages`); ``per_image``: each row's number of false
+    matches at ``threshold``; ``misses``: the queries whose genuine pair does not match (beyond
+    the threshold, or gated), capped at ``max_listed``, of ``miss_count`` in all; ``floor``: the
+    quality floor when the matcher is gated. Filled by the study (``None`` until then).
+    """
+
+    threshold: int = 0
+    max_listed: int = DEFAULT_MAX_LISTED
+    pairs: PairList | None = None
+    per_image: npt.NDArray[np.int64] | None = None
+    ref_rows: npt.NDArray[np.int64] | None = None
+    dis_rows: npt.NDArray[np.int64] | None = None
+    misses: npt.NDArray[np.int64] | None = None
+    miss_gated: npt.NDArray[np.bool_] | None = None
+    miss_count: int = 0
+    floor: int | None = None
+    threshold_label: str = ""  # a composite's parts' thresholds, "31;10" (else the threshold)
+    how: str = ""
+
+
+def misses(
+    distances: npt.NDArray[np.int64], valid: npt.NDArray[np.bool_], gated: npt.NDArray[np.bool_], threshold: int
+) -> npt.NDArray[np.int64]:
+    """The queries whose genuine pair was evaluated and does not match: beyond ``threshold``, or
+    gated (a gated pair counts as a miss of the gated rate), in query order."""
+    return np.flatnonzero(valid & ((distances > threshold) | gated)).astype(np.int64)
+
+
+def record_evidence(
+    ev: Evidence, imp: ImpostorStep, gen: Genuine, threshold: int, floor: int | None, dihedral: bool, max_listed: int
+) -> None:
+    """Fill ``ev`` from a study's impostor and genuine steps: the impostor step's own list when
+    its kernel made one (plain matching), else a separate exact pass through the Hamming index
+    (dihedral matching, or pairs counted on a cluster), which also gives the per-image counts."""
+    images = imp.images
+    ev.threshold, ev.max_listed, ev.floor = threshold, max_listed, floor
+    ev.ref_rows, ev.dis_rows = images.ref_rows, images.dis_rows
+    if imp.pairs is not None and imp.per_image is not None:
+        ev.pairs, ev.per_image = imp.pairs, imp.per_image
+    else:
+        rows = np.arange(len(images), dtype=np.int64)
+        ev.pairs, ev.per_image = exact_pairs(images.images, rows, threshold, dihedral=dihedral, max_listed=max_listed)
+    missed = misses(gen.distances, gen.valid, gen.gated, threshold)
+    ev.miss_count = int(len(missed))
+    ev.misses = missed[:max_listed]
+    ev.miss_gated = gen.gated[ev.misses]
+
+
+def composite_evidence(
+    parts: Sequence[tuple[Codes, int, bool]],
+    op: str,
+    ref_rows: npt.NDArray[np.int64],
+    dis_rows: npt.NDArray[np.int64],
+    max_listed: int,
+) -> Evidence:
+    """A composite's false matches and per-image counts (:func:`composite_pairs`) on its image set:
+    references ``ref_rows`` then distractors ``dis_rows``, hashed by every part. Misses are not
+    listed for composites (each part's misses are)."""
+    pairs, per_image = composite_pairs(parts, op, max_listed)
+    return Evidence(
+        threshold=parts[0][1],
+        max_listed=max_listed,
+        pairs=pairs,
+        per_image=per_image,
+        ref_rows=ref_rows,
+        dis_rows=dis_rows,
+        threshold_label=";".join(str(t) for _, t, _ in parts),
+    )
+
+
+def listed_summary(ev: Evidence) -> ListedItems:
+    """The report.json record of what the per-item files list for one matcher."""
+    assert ev.pairs is not None
+    out: ListedItems = {
+        "max_listed": ev.max_listed,
+        "false_matches": ev.pairs.count,
+        "false_matches_listed": ev.pairs.listed,
+    }
+    if not ev.threshold_label:
+        out["threshold"] = ev.threshold
+    if ev.misses is not None:
+        out["misses"] = ev.miss_count
+        out["misses_listed"] = int(len(ev.misses))
+    return out
+
+
+@dataclass(frozen=True)
+class ItemNames:
+    """What the runner knows about the rows of a study's sets: ids, groups and, per hasher,
+    qualities (``None`` for a hasher without one), to turn :class:`Evidence` into table rows."""
+
+    ref_ids: Sequence[str]
+    dis_ids: Sequence[str]
+    ref_groups: Sequence[str]
+    dis_groups: Sequence[str]
+    query_ids: Sequence[str]
+    query_transform: Sequence[str]
+    query_ref: npt.NDArray[np.int64]
+
+
+def _cell(x: float | int | None) -> str:
+    return "" if x is None else str(int(x))
+
+
+def false_match_rows(
+    name: str,
+    ev: Evidence,
+    names: ItemNames,
+    quality: tuple[npt.NDArray[np.int16] | None, npt.NDArray[np.int16] | None] = (None, None),
+) -> list[tuple[str, ...]]:
+    """``false_matches.csv`` rows of one matcher: (hasher, threshold, id_a, id_b, distance,
+    quality_a, quality_b, group_a, group_b, gated). ``quality``: per reference row and per
+    distractor row. A composite's distance is its parts' distances joined by ``;`` (-1: that
+    part does not match the pair)."""
+    if ev.pairs is None or ev.ref_rows is None or ev.dis_rows is None:
+        return []
+    n_ref = len(ev.ref_rows)
+    out: list[tuple[str, ...]] = []
+    for a, b, d in zip(ev.pairs.a.tolist(), ev.pairs.b.tolist(), ev.pairs.distance.tolist(), strict=True):
+        ends = [_describe_row(r, n_ref, ev, names, quality) for r in (a, b)]
+        (id_a, g_a, q_a), (id_b, g_b, q_b) = ends
+        dist = ";".join(str(x) for x in d) if isinstance(d, list) else str(d)
+        gated = (
+            ""
+            if ev.floor is None
+            else str(int(min(q_a, q_b) < ev.floor) if q_a is not None and q_b is not None else "")
+        )
+        out.append(
+            (name, ev.threshold_label or str(ev.threshold), id_a, id_b, dist, _cell(q_a), _cell(q_b), g_a, g_b, gated)
+        )
+    return out
+
+
+def _describe_row(
+    r: int,
+    n_ref: int,
+    ev: Evidence,
+    names: ItemNames,
+    quality: tuple[npt.NDArray[np.int16] | None, npt.NDArray[np.int16] | None],
+) -> tuple[str, str, int | None]:
+    """(id, group, quality) of row ``r`` of an impostor set (references first, then distractors)."""
+    assert ev.ref_rows is not None and ev.dis_rows is not None
+    if r < n_ref:
+        k = int(ev.ref_rows[r])
+        q = quality[0]
+        return names.ref_ids[k], names.ref_groups[k], None if q is None else int(q[k])
+    k = int(ev.dis_rows[r - n_ref])
+    q = quality[1]
+    return names.dis_ids[k], names.dis_groups[k], None if q is None else int(q[k])
+
+
+def miss_rows(
+    name: str,
+    ev: Evidence,
+    names: ItemNames,
+    distances: npt.NDArray[np.int64],
+    query_quality: npt.NDArray[np.int16] | None,
+) -> list[tuple[str, ...]]:
+    """``misses.csv`` rows of one hasher: (hasher, threshold, transform, reference_id, query_id,
+    distance, quality, gated); ``quality`` is the edited copy's, ``gated`` 1 when the pair has an
+    image below the quality floor (a miss of the gated rate even within the threshold)."""
+    if ev.misses is None or ev.miss_gated is None:
+        return []
+    out: list[tuple[str, ...]] = []
+    for qi, g in zip(ev.misses.tolist(), ev.miss_gated.tolist(), strict=True):
+        ref = int(names.query_ref[qi])
+        q = None if query_quality is None else int(query_quality[qi])
+        gated = "" if ev.floor is None else str(int(g))
+        out.append(
+            (
+                name,
+                str(ev.threshold),
+                names.query_transform[qi],
+                names.ref_ids[ref] if ref >= 0 else "",
+                names.query_ids[qi],
+                str(int(distances[qi])),
+                _cell(q),
+                gated,
+            )
+        )
+    return out
+
+
+def per_image_column(ev: Evidence, n_ref: int, n_dis: int) -> list[str]:
+    """One matcher's ``per_image.csv`` column: each reference's then each distractor's number of
+    false matches at the threshold ("" for an image this matcher did not hash)."""
+    col = [""] * (n_ref + n_dis)
+    if ev.per_image is None or ev.ref_rows is None or ev.dis_rows is None:
+        return col
+    counts = ev.per_image.tolist()
+    for r, k in enumerate(ev.ref_rows.tolist()):
+        col[k] = str(counts[r])
+    for r, k in enumerate(ev.dis_rows.tolist()):
+        col[n_ref + k] = str(counts[len(ev.ref_rows) + r])
+    return col
+
+
+def cross_pairs(
+    codes_a: npt.ArrayLike,
+    codes_b: npt.ArrayLike,
+    nbits: int | None,
+    thresholds: Sequence[int],
+    max_listed: int = DEFAULT_MAX_LISTED,
+    *,
+    block: int = DEFAULT_BLOCK,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64], list[PairList]]:
+    """:func:`impostor_pairs` for the pairs between two sets (a block of the all-pairs count on a
+    cluster): ``(hist, counts_a, counts_b, lists)``, ``a`` a row of ``codes_a``, ``b`` of ``codes_b``."""
+    a_arr, nbits = _checked_codes(codes_a, nbits, "codes_a")
+    b_arr, _ = _checked_codes(codes_b, nbits, "codes_b")
+    thr = tuple(int(t) for t in thresholds)
+    hist, counts, listed = _histogram(
+        _columns(a_arr), _columns(b_arr), nbits, block, False, False, "cross pairs", thr, max_listed
+    )
+    n_a = len(a_arr)
+    cum = np.cumsum(hist)
+    out = []
+    for t, keys in zip(thr, listed, strict=True):
+        d, a, b = decode_keys(keys, n_a + len(b_arr))
+        out.append(PairList(t, int(cum[min(t, nbits)]), a, b - n_a, d))
+    return hist, counts[:, :n_a], counts[:, n_a:], out
+
+
+def merge_pair_lists(parts: Sequence[PairList], max_listed: int) -> PairList:
+    """One list from lists of disjoint sets of pairs (blocks, rows already global): counts add,
+    and the ``max_listed`` smallest (distance, a, b) of all are kept. Each part holds its own
+    smallest, so nothing that belongs in the merged list is missing."""
+    a = np.concatenate([p.a for p in parts]) if parts else np.zeros(0, np.int64)
+    b = np.concatenate([p.b for p in parts]) if parts else np.zeros(0, np.int64)
+    d = np.concatenate([p.distance for p in parts]) if parts else np.zeros(0, np.int64)
+    top = np.lexsort((b, a, d))[:max_listed]
+    return PairList(parts[0].threshold if parts else 0, sum(p.count for p in parts), a[top], b[top], d[top])
