@@ -46,8 +46,8 @@ __all__ = [
 #: The most bytes of JPEG all thumbnails together may take (report.html adds a third for base64).
 MAX_THUMB_BYTES = 1_500_000
 #: The longer side of a thumbnail, in pixels.
-THUMB_SIZE = 160
-_QUALITY = 80
+THUMB_SIZE = 120  # the size report.html shows them at
+_QUALITY = 75
 #: False-match pairs shown per hasher, missed edits per transform.
 PAIRS_PER_HASHER = 6
 MISSES_PER_EDIT = 2
@@ -189,6 +189,7 @@ def build_gallery(
     image (reference, distractor or edited copy ``<reference>#<transform>``), None when it cannot.
     ``reference``: the image every edit is shown on (the run's first reference)."""
     make = _Maker(image_of, budget)
+    edits = _edit_examples(report, reference, make)  # made first: the cap never leaves an edit unshown
     pairs = worst_pairs(false_matches)
     sections = []
     if pairs:
@@ -222,7 +223,7 @@ def build_gallery(
                 tuple(tiles),
             )
         )
-    sections += _edit_examples(report, reference, make)
+    sections += edits
     make.gallery.sections = sections
     if make.over:
         make.gallery.notes.append(
