@@ -118,3 +118,19 @@ def test_the_run_writes_a_self_contained_gallery_under_its_size(run_report, tmp_
     before = {p: (run_dir / p).read_bytes() for p in ("report.md", "report.html")}
     render_report(report, run_dir)
     assert {p: (run_dir / p).read_bytes() for p in before} == before
+
+
+def test_a_full_gallery_of_worst_case_images_keeps_the_page_under_3_mb(run_report):
+    """Noise is the worst case for JPEG: the byte cap, not the image content, bounds the page."""
+    from hashbench.report import load_report
+
+    run_dir, _ = run_report
+    report = load_report(run_dir)
+    pairs = [("pdq", "31", f"a{k}", f"b{k}", "5", "", "", "", "", "") for k in range(400)]
+    gal = g.build_gallery(report, _rows(FALSE_MATCH_COLUMNS, pairs), [], _image, reference="a0", budget=10**9)
+    assert len(gal.thumbs) > 12  # only the closest pairs per hasher, whatever the list's length
+    full = [("x", "1", f"a{k}", f"b{k}", "5", "", "", "", "", "") for k in range(400)]
+    rows = _rows(FALSE_MATCH_COLUMNS, [(f"h{k % 200}", *r[1:]) for k, r in enumerate(full)])
+    gal = g.build_gallery(report, rows, [], _image, reference="a0")
+    assert sum(map(len, gal.thumbs.values())) <= g.MAX_THUMB_BYTES and any("left out" in n for n in gal.notes)
+    assert len(render_files(report, gal)["report.html"]) < 3_000_000
