@@ -134,3 +134,23 @@ def test_a_full_gallery_of_worst_case_images_keeps_the_page_under_3_mb(run_repor
     gal = g.build_gallery(report, rows, [], _image, reference="a0")
     assert sum(map(len, gal.thumbs.values())) <= g.MAX_THUMB_BYTES and any("left out" in n for n in gal.notes)
     assert len(render_files(report, gal)["report.html"]) < 3_000_000
+
+
+def test_images_are_made_again_from_files_and_recipes(tmp_path):
+    from PIL import Image
+
+    from hashbench import datasets, transforms
+
+    for k in range(2):
+        Image.fromarray(_image(f"f{k}")).save(tmp_path / f"f{k}.png")
+    items = list(datasets.get("folder", root=str(tmp_path)))
+    suite = transforms.build_suite([{"name": "flip", "kind": "hflip"}])
+    image_of = g.image_maker(items, suite, seed=3)
+    first, second = items[0].id, items[1].id
+    assert np.array_equal(image_of(first), _image("f0"))  # read from its path
+    assert np.array_equal(image_of(f"{first}#flip"), _image("f0")[:, ::-1])  # the edit re-applied
+    (tmp_path / "f1.png").unlink()
+    assert image_of(second) is None and image_of(f"{second}#flip") is None  # gone: skipped, not raised
+    assert image_of("not-an-id") is None and image_of(f"{first}#no-such-edit") is None
+    gal = g.build_gallery(REPORT, [], [], image_of, reference=second)
+    assert any(f"`{second}`: not shown" in n for n in gal.notes)
