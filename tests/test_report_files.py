@@ -344,6 +344,9 @@ def test_report_command_rerenders_identically(tiny_run, tmp_path, capsys):
     copy_dir = tmp_path / "copy"
     copy_dir.mkdir()
     shutil.copy(tiny_run / "report.json", copy_dir / "report.json")
+    # the gallery's thumbnails are the run's images (made by `run`, like the per-item files):
+    # `report` re-renders them from thumbs/ as they are, and the pages byte for byte
+    shutil.copytree(tiny_run / "thumbs", copy_dir / "thumbs")
     assert main(["report", str(copy_dir / "report.json")]) == 0
     assert "wrote" in capsys.readouterr().out
     original, again = _files(tiny_run), _files(copy_dir)
