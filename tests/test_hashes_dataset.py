@@ -4,8 +4,8 @@ impostor figures as the run that hashed the images, and its report says the hash
 from __future__ import annotations
 
 import copy
-import json
 import hashlib
+import json
 from pathlib import Path
 
 import numpy as np
