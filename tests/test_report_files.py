@@ -346,6 +346,9 @@ def test_report_command_rerenders_identically(tiny_run, tmp_path, capsys):
     copy_dir = tmp_path / "copy"
     copy_dir.mkdir()
     shutil.copy(tiny_run / "report.json", copy_dir / "report.json")
+    # the gallery's thumbnails are the run's images (made by `run`, like the per-item files):
+    # `report` re-renders them from thumbs/ as they are, and the pages byte for byte
+    shutil.copytree(tiny_run / "thumbs", copy_dir / "thumbs")
     assert main(["report", str(copy_dir / "report.json")]) == 0
     assert "wrote" in capsys.readouterr().out
     original, again = _files(tiny_run), _files(copy_dir)
@@ -572,3 +575,15 @@ def test_readers_show_image_level_fields_wherever_they_are(report):
     assert "| `pdq8` | 7 | 4 | 3.25 |" in md  # the clustering figures of a matcher that has them
     line = next(ln for ln in summary_table(r).splitlines() if ln.startswith("pdq8 "))
     assert interval(1.5e-3, 4.5e-2) in line and small_rate(3.75e-2) in line and "(pair)" not in line
+
+
+def test_figure_captions_are_written_from_the_run(tiny_run, report):
+    from hashbench.report.plots import caption
+
+    md = (tiny_run / "report.md").read_text()
+    page = (tiny_run / "report.html").read_text()
+    for name in PLOTS:
+        text = caption(report, name)
+        assert f"![{text}](plots/{name})" in md, name
+    assert "max-width: 78ch" not in page  # the text uses the page's width
+    assert "`pdq`" in caption(report, "distances.png").split("constant weight")[0]

@@ -150,8 +150,12 @@ def run(
     )
     if write:
         from .report import write_report
+        from .report.gallery import image_maker
 
-        write_report(report, run_dir, _item_tables(inputs, hashed, studied, [h.name for h in hashers]))
+        tables = _item_tables(inputs, hashed, studied, [h.name for h in hashers])
+        image_of = image_maker([*inputs.references, *inputs.distractors], inputs.suite, config.seed)
+        first = inputs.references[0].id if inputs.references else None
+        write_report(report, run_dir, tables, image_of, first)
     return RunOutcome(run_dir, report)
 
 

@@ -14,7 +14,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from ..schema import (
     EqualErrorRate,
@@ -43,9 +43,23 @@ from .metrics import (
     tpr_at,
     transform_names,
 )
-from .plots import PLOTS
+from .plots import caption
 
-__all__ = ["Heading", "Paragraph", "Bullets", "Table", "Figure", "Code", "Block", "build_document", "slug"]
+if TYPE_CHECKING:
+    from .gallery import Gallery
+
+__all__ = [
+    "Heading",
+    "Paragraph",
+    "Bullets",
+    "Table",
+    "Figure",
+    "Code",
+    "Thumbnails",
+    "Block",
+    "build_document",
+    "slug",
+]
 
 
 @dataclass(frozen=True)
@@ -95,7 +109,15 @@ class Code:
     summary: str = ""  # HTML shows code blocks folded under this line
 
 
-Block = Heading | Paragraph | Bullets | Table | Figure | Code
+@dataclass(frozen=True)
+class Thumbnails:
+    """Gallery tiles (:mod:`.gallery`): each a caption, its images' files in ``thumbs/`` ("" for
+    an image not shown) and their ids."""
+
+    tiles: list[tuple[str, tuple[str, ...], tuple[str, ...]]]
+
+
+Block = Heading | Paragraph | Bullets | Table | Figure | Code | Thumbnails
 
 
 def slug(text: str) -> str:
@@ -342,7 +364,7 @@ def _headline(report: Report) -> list[Block]:
             )
         )
     blocks += _model_check(report) + _projected(report)
-    blocks.append(Figure("fpr_vs_threshold.png", PLOTS["fpr_vs_threshold.png"][1]))
+    blocks.append(Figure("fpr_vs_threshold.png", caption(report, "fpr_vs_threshold.png")))
     return blocks
 
 
@@ -662,9 +684,9 @@ def _summaries(report: Report) -> list[Block]:
         ),
         *table,
         *_exact_note(report, "is no equal error rate, precision figure, ROC or DET curve"),
-        Figure("distances.png", PLOTS["distances.png"][1]),
-        Figure("roc.png", PLOTS["roc.png"][1]),
-        Figure("det.png", PLOTS["det.png"][1]),
+        Figure("distances.png", caption(report, "distances.png")),
+        Figure("roc.png", caption(report, "roc.png")),
+        Figure("det.png", caption(report, "det.png")),
     ]
     if not _has_genuine(report):
         return [
@@ -673,7 +695,7 @@ def _summaries(report: Report) -> list[Block]:
                 "This run has no edited copies (genuine pairs), so there are no ROC or DET curves, equal "
                 "error rates or precision figures; the impostor distances are below."
             ),
-            Figure("distances.png", PLOTS["distances.png"][1]),
+            Figure("distances.png", caption(report, "distances.png")),
         ]
     return blocks
 
@@ -726,7 +748,7 @@ def _per_transform(report: Report) -> list[Block]:
             f"{n_text} whose hash matched their original's at the hasher's named threshold (TPR). Intervals and "
             "every other threshold are in `metrics.csv`."
         ),
-        Figure("tpr_heatmap.png", PLOTS["tpr_heatmap.png"][1]),
+        Figure("tpr_heatmap.png", caption(report, "tpr_heatmap.png")),
         Table(
             ["transform", "edit", *[f"`{n}` ≤ {report['hashers'][n]['threshold']}" for n in names]],
             rows,
@@ -1059,7 +1081,7 @@ def _throughput(report: Report) -> list[Block]:
         _run_costs(timing),
         *_index_blocks(report),
         *_stage_blocks(timing),
-        Figure("throughput.png", PLOTS["throughput.png"][1]),
+        Figure("throughput.png", caption(report, "throughput.png")),
     ]
 
 
@@ -1125,8 +1147,30 @@ def _provenance(report: Report) -> list[Block]:
     return blocks
 
 
-def build_document(report: Report) -> list[Block]:
-    """Every block of the report, in order."""
+def _gallery(gallery: Gallery | None) -> list[Block]:
+    """The gallery's sections (none when the run made none: a report rendered without its files)."""
+    if gallery is None or not gallery.sections:
+        return []
+    blocks: list[Block] = [
+        Heading("Gallery"),
+        Paragraph(
+            "The images behind the figures, re-made from their recipes (files read from their paths) as small "
+            "thumbnails in `thumbs/`; captions give each image's id and the pair's distance."
+        ),
+    ]
+    for sec in gallery.sections:
+        blocks += [
+            Heading(sec.title, 3),
+            Paragraph(sec.note, note=True),
+            Thumbnails([(t.caption, t.thumbs, t.ids) for t in sec.tiles]),
+        ]
+    if gallery.notes:
+        blocks.append(Bullets(gallery.notes, fold=f"{len(gallery.notes)} notes: images not shown"))
+    return blocks
+
+
+def build_document(report: Report, gallery: Gallery | None = None) -> list[Block]:
+    """Every block of the report, in order; ``gallery``: the run's thumbnails (:mod:`.gallery`)."""
     from .population import population_blocks  # it builds blocks of this module
 
     return [
@@ -1134,6 +1178,7 @@ def build_document(report: Report) -> list[Block]:
         *_headline(report),
         *_by_group(report),
         *population_blocks(report),
+        *_gallery(gallery),
         *_operational(report),
         *_operating_points(report),
         *_summaries(report),

@@ -11,7 +11,7 @@ import base64
 import html
 import re
 
-from .document import Block, Bullets, Code, Figure, Heading, Paragraph, Table
+from .document import Block, Bullets, Code, Figure, Heading, Paragraph, Table, Thumbnails
 
 __all__ = ["render_html", "inline"]
 
@@ -24,7 +24,6 @@ main { max-width: 1180px; margin: 0 auto; padding: 24px 28px 64px; }
 h1 { font-size: 1.7em; margin: 0.2em 0 0.5em; }
 h2 { font-size: 1.3em; margin: 2.0em 0 0.6em; padding-bottom: 0.25em; border-bottom: 2px solid var(--line); }
 h3 { font-size: 1.08em; margin: 1.5em 0 0.5em; }
-p, ul { max-width: 78ch; }
 p.note { color: var(--muted); font-size: 0.92em; }
 li { margin: 0.25em 0; }
 code { font: 0.9em/1.4 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; background: #eef1f5;
@@ -45,12 +44,19 @@ tbody tr:nth-child(even) { background: var(--stripe); }
 tbody tr:hover { background: #e8eef8; }
 figure { margin: 1.2em 0 2em; }
 figure img { max-width: 100%; height: auto; border: 1px solid var(--line); border-radius: 4px; }
-figcaption { color: var(--muted); font-size: 0.9em; margin-top: 0.4em; max-width: 90ch; }
+figcaption { color: var(--muted); font-size: 0.9em; margin-top: 0.4em; }
 details { margin: 0.8em 0; }
 summary { cursor: pointer; color: var(--accent); }
 pre { background: var(--stripe); border: 1px solid var(--line); border-radius: 4px; padding: 10px 12px;
       overflow-x: auto; font-size: 0.85em; }
 pre code { background: none; padding: 0; }
+.gallery { display: flex; flex-wrap: wrap; gap: 14px; margin: 0.6em 0 1.4em; }
+.tile { margin: 0; border: 1px solid var(--line); border-radius: 4px; padding: 6px; background: var(--stripe); }
+.tile .imgs { display: flex; gap: 4px; }
+.tile img, .tile .missing { width: 120px; height: 120px; object-fit: contain; background: #fff; }
+.tile .missing { display: flex; align-items: center; justify-content: center; color: var(--muted);
+                 font-size: 0.8em; border: 1px dashed var(--line); }
+.tile figcaption { font-size: 0.8em; max-width: 250px; overflow-wrap: anywhere; margin-top: 0.3em; }
 """
 
 
@@ -84,8 +90,30 @@ def _table(t: Table) -> str:
     return f'<div class="table-wrap"><table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody></table></div>'
 
 
-def render_html(blocks: list[Block], plots: dict[str, bytes], title: str) -> str:
-    """The whole report as one HTML page; ``plots`` maps figure names to PNG bytes."""
+def _thumbnails(b: Thumbnails, thumbs: dict[str, bytes]) -> str:
+    """Gallery tiles, each thumbnail a JPEG data URI (the page stays one file)."""
+    tiles = []
+    for caption, names, ids in b.tiles:
+        imgs = "".join(
+            f'<img src="data:image/jpeg;base64,{base64.b64encode(thumbs[n]).decode("ascii")}" '
+            f'alt="{html.escape(i)}" title="{html.escape(i)}">'
+            if n in thumbs
+            else '<span class="missing">not shown</span>'
+            for n, i in zip(names, ids)
+        )
+        who = ", ".join(f"`{i}`" for i in ids)
+        tiles.append(
+            f'<figure class="tile"><div class="imgs">{imgs}</div>'
+            f"<figcaption>{inline(caption)}<br>{inline(who)}</figcaption></figure>"
+        )
+    return f'<div class="gallery">{"".join(tiles)}</div>'
+
+
+def render_html(
+    blocks: list[Block], plots: dict[str, bytes], title: str, thumbs: dict[str, bytes] | None = None
+) -> str:
+    """The whole report as one HTML page; ``plots`` maps figure names to PNG bytes, ``thumbs``
+    gallery file names to JPEG bytes."""
     body: list[str] = []
     toc = [b for b in blocks if isinstance(b, Heading) and b.level == 2]
     for b in blocks:
@@ -111,6 +139,8 @@ def render_html(blocks: list[Block], plots: dict[str, bytes], title: str) -> str
         elif isinstance(b, Code):
             pre = f"<pre><code>{html.escape(b.text)}</code></pre>"
             body.append(f"<details><summary>{inline(b.summary)}</summary>{pre}</details>" if b.summary else pre)
+        elif isinstance(b, Thumbnails):
+            body.append(_thumbnails(b, thumbs or {}))
         else:  # pragma: no cover
             raise TypeError(f"unknown block {b!r}")
     return (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .document import Block, Bullets, Code, Figure, Heading, Paragraph, Table
+from .document import Block, Bullets, Code, Figure, Heading, Paragraph, Table, Thumbnails
 
 __all__ = ["render_markdown"]
 
@@ -17,6 +17,11 @@ def _table(t: Table) -> list[str]:
     lines = ["| " + " | ".join(_cell(h) for h in t.header) + " |", "|" + "|".join(rule[a] for a in t.alignment()) + "|"]
     lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in t.rows]
     return lines
+
+
+def _tile(caption: str, thumbs: tuple[str, ...], ids: tuple[str, ...]) -> str:
+    shown = " ".join(f"![{i}](thumbs/{n})" if n else "(not shown)" for n, i in zip(thumbs, ids))
+    return f"- {shown} {caption}: " + ", ".join(f"`{i}`" for i in ids)
 
 
 def _label(fold: str) -> str:
@@ -40,6 +45,8 @@ def render_markdown(blocks: list[Block], plots_dir: str = "plots") -> str:
             out.append(f"![{b.caption}]({plots_dir}/{b.name})\n\n*{b.caption}*")
         elif isinstance(b, Code):
             out.append(_label(b.summary) + f"```\n{b.text}\n```")
+        elif isinstance(b, Thumbnails):  # one line per tile: its images (linked from thumbs/), then what they are
+            out.append("\n".join(_tile(*t) for t in b.tiles))
         else:  # pragma: no cover - every block type is handled above
             raise TypeError(f"unknown block {b!r}")
     return "\n\n".join(out) + "\n"

@@ -38,21 +38,29 @@ __all__ = [
     "plot_tpr_heatmap",
     "plot_fpr_vs_threshold",
     "plot_throughput",
+    "caption",
+    "even_distances_only",
+    "zoom_window",
+    "timed_indexes",
+    "HEATMAP_CMAP",
 ]
 
 _DPI = 100
+#: Okabe-Ito: told apart under every common colour-vision deficiency (no red-green pair); the
+#: yellow, weakest on white, comes last.
 _COLOURS = [
-    "#1f77b4",
-    "#d62728",
-    "#2ca02c",
-    "#9467bd",
-    "#ff7f0e",
-    "#8c564b",
-    "#e377c2",
-    "#17becf",
-    "#7f7f7f",
-    "#bcbd22",
+    "#0072B2",
+    "#D55E00",
+    "#009E73",
+    "#CC79A7",
+    "#E69F00",
+    "#56B4E9",
+    "#000000",
+    "#F0E442",
 ]
+#: The sequential map of every heat map: cividis reads the same to most colour-blind readers
+#: and in greyscale (a red-green map does neither).
+HEATMAP_CMAP = "cividis"
 _GENUINE = "#2c7fb8"
 _IMPOSTOR = "#d95f0e"
 
@@ -124,41 +132,153 @@ def _exact_counts(h: HasherResult) -> list[str]:
     ]
 
 
-def plot_distances(report: Report) -> bytes:
-    """Genuine vs impostor distance distributions per hasher, as shares of pairs on a log axis."""
-    names = list(report["hashers"])
-    fig, axes = _grid(len(names))
-    for ax, name in zip(axes, names):
-        h = report["hashers"][name]
-        nbits = int(h["nbits"])
+def odd_share(h: HasherResult) -> float | None:
+    """The share of measured distances that are odd (None: no pair at a non-zero distance)."""
+    hist = genuine_histogram(h) + np.asarray(h["impostor"]["histogram"], dtype=np.int64)
+    moved = int(hist[1:].sum())
+    return int(hist[1::2].sum()) / moved if moved else None
+
+
+def even_distances_only(h: HasherResult) -> bool:
+    """True when the hasher's codes have constant weight, read from its histograms (the report
+    keeps no codes): at most :data:`ODD_SHARE_MAX` of the pairs at a non-zero distance are odd,
+    among at least :data:`_PARITY_EVIDENCE` of them.
+
+    PDQ (128 ones of 256) and pHash (32 of 64) threshold at a median, so a code has half its bits
+    set except where pixels tie at the median (flat images): two codes of equal weight differ in an
+    even number of bits, odd bins stay (nearly) empty and a histogram of single distances draws as a
+    comb. Such a hasher is drawn with bins of two distances. A hasher of free weights (dHash, a
+    digest) gives an odd distance to about half its pairs.
+    """
+    if _exact(h):
+        return False
+    share = odd_share(h)
+    moved = int((genuine_histogram(h) + np.asarray(h["impostor"]["histogram"], dtype=np.int64))[1:].sum())
+    return share is not None and share <= ODD_SHARE_MAX and moved >= _PARITY_EVIDENCE
+
+
+#: Odd distances allowed in a hasher drawn with bins of two (ties at the median of flat images:
+#: 5% for pHash over fpr-50b's raw low-detail draws; dHash, of free weight, has about 50%).
+ODD_SHARE_MAX = 0.10
+_PARITY_EVIDENCE = 20
+
+
+def _bins(h: HasherResult, nbits: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Bin edges, genuine and impostor counts per bin and each bin's last distance: one distance
+    per bin, or for a hasher of even distances (:func:`even_distances_only`) two, paired so that
+    the named threshold is the last distance of its bin (no bin holds both a match and a non-match)."""
+    gen = genuine_histogram(h).astype(np.int64)
+    imp = np.asarray(h["impostor"]["histogram"], dtype=np.int64)
+    if not even_distances_only(h):
+        return np.arange(nbits + 2) - 0.5, gen, imp, np.arange(nbits + 1)
+    start = 0 if int(h["threshold"]) % 2 else -1  # bins {start + 2j, start + 2j + 1}
+    front = -start
+    back = (front + nbits + 1) % 2
+    gen2 = np.pad(gen, (front, back)).reshape(-1, 2).sum(axis=1)
+    imp2 = np.pad(imp, (front, back)).reshape(-1, 2).sum(axis=1)
+    edges = start - 0.5 + 2 * np.arange(gen2.size + 1)
+    return edges, gen2, imp2, edges[1:] - 0.5
+
+
+_KINDS = (("genuine (edited copy vs its original)", _GENUINE), ("impostor (distinct images)", _IMPOSTOR))
+
+
+def _share_floor(report: Report) -> tuple[float, float]:
+    """One log scale for every full panel (a share of pairs reads the same in each): the floor a
+    third of the smallest share seen, the top above the largest."""
+    smallest, largest = 1.0, 1e-6
+    for h in report["hashers"].values():
         if _exact(h):
-            _exact_panel(ax, f"{name} ({nbits} bits)", _exact_counts(h))
             continue
-        edges = np.arange(nbits + 2) - 0.5
-        shares = []
-        for hist in (genuine_histogram(h), np.asarray(h["impostor"]["histogram"])):
-            total = hist.sum()
-            shares.append(hist / total if total else None)
-        positive = [s[s > 0].min() for s in shares if s is not None and (s > 0).any()]
-        floor = min(positive) / 3 if positive else 1e-6
-        for share, label, colour in zip(
-            shares, ("genuine (edited copy vs its original)", "impostor (distinct images)"), (_GENUINE, _IMPOSTOR)
-        ):
-            if share is None:
-                continue
-            # distances never seen sit on the floor of the log axis instead of breaking the line
-            ax.stairs(np.maximum(share, floor), edges, baseline=floor, fill=True, color=colour, alpha=0.2, lw=0)
-            ax.stairs(np.maximum(share, floor), edges, baseline=floor, color=colour, lw=1.1, label=label)
-        top = max((float(s.max()) for s in shares if s is not None), default=1.0)
-        ax.set_ylim(floor, min(1.0, top) * 1.6)
-        ax.axvline(h["threshold"], color="black", ls="--", lw=1)
-        ax.text(h["threshold"], 1.0, f" t={h['threshold']}", transform=ax.get_xaxis_transform(), va="top", fontsize=8)
-        ax.set_yscale("log")
-        ax.set_xlim(0, nbits)
-        ax.set_title(f"{name} ({nbits} bits, {h['matching']})", fontsize=10)
-        ax.set_xlabel("Hamming distance")
-        ax.set_ylabel("share of pairs (log)")
-        ax.grid(alpha=0.3)
+        _, gen, imp, _ = _bins(h, int(h["nbits"]))
+        for hist in (gen, imp):
+            if hist.sum():
+                share = hist / hist.sum()
+                smallest = min(smallest, float(share[share > 0].min()))
+                largest = max(largest, float(share.max()))
+    return smallest / 3, min(1.0, largest) * 1.6
+
+
+def _full_panel(ax: Any, name: str, h: HasherResult, ylim: tuple[float, float]) -> None:
+    """Every distance, as shares of each kind of pair on one log scale shared by the full panels."""
+    nbits = int(h["nbits"])
+    edges, gen, imp, _ = _bins(h, nbits)
+    floor = ylim[0]
+    for hist, (label, colour) in zip((gen, imp), _KINDS):
+        if not hist.sum():
+            continue
+        share = np.maximum(hist / hist.sum(), floor)  # never-seen distances sit on the floor
+        ax.stairs(share, edges, baseline=floor, fill=True, color=colour, alpha=0.2, lw=0)
+        ax.stairs(share, edges, baseline=floor, color=colour, lw=1.1, label=label)
+    ax.set_ylim(*ylim)
+    _threshold_line(ax, h)
+    ax.set_yscale("log")
+    ax.set_xlim(0, nbits)
+    ax.set_title(f"{name} ({nbits} bits, {h['matching']})", fontsize=10)
+    if even_distances_only(h):
+        ax.text(0.98, 0.98, "bins of 2 distances", transform=ax.transAxes, ha="right", va="top", fontsize=7.5)
+    ax.set_xlabel("Hamming distance")
+    ax.set_ylabel("share of pairs (log)")
+    ax.grid(alpha=0.3)
+
+
+def _threshold_line(ax: Any, h: HasherResult, at_top: bool = True) -> None:
+    """The named threshold, on the edge between the last matching distance and the next."""
+    x = int(h["threshold"]) + 0.5
+    ax.axvline(x, color="black", ls="--", lw=1)
+    y, va = (1.0, "top") if at_top else (0.02, "bottom")
+    ax.text(x, y, f" t={h['threshold']}", transform=ax.get_xaxis_transform(), va=va, fontsize=8)
+
+
+def zoom_window(h: HasherResult) -> tuple[int, int]:
+    """The distances the zoom panel spans: the named threshold ± a tenth of the bits (at least 6)."""
+    nbits, t = int(h["nbits"]), int(h["threshold"])
+    half = max(6, round(nbits / 10))
+    return max(0, t - half), min(nbits, t + half)
+
+
+def _zoom_panel(ax: Any, name: str, h: HasherResult) -> None:
+    """The distances around the named threshold as counts of pairs (log), with how many of each
+    kind fall on each side: where the full panel squeezes the region that decides a match."""
+    lo, hi = zoom_window(h)
+    edges, gen, imp, last = _bins(h, int(h["nbits"]))
+    t = int(h["threshold"])
+    for hist, (_, colour) in zip((gen, imp), _KINDS):
+        if hist.sum():  # a distance never seen sits on the floor (half a pair) of the log axis
+            ax.stairs(np.maximum(hist, 0.5), edges, baseline=0.5, color=colour, lw=1.1, fill=True, alpha=0.35)
+    _threshold_line(ax, h, at_top=False)
+    ax.set_yscale("log")
+    window = (edges[1:] > lo) & (edges[:-1] < hi)
+    top = max(float(gen[window].max(initial=0)), float(imp[window].max(initial=0)), 1.0)
+    ax.set_ylim(0.5, top * 30)  # room above the bars for the counts
+    ax.set_xlim(lo - 0.5, hi + 0.5)
+    gen_in, imp_in = int(gen[last <= t].sum()), int(imp[last <= t].sum())
+    lines = [f"impostor pairs ≤ t: {f.k_of_n(imp_in, int(imp.sum()))}"]
+    if gen.sum():
+        lines.insert(0, f"genuine ≤ t: {f.k_of_n(gen_in, int(gen.sum()))}")
+    box = {"facecolor": "white", "alpha": 0.85, "lw": 0}
+    ax.text(0.02, 0.97, "\n".join(lines), transform=ax.transAxes, va="top", fontsize=7.5, color="#333333", bbox=box)
+    ax.set_title(f"{name}: around t={t}", fontsize=10)
+    ax.set_xlabel("Hamming distance")
+    ax.set_ylabel("pairs (log)")
+    ax.grid(alpha=0.3)
+
+
+def plot_distances(report: Report) -> bytes:
+    """Genuine vs impostor distance distributions per hasher: each hasher's full range as shares of
+    pairs on one log scale, beside a zoom on its named threshold as counts of pairs."""
+    names = list(report["hashers"])
+    fig, axes = _grid(2 * len(names), ncols=4, panel=(3.7, 2.9))
+    ylim = _share_floor(report)
+    for k, name in enumerate(names):
+        h = report["hashers"][name]
+        full, zoom = axes[2 * k], axes[2 * k + 1]
+        if _exact(h):
+            _exact_panel(full, f"{name} ({int(h['nbits'])} bits)", _exact_counts(h))
+            zoom.set_visible(False)
+            continue
+        _full_panel(full, name, h, ylim)
+        _zoom_panel(zoom, name, h)
     handles, labels = _legend_entries(axes)
     fig.legend(handles, labels, loc="outside upper center", ncols=2, frameon=False)
     return _png(fig)
@@ -362,7 +482,7 @@ def plot_tpr_heatmap(report: Report) -> bytes:
                 values[i, j] = np.nan if r is None else r
     fig = _figure(figsize=(1.0 * len(names) + 3.2, max(0.27 * len(transforms) + 1.6, 3.0)), layout="constrained")
     ax = fig.subplots()
-    im = ax.imshow(values, cmap="RdYlGn", vmin=0, vmax=1, aspect="auto", interpolation="nearest")
+    im = ax.imshow(values, cmap=HEATMAP_CMAP, vmin=0, vmax=1, aspect="auto", interpolation="nearest")
     ax.set_xticks(range(len(names)), [f"{n}\n{_threshold_label(report['hashers'][n])}" for n in names], fontsize=9)
     ax.xaxis.tick_top()
     ax.set_yticks(range(len(transforms)), transforms, fontsize=8)
@@ -377,7 +497,7 @@ def plot_tpr_heatmap(report: Report) -> bytes:
                     ha="center",
                     va="center",
                     fontsize=7,
-                    color="black" if 0.25 < v < 0.85 else "white",
+                    color="black" if v >= 0.5 else "white",  # cividis: dark blue at 0, pale yellow at 1
                 )
     fig.colorbar(
         im, ax=ax, shrink=0.6, label="share of edited copies found (TPR)", format=lambda x, _: f"{100 * x:.0f}%"
@@ -389,13 +509,28 @@ def _threshold_label(h: HasherResult) -> str:
     return "exact match" if _exact(h) else f"t≤{h['threshold']}"
 
 
-def plot_throughput(report: Report) -> bytes:
-    """Hashing speed per core per hasher (with image making as a baseline) and index query speed."""
+#: A flat scan of every query that took less than this is timer noise on a chart (microseconds on
+#: a list of a few hundred hashes): the index speeds are then only a table.
+MIN_TIMED_SECONDS = 0.05
+
+
+def timed_indexes(report: Report) -> list[str]:
+    """The hashers whose index timing is long enough to chart: a flat scan of all the queries took
+    at least :data:`MIN_TIMED_SECONDS`. The others are in the report's index table only."""
+    index = report.get("timing", {}).get("index", {})
+    out = []
+    for name in report["hashers"]:
+        rec = index.get(name, {})
+        qps, n_q = rec.get("flat", {}).get("queries_per_second"), rec.get("n_queries")
+        if qps and n_q and n_q / qps >= MIN_TIMED_SECONDS:
+            out.append(name)
+    return out
+
+
+def _hashing_panel(ax: Any, report: Report) -> None:
+    """Images per second per core for each hasher, with image making as a hatched baseline."""
     timing = report.get("timing", {})
     hashing = timing.get("hashing", {})
-    index = timing.get("index", {})
-    fig = _figure(figsize=(11, 0.45 * max(len(report["hashers"]), 3) + 1.6), layout="constrained")
-    ax1, ax2 = fig.subplots(1, 2)
     labels, rates, colours, notes = [], [], [], []
     make = timing.get("make_images_per_second_per_core")
     if make:
@@ -416,72 +551,151 @@ def plot_throughput(report: Report) -> bytes:
             else (" not measured" if rate is None else f" {rate:,.0f}")
         )
     y = np.arange(len(labels))[::-1]
-    bars = ax1.barh(y, rates, color=colours)
+    bars = ax.barh(y, rates, color=colours, edgecolor="#333333", lw=0.5)
     if make:
         bars[0].set(edgecolor="#555555", hatch="///")
     for yi, r, note in zip(y, rates, notes):
-        ax1.text(r, yi, note, va="center", fontsize=8)
-    ax1.set_yticks(y, labels, fontsize=9)
-    ax1.set_xlabel("images per second per core (CPU time)")
-    ax1.set_title("hashing", fontsize=10)
-    ax1.set_xlim(0, max(rates + [1]) * 1.3)
-    ax1.grid(axis="x", alpha=0.3)
+        ax.text(r, yi, note, va="center", fontsize=8)
+    ax.set_yticks(y, labels, fontsize=9)
+    ax.set_xlabel("images per second per core (CPU time)")
+    ax.set_title("hashing", fontsize=10)
+    ax.set_xlim(0, max(rates + [1]) * 1.3)
+    ax.grid(axis="x", alpha=0.3)
 
-    idx_names = [n for n in report["hashers"] if index.get(n, {}).get("flat")]
-    yy = np.arange(len(idx_names))[::-1]
-    kinds: tuple[tuple[Literal["flat", "mih"], str], ...] = (("flat", "#4c72b0"), ("mih", "#dd8452"))
+
+def _index_panel(ax: Any, report: Report, names: list[str]) -> None:
+    """Range queries per second of the flat scan and MIH, on a log axis (they differ by decades)."""
+    index = report.get("timing", {}).get("index", {})
+    yy = np.arange(len(names))[::-1]
+    kinds: tuple[tuple[Literal["flat", "mih"], str], ...] = (("flat", "#0072B2"), ("mih", "#E69F00"))
     for k, (kind, colour) in enumerate(kinds):
-        q = [index[n].get(kind, {}).get("queries_per_second") or 0.0 for n in idx_names]
-        ax2.barh(
+        q = [index[n].get(kind, {}).get("queries_per_second") or np.nan for n in names]
+        ax.barh(
             yy + (0.2 if k == 0 else -0.2),
             q,
             height=0.4,
             color=colour,
             label={"flat": "flat scan", "mih": "multi-index hashing"}[kind],
         )
-    if idx_names:
-        listed = index[idx_names[0]].get("n_listed")
-        ax2.set_yticks(yy, idx_names, fontsize=9)
-        from matplotlib.ticker import EngFormatter
+    from matplotlib.ticker import EngFormatter
 
-        ax2.xaxis.set_major_formatter(EngFormatter(sep=""))
-        ax2.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncols=2, frameon=False)
-        ax2.set_title(f"index range queries (list of {listed:,} hashes)", fontsize=10)
-    else:
-        ax2.set_title("index: not measured", fontsize=10)
-    ax2.set_xlabel("queries per second")
-    ax2.grid(axis="x", alpha=0.3)
+    ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(EngFormatter(sep=""))
+    ax.set_yticks(yy, names, fontsize=9)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncols=2, frameon=False)
+    listed = index[names[0]].get("n_listed")
+    ax.set_title(f"index range queries (list of {listed:,} hashes)", fontsize=10)
+    ax.set_xlabel("queries per second (log)")
+    ax.grid(axis="x", alpha=0.3, which="both", lw=0.5)
+
+
+def plot_throughput(report: Report) -> bytes:
+    """Hashing speed per core per hasher (with image making as a baseline) and, when the list was
+    long enough to time (:func:`timed_indexes`), index query speed; else the index is a table only."""
+    timed = timed_indexes(report)
+    height = 0.45 * max(len(report["hashers"]), 3) + 1.6
+    fig = _figure(figsize=(11 if timed else 7, height), layout="constrained")
+    axes = fig.subplots(1, 2 if timed else 1, squeeze=False).ravel()
+    _hashing_panel(axes[0], report)
+    if timed:
+        _index_panel(axes[1], report, timed)
     return _png(fig)
 
 
-#: File name in ``plots/`` -> (function, caption). The order is the order of the report.
-PLOTS: dict[str, tuple[Callable[[Report], bytes], str]] = {
-    "fpr_vs_threshold.png": (
-        plot_fpr_vs_threshold,
-        "Per-pair false-positive rate at every threshold with its "
-        "pair-level two-sided 95% interval; where no false match was seen, ▽ marks that interval's upper end "
-        '(about 3.7 / n; the one-sided 95% bound quoted as "at most" is lower, about 3 / n).',
-    ),
-    "distances.png": (
-        plot_distances,
-        "Distances of genuine pairs (an edited copy and its original) and impostor "
-        "pairs (two distinct images), as shares of each kind; dashed: the named threshold.",
-    ),
-    "roc.png": (
-        plot_roc,
-        "ROC curves: true-positive rate against per-pair false-positive rate; an exact hasher "
-        "(exact match only) is its one point.",
-    ),
-    "det.png": (
-        plot_det,
-        "DET curves: miss rate against per-pair false-positive rate on probit axes (none for exact hashers).",
-    ),
-    "tpr_heatmap.png": (
-        plot_tpr_heatmap,
-        "Share of edited copies found (TPR, %) per transform at each hasher's named threshold.",
-    ),
-    "throughput.png": (plot_throughput, "Hashing speed per core, and range-query speed of the two indexes."),
+def _names(names: list[str]) -> str:
+    return ", ".join(f"`{n}`" for n in names)
+
+
+def _has_genuine(report: Report) -> bool:
+    return any(int(genuine_histogram(h).sum()) for h in report["hashers"].values())
+
+
+def _fpr_caption(report: Report) -> str:
+    conf = 100 * (1 - float(report["config"].get("alpha", 0.05)))
+    return (
+        f"Per-pair false-positive rate at every threshold with its pair-level two-sided {conf:.0f}% interval; "
+        "where no false match was seen, ▽ marks that interval's upper end (about 3.7 / n; the one-sided bound "
+        'quoted as "at most" is lower, about 3 / n).'
+    )
+
+
+def _distances_caption(report: Report) -> str:
+    kinds = (
+        "genuine pairs (an edited copy and its original) and impostor pairs (two distinct images), as shares of "
+        "each kind"
+        if _has_genuine(report)
+        else "impostor pairs (two distinct images; this run has no edited copies), as shares of pairs"
+    )
+    text = (
+        f"Distances of {kinds}. Left of each pair of panels: every distance, on one log scale for all hashers; "
+        "right: the named threshold (dashed) ± a tenth of the bits, as counts of pairs, with how many fall within it."
+    )
+    names = list(report["hashers"])
+    even = [n for n in names if even_distances_only(report["hashers"][n])]
+    if even:
+        shares = ", ".join(f"`{n}` {f.pct(odd_share(report['hashers'][n]), 3)}" for n in even)
+        text += (
+            f" {_names(even)} have codes of constant weight (half the bits set), so two codes differ in an even "
+            f"number of bits except where pixels tie (odd distances: {shares} of pairs): their bins hold two "
+            "distances each, the named threshold the last of its bin, instead of a comb of empty odd bins."
+        )
+    exact = [n for n in names if _exact(report["hashers"][n])]
+    if exact:
+        text += f" {_names(exact)}: {EXACT_MATCH_ONLY}, identical pairs counted in words."
+    return text
+
+
+def _roc_caption(report: Report) -> str:
+    exact = [n for n, h in report["hashers"].items() if _exact(h)]
+    text = "ROC curves: true-positive rate against per-pair false-positive rate (log axis)."
+    each = " each" if len(exact) > 1 else ""
+    return text + (f" {_names(exact)} ({EXACT_MATCH_ONLY}): one point{each}." if exact else "")
+
+
+def _det_caption(report: Report) -> str:
+    exact = [n for n, h in report["hashers"].items() if _exact(h)]
+    text = "DET curves: miss rate against per-pair false-positive rate on probit axes."
+    return text + (f" None for {_names(exact)} ({EXACT_MATCH_ONLY})." if exact else "")
+
+
+def _heatmap_caption(report: Report) -> str:
+    del report  # the same words for every run that has edits
+    return (
+        "Share of edited copies found (TPR, %) per transform at each hasher's named threshold "
+        f"({HEATMAP_CMAP} colour map, readable without red-green vision: dark blue 0%, pale yellow 100%)."
+    )
+
+
+def _throughput_caption(report: Report) -> str:
+    index = report.get("timing", {}).get("index", {})
+    untimed = [n for n in report["hashers"] if index.get(n, {}).get("flat") and n not in timed_indexes(report)]
+    text = "Hashing speed per core (CPU time), with making the images as a baseline"
+    if timed_indexes(report):
+        text += "; range-query speed of the flat scan and of multi-index hashing (log axis)"
+    text += "."
+    if untimed:
+        text += (
+            f" The index speeds of {_names(untimed)} are in the table above only: a scan of all their queries took "
+            f"under {MIN_TIMED_SECONDS:g} s, too little to time on a chart."
+        )
+    return text
+
+
+#: File name in ``plots/`` -> (function, caption from the report). The order is the order of the
+#: report. Captions say only what the run contains (no genuine pairs in a false-positive-only run).
+PLOTS: dict[str, tuple[Callable[[Report], bytes], Callable[[Report], str]]] = {
+    "fpr_vs_threshold.png": (plot_fpr_vs_threshold, _fpr_caption),
+    "distances.png": (plot_distances, _distances_caption),
+    "roc.png": (plot_roc, _roc_caption),
+    "det.png": (plot_det, _det_caption),
+    "tpr_heatmap.png": (plot_tpr_heatmap, _heatmap_caption),
+    "throughput.png": (plot_throughput, _throughput_caption),
 }
+
+
+def caption(report: Report, name: str) -> str:
+    """The caption of figure ``name`` (a file name in ``plots/``) for this report."""
+    return PLOTS[name][1](report)
 
 
 def render_plots(report: Report) -> dict[str, bytes]:

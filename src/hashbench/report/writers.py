@@ -29,7 +29,7 @@ import math
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,7 @@ from ..atomic import check_target
 from ..errors import UsageError
 from ..schema import Report
 from .document import build_document
+from .gallery import Gallery, build_gallery, gallery_files, load_gallery, read_rows
 from .html import render_html
 from .markdown import render_markdown
 from .metrics import (
@@ -152,10 +153,11 @@ def _csv(columns: tuple[str, ...], rows: list[dict[str, Any]]) -> str:
     return buf.getvalue()
 
 
-def render_files(report: Report) -> dict[str, bytes]:
+def render_files(report: Report, gallery: Gallery | None = None) -> dict[str, bytes]:
     """Every report file except report.json, rendered in memory: name (``plots/x.png``) -> bytes.
 
     Rendering completes before anything is written, so a failure while rendering leaves no file.
+    ``gallery``: the run's thumbnails (:mod:`.gallery`), written to ``thumbs/`` and embedded.
     """
     check_report(report)
     files = {
@@ -166,9 +168,12 @@ def render_files(report: Report) -> dict[str, bytes]:
     out = {name: text.encode("utf-8") for name, text in files.items()}
     plots = render_plots(report)
     out.update({f"plots/{name}": png for name, png in plots.items()})
-    blocks = build_document(report)
+    blocks = build_document(report, gallery)
     out["report.md"] = render_markdown(blocks).encode("utf-8")
-    out["report.html"] = render_html(blocks, plots, title=f"hashbench report: {report['run_id']}").encode("utf-8")
+    title = f"hashbench report: {report['run_id']}"
+    out["report.html"] = render_html(blocks, plots, title, gallery.thumbs if gallery else None).encode("utf-8")
+    if gallery is not None:
+        out.update(gallery_files(gallery))
     return out
 
 
@@ -187,7 +192,8 @@ def _publish(out: Path, files: dict[str, bytes], again: str) -> list[Path]:
         for name, data in files.items():
             (stage / name).parent.mkdir(parents=True, exist_ok=True)
             _write_file(stage / name, data)
-        (out / "plots").mkdir(exist_ok=True)
+        for name in files:
+            (out / name).parent.mkdir(exist_ok=True)  # plots/, thumbs/
         order = sorted(files, key=lambda name: name == REPORT_FILE)
         for name in order:
             check_target(out / name)
@@ -261,21 +267,41 @@ def render_report(report: Report, out_dir: str | Path) -> list[Path]:
     ``report`` should be as read from report.json (``hashbench.report.load_report``): that is
     what makes two renderings of one run identical. The set is replaced all or nothing.
     """
-    return _publish(Path(out_dir), render_files(report), "free some space and run `hashbench report` again")
+    out = Path(out_dir)
+    return _publish(out, render_files(report, _saved_gallery(out)), "free some space and run `hashbench report` again")
 
 
-def write_report(report: Report, run_dir: str | Path, items: ItemTables | None = None) -> Path:
+def _saved_gallery(out: Path) -> Gallery | None:
+    """The gallery a run wrote (``thumbs/``), re-rendered as it is: no image is made again."""
+    folder = out / "thumbs"
+    if not folder.is_dir():
+        return None
+    return load_gallery({f"thumbs/{p.name}": p.read_bytes() for p in folder.iterdir() if p.is_file()})
+
+
+def write_report(
+    report: Report,
+    run_dir: str | Path,
+    items: ItemTables | None = None,
+    image_of: Callable[[str], Any] | None = None,
+    reference: str | None = None,
+) -> Path:
     """Write report.json and every other report file rendered from it into ``run_dir``, all or nothing.
 
     The other files are rendered from the JSON text read back, as ``hashbench report`` does, and
     report.json is renamed into place last: its presence means the whole set is there. ``items``:
-    the per-item files (:data:`ITEM_FILES`), written in the same set.
+    the per-item files (:data:`ITEM_FILES`), written in the same set. ``image_of(id)``: re-makes
+    an image of the run for the gallery (none without it); ``reference``: the one every edit is
+    shown on.
     """
     out = Path(run_dir)
     text = to_json(report)
     read_back = json.loads(text)
-    files = {REPORT_FILE: text.encode("utf-8"), **render_files(read_back)}
-    if items is not None:
-        files.update(render_items(read_back, items))
+    rendered = render_items(read_back, items) if items is not None else {}
+    gallery = None
+    if image_of is not None:
+        rows = rendered.get("false_matches.csv"), rendered.get("misses.csv")
+        gallery = build_gallery(read_back, read_rows(rows[0]), read_rows(rows[1]), image_of, reference)
+    files = {REPORT_FILE: text.encode("utf-8"), **render_files(read_back, gallery), **rendered}
     _publish(out, files, "free some space and run the same command again (its saved hashes are reused)")
     return out
