@@ -93,7 +93,13 @@ def test_every_setting_is_declared_once_and_to_dict_follows_the_declarations():
     c = load_config()
     # An optional setting (added after reports were first recorded) is recorded only when it is set.
     assert [s.field for s in SETTINGS if not s.optional] == list(c.to_dict())
-    assert [s.field for s in SETTINGS if s.optional] == ["decode", "max_pixels", "commands", "max_listed"]
+    assert [s.field for s in SETTINGS if s.optional] == [
+        "decode",
+        "max_pixels",
+        "decode_profile",
+        "commands",
+        "max_listed",
+    ]
     assert len({(s.section, s.key) for s in SETTINGS}) == len(SETTINGS)
     assert all(s.help for s in SETTINGS)
     assert "composite_specs" not in c.to_dict()  # derived, not a setting

@@ -252,15 +252,18 @@ def chunk_keys(
     *,
     max_pixels: int | None,
     decode: str = "full",
+    decode_profile: str = "hashbench",
 ) -> dict[int, str]:
     """The key of each chunk: what its hashes depend on, so a saved chunk is reused only when valid.
 
     It covers each input's id and content fingerprint (:func:`hashing.source_fingerprint`: file
     size, mtime, ctime, inode; or the recipe of a generated image), every hasher's identity (name,
     bits, library and version; a command hasher's full command line) and the decoder's settings
-    (decode mode and draft side, pixel limit as given, allowed formats, Pillow's version). A pixel
-    limit derived from memory (``max_pixels=None``) is keyed as ``"auto"``: it moves with the
-    machine's load, and a resumed run keeps the refusals its saved chunks recorded.
+    (decode mode and draft side, pixel limit as given, allowed formats, Pillow's version, and the
+    decoder profile when it is not hashbench's own). A pixel limit derived from memory
+    (``max_pixels=None``) is keyed as ``"auto"``: it moves with the machine's load, and a resumed
+    run keeps the refusals its saved chunks recorded. Full decoding with hashbench's profile keeps
+    the keys of runs made before draft and profiles existed.
     """
     import PIL
 
@@ -273,6 +276,8 @@ def chunk_keys(
     }
     if decode != "full":  # keys of full decoding stay as they were before draft existed
         decoder.update(decode=decode, draft_side=draft_side(hashers)[0])
+    if decode_profile != "hashbench":
+        decoder["profile"] = decode_profile
     setting = json.dumps(
         {
             "hashers": [[type(h).__qualname__, h.describe()] for h in hashers],
@@ -305,6 +310,7 @@ def hash_checkpointed(
     fresh: bool = False,
     decode: str = "full",
     settings: DecodeSettings | None = None,
+    decode_profile: str = "hashbench",
 ) -> tuple[HashResult, dict[str, Any]]:
     """Hash ``items`` chunk by chunk, saving each chunk; skip the chunks already saved and still valid.
 
@@ -313,18 +319,20 @@ def hash_checkpointed(
     whose inputs, hashers or decoder settings changed (:func:`chunk_keys`), or whose part is
     damaged, is hashed again; one stderr line says how many chunks were reused and recomputed.
     ``fresh`` discards every saved chunk of the stage first. ``settings`` (the ones ``pool`` was
-    opened with; else made from ``max_pixels`` and ``decode``) say how images are decoded;
+    opened with; else made from ``max_pixels``, ``decode`` and ``decode_profile``) say how images are decoded;
     ``max_pixels=None`` derives the pixel limit from each worker's memory.
     """
     from tqdm.auto import tqdm
 
     if settings is None:
-        settings = decode_settings(hashers, workers, max_pixels=max_pixels, decode=decode)
+        settings = decode_settings(hashers, workers, max_pixels=max_pixels, decode=decode, profile=decode_profile)
     store = ChunkStore(root, stage, hashers, digest)
     if fresh:
         shutil.rmtree(store.folder, ignore_errors=True)
     n_chunks = math.ceil(len(items) / chunk_size)
-    keys = chunk_keys(items, hashers, chunk_size, max_pixels=max_pixels, decode=settings.decode)
+    keys = chunk_keys(
+        items, hashers, chunk_size, max_pixels=max_pixels, decode=settings.decode, decode_profile=settings.profile
+    )
     done = store.done(keys) & frozenset(range(n_chunks))
     if done or store.stale or store.damaged:
         print(
@@ -354,6 +362,7 @@ def hash_checkpointed(
         )
     res.wall_seconds = wall
     res.settings = settings.describe()
+    res.decode_profile = settings.profile
     measure_draft(res, items)
     # recomputed chunks are said on stderr only; how images were decoded (pixel limit, draft and
     # its measured distances) and the CPU time beside wall time go with the stage's timing

@@ -309,6 +309,16 @@ def _choice(*options: str) -> Parse:
     return parse
 
 
+def _decode_profile(value: Any, where: str, ctx: _Parsed) -> str:
+    """A decoder profile's name (:mod:`hashbench.decoders`), checked against the registered ones."""
+    from .decoders import PROFILES
+
+    name = _safe_text(value, where, ctx.origin)
+    if name not in PROFILES:
+        raise UsageError(f"{ctx.origin}: {where}: {PROFILES.unknown_message(name)}")
+    return name
+
+
 def _positive_number(value: Any, where: str, ctx: _Parsed) -> float:
     return _positive(value, where, ctx.origin)
 
@@ -566,6 +576,14 @@ class RunConfig:
         parse=_whole(0),
         optional=True,
         help="refuse images with more pixels; 0: what each worker's share of the memory can decode and hash",
+    )
+    decode_profile: str = _setting(
+        "run",
+        "decode_profile",
+        "hashbench",
+        parse=_decode_profile,
+        optional=True,
+        help="whose pixels are hashed: hashbench, threatexchange-cpp or python-threatexchange (docs/decoders.md)",
     )
     references: tuple[DatasetSpec, ...] = _setting(
         None, "references", (), parse=_references, dump=_dump_datasets, help="the known images, each edited"

@@ -48,9 +48,11 @@ from .imageio import (
     pixel_limit,
     read_image,
     read_url,
+    set_decode_profile,
     set_draft,
     set_memory_budget,
 )
+from .imageio import decode_profile as decode_profile_of_process
 from .parallel import WINDOW_PER_WORKER, Executor, chunked, process_pool
 
 __all__ = [
@@ -185,8 +187,9 @@ def hash_bytes_per_pixel(hashers: Sequence[Hasher]) -> float:
 @dataclass(frozen=True)
 class DecodeSettings:
     """How every worker of a run decodes: the decode mode, the pixel limit (with how it was derived),
-    each worker's memory budget and what its hashers need per pixel. Made once in the parent
-    (:func:`decode_settings`) and handed to every worker, so all decode alike."""
+    each worker's memory budget, what its hashers need per pixel and the decoder profile (whose
+    pixels: :mod:`hashbench.decoders`). Made once in the parent (:func:`decode_settings`) and
+    handed to every worker, so all decode alike."""
 
     decode: str
     limit: PixelLimit
@@ -194,6 +197,7 @@ class DecodeSettings:
     hash_bytes_per_pixel: float
     draft_side: int | None
     draft_note: str
+    profile: str = "hashbench"
 
     @property
     def max_pixels(self) -> int:
@@ -209,21 +213,38 @@ class DecodeSettings:
         out: dict[str, object] = {"decode": self.decode, "pixel_limit": self.limit.describe()}
         if self.decode == "draft":
             out["draft"] = {"min_side": self.draft_side, "note": self.draft_note}
+        if self.profile != "hashbench":  # outputs of hashbench's own decoding stay as they were
+            out["profile"] = self.profile
         return out
 
 
 def decode_settings(
-    hashers: Sequence[Hasher], workers: int, *, max_pixels: int | None = None, decode: str = "full"
+    hashers: Sequence[Hasher],
+    workers: int,
+    *,
+    max_pixels: int | None = None,
+    decode: str = "full",
+    profile: str = "hashbench",
 ) -> DecodeSettings:
     """The :class:`DecodeSettings` of ``workers`` workers running ``hashers``: the pixel limit is
-    ``max_pixels`` when given, else what each worker's share of the memory allows."""
+    ``max_pixels`` when given, else what each worker's share of the memory allows. A decoder
+    ``profile`` other than hashbench's reproduces a tool's pixels, which a draft (reduced) decode
+    would not: the two are refused together, in one line, before any worker starts."""
     if decode not in DECODE_MODES:
         raise UsageError(f"decode must be one of {', '.join(DECODE_MODES)}, got {decode!r}")
+    if profile != "hashbench":
+        from .decoders import check_profile
+
+        check_profile(profile)
+        if decode == "draft":
+            raise UsageError(
+                f"decode = draft does not give {profile}'s pixels; use decode = full with decode_profile {profile}"
+            )
     memory = memory_budget(workers)
     bpp = hash_bytes_per_pixel(hashers)
     limit = pixel_limit(memory, workers, bpp, given=max_pixels)
     side, note = draft_side(hashers) if decode == "draft" else (None, "")
-    return DecodeSettings(decode, limit, memory, bpp, side, note)
+    return DecodeSettings(decode, limit, memory, bpp, side, note, profile)
 
 
 @dataclass
@@ -275,6 +296,8 @@ class HashResult:
     settings: dict[str, object] = field(default_factory=dict)
     #: Per worker process (by pid): chunks, CPU seconds of the process and wall seconds in chunks.
     workers: dict[int, dict[str, float]] = field(default_factory=dict)
+    #: The decoder profile the files were decoded with (:mod:`hashbench.decoders`), for provenance.
+    decode_profile: str = "hashbench"
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -352,11 +375,12 @@ def _init_worker(hashers: list[Hasher], settings: DecodeSettings) -> None:
 
 
 def _apply(settings: DecodeSettings) -> None:
-    """Make this process decode as ``settings`` say: pixel limit, memory budget, draft side."""
+    """Make this process decode as ``settings`` say: pixel limit, memory budget, draft side, profile."""
     global _WORKER_MAX_PIXELS
     _WORKER_MAX_PIXELS = settings.max_pixels
     set_memory_budget(settings.memory, settings.hash_bytes_per_pixel)
     set_draft(settings.draft_side)
+    set_decode_profile(settings.profile)
 
 
 def _init_pool_worker(hashers: list[Hasher], settings: DecodeSettings) -> None:
@@ -631,9 +655,13 @@ def hash_stream(
         if i not in skip_chunks
     )
     if workers == 1 and pool is None:
-        _init_worker(hs, settings)
-        for i, ids, srcs in chunks:
-            yield _hash_chunk(i, ids, srcs)
+        before = decode_profile_of_process()
+        try:
+            _init_worker(hs, settings)
+            for i, ids, srcs in chunks:
+                yield _hash_chunk(i, ids, srcs)
+        finally:
+            set_decode_profile(before)  # this process's own decoder profile, as it was
         return
     if pool is not None and not isinstance(pool, ProcessPoolExecutor):  # a cluster: tasks carry hashers
         from .cluster import hash_chunks_on  # survives a task that kills its workers, as below
@@ -833,6 +861,7 @@ def _run(
     progress: bool,
     desc: str,
     decode: str = "full",
+    decode_profile: str = "hashbench",
 ) -> HashResult:
     from tqdm.auto import tqdm
 
@@ -840,13 +869,14 @@ def _run(
     n_workers = default_workers() if workers is None else workers
     if chunk_size is None:
         chunk_size = balanced_chunk_size(total, n_workers)
-    settings = decode_settings(hs, max(1, n_workers), max_pixels=max_pixels, decode=decode)
+    settings = decode_settings(hs, max(1, n_workers), max_pixels=max_pixels, decode=decode, profile=decode_profile)
     t0 = time.perf_counter()
     with tqdm(total=total, disable=not progress, unit="img", desc=desc, dynamic_ncols=True) as bar:
         stream = hash_stream(items, hs, workers=workers, chunk_size=chunk_size, settings=settings)
         result = collect(stream, hs, bar)
     result.wall_seconds = time.perf_counter() - t0
     result.settings = settings.describe()
+    result.decode_profile = settings.profile
     return result
 
 
@@ -860,10 +890,12 @@ def hash_files(
     max_pixels: int | None = None,
     progress: bool = True,
     decode: str = "full",
+    decode_profile: str = "hashbench",
 ) -> HashResult:
     """Hash image files; ``ids`` default to the paths as given. ``chunk_size=None`` picks one
     that keeps every worker busy (:func:`balanced_chunk_size`); ``max_pixels=None`` derives the
-    pixel limit from each worker's memory; ``decode="draft"`` lets JPEGs decode reduced."""
+    pixel limit from each worker's memory; ``decode="draft"`` lets JPEGs decode reduced;
+    ``decode_profile`` names the tool whose pixels are hashed (:mod:`hashbench.decoders`)."""
     ids = [os.fspath(p) for p in paths] if ids is None else list(ids)
     if len(ids) != len(paths):
         raise ValueError(f"{len(ids)} ids for {len(paths)} paths")
@@ -878,6 +910,7 @@ def hash_files(
         progress=progress,
         desc="hashing",
         decode=decode,
+        decode_profile=decode_profile,
     )
     measure_draft(result, items)
     return result

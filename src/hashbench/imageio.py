@@ -13,6 +13,10 @@ Decoding rules, chosen to match what a person sees when the image is displayed:
 - 16-bit and 32-bit integer images are scaled to 8 bits by their bit depth (not clipped), and
   floating-point images are clipped to 0..255.
 
+These are hashbench's own rules (the ``hashbench`` decoder profile). To measure what a deployed
+tool computes, a :mod:`hashbench.decoders` profile (``threatexchange-cpp``,
+``python-threatexchange``) replaces them after the checks below (:func:`set_decode_profile`).
+
 Hostile input is refused with :class:`~hashbench.errors.ImageDecodeError` (item id + reason)
 instead of exhausting memory: files larger than ``max_bytes`` and images whose header declares more
 than ``max_pixels`` pixels are refused before any pixel is decoded.
@@ -72,6 +76,8 @@ __all__ = [
     "read_url",
     "is_url",
     "decode_bytes",
+    "decode_profile",
+    "set_decode_profile",
     "to_rgb",
 ]
 
@@ -112,6 +118,8 @@ DECODE_SLACK = 64 << 20
 MEMORY_ENV = "HASHBENCH_WORKER_MEMORY"
 _memory_budget: int | None = None
 _hash_bytes_per_pixel: float = HASH_BYTES_PER_PIXEL
+#: The decoder profile of this process (:mod:`hashbench.decoders`); workers get their run's at start.
+_decode_profile = "hashbench"
 _OUT_OF_MEMORY = "out of memory decoding the {w}x{h} image (memory limit of this worker)"
 #: The decoding settings: ``full`` (every pixel) or ``draft`` (JPEG DCT-domain reduction).
 DECODE_MODES = ("full", "draft")
@@ -221,16 +229,27 @@ def decode_bytes(
     max_pixels: int = DEFAULT_MAX_PIXELS,
     formats: Sequence[str] = RASTER_FORMATS,
     draft: int | None = None,
+    profile: str | None = None,
 ) -> RGBArray:
     """Decode an encoded image to (H, W, 3) RGB uint8, applying the rules in the module docstring.
 
     ``formats`` are the Pillow formats tried (the allow-list); any other is refused by name.
     ``draft``: a JPEG is reduced by libjpeg (1/2, 1/4 or 1/8 a side) to no less than this many
     pixels on its shorter side; other formats, and None, decode every pixel.
+    ``profile`` (default: this process's, :func:`set_decode_profile`) names a
+    :mod:`hashbench.decoders` profile that turns the loaded image into a deployed tool's pixels
+    instead; the limits and checks here apply to every profile.
     """
     if not data:
         raise ImageDecodeError(item_id, "empty file (0 bytes)")
     allowed = allowed_formats(formats)
+    prof = None
+    if (profile or _decode_profile) != "hashbench":
+        from .decoders import get_profile
+
+        prof = get_profile(profile or _decode_profile)
+        if prof.formats is not None:
+            allowed = [f for f in allowed if f in prof.formats]
     with warnings.catch_warnings():
         # Pillow warns about large images (the explicit pixel limit below decides instead) and
         # about damaged metadata it recovers from; neither should flood a run's output.
@@ -276,7 +295,11 @@ def decode_bytes(
                 raise ImageDecodeError(item_id, f"corrupt or truncated image data: {_describe(exc)}") from None
             orientation = _orientation(im)
             try:
-                rgb = to_rgb(im)
+                if prof is not None:
+                    rgb = prof.pixels(im, data, item_id)
+                    orientation = orientation if prof.exif else 1  # a tool that ignores EXIF
+                else:
+                    rgb = to_rgb(im)
             except ImageDecodeError:
                 raise
             except MemoryError:
@@ -288,6 +311,25 @@ def decode_bytes(
             return _orient(rgb, orientation)
         except MemoryError:
             raise ImageDecodeError(item_id, _OUT_OF_MEMORY.format(w=w, h=h)) from None
+
+
+def decode_profile() -> str:
+    """The name of the decoder profile :func:`decode_bytes` uses when given none."""
+    return _decode_profile
+
+
+def set_decode_profile(name: str) -> None:
+    """Make ``name`` this process's decoder profile (every file decoded here, in every stage).
+
+    One setting per process, like the memory budget, because images are decoded in many places
+    (datasets, sources, re-encoding edits) and all must give the pixels of the same tool.
+    """
+    global _decode_profile
+    if name != "hashbench":
+        from .decoders import check_profile
+
+        check_profile(name)
+    _decode_profile = name
 
 
 def allowed_formats(formats: Sequence[str] = RASTER_FORMATS) -> list[str]:

@@ -235,8 +235,10 @@ def _hash_stages(
     """Hash references, queries and distractors (checkpointed, resumable) in one worker pool:
     the Dask client's, else a local pool when there is more than one worker."""
     pool = client
-    # one decoding for every stage and worker: decode mode, pixel limit (and how it was derived)
-    settings = decode_settings(hashers, workers, max_pixels=config.max_pixels or None, decode=config.decode)
+    # one decoding for every stage and worker: decode mode, pixel limit (and how it was derived), profile
+    settings = decode_settings(
+        hashers, workers, max_pixels=config.max_pixels or None, decode=config.decode, profile=config.decode_profile
+    )
     if client is None and workers > 1:
         pool = open_pool(hashers, workers, preload=("hashbench.sources",), settings=settings)
     stages: dict[str, StageTiming] = {}
@@ -401,6 +403,9 @@ def _study_hashers(
         backend = h.describe().get("backend")  # which implementation computed the codes (PDQ: numba or pdqhash)
         if backend is not None:
             studied.hashers[h.name]["backend"] = str(backend)
+        preprocess = h.describe().get("preprocess")  # a step before hashing (pdq+unletterbox), with its setting
+        if isinstance(preprocess, dict):
+            studied.hashers[h.name]["preprocess"] = preprocess
         studied.index[h.name] = index_throughput(refs, dis, config.thresholds[h.name])
     return studied
 

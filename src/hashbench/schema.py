@@ -409,6 +409,7 @@ class HasherResult(HasherEvaluation):
     exact: bool
     variants: int
     backend: NotRequired[str]
+    preprocess: NotRequired[dict[str, Any]]
 
 
 class Composite(ImageLevelFields):

@@ -92,6 +92,7 @@ def result_to_table(result: HashResult) -> pa.Table:
         "hashbench_version": __version__,
         "hashers": [h.describe() for h in result.hashers],
         "decoding": result.settings,  # decode mode (draft: its measured distances), pixel limit
+        "decode_profile": result.decode_profile,  # whose pixels were hashed (hashbench.decoders)
         "timing": result.timing(),  # CPU seconds beside wall, decode and each hasher apart
     }
     table = pa.Table.from_pydict(cols, schema=SCHEMA)
@@ -157,6 +158,7 @@ def hash_files_to_table(
     client: Any = None,
     fresh: bool = False,
     decode: str = "full",
+    decode_profile: str = "hashbench",
 ) -> tuple[HashResult, pa.Table]:
     """Hash files into the table at ``out``, resumably.
 
@@ -165,7 +167,7 @@ def hash_files_to_table(
     files changed since (:func:`hashbench.checkpoint.chunk_keys`); ``fresh`` ignores saved
     chunks. The folder is removed once the table is written. ``client`` (a Dask client,
     :func:`hashbench.cluster.connect`) hashes on its workers, which must see the files at the
-    same absolute paths.
+    same absolute paths. ``decode_profile`` names whose pixels are hashed (:mod:`hashbench.decoders`).
     """
     import hashlib
     import shutil
@@ -184,10 +186,11 @@ def hash_files_to_table(
         from .hashing import balanced_chunk_size
 
         chunk_size = balanced_chunk_size(len(ids), 4)
-    key = json.dumps(
-        {"hashers": [[h.name, h.nbits] for h in hashers], "ids": ids, "max_pixels": max_pixels, "chunk": chunk_size},
-        sort_keys=True,
-    ).encode()
+    settings: dict[str, Any] = {"hashers": [[h.name, h.nbits] for h in hashers], "ids": ids}
+    settings.update({"max_pixels": max_pixels, "chunk": chunk_size})
+    if decode_profile != "hashbench":
+        settings["decode_profile"] = decode_profile
+    key = json.dumps(settings, sort_keys=True).encode()
     digest = hashlib.sha256(key).hexdigest()[:16]
     if client is not None:  # a worker elsewhere has another working directory
         from .cluster import worker_slots
@@ -207,6 +210,7 @@ def hash_files_to_table(
             pool=client,
             fresh=fresh,
             decode=decode,
+            decode_profile=decode_profile,
         )
         table = result_to_table(result)
         write_table(table, out)

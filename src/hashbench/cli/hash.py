@@ -7,6 +7,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from .. import hashers as hashers_mod
+from ..decoders import check_profile
 from ..errors import UsageError
 from ..files import find_images
 from ..hashers import Hasher
@@ -85,6 +86,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="full: every pixel; draft: JPEGs reduced by libjpeg to twice what the hashers need "
         "(faster; the output records the draft-vs-full hash distances measured on a sample)",
     )
+    p.add_argument(
+        "--decode-profile",
+        default="hashbench",
+        metavar="NAME",
+        help="decode files as this tool does, to get its hashes: hashbench (default), threatexchange-cpp, "
+        "python-threatexchange (docs/decoders.md)",
+    )
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.add_argument(
         "--fresh",
@@ -141,6 +149,7 @@ def run_hash(args: argparse.Namespace) -> int:
     --format csv|tx hashes in one go and writes the text atomically to --out, or to stdout.
     """
     hashers = [hashers_mod.get(n) for n in parse_hasher_list(args.hasher)]
+    profile = check_profile(args.decode_profile)
     found = find_images(args.paths, all_files=args.all_files)
     for rel, reason in found.skipped:
         print(f"hashbench: skipped {rel}: {reason}", file=sys.stderr)
@@ -174,6 +183,7 @@ def run_hash(args: argparse.Namespace) -> int:
                     client=client,
                     fresh=args.fresh,
                     decode=args.decode,
+                    decode_profile=profile,
                 )
         except KeyboardInterrupt:
             print(
@@ -191,6 +201,7 @@ def run_hash(args: argparse.Namespace) -> int:
             max_pixels=args.max_pixels,
             progress=progress,
             decode=args.decode,
+            decode_profile=profile,
         )
         table = result_to_table(result)
         _write_text(table, fmt, hashers, args.out)

@@ -5,15 +5,15 @@
     >>> h.nbits, h.exact
     (256, False)
 
-Built-ins: pdq, pdq8 (PDQ's 8 dihedral variants), phash, phash16, dhash, ahash, whash,
-colorhash (imagehash), md5, sha256 (exact baseline), command (an external program). Each
-registers itself with ``@register("name")`` in its module; plugins register through the
+Built-ins: pdq, pdq8 (PDQ's 8 dihedral variants), pdq+unletterbox (black borders trimmed first),
+phash, phash16, dhash, ahash, whash, colorhash (imagehash), md5, sha256 (exact baseline), command
+(an external program). Each registers itself with ``@register("name")`` in its module; plugins register through the
 entry-point group ``hashbench.hashers`` (see docs/extending.md).
 """
 
 from __future__ import annotations
 
-from . import crypto, external, imagehash_family, pdq  # noqa: F401  (each module registers its hashers)
+from . import crypto, external, imagehash_family, pdq, preprocess  # noqa: F401  (each module registers its hashers)
 from .base import (
     ENTRY_POINT_GROUP,
     HASHERS,

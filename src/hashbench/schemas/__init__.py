@@ -180,6 +180,8 @@ _SETTING_TYPES: dict[str, dict[str, Any]] = {
     "chunk_size": {"type": "integer", "minimum": 1},
     "decode": {"enum": ["full", "draft"]},
     "max_pixels": {"type": "integer", "minimum": 0},
+    # a string, not an enum: a plugin may register more profiles (entry point hashbench.decode_profiles)
+    "decode_profile": {"type": "string", "minLength": 1},
     "references": {"type": "array", "items": {"$ref": "#/$defs/dataset"}, "minItems": 1},
     "distractors": {"type": "array", "items": {"$ref": "#/$defs/dataset"}},
     "suite": {"type": "string"},
