@@ -203,11 +203,6 @@ class DecodeSettings:
     def max_pixels(self) -> int:
         return self.limit.max_pixels
 
-    def key(self, max_pixels_given: int | None) -> dict[str, object]:
-        """What decoded pixels depend on, for checkpoint keys: the decode mode and draft side, and the
-        pixel limit as given (a limit derived from memory moves with the load; it is not a key)."""
-        return {"decode": self.decode, "draft_side": self.draft_side, "max_pixels": max_pixels_given or "auto"}
-
     def describe(self) -> dict[str, object]:
         """For outputs: the decode mode (and what draft did), the pixel limit and its derivation."""
         out: dict[str, object] = {"decode": self.decode, "pixel_limit": self.limit.describe()}
