@@ -460,13 +460,6 @@ def pixel_limit(
     return PixelLimit(by_memory, "memory", worker_memory, workers, bpp, cap)
 
 
-def available_memory() -> int | None:
-    """Bytes this process may still allocate (see :func:`hashbench.cpus.available_memory`)."""
-    from .cpus import available_memory as available
-
-    return available()
-
-
 def memory_budget(workers: int) -> int | None:
     """Each of ``workers`` processes' share of the available memory (``HASHBENCH_WORKER_MEMORY`` wins)."""
     from .cpus import worker_memory
