@@ -291,11 +291,15 @@ class HashResult:
     settings: dict[str, object] = field(default_factory=dict)
     #: Per worker process (by pid): chunks, CPU seconds of the process and wall seconds in chunks.
     workers: dict[int, dict[str, float]] = field(default_factory=dict)
-    #: The decoder profile the files were decoded with (:mod:`hashbench.decoders`), for provenance.
-    decode_profile: str = "hashbench"
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    @property
+    def decode_profile(self) -> str:
+        """The decoder profile the files were decoded with (:mod:`hashbench.decoders`), for provenance:
+        the ``profile`` of :attr:`settings`, which names it when it is not hashbench's own."""
+        return str(self.settings.get("profile", "hashbench"))
 
     def timing(self) -> dict[str, object]:
         """The run's time, CPU beside wall: decode and each hasher apart (CPU seconds of the thread
@@ -871,7 +875,6 @@ def _run(
         result = collect(stream, hs, bar)
     result.wall_seconds = time.perf_counter() - t0
     result.settings = settings.describe()
-    result.decode_profile = settings.profile
     return result
 
 
