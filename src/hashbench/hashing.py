@@ -43,16 +43,17 @@ from .imageio import (
     DEFAULT_MAX_PIXELS,
     HASH_BYTES_PER_PIXEL,
     PixelLimit,
+    decode_state,
     is_url,
     memory_budget,
     pixel_limit,
     read_image,
     read_url,
+    restore_decode_state,
     set_decode_profile,
     set_draft,
     set_memory_budget,
 )
-from .imageio import decode_profile as decode_profile_of_process
 from .parallel import WINDOW_PER_WORKER, Executor, chunked, process_pool
 
 __all__ = [
@@ -654,13 +655,13 @@ def hash_stream(
         if i not in skip_chunks
     )
     if workers == 1 and pool is None:
-        before = decode_profile_of_process()
+        before = decode_state()
         try:
             _init_worker(hs, settings)
             for i, ids, srcs in chunks:
                 yield _hash_chunk(i, ids, srcs)
         finally:
-            set_decode_profile(before)  # this process's own decoder profile, as it was
+            restore_decode_state(before)  # this process decodes as it did: budget, draft, profile
         return
     if pool is not None and not isinstance(pool, ProcessPoolExecutor):  # a cluster: tasks carry hashers
         from .cluster import hash_chunks_on  # survives a task that kills its workers, as below
