@@ -181,9 +181,13 @@ def test_cluster_tasks_carry_the_profile_in_their_decode_settings():
             assert (res.codes["pdq"][i].tobytes().hex(), int(res.quality["pdq"][i])) == want, paths[i].name
 
 
-def test_decode_settings_carry_the_profile_and_refuse_draft_with_it():
+def test_decode_settings_carry_the_profile_and_refuse_draft_with_it(monkeypatch):
     from hashbench.hashing import decode_settings
+    from hashbench.imageio import MEMORY_ENV
 
+    # describe() records the worker memory, read from MemAvailable at each call unless set: a
+    # busy machine moved it between the two calls compared below
+    monkeypatch.setenv(MEMORY_ENV, str(2 << 30))
     hs = [get_hasher("pdq")]
     default = decode_settings(hs, 1, max_pixels=1000)
     assert default.profile == "hashbench" and "profile" not in default.describe()  # outputs as before

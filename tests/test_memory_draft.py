@@ -224,6 +224,18 @@ def test_a_draft_hash_run_records_draft_and_its_own_distances(tmp_path):
     assert np.array_equal(full.codes["md5"], draft.codes["md5"])
 
 
+def test_an_in_process_run_leaves_this_process_decoding_as_it_was(tmp_path):
+    from hashbench.hashing import hash_stream
+
+    path = tmp_path / "a.jpg"
+    Image.fromarray(_photo_like(600, 800)).save(path, quality=90)
+    before = imageio.decode_state()
+    chunks = list(hash_stream([("a", path)], ["phash"], workers=1, decode="draft", max_pixels=10**7))
+    assert chunks[0].decode_errors == [None]
+    assert imageio.decode_state() == before  # no draft side, memory budget or profile left behind
+    assert imageio.read_image(path).pixels.shape == (600, 800, 3)
+
+
 def test_the_checkpoint_key_includes_the_decode_setting(tmp_path):
     p = tmp_path / "a.jpg"
     Image.fromarray(_photo_like(60, 80)).save(p)

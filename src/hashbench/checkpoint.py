@@ -362,7 +362,6 @@ def hash_checkpointed(
         )
     res.wall_seconds = wall
     res.settings = settings.describe()
-    res.decode_profile = settings.profile
     measure_draft(res, items)
     # recomputed chunks are said on stderr only; how images were decoded (pixel limit, draft and
     # its measured distances) and the CPU time beside wall time go with the stage's timing

@@ -43,16 +43,17 @@ from .imageio import (
     DEFAULT_MAX_PIXELS,
     HASH_BYTES_PER_PIXEL,
     PixelLimit,
+    decode_state,
     is_url,
     memory_budget,
     pixel_limit,
     read_image,
     read_url,
+    restore_decode_state,
     set_decode_profile,
     set_draft,
     set_memory_budget,
 )
-from .imageio import decode_profile as decode_profile_of_process
 from .parallel import WINDOW_PER_WORKER, Executor, chunked, process_pool
 
 __all__ = [
@@ -203,11 +204,6 @@ class DecodeSettings:
     def max_pixels(self) -> int:
         return self.limit.max_pixels
 
-    def key(self, max_pixels_given: int | None) -> dict[str, object]:
-        """What decoded pixels depend on, for checkpoint keys: the decode mode and draft side, and the
-        pixel limit as given (a limit derived from memory moves with the load; it is not a key)."""
-        return {"decode": self.decode, "draft_side": self.draft_side, "max_pixels": max_pixels_given or "auto"}
-
     def describe(self) -> dict[str, object]:
         """For outputs: the decode mode (and what draft did), the pixel limit and its derivation."""
         out: dict[str, object] = {"decode": self.decode, "pixel_limit": self.limit.describe()}
@@ -296,11 +292,15 @@ class HashResult:
     settings: dict[str, object] = field(default_factory=dict)
     #: Per worker process (by pid): chunks, CPU seconds of the process and wall seconds in chunks.
     workers: dict[int, dict[str, float]] = field(default_factory=dict)
-    #: The decoder profile the files were decoded with (:mod:`hashbench.decoders`), for provenance.
-    decode_profile: str = "hashbench"
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    @property
+    def decode_profile(self) -> str:
+        """The decoder profile the files were decoded with (:mod:`hashbench.decoders`), for provenance:
+        the ``profile`` of :attr:`settings`, which names it when it is not hashbench's own."""
+        return str(self.settings.get("profile", "hashbench"))
 
     def timing(self) -> dict[str, object]:
         """The run's time, CPU beside wall: decode and each hasher apart (CPU seconds of the thread
@@ -655,13 +655,13 @@ def hash_stream(
         if i not in skip_chunks
     )
     if workers == 1 and pool is None:
-        before = decode_profile_of_process()
+        before = decode_state()
         try:
             _init_worker(hs, settings)
             for i, ids, srcs in chunks:
                 yield _hash_chunk(i, ids, srcs)
         finally:
-            set_decode_profile(before)  # this process's own decoder profile, as it was
+            restore_decode_state(before)  # this process decodes as it did: budget, draft, profile
         return
     if pool is not None and not isinstance(pool, ProcessPoolExecutor):  # a cluster: tasks carry hashers
         from .cluster import hash_chunks_on  # survives a task that kills its workers, as below
@@ -876,7 +876,6 @@ def _run(
         result = collect(stream, hs, bar)
     result.wall_seconds = time.perf_counter() - t0
     result.settings = settings.describe()
-    result.decode_profile = settings.profile
     return result
 
 

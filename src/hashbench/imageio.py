@@ -78,6 +78,8 @@ __all__ = [
     "decode_bytes",
     "decode_profile",
     "set_decode_profile",
+    "decode_state",
+    "restore_decode_state",
     "to_rgb",
 ]
 
@@ -460,13 +462,6 @@ def pixel_limit(
     return PixelLimit(by_memory, "memory", worker_memory, workers, bpp, cap)
 
 
-def available_memory() -> int | None:
-    """Bytes this process may still allocate (see :func:`hashbench.cpus.available_memory`)."""
-    from .cpus import available_memory as available
-
-    return available()
-
-
 def memory_budget(workers: int) -> int | None:
     """Each of ``workers`` processes' share of the available memory (``HASHBENCH_WORKER_MEMORY`` wins)."""
     from .cpus import worker_memory
@@ -484,6 +479,23 @@ def set_memory_budget(nbytes: int | None, hash_bytes_per_pixel: float = HASH_BYT
     room = _address_space_left()
     _memory_budget = nbytes if room is None else room if nbytes is None else min(nbytes, room)
     _hash_bytes_per_pixel = hash_bytes_per_pixel
+
+
+#: This process's decoding, as :func:`decode_state` gives it: memory budget, what the hashers need
+#: per pixel, draft side and decoder profile.
+DecodeState = tuple[int | None, float, int | None, str]
+
+
+def decode_state() -> DecodeState:
+    """Everything :func:`set_memory_budget`, :func:`set_draft` and :func:`set_decode_profile` set in
+    this process, for :func:`restore_decode_state` (a run hashed in-process leaves no trace)."""
+    return _memory_budget, _hash_bytes_per_pixel, _draft_side, _decode_profile
+
+
+def restore_decode_state(state: DecodeState) -> None:
+    """Put back what :func:`decode_state` returned, exactly (no budget lowered again)."""
+    global _memory_budget, _hash_bytes_per_pixel, _draft_side, _decode_profile
+    _memory_budget, _hash_bytes_per_pixel, _draft_side, _decode_profile = state
 
 
 def set_draft(side: int | None) -> None:

@@ -186,11 +186,11 @@ def hash_files_to_table(
         from .hashing import balanced_chunk_size
 
         chunk_size = balanced_chunk_size(len(ids), 4)
-    settings: dict[str, Any] = {"hashers": [[h.name, h.nbits] for h in hashers], "ids": ids}
-    settings.update({"max_pixels": max_pixels, "chunk": chunk_size})
-    if decode_profile != "hashbench":
-        settings["decode_profile"] = decode_profile
-    key = json.dumps(settings, sort_keys=True).encode()
+    # the decoder's settings (mode, profile) are in every chunk's key (checkpoint.chunk_keys)
+    key = json.dumps(
+        {"hashers": [[h.name, h.nbits] for h in hashers], "ids": ids, "max_pixels": max_pixels, "chunk": chunk_size},
+        sort_keys=True,
+    ).encode()
     digest = hashlib.sha256(key).hexdigest()[:16]
     if client is not None:  # a worker elsewhere has another working directory
         from .cluster import worker_slots
