@@ -23,6 +23,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import UsageError
+from .report.metrics import (
+    FAILURE_COLUMNS,
+    GROUP_METRICS_COLUMNS,
+    METRICS_COLUMNS,
+    failure_rows,
+    group_metrics_rows,
+    metrics_rows,
+)
+from .report.schema import load_report, report_path
+from .report.writers import FALSE_MATCH_COLUMNS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -30,20 +40,6 @@ if TYPE_CHECKING:
     from .schema import Report
 
 __all__ = ["Results", "load", "FALSE_MATCH_COLUMNS"]
-
-#: The columns of false_matches.csv (an empty frame has them when the file is absent).
-FALSE_MATCH_COLUMNS: tuple[str, ...] = (
-    "hasher",
-    "threshold",
-    "id_a",
-    "id_b",
-    "distance",
-    "quality_a",
-    "quality_b",
-    "group_a",
-    "group_b",
-    "gated",
-)
 
 
 @dataclass(frozen=True)
@@ -77,16 +73,6 @@ def _pandas() -> Any:
 def load(run_dir: str | Path) -> Results:
     """The results of the run in ``run_dir`` (its folder, or its report.json)."""
     pd = _pandas()
-    from .report.metrics import (
-        FAILURE_COLUMNS,
-        GROUP_METRICS_COLUMNS,
-        METRICS_COLUMNS,
-        failure_rows,
-        group_metrics_rows,
-        metrics_rows,
-    )
-    from .report.schema import load_report, report_path
-
     folder = report_path(run_dir).parent
     report = load_report(run_dir)
 
