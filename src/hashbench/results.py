@@ -18,6 +18,7 @@ with those columns when the run wrote no false_matches.csv.
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -89,7 +90,11 @@ def load(run_dir: str | Path) -> Results:
 
     false_path = folder / "false_matches.csv"
     if false_path.is_file():
-        false_matches = pd.read_csv(false_path, keep_default_na=False, na_values=[""])
+        # its leading "#" lines state the true counts; not pandas' comment="#", which would cut
+        # every id holding a "#" short
+        lines = false_path.read_text(encoding="utf-8").splitlines(keepends=True)
+        table = io.StringIO("".join(ln for ln in lines if not ln.startswith("#")))
+        false_matches = pd.read_csv(table, keep_default_na=False, na_values=[""])
     else:
         false_matches = frame([], FALSE_MATCH_COLUMNS)
     return Results(
