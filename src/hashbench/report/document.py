@@ -872,12 +872,6 @@ def _gated_fpr(report: Report, names: list[str]) -> list[Block]:
         if among is None:
             continue
         p = _fpr_of(report, among, among)
-        n_img, gated_img = h["impostor"]["n_images"], h["impostor"].get("gated_images", 0)
-        kept = n_img - gated_img
-        img_share = among.get("gated_images_share", gated_img / n_img if n_img else None)
-        pair_share = among.get(
-            "gated_pairs_share", 1 - kept * (kept - 1) / (n_img * (n_img - 1)) if n_img > 1 else None
-        )
         g = cast(Rate, generalized) if generalized else None
         rows.append(
             [
@@ -887,8 +881,8 @@ def _gated_fpr(report: Report, names: list[str]) -> list[Block]:
                 _pair_cell(p),
                 _kn(cast(Rate, among)),
                 _at_most(p),
-                f.pct(img_share),
-                f.pct(pair_share),
+                f.pct(among.get("gated_images_share")),
+                f.pct(among.get("gated_pairs_share")),
                 f"{f.small_rate(g['rate'])}\n({_kn(g)})" if g else f.DASH,
             ]
         )

@@ -300,15 +300,14 @@ def gated_pair_rates(at: Mapping[str, Any]) -> tuple[Mapping[str, Any] | None, M
     """``(among pairs that can match, generalized)``: the gated per-pair rates of an ``at_threshold``.
 
     The rate among pairs of two images that pass the gate is the one to print first; the
-    generalized one keeps every pair in its denominator (ISO/IEC 19795-1). Both the names of
-    issue 14 (``fpr_per_pair_gated`` among such pairs with ``gated_pairs_share``, and
-    ``fpr_per_pair_gated_generalized``) and the earlier ones (``fpr_per_pair_among_ungated``,
-    ``fpr_per_pair_gated`` over every pair) are read.
+    generalized one keeps every pair in its denominator (ISO/IEC 19795-1). Reports of issue 14
+    have both (``fpr_per_pair_gated`` among such pairs, with ``gated_pairs_share``, and
+    ``fpr_per_pair_gated_generalized``); earlier ones only the generalized, as ``fpr_per_pair_gated``.
     """
     gated = at.get("fpr_per_pair_gated")
     if gated is not None and "gated_pairs_share" in gated:
         return gated, at.get("fpr_per_pair_gated_generalized")
-    return at.get("fpr_per_pair_among_ungated"), at.get("fpr_per_pair_gated_generalized", gated)
+    return None, gated
 
 
 def failed_images(report: Report) -> dict[str, int]:
