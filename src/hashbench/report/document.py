@@ -33,6 +33,7 @@ from . import format as f
 from .metrics import (
     GroupRate,
     PairRate,
+    alpha_of,
     failed_images,
     failure_rows,
     gated_pair_rates,
@@ -155,10 +156,6 @@ def _kn(d: _Counted | None) -> str:
     return f.k_of_n(d.get("count"), d.get("n")) if d else f.DASH
 
 
-def _alpha(report: Report) -> float:
-    return float(report["config"].get("alpha", 0.05))
-
-
 def _image_cell(p: PairRate | None) -> str:
     """The image-level two-sided interval, or why there is none."""
     if p is None or not p.n:
@@ -178,7 +175,7 @@ def _at_most(p: PairRate | None) -> str:
 
 
 def _fpr_of(report: Report, rate: Mapping[str, Any] | None, fields: Mapping[str, Any] | None) -> PairRate | None:
-    return pair_rate(rate, fields, _alpha(report))
+    return pair_rate(rate, fields, alpha_of(report))
 
 
 def _gate_names(report: Report) -> list[str]:
@@ -186,7 +183,7 @@ def _gate_names(report: Report) -> list[str]:
 
 
 def _conf(report: Report) -> str:
-    return f"{100 * (1 - _alpha(report)):.0f}%"
+    return f"{100 * (1 - alpha_of(report)):.0f}%"
 
 
 # ------------------------------------------------------------------------------------------

@@ -46,6 +46,7 @@ __all__ = [
     "upper_one_sided_key",
     "gated_pair_rates",
     "failed_images",
+    "alpha_of",
     "metrics_rows",
     "failure_rows",
 ]
@@ -126,18 +127,19 @@ def genuine_histogram(h: HasherEvaluation, transform: str | None = None, *, gate
     return total
 
 
-def _alpha(report: Report) -> float:
+def alpha_of(report: Report) -> float:
+    """The report's alpha: every interval is two-sided ``1 - alpha``, every bound one-sided ``1 - alpha``."""
     return float(report.get("config", {}).get("alpha", 0.05))
 
 
 def tpr_curve_of(report: Report, hasher: str, transform: str | None = None) -> RateCurve:
     """TPR at every threshold for one hasher (and transform, or all pooled)."""
-    return rate_curve(genuine_histogram(report["hashers"][hasher], transform), "true-positive rate", _alpha(report))
+    return rate_curve(genuine_histogram(report["hashers"][hasher], transform), "true-positive rate", alpha_of(report))
 
 
 def fpr_curve_of(report: Report, hasher: str) -> RateCurve:
     """Per-pair FPR at every threshold from the impostor histogram."""
-    return fpr_curve(np.asarray(report["hashers"][hasher]["impostor"]["histogram"], dtype=np.int64), _alpha(report))
+    return fpr_curve(np.asarray(report["hashers"][hasher]["impostor"]["histogram"], dtype=np.int64), alpha_of(report))
 
 
 def per_query_curve_of(report: Report, hasher: str) -> RateCurve | None:
@@ -147,7 +149,7 @@ def per_query_curve_of(report: Report, hasher: str) -> RateCurve | None:
     if "nearest_histogram" not in pq:
         return None
     return rate_curve(
-        np.asarray(pq["nearest_histogram"], dtype=np.int64), "measured per-query false-positive rate", _alpha(report)
+        np.asarray(pq["nearest_histogram"], dtype=np.int64), "measured per-query false-positive rate", alpha_of(report)
     )
 
 
@@ -189,7 +191,7 @@ def gated_tpr_curve_of(report: Report, hasher: str, transform: str | None = None
     if not has_gate(h):
         return None
     n = int(genuine_histogram(h, transform).sum())
-    return _gated(genuine_histogram(h, transform, gated=True), n, _alpha(report))
+    return _gated(genuine_histogram(h, transform, gated=True), n, alpha_of(report))
 
 
 def gated_fpr_curve_of(report: Report, hasher: str) -> GatedCurve | None:
@@ -199,7 +201,7 @@ def gated_fpr_curve_of(report: Report, hasher: str) -> GatedCurve | None:
     if not has_gate(h) or "histogram_ungated" not in imp:
         return None
     n = int(np.sum(imp["histogram"]))
-    return _gated(np.asarray(imp["histogram_ungated"], dtype=np.int64), n, _alpha(report))
+    return _gated(np.asarray(imp["histogram_ungated"], dtype=np.int64), n, alpha_of(report))
 
 
 def group_names(report: Report) -> list[str]:
@@ -212,7 +214,7 @@ def group_names(report: Report) -> list[str]:
 
 def _group_fpr_curve(report: Report, entry: GroupImpostor) -> RateCurve:
     """Per-pair FPR at every threshold among the pairs of one group (an ``impostor.by_group`` entry)."""
-    return fpr_curve(np.asarray(entry["histogram"], dtype=np.int64), _alpha(report))
+    return fpr_curve(np.asarray(entry["histogram"], dtype=np.int64), alpha_of(report))
 
 
 def _rate_at(c: RateCurve, threshold: int) -> Rate:

@@ -24,7 +24,7 @@ from ..evaluate.operating import det_curve, roc_curve
 from ..evaluate.rates import RateCurve
 from ..schema import HasherEvaluation, HasherResult, Report
 from . import format as f
-from .metrics import fpr_curve_of, genuine_histogram, tpr_at, transform_names
+from .metrics import alpha_of, fpr_curve_of, genuine_histogram, tpr_at, transform_names
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -306,7 +306,7 @@ def plot_fpr_vs_threshold(report: Report) -> bytes:
     """Per-pair FPR at every threshold with its 95% band; zero counts drawn as upper bounds."""
     names = list(report["hashers"])
     fig, axes = _grid(len(names))
-    conf = 100 * (1 - float(report["config"].get("alpha", 0.05)))
+    conf = 100 * (1 - alpha_of(report))
     for ax, name in zip(axes, names):
         h = report["hashers"][name]
         c = fpr_curve_of(report, name)
@@ -617,7 +617,7 @@ def _has_genuine(report: Report) -> bool:
 
 
 def _fpr_caption(report: Report) -> str:
-    conf = 100 * (1 - float(report["config"].get("alpha", 0.05)))
+    conf = 100 * (1 - alpha_of(report))
     return (
         f"Per-pair false-positive rate at every threshold with its pair-level two-sided {conf:.0f}% interval; "
         "where no false match was seen, ▽ marks that interval's upper end (about 3.7 / n; the one-sided bound "

@@ -7,7 +7,7 @@ from typing import Any
 
 from ..schema import Report
 from . import format as f
-from .metrics import PairRate, failed_images, failure_rows, pair_rate
+from .metrics import PairRate, alpha_of, failed_images, failure_rows, pair_rate
 
 __all__ = ["summary_table"]
 
@@ -46,7 +46,7 @@ def summary_table(report: Report) -> str:
     Every rate says which rate it is in its column name, and the lines under the table say what
     the bound, the intervals and the per-query figure mean, so the table can be pasted on its own.
     """
-    alpha = float(report["config"].get("alpha", 0.05))
+    alpha = alpha_of(report)
     conf = f"{100 * (1 - alpha):.0f}%"
     hashing = report.get("timing", {}).get("hashing", {})
     rows = []
