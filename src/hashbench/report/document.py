@@ -34,12 +34,14 @@ from .metrics import (
     GroupRate,
     PairRate,
     alpha_of,
+    failed_hashes,
     failed_images,
     failure_rows,
     gated_pair_rates,
     group_fpr_at,
     group_names,
     has_gate,
+    measured_per_query,
     pair_rate,
     tpr_at,
     transform_names,
@@ -220,7 +222,7 @@ def _intro(report: Report) -> list[Block]:
 def _failed_sentence(report: Report) -> str:
     """How many images failed, and that they are outside every denominator (said, not implied)."""
     failed = failed_images(report)
-    hashes = sum(1 for r in failure_rows(report) if r["hasher"])
+    hashes = failed_hashes(report)
     if not failed and not hashes:
         return "Every image was made, decoded and hashed."
     stage_names = {"queries": "edited copies"}
@@ -289,12 +291,6 @@ def _per_query_cells(pq: Mapping[str, Any] | None) -> list[str]:
     ]
 
 
-def _measured_per_query(at: Mapping[str, Any], gated: bool = False) -> Mapping[str, Any] | None:
-    """The measured per-query rate: against the references, else leave-one-out."""
-    suffix = "_gated" if gated else ""
-    return at.get(f"fpr_per_query_measured{suffix}") or at.get(f"fpr_per_query_leave_one_out{suffix}")
-
-
 def _headline(report: Report) -> list[Block]:
     rows, clusters = [], []
     for name, h in report["hashers"].items():
@@ -311,7 +307,7 @@ def _headline(report: Report) -> list[Block]:
                 _pair_cell(p),
                 _kn(at.get("fpr_per_pair")),
                 _at_most(p),
-                *_per_query_cells(_measured_per_query(at)),
+                *_per_query_cells(measured_per_query(at)),
             ]
         )
         if p and p.image_level:
@@ -373,7 +369,7 @@ def _model_check(report: Report) -> list[Block]:
     for name, h in report["hashers"].items():
         at = h["at_threshold"]
         for gated in (False, True):
-            m = _measured_per_query(at, gated)
+            m = measured_per_query(at, gated)
             proj = m.get("projected_same_list_size") if m else None
             if not m or not proj:
                 continue

@@ -46,6 +46,8 @@ __all__ = [
     "upper_one_sided_key",
     "gated_pair_rates",
     "failed_images",
+    "failed_hashes",
+    "measured_per_query",
     "alpha_of",
     "metrics_rows",
     "failure_rows",
@@ -310,6 +312,17 @@ def gated_pair_rates(at: Mapping[str, Any]) -> tuple[Mapping[str, Any] | None, M
     if gated is not None and "gated_pairs_share" in gated:
         return gated, at.get("fpr_per_pair_gated_generalized")
     return None, gated
+
+
+def measured_per_query(at: Mapping[str, Any], gated: bool = False) -> Mapping[str, Any] | None:
+    """The measured per-query rate of an ``at_threshold``: against the references, else leave-one-out."""
+    suffix = "_gated" if gated else ""
+    return at.get(f"fpr_per_query_measured{suffix}") or at.get(f"fpr_per_query_leave_one_out{suffix}")
+
+
+def failed_hashes(report: Report) -> int:
+    """Hashes that failed (an image one hasher could not hash; the image itself was made)."""
+    return sum(1 for r in failure_rows(report) if r["hasher"])
 
 
 def failed_images(report: Report) -> dict[str, int]:
