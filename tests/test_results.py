@@ -13,6 +13,7 @@ import pytest
 from hashbench import results
 from hashbench.errors import UsageError
 from hashbench.report.metrics import GROUP_METRICS_COLUMNS, group_metrics_rows
+from hashbench.report.writers import FALSE_MATCH_COLUMNS, csv_bytes
 
 RUN = Path(__file__).resolve().parents[1] / "results" / "fpr-50b"
 
@@ -43,6 +44,18 @@ def test_failures_and_false_matches_come_from_the_run_folder(tmp_path):
     )
     fm = results.load(run).false_matches
     assert fm.to_dict("records")[0]["distance"] == 12 and fm["id_b"].tolist() == ["b.jpg"]
+
+
+def test_false_matches_as_a_run_writes_them_with_their_comment_lines(tmp_path):
+    """A run's false_matches.csv starts with "#" lines (the true counts); ids may hold a "#"."""
+    report = json.loads((RUN / "report.json").read_text())
+    row = ("pdq", "31", "a#1.jpg", "b.jpg", "12", "100", "90", "photos", "photos", "False")
+    notes = ["# pdq at threshold 31: 1 false matches, 1 listed (at most 10,000 each)"]
+    (tmp_path / "report.json").write_text(json.dumps(report))
+    (tmp_path / "false_matches.csv").write_bytes(csv_bytes(FALSE_MATCH_COLUMNS, [row], notes))
+    fm = results.load(tmp_path).false_matches
+    assert list(fm.columns) == list(FALSE_MATCH_COLUMNS)
+    assert fm["id_a"].tolist() == ["a#1.jpg"] and fm["distance"].tolist() == [12]
 
 
 def test_without_pandas_it_is_one_line(monkeypatch, tmp_path):

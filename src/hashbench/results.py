@@ -18,11 +18,22 @@ with those columns when the run wrote no false_matches.csv.
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import UsageError
+from .report.metrics import (
+    FAILURE_COLUMNS,
+    GROUP_METRICS_COLUMNS,
+    METRICS_COLUMNS,
+    failure_rows,
+    group_metrics_rows,
+    metrics_rows,
+)
+from .report.schema import load_report, report_path
+from .report.writers import FALSE_MATCH_COLUMNS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -30,20 +41,6 @@ if TYPE_CHECKING:
     from .schema import Report
 
 __all__ = ["Results", "load", "FALSE_MATCH_COLUMNS"]
-
-#: The columns of false_matches.csv (an empty frame has them when the file is absent).
-FALSE_MATCH_COLUMNS: tuple[str, ...] = (
-    "hasher",
-    "threshold",
-    "id_a",
-    "id_b",
-    "distance",
-    "quality_a",
-    "quality_b",
-    "group_a",
-    "group_b",
-    "gated",
-)
 
 
 @dataclass(frozen=True)
@@ -77,16 +74,6 @@ def _pandas() -> Any:
 def load(run_dir: str | Path) -> Results:
     """The results of the run in ``run_dir`` (its folder, or its report.json)."""
     pd = _pandas()
-    from .report.metrics import (
-        FAILURE_COLUMNS,
-        GROUP_METRICS_COLUMNS,
-        METRICS_COLUMNS,
-        failure_rows,
-        group_metrics_rows,
-        metrics_rows,
-    )
-    from .report.schema import load_report, report_path
-
     folder = report_path(run_dir).parent
     report = load_report(run_dir)
 
@@ -103,7 +90,11 @@ def load(run_dir: str | Path) -> Results:
 
     false_path = folder / "false_matches.csv"
     if false_path.is_file():
-        false_matches = pd.read_csv(false_path, keep_default_na=False, na_values=[""])
+        # its leading "#" lines state the true counts; not pandas' comment="#", which would cut
+        # every id holding a "#" short
+        lines = false_path.read_text(encoding="utf-8").splitlines(keepends=True)
+        table = io.StringIO("".join(ln for ln in lines if not ln.startswith("#")))
+        false_matches = pd.read_csv(table, keep_default_na=False, na_values=[""])
     else:
         false_matches = frame([], FALSE_MATCH_COLUMNS)
     return Results(

@@ -33,12 +33,15 @@ from . import format as f
 from .metrics import (
     GroupRate,
     PairRate,
+    alpha_of,
+    failed_hashes,
     failed_images,
     failure_rows,
     gated_pair_rates,
     group_fpr_at,
     group_names,
     has_gate,
+    measured_per_query,
     pair_rate,
     tpr_at,
     transform_names,
@@ -155,10 +158,6 @@ def _kn(d: _Counted | None) -> str:
     return f.k_of_n(d.get("count"), d.get("n")) if d else f.DASH
 
 
-def _alpha(report: Report) -> float:
-    return float(report["config"].get("alpha", 0.05))
-
-
 def _image_cell(p: PairRate | None) -> str:
     """The image-level two-sided interval, or why there is none."""
     if p is None or not p.n:
@@ -178,7 +177,7 @@ def _at_most(p: PairRate | None) -> str:
 
 
 def _fpr_of(report: Report, rate: Mapping[str, Any] | None, fields: Mapping[str, Any] | None) -> PairRate | None:
-    return pair_rate(rate, fields, _alpha(report))
+    return pair_rate(rate, fields, alpha_of(report))
 
 
 def _gate_names(report: Report) -> list[str]:
@@ -186,7 +185,7 @@ def _gate_names(report: Report) -> list[str]:
 
 
 def _conf(report: Report) -> str:
-    return f"{100 * (1 - _alpha(report)):.0f}%"
+    return f"{100 * (1 - alpha_of(report)):.0f}%"
 
 
 # ------------------------------------------------------------------------------------------
@@ -223,7 +222,7 @@ def _intro(report: Report) -> list[Block]:
 def _failed_sentence(report: Report) -> str:
     """How many images failed, and that they are outside every denominator (said, not implied)."""
     failed = failed_images(report)
-    hashes = sum(1 for r in failure_rows(report) if r["hasher"])
+    hashes = failed_hashes(report)
     if not failed and not hashes:
         return "Every image was made, decoded and hashed."
     stage_names = {"queries": "edited copies"}
@@ -292,12 +291,6 @@ def _per_query_cells(pq: Mapping[str, Any] | None) -> list[str]:
     ]
 
 
-def _measured_per_query(at: Mapping[str, Any], gated: bool = False) -> Mapping[str, Any] | None:
-    """The measured per-query rate: against the references, else leave-one-out."""
-    suffix = "_gated" if gated else ""
-    return at.get(f"fpr_per_query_measured{suffix}") or at.get(f"fpr_per_query_leave_one_out{suffix}")
-
-
 def _headline(report: Report) -> list[Block]:
     rows, clusters = [], []
     for name, h in report["hashers"].items():
@@ -314,7 +307,7 @@ def _headline(report: Report) -> list[Block]:
                 _pair_cell(p),
                 _kn(at.get("fpr_per_pair")),
                 _at_most(p),
-                *_per_query_cells(_measured_per_query(at)),
+                *_per_query_cells(measured_per_query(at)),
             ]
         )
         if p and p.image_level:
@@ -376,7 +369,7 @@ def _model_check(report: Report) -> list[Block]:
     for name, h in report["hashers"].items():
         at = h["at_threshold"]
         for gated in (False, True):
-            m = _measured_per_query(at, gated)
+            m = measured_per_query(at, gated)
             proj = m.get("projected_same_list_size") if m else None
             if not m or not proj:
                 continue
@@ -872,12 +865,6 @@ def _gated_fpr(report: Report, names: list[str]) -> list[Block]:
         if among is None:
             continue
         p = _fpr_of(report, among, among)
-        n_img, gated_img = h["impostor"]["n_images"], h["impostor"].get("gated_images", 0)
-        kept = n_img - gated_img
-        img_share = among.get("gated_images_share", gated_img / n_img if n_img else None)
-        pair_share = among.get(
-            "gated_pairs_share", 1 - kept * (kept - 1) / (n_img * (n_img - 1)) if n_img > 1 else None
-        )
         g = cast(Rate, generalized) if generalized else None
         rows.append(
             [
@@ -887,8 +874,8 @@ def _gated_fpr(report: Report, names: list[str]) -> list[Block]:
                 _pair_cell(p),
                 _kn(cast(Rate, among)),
                 _at_most(p),
-                f.pct(img_share),
-                f.pct(pair_share),
+                f.pct(among.get("gated_images_share")),
+                f.pct(among.get("gated_pairs_share")),
                 f"{f.small_rate(g['rate'])}\n({_kn(g)})" if g else f.DASH,
             ]
         )

@@ -270,33 +270,24 @@ def load_gallery(files: Mapping[str, bytes]) -> Gallery | None:
 def image_maker(items: Sequence[Any], suite: Sequence[Any], seed: int) -> Callable[[str], np.ndarray | None]:
     """``image_of`` for a run: dataset items (generated from their recipe, or read from their
     path: None when the file is gone) and edited copies ``<reference id>#<transform>`` made
-    again with the run's random stream for that (seed, reference, transform)."""
+    again with the run's random stream for that (seed, reference, transform), by the recipes the
+    run hashed them from (:mod:`hashbench.sources`: a reference is decoded once for its edits)."""
+    from pathlib import Path
+
+    from ..sources import DatasetSource, EditSource
+
     by_id = {it.id: it for it in items}
     by_name = {t.name: t for t in suite}
 
-    def original(item_id: str) -> np.ndarray | None:
-        item = by_id.get(item_id)
-        if item is None:
-            return None
-        if item.path is None:
-            return np.asarray(item.load())
-        from pathlib import Path
-
-        from ..imageio import read_image
-
-        if not Path(item.path).is_file():
-            return None
-        return np.asarray(read_image(item.path, item_id=item_id).pixels)
-
     def image_of(item_id: str) -> np.ndarray | None:
-        if item_id in by_id:
-            return original(item_id)
         ref, _, name = item_id.rpartition("#")
-        pixels = original(ref)
-        if pixels is None or name not in by_name:
+        original = item_id in by_id
+        item = by_id.get(item_id if original else ref)
+        if item is None or not (original or name in by_name):
             return None
-        from ..transforms import transform_rng
-
-        return np.asarray(by_name[name].apply(pixels, transform_rng(seed, ref, name)).pixels)
+        if item.path is not None and not Path(item.path).is_file():
+            return None
+        source = DatasetSource(item) if original else EditSource(item, by_name[name], seed)
+        return np.asarray(source.materialise(item_id)[0].pixels)
 
     return image_of

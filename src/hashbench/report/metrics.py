@@ -46,6 +46,9 @@ __all__ = [
     "upper_one_sided_key",
     "gated_pair_rates",
     "failed_images",
+    "failed_hashes",
+    "measured_per_query",
+    "alpha_of",
     "metrics_rows",
     "failure_rows",
 ]
@@ -126,18 +129,19 @@ def genuine_histogram(h: HasherEvaluation, transform: str | None = None, *, gate
     return total
 
 
-def _alpha(report: Report) -> float:
+def alpha_of(report: Report) -> float:
+    """The report's alpha: every interval is two-sided ``1 - alpha``, every bound one-sided ``1 - alpha``."""
     return float(report.get("config", {}).get("alpha", 0.05))
 
 
 def tpr_curve_of(report: Report, hasher: str, transform: str | None = None) -> RateCurve:
     """TPR at every threshold for one hasher (and transform, or all pooled)."""
-    return rate_curve(genuine_histogram(report["hashers"][hasher], transform), "true-positive rate", _alpha(report))
+    return rate_curve(genuine_histogram(report["hashers"][hasher], transform), "true-positive rate", alpha_of(report))
 
 
 def fpr_curve_of(report: Report, hasher: str) -> RateCurve:
     """Per-pair FPR at every threshold from the impostor histogram."""
-    return fpr_curve(np.asarray(report["hashers"][hasher]["impostor"]["histogram"], dtype=np.int64), _alpha(report))
+    return fpr_curve(np.asarray(report["hashers"][hasher]["impostor"]["histogram"], dtype=np.int64), alpha_of(report))
 
 
 def per_query_curve_of(report: Report, hasher: str) -> RateCurve | None:
@@ -147,7 +151,7 @@ def per_query_curve_of(report: Report, hasher: str) -> RateCurve | None:
     if "nearest_histogram" not in pq:
         return None
     return rate_curve(
-        np.asarray(pq["nearest_histogram"], dtype=np.int64), "measured per-query false-positive rate", _alpha(report)
+        np.asarray(pq["nearest_histogram"], dtype=np.int64), "measured per-query false-positive rate", alpha_of(report)
     )
 
 
@@ -189,7 +193,7 @@ def gated_tpr_curve_of(report: Report, hasher: str, transform: str | None = None
     if not has_gate(h):
         return None
     n = int(genuine_histogram(h, transform).sum())
-    return _gated(genuine_histogram(h, transform, gated=True), n, _alpha(report))
+    return _gated(genuine_histogram(h, transform, gated=True), n, alpha_of(report))
 
 
 def gated_fpr_curve_of(report: Report, hasher: str) -> GatedCurve | None:
@@ -199,7 +203,7 @@ def gated_fpr_curve_of(report: Report, hasher: str) -> GatedCurve | None:
     if not has_gate(h) or "histogram_ungated" not in imp:
         return None
     n = int(np.sum(imp["histogram"]))
-    return _gated(np.asarray(imp["histogram_ungated"], dtype=np.int64), n, _alpha(report))
+    return _gated(np.asarray(imp["histogram_ungated"], dtype=np.int64), n, alpha_of(report))
 
 
 def group_names(report: Report) -> list[str]:
@@ -212,7 +216,7 @@ def group_names(report: Report) -> list[str]:
 
 def _group_fpr_curve(report: Report, entry: GroupImpostor) -> RateCurve:
     """Per-pair FPR at every threshold among the pairs of one group (an ``impostor.by_group`` entry)."""
-    return fpr_curve(np.asarray(entry["histogram"], dtype=np.int64), _alpha(report))
+    return fpr_curve(np.asarray(entry["histogram"], dtype=np.int64), alpha_of(report))
 
 
 def _rate_at(c: RateCurve, threshold: int) -> Rate:
@@ -300,15 +304,25 @@ def gated_pair_rates(at: Mapping[str, Any]) -> tuple[Mapping[str, Any] | None, M
     """``(among pairs that can match, generalized)``: the gated per-pair rates of an ``at_threshold``.
 
     The rate among pairs of two images that pass the gate is the one to print first; the
-    generalized one keeps every pair in its denominator (ISO/IEC 19795-1). Both the names of
-    issue 14 (``fpr_per_pair_gated`` among such pairs with ``gated_pairs_share``, and
-    ``fpr_per_pair_gated_generalized``) and the earlier ones (``fpr_per_pair_among_ungated``,
-    ``fpr_per_pair_gated`` over every pair) are read.
+    generalized one keeps every pair in its denominator (ISO/IEC 19795-1). Reports of issue 14
+    have both (``fpr_per_pair_gated`` among such pairs, with ``gated_pairs_share``, and
+    ``fpr_per_pair_gated_generalized``); earlier ones only the generalized, as ``fpr_per_pair_gated``.
     """
     gated = at.get("fpr_per_pair_gated")
     if gated is not None and "gated_pairs_share" in gated:
         return gated, at.get("fpr_per_pair_gated_generalized")
-    return at.get("fpr_per_pair_among_ungated"), at.get("fpr_per_pair_gated_generalized", gated)
+    return None, gated
+
+
+def measured_per_query(at: Mapping[str, Any], gated: bool = False) -> Mapping[str, Any] | None:
+    """The measured per-query rate of an ``at_threshold``: against the references, else leave-one-out."""
+    suffix = "_gated" if gated else ""
+    return at.get(f"fpr_per_query_measured{suffix}") or at.get(f"fpr_per_query_leave_one_out{suffix}")
+
+
+def failed_hashes(report: Report) -> int:
+    """Hashes that failed (an image one hasher could not hash; the image itself was made)."""
+    return sum(1 for r in failure_rows(report) if r["hasher"])
 
 
 def failed_images(report: Report) -> dict[str, int]:

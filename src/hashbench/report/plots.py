@@ -24,7 +24,7 @@ from ..evaluate.operating import det_curve, roc_curve
 from ..evaluate.rates import RateCurve
 from ..schema import HasherEvaluation, HasherResult, Report
 from . import format as f
-from .metrics import fpr_curve_of, genuine_histogram, tpr_at, transform_names
+from .metrics import alpha_of, fpr_curve_of, genuine_histogram, tpr_at, transform_names
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -132,11 +132,16 @@ def _exact_counts(h: HasherResult) -> list[str]:
     ]
 
 
+def _odd_and_moved(h: HasherResult) -> tuple[int, int]:
+    """Pairs (genuine and impostor) at an odd distance, and at any non-zero distance."""
+    hist = genuine_histogram(h) + np.asarray(h["impostor"]["histogram"], dtype=np.int64)
+    return int(hist[1::2].sum()), int(hist[1:].sum())
+
+
 def odd_share(h: HasherResult) -> float | None:
     """The share of measured distances that are odd (None: no pair at a non-zero distance)."""
-    hist = genuine_histogram(h) + np.asarray(h["impostor"]["histogram"], dtype=np.int64)
-    moved = int(hist[1:].sum())
-    return int(hist[1::2].sum()) / moved if moved else None
+    odd, moved = _odd_and_moved(h)
+    return odd / moved if moved else None
 
 
 def even_distances_only(h: HasherResult) -> bool:
@@ -152,9 +157,8 @@ def even_distances_only(h: HasherResult) -> bool:
     """
     if _exact(h):
         return False
-    share = odd_share(h)
-    moved = int((genuine_histogram(h) + np.asarray(h["impostor"]["histogram"], dtype=np.int64))[1:].sum())
-    return share is not None and share <= ODD_SHARE_MAX and moved >= _PARITY_EVIDENCE
+    odd, moved = _odd_and_moved(h)
+    return moved >= _PARITY_EVIDENCE and odd / moved <= ODD_SHARE_MAX
 
 
 #: Odd distances allowed in a hasher drawn with bins of two (ties at the median of flat images:
@@ -163,7 +167,10 @@ ODD_SHARE_MAX = 0.10
 _PARITY_EVIDENCE = 20
 
 
-def _bins(h: HasherResult, nbits: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+_Bins = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+def _bins(h: HasherResult, nbits: int) -> _Bins:
     """Bin edges, genuine and impostor counts per bin and each bin's last distance: one distance
     per bin, or for a hasher of even distances (:func:`even_distances_only`) two, paired so that
     the named threshold is the last distance of its bin (no bin holds both a match and a non-match)."""
@@ -183,14 +190,11 @@ def _bins(h: HasherResult, nbits: int) -> tuple[np.ndarray, np.ndarray, np.ndarr
 _KINDS = (("genuine (edited copy vs its original)", _GENUINE), ("impostor (distinct images)", _IMPOSTOR))
 
 
-def _share_floor(report: Report) -> tuple[float, float]:
+def _share_floor(binned: list[_Bins]) -> tuple[float, float]:
     """One log scale for every full panel (a share of pairs reads the same in each): the floor a
     third of the smallest share seen, the top above the largest."""
     smallest, largest = 1.0, 1e-6
-    for h in report["hashers"].values():
-        if _exact(h):
-            continue
-        _, gen, imp, _ = _bins(h, int(h["nbits"]))
+    for _, gen, imp, _ in binned:
         for hist in (gen, imp):
             if hist.sum():
                 share = hist / hist.sum()
@@ -199,10 +203,10 @@ def _share_floor(report: Report) -> tuple[float, float]:
     return smallest / 3, min(1.0, largest) * 1.6
 
 
-def _full_panel(ax: Any, name: str, h: HasherResult, ylim: tuple[float, float]) -> None:
+def _full_panel(ax: Any, name: str, h: HasherResult, bins: _Bins, ylim: tuple[float, float]) -> None:
     """Every distance, as shares of each kind of pair on one log scale shared by the full panels."""
     nbits = int(h["nbits"])
-    edges, gen, imp, _ = _bins(h, nbits)
+    edges, gen, imp, _ = bins
     floor = ylim[0]
     for hist, (label, colour) in zip((gen, imp), _KINDS):
         if not hist.sum():
@@ -215,7 +219,7 @@ def _full_panel(ax: Any, name: str, h: HasherResult, ylim: tuple[float, float]) 
     ax.set_yscale("log")
     ax.set_xlim(0, nbits)
     ax.set_title(f"{name} ({nbits} bits, {h['matching']})", fontsize=10)
-    if even_distances_only(h):
+    if edges[1] - edges[0] == 2:
         ax.text(0.98, 0.98, "bins of 2 distances", transform=ax.transAxes, ha="right", va="top", fontsize=7.5)
     ax.set_xlabel("Hamming distance")
     ax.set_ylabel("share of pairs (log)")
@@ -237,11 +241,11 @@ def zoom_window(h: HasherResult) -> tuple[int, int]:
     return max(0, t - half), min(nbits, t + half)
 
 
-def _zoom_panel(ax: Any, name: str, h: HasherResult) -> None:
+def _zoom_panel(ax: Any, name: str, h: HasherResult, bins: _Bins) -> None:
     """The distances around the named threshold as counts of pairs (log), with how many of each
     kind fall on each side: where the full panel squeezes the region that decides a match."""
     lo, hi = zoom_window(h)
-    edges, gen, imp, last = _bins(h, int(h["nbits"]))
+    edges, gen, imp, last = bins
     t = int(h["threshold"])
     for hist, (_, colour) in zip((gen, imp), _KINDS):
         if hist.sum():  # a distance never seen sits on the floor (half a pair) of the log axis
@@ -269,16 +273,18 @@ def plot_distances(report: Report) -> bytes:
     pairs on one log scale, beside a zoom on its named threshold as counts of pairs."""
     names = list(report["hashers"])
     fig, axes = _grid(2 * len(names), ncols=4, panel=(3.7, 2.9))
-    ylim = _share_floor(report)
+    hashers = report["hashers"]
+    binned = {n: _bins(h, int(h["nbits"])) for n, h in hashers.items() if not _exact(h)}  # once per hasher
+    ylim = _share_floor(list(binned.values()))
     for k, name in enumerate(names):
-        h = report["hashers"][name]
+        h = hashers[name]
         full, zoom = axes[2 * k], axes[2 * k + 1]
-        if _exact(h):
+        if name not in binned:  # exact
             _exact_panel(full, f"{name} ({int(h['nbits'])} bits)", _exact_counts(h))
             zoom.set_visible(False)
             continue
-        _full_panel(full, name, h, ylim)
-        _zoom_panel(zoom, name, h)
+        _full_panel(full, name, h, binned[name], ylim)
+        _zoom_panel(zoom, name, h, binned[name])
     handles, labels = _legend_entries(axes)
     fig.legend(handles, labels, loc="outside upper center", ncols=2, frameon=False)
     return _png(fig)
@@ -300,7 +306,7 @@ def plot_fpr_vs_threshold(report: Report) -> bytes:
     """Per-pair FPR at every threshold with its 95% band; zero counts drawn as upper bounds."""
     names = list(report["hashers"])
     fig, axes = _grid(len(names))
-    conf = 100 * (1 - float(report["config"].get("alpha", 0.05)))
+    conf = 100 * (1 - alpha_of(report))
     for ax, name in zip(axes, names):
         h = report["hashers"][name]
         c = fpr_curve_of(report, name)
@@ -611,7 +617,7 @@ def _has_genuine(report: Report) -> bool:
 
 
 def _fpr_caption(report: Report) -> str:
-    conf = 100 * (1 - float(report["config"].get("alpha", 0.05)))
+    conf = 100 * (1 - alpha_of(report))
     return (
         f"Per-pair false-positive rate at every threshold with its pair-level two-sided {conf:.0f}% interval; "
         "where no false match was seen, ▽ marks that interval's upper end (about 3.7 / n; the one-sided bound "

@@ -12,13 +12,13 @@ from typing import Any
 from ..schema import FamilyRate, Report
 from . import format as f
 from .document import Block, Heading, Paragraph, Table
+from .metrics import alpha_of
 
 __all__ = ["population_blocks"]
 
 
 def _conf(report: Report) -> str:
-    alpha = float(report["config"].get("alpha", 0.05))
-    return f"{100 * (1 - alpha):g}%"
+    return f"{100 * (1 - alpha_of(report)):g}%"
 
 
 def _families(report: Report) -> list[Block]:

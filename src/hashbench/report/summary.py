@@ -7,7 +7,7 @@ from typing import Any
 
 from ..schema import Report
 from . import format as f
-from .metrics import PairRate, failed_images, failure_rows, pair_rate
+from .metrics import PairRate, alpha_of, failed_hashes, failed_images, measured_per_query, pair_rate
 
 __all__ = ["summary_table"]
 
@@ -31,7 +31,7 @@ def _bound(p: PairRate | None) -> str:
 
 def _per_query(at: Mapping[str, Any]) -> tuple[str, int | None]:
     """The measured per-query cell and the list size it was measured against."""
-    pq = at.get("fpr_per_query_measured") or at.get("fpr_per_query_leave_one_out")
+    pq = measured_per_query(at)
     if not pq:
         return "not measured", None
     loo = " loo" if pq.get("queries") == "leave-one-out" else ""
@@ -46,7 +46,7 @@ def summary_table(report: Report) -> str:
     Every rate says which rate it is in its column name, and the lines under the table say what
     the bound, the intervals and the per-query figure mean, so the table can be pasted on its own.
     """
-    alpha = float(report["config"].get("alpha", 0.05))
+    alpha = alpha_of(report)
     conf = f"{100 * (1 - alpha):.0f}%"
     hashing = report.get("timing", {}).get("hashing", {})
     rows = []
@@ -111,7 +111,7 @@ def _notes(report: Report, conf: str, list_sizes: set[int], loo: bool) -> list[s
         notes.append("per-query FPR: not measured; projections to lists of L hashes are in report.md.")
     notes.append("images/s/core: images hashed per CPU-second of the hasher alone (not wall time).")
     failed = failed_images(report)
-    hashes = sum(1 for r in failure_rows(report) if r["hasher"])
+    hashes = failed_hashes(report)
     if failed or hashes:
         images = ", ".join(f"{n:,} of the {s}" for s, n in failed.items()) or "none"
         notes.append(

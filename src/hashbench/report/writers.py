@@ -248,7 +248,8 @@ def csv_bytes(columns: Sequence[str], rows: Sequence[Sequence[str]], notes: Sequ
 
 def render_items(report: Report, items: ItemTables) -> dict[str, bytes]:
     """The per-item files in memory. Each starts with ``#`` comment lines stating every matcher's
-    true counts (read with ``pandas.read_csv(path, comment="#")``)."""
+    true counts (skip the lines starting with ``#``; not pandas' ``comment="#"``, which cuts ids
+    holding a ``#``, as every edited copy's does)."""
     notes = _item_notes(report)
     return {
         "false_matches.csv": csv_bytes(FALSE_MATCH_COLUMNS, items.false_matches, notes),
