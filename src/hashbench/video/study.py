@@ -37,7 +37,7 @@ from ..parallel import ordered_chunked_map
 from .config import VideoStudyConfig
 from .decode import VideoError
 from .edits import apply_edit, read_clip, suite
-from .hashers import VideoHash, get
+from .hashers import VideoHash, get, hash_file
 from .listmatch import pair_counts
 from .match import MatchRule, decide, matched_counts, prepare, rule
 from .synthetic import make_video
@@ -60,15 +60,14 @@ class Prepared:
 
 
 def _hash_all(p: Prepared, config: VideoStudyConfig, label: str, path: Path) -> None:
-    for name in config.hashers:
-        hasher = get(name, **config.params.get(name, {}))
-        t0 = time.perf_counter()
-        try:
-            h = hasher.hash_video(path)
-        except VideoError as exc:
-            p.failures.append({"id": f"{p.id}/{label or 'reference'}", "stage": f"hash:{name}", "reason": str(exc)})
+    """Hash one file with every hasher: one decode pass feeds the frame hashers (:func:`hash_file`)."""
+    hashers = [get(name, **config.params.get(name, {})) for name in config.hashers]
+    results, seconds = hash_file(hashers, path)
+    for name, h, secs in zip(config.hashers, results, seconds):
+        if isinstance(h, VideoError):
+            p.failures.append({"id": f"{p.id}/{label or 'reference'}", "stage": f"hash:{name}", "reason": str(h)})
             continue
-        p.seconds[name] = p.seconds.get(name, 0.0) + time.perf_counter() - t0
+        p.seconds[name] = p.seconds.get(name, 0.0) + secs
         p.frames[name] = p.frames.get(name, 0) + len(h)
         p.hashes.setdefault(name, {})[label] = h
 
