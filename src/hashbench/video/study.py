@@ -23,7 +23,6 @@ frame of video j within the radius" for every (i, j)).
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,7 +38,7 @@ from .decode import VideoError
 from .edits import apply_edit, read_clip, suite
 from .hashers import VideoHash, get, hash_file
 from .listmatch import pair_counts
-from .match import MatchRule, decide, matched_counts, prepare, rule
+from .match import MatchRule, compare, prepare, rule
 from .synthetic import make_video
 
 __all__ = ["Prepared", "prepare_video", "pair_counts", "decide_matrix", "genuine_rates", "impostor_rates", "run_study"]
@@ -129,17 +128,12 @@ def decide_matrix(r: MatchRule, sizes: npt.NDArray[np.int64], c: npt.NDArray[np.
     return m
 
 
-def _rule_inputs(hashes: Sequence[VideoHash | None], r: MatchRule) -> tuple[list[npt.NDArray[np.uint8]], np.ndarray]:
-    codes = [prepare(h, r) if h is not None else np.zeros((0, 32), np.uint8) for h in hashes]
-    return codes, np.array([len(c) for c in codes], dtype=np.int64)
-
-
 def impostor_rates(hashes: list[VideoHash | None], r: MatchRule, alpha: float) -> dict[str, Any]:
     """All unordered pairs of distinct videos under rule ``r`` (module docstring, step 3)."""
-    ok = [h for h in hashes if h is not None]
-    codes, sizes = _rule_inputs(ok, r)
+    codes = [prepare(h, r) for h in hashes if h is not None]
+    sizes = np.array([len(c) for c in codes], dtype=np.int64)
     c = pair_counts(codes, 0 if r.exact else r.radius)
-    n = len(ok)
+    n = len(codes)
     match = decide_matrix(r, sizes, c)
     either = np.triu(match | match.T, 1)
     per_video = (either | either.T).sum(axis=1)
@@ -179,15 +173,14 @@ def genuine_rates(
     for ref, copy in zip(refs, copies):
         if ref is None or copy is None:
             continue
-        q, t = prepare(copy, r), prepare(ref, r)
-        qm, tm = matched_counts(q, t, 0 if r.exact else r.radius)  # one small pair: numpy is enough
+        pair = compare(copy, ref, r)  # one small pair: numpy is enough
         n += 1
-        k += decide(r, len(q), len(t), qm, tm)
-        if len(q) and len(t):
-            q_share.append(qm / len(q))
-            t_share.append(tm / len(t))
-        else:
+        k += pair.match
+        if pair.gated:
             gated += 1
+        else:
+            q_share.append(pair.query_share)
+            t_share.append(pair.target_share)
     low, high = clopper_pearson(k, n, alpha) if n else (0.0, 1.0)
     u = n - gated
     u_low, u_high = clopper_pearson(k, u, alpha) if u else (0.0, 1.0)
