@@ -151,3 +151,10 @@ def test_hashbench_run_takes_a_video_config(tmp_path, capsys):
     assert main(["run", "--config", str(cfg), "--out", str(tmp_path / "out")]) == 0
     again = json.loads((run_dir / "video_report.json").read_text())
     assert again["hashers"]["vpdq"]["rules"] == report["hashers"]["vpdq"]["rules"]
+
+
+def test_a_video_run_points_its_failure_summary_at_video_report_json():
+    from hashbench.cli.run import failure_summary
+
+    lines = failure_summary([{"stage": "edit", "reason": "bad"}], "video_report.json")
+    assert lines[0].endswith("every one is in video_report.json")  # a video run writes no failures.csv
