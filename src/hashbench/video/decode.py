@@ -27,7 +27,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, Literal
@@ -100,14 +100,7 @@ class VideoInfo:
     declared_frames: int  # 0 when unknown
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "width": self.width,
-            "height": self.height,
-            "fps": self.fps,
-            "duration": self.duration,
-            "codec": self.codec,
-            "declared_frames": self.declared_frames,
-        }
+        return asdict(self)
 
 
 @dataclass(frozen=True)
