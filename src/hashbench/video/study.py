@@ -4,7 +4,8 @@ Steps (each a plain function of plain values):
 
 1. :func:`prepare_video` (in worker processes, one video at a time): make reference video ``i``
    from its recipe, decode it once, make each edited copy of the suite, and hash the reference and
-   every copy with every hasher. Files already on disk are reused, so a stopped run resumes.
+   every copy with every hasher (:func:`~hashbench.video.hashers.hash_file`: one decode pass per
+   file feeds every frame hasher). Files already on disk are reused, so a stopped run resumes.
    A file that fails is recorded with its id and reason; the run goes on.
 2. :func:`genuine_rates`: per hasher, rule and edit, how many edited copies match their reference
    (query = the copy, target = the reference): a rate over *videos*, one trial per video, with an
