@@ -115,6 +115,14 @@ def test_video_config_validation():
         ({"run": {"kind": "video"}, "hashers": {"names": ["vpdqq"]}}, "did you mean 'vpdq'"),
         ({"run": {"kind": "video"}, "videos": {"codec": "h265"}}, "unknown codec"),
         ({"run": {"kind": "video"}, "hashers": {"rules": {"vpdq": ["nope"]}}}, "unknown rule"),
+        ({"run": {"kind": "video", "name": "../up"}}, "plain name"),
+        ({"run": {"kind": "video", "workers": -1}}, "workers must be 0"),
+        ({"run": {"kind": "video"}, "statistics": {"alpha": "x"}}, "alpha must be a number"),
+        ({"run": {"kind": "video"}, "hashers": {"names": "vpdq"}}, "must be a list"),
+        ({"run": {"kind": "video"}, "hashers": {"params": {"vpdqq": {}}}}, "did you mean 'vpdq'"),
+        ({"run": {"kind": "video"}, "hashers": {"params": {"vpdq": {"seconds_per_hsh": 1}}}}, "seconds_per_hsh"),
+        ({"run": {"kind": "video"}, "hashers": {"params": {"vpdq": {"seconds_per_hash": -1}}}}, "must be >= 0"),
+        ({"run": {"kind": "video"}, "hashers": {"rules": {"vpdqq": ["readme"]}}}, "not in \\[hashers\\] names"),
     ):
         with pytest.raises(UsageError, match=msg):
             parse_video_config(bad)
@@ -143,3 +151,10 @@ def test_hashbench_run_takes_a_video_config(tmp_path, capsys):
     assert main(["run", "--config", str(cfg), "--out", str(tmp_path / "out")]) == 0
     again = json.loads((run_dir / "video_report.json").read_text())
     assert again["hashers"]["vpdq"]["rules"] == report["hashers"]["vpdq"]["rules"]
+
+
+def test_a_video_run_points_its_failure_summary_at_video_report_json():
+    from hashbench.cli.run import failure_summary
+
+    lines = failure_summary([{"stage": "edit", "reason": "bad"}], "video_report.json")
+    assert lines[0].endswith("every one is in video_report.json")  # a video run writes no failures.csv

@@ -145,3 +145,21 @@ def test_match_rules_differ_where_the_implementations_differ():
     assert len(prepare(low, rule("exact"))) == 1
     with pytest.raises(UsageError, match="rules:"):
         rule("nope")
+
+
+def test_hash_file_decodes_once_for_all_frame_hashers_and_equals_each_alone(monkeypatch):
+    from hashbench.video import decode, hashers
+
+    video = GOLDEN / "cuts-x264-128x96-29.97fps.mp4"
+    hs = [get("vpdq", seconds_per_hash=0.5), get("pdq-keyframe"), get("video-md5"), get("vpdq", conversion="c")]
+    alone = [h.hash_video(video) for h in hs]
+    passes = []
+    real = decode.frames
+    monkeypatch.setattr(hashers, "frames", lambda *a, **k: passes.append(k["conversion"]) or real(*a, **k))
+    got, seconds = hashers.hash_file(hs, video)
+    assert sorted(passes) == ["auto", "c"]  # one pass per colour conversion, not one per hasher
+    for a, b in zip(alone, got):
+        assert isinstance(b, VideoHash) and np.array_equal(a.codes, b.codes) and a.lines() == b.lines()
+    assert all(s > 0 for s in seconds)
+    missing, _ = hashers.hash_file(hs, GOLDEN / "missing.mp4")
+    assert all(isinstance(r, decode.VideoError) and "no such file" in str(r) for r in missing)

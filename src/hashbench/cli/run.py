@@ -193,7 +193,7 @@ def _run_video(config: Any, args: argparse.Namespace) -> int:
     run_dir, report = run_video(config, args.out, workers=args.workers)
     print("\n".join(summary_lines(report)))
     print(f"\nreport: {run_dir}/report.md  (every figure in video_report.json)")
-    for line in failure_summary(report["failures"]) if report["failures"] else []:
+    for line in failure_summary(report["failures"], "video_report.json") if report["failures"] else []:
         print(line, file=sys.stderr)
     return 0 if any(h["timing"]["frames"] for h in report["hashers"].values()) else EXIT_NOTHING_MEASURED
 
@@ -222,12 +222,13 @@ def outcome_exit_code(report: Mapping[str, Any]) -> int:
     return 0
 
 
-def failure_summary(failures: Sequence[Mapping[str, Any]]) -> list[str]:
+def failure_summary(failures: Sequence[Mapping[str, Any]], listed_in: str = "failures.csv") -> list[str]:
     """Lines saying how many items failed in each stage and the most common reasons, so a user
-    sees at a glance whether a dataset is broken without opening failures.csv."""
+    sees at a glance whether a dataset is broken without opening ``listed_in``, the run's file
+    that lists every failure (failures.csv; video_report.json for a video study)."""
     by_stage = Counter(str(f.get("stage")) for f in failures)
     stages = ", ".join(f"{stage} {n}" for stage, n in by_stage.items())
-    lines = [f"hashbench: warning: {len(failures)} failures ({stages}); every one is in failures.csv"]
+    lines = [f"hashbench: warning: {len(failures)} failures ({stages}); every one is in {listed_in}"]
     reasons = Counter(str(f.get("reason")) for f in failures)
     for reason, n in reasons.most_common(SHOWN_REASONS):
         lines.append(f"  {n} x {reason}")

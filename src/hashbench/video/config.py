@@ -17,6 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from ..config import MAX_ITEMS, _alpha, _int, _Parsed, _plain_name, _strings, _unknown, _workers_count
 from ..errors import UsageError
 from ..registry import did_you_mean
 from .edits import SUITES
@@ -79,39 +80,50 @@ def is_video_config(data: dict[str, Any]) -> bool:
 
 
 def _check(data: dict[str, Any], origin: str) -> None:
-    for section in data:
-        if section not in _KEYS:
-            raise UsageError(f"{origin}: unknown section [{section}]{did_you_mean(section, _KEYS)}")
-        block = data[section]
+    _unknown(set(data), set(_KEYS), "the top level", origin)
+    for section, block in data.items():
         if not isinstance(block, dict):
             raise UsageError(f"{origin}: [{section}] must be a table")
-        for key in block:
-            if key not in _KEYS[section]:
-                raise UsageError(f"{origin}: unknown key {key!r} in [{section}]{did_you_mean(key, _KEYS[section])}")
+        _unknown(set(block), _KEYS[section], f"[{section}]", origin)
 
 
-def _int(value: Any, what: str, origin: str, lo: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < lo:
-        raise UsageError(f"{origin}: {what} must be a whole number >= {lo}, got {value!r}")
-    return value
+def _hasher_tables(hs: dict[str, Any], key: str, names: tuple[str, ...], origin: str) -> dict[str, Any]:
+    """``[hashers.params]`` or ``[hashers.rules]``: a table per hasher named in ``names``."""
+    table = hs.get(key, {})
+    if not isinstance(table, dict):
+        raise UsageError(f"{origin}: [hashers.{key}] must be a table")
+    for h in table:
+        if h not in names:
+            raise UsageError(f"{origin}: [hashers.{key}] {h!r} is not in [hashers] names{did_you_mean(h, names)}")
+    return table
 
 
 def parse_video_config(data: dict[str, Any], origin: str = "config") -> VideoStudyConfig:
-    """Validate a parsed TOML table whose ``[run] kind`` is ``"video"``."""
+    """Validate a parsed TOML table whose ``[run] kind`` is ``"video"`` (the image configuration's
+    value parsers, so a value is refused in the same words as there)."""
     _check(data, origin)
+    ctx = _Parsed(origin)
     run, vids, hs = data.get("run", {}), dict(data.get("videos", {})), data.get("hashers", {})
-    count = _int(vids.pop("count", 20), "[videos] count", origin, 2)
+    count = _int(vids.pop("count", 20), "[videos] count", origin, lo=2, hi=MAX_ITEMS)
     try:
         recipe = VideoRecipe(**vids)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, UsageError) as exc:
         raise UsageError(f"{origin}: [videos]: {exc}") from None
-    except UsageError as exc:
-        raise UsageError(f"{origin}: [videos]: {exc}") from None
-    names = tuple(hs.get("names", VideoStudyConfig.hashers))
+    names = _strings(hs.get("names", VideoStudyConfig.hashers), "[hashers] names", origin)
     for n in names:
         if n not in VIDEO_HASHERS:
             raise UsageError(f"{origin}: [hashers] names: {VIDEO_HASHERS.unknown_message(n)}")
-    rules = {h: tuple(r) for h, r in dict(hs.get("rules", {})).items()}
+    if len(set(names)) != len(names):
+        raise UsageError(f"{origin}: a hasher is named twice in [hashers] names")
+    params = {h: dict(p) for h, p in _hasher_tables(hs, "params", names, origin).items()}
+    for h, p in params.items():
+        try:
+            VIDEO_HASHERS.get(h, **p)  # a misspelt or out-of-range parameter fails here, not in a worker
+        except (TypeError, ValueError) as exc:
+            raise UsageError(f"{origin}: [hashers.params.{h}]: {exc}") from None
+    rules = {
+        h: _strings(r, f"[hashers.rules] {h}", origin) for h, r in _hasher_tables(hs, "rules", names, origin).items()
+    }
     for h, rs in rules.items():
         for r in rs:
             if r not in RULES:
@@ -119,20 +131,17 @@ def parse_video_config(data: dict[str, Any], origin: str = "config") -> VideoStu
     suite = data.get("transforms", {}).get("suite", "default")
     if suite not in SUITES:
         raise UsageError(f"{origin}: unknown video suite {suite!r}; suites: {', '.join(SUITES)}")
-    alpha = float(data.get("statistics", {}).get("alpha", 0.05))
-    if not 0 < alpha < 1:
-        raise UsageError(f"{origin}: [statistics] alpha must be in (0, 1)")
     return VideoStudyConfig(
-        name=str(run.get("name", "video")),
-        seed=_int(run.get("seed", 0), "[run] seed", origin, 0),
-        workers=_int(run.get("workers", 0), "[run] workers", origin, 0),
+        name=_plain_name(run.get("name", "video"), "[run] name", ctx),
+        seed=_int(run.get("seed", 0), "[run] seed", origin, lo=0),
+        workers=_workers_count(run.get("workers", 0), "[run] workers", ctx),
         count=count,
         videos=recipe,
         suite=suite,
         hashers=names,
-        params={h: dict(p) for h, p in dict(hs.get("params", {})).items()},
+        params=params,
         rules=rules,
-        alpha=alpha,
+        alpha=_alpha(data.get("statistics", {}).get("alpha", 0.05), "[statistics] alpha", ctx),
     )
 
 

@@ -27,7 +27,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, Literal
@@ -100,14 +100,7 @@ class VideoInfo:
     declared_frames: int  # 0 when unknown
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "width": self.width,
-            "height": self.height,
-            "fps": self.fps,
-            "duration": self.duration,
-            "codec": self.codec,
-            "declared_frames": self.declared_frames,
-        }
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -181,12 +174,13 @@ def probe(path: str | Path, limits: DecodeLimits | None = None) -> VideoInfo:
 def frames(
     path: str | Path,
     *,
-    keep_every: int = 1,
+    keep_every: int | tuple[int, ...] = 1,
     limits: DecodeLimits | None = None,
     conversion: Conversion = "auto",
     info: list[VideoInfo] | None = None,
 ) -> Iterator[Frame]:
-    """Decode every frame of the first video stream; yield those with ``index % keep_every == 0``.
+    """Decode every frame of the first video stream; yield those with ``index % keep_every == 0``
+    (with a tuple, those whose index is a multiple of any of them: one pass for several samplings).
 
     Every frame is decoded (inter-coded frames need their predecessors) but only kept ones are
     converted to RGB24 at full size with swscale's area filter, as vPDQ does. ``info``, when given,
@@ -195,7 +189,8 @@ def frames(
     """
     av = require_av()
     limits = limits or DecodeLimits()
-    if keep_every < 1:
+    keeps = keep_every if isinstance(keep_every, tuple) else (keep_every,)
+    if not keeps or min(keeps) < 1:
         raise ValueError("keep_every must be at least 1")
     container = _open(av, path, limits)
     try:
@@ -204,13 +199,19 @@ def frames(
         if info is not None:
             info.append(vi)
         stream.thread_type = "AUTO"
-        yield from _decode(av, container, stream, vi, keep_every, limits, conversion)
+        yield from _decode(av, container, stream, vi, keeps, limits, conversion)
     finally:
         container.close()
 
 
 def _decode(
-    av: Any, container: Any, stream: Any, vi: VideoInfo, keep_every: int, limits: DecodeLimits, conversion: Conversion
+    av: Any,
+    container: Any,
+    stream: Any,
+    vi: VideoInfo,
+    keeps: tuple[int, ...],
+    limits: DecodeLimits,
+    conversion: Conversion,
 ) -> Iterator[Frame]:
     start = time.monotonic()
     index = -1
@@ -222,7 +223,7 @@ def _decode(
                 raise VideoError(f"more than {limits.max_frames} frames (the limit)")
             if time.monotonic() - start > limits.timeout:
                 raise VideoError(f"decoding took longer than {limits.timeout:.0f} s (the limit)")
-            if index % keep_every:
+            if all(index % k for k in keeps):
                 continue
             if frame.width * frame.height > limits.max_pixels:
                 raise VideoError(f"frame {index} of {frame.width}x{frame.height} exceeds the pixel limit")

@@ -25,7 +25,7 @@ from PIL import Image, ImageDraw
 from ..errors import UsageError
 from ..fonts import get_font
 from ..registry import Registry
-from .decode import DecodeLimits, frames, probe
+from .decode import DecodeLimits, VideoInfo, frames
 from .synthetic import VideoRecipe, encode, render
 
 __all__ = ["Clip", "VIDEO_EDITS", "SUITES", "EditSpec", "suite", "apply_edit", "read_clip"]
@@ -228,9 +228,10 @@ def suite(name: str) -> tuple[EditSpec, ...]:
 
 
 def read_clip(path: str | Path, limits: DecodeLimits | None = None) -> Clip:
-    """Every frame of a video as RGB, with its frame rate."""
-    fps = probe(path, limits).fps
-    return Clip([f.rgb for f in frames(path, limits=limits)], fps)
+    """Every frame of a video as RGB, with its frame rate (one open of the file: ``frames`` says the rate)."""
+    info: list[VideoInfo] = []
+    rgb = [f.rgb for f in frames(path, limits=limits, info=info)]
+    return Clip(rgb, info[0].fps)
 
 
 def edit_rng(seed: int, video_id: str, label: str) -> np.random.Generator:

@@ -28,20 +28,24 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
+import time
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import numpy as np
 import numpy.typing as npt
 
 from ..registry import Registry
-from .decode import Conversion, DecodeLimits, VideoInfo, decoder_provenance, frames
+from .decode import Conversion, DecodeLimits, VideoError, VideoInfo, decoder_provenance, frames, probe
 
 __all__ = [
     "VideoHash",
     "VideoHasher",
+    "FrameHasher",
+    "hash_file",
     "VIDEO_HASHERS",
     "register",
     "get",
@@ -136,50 +140,116 @@ def available() -> list[str]:
     return sorted(VIDEO_HASHERS.names())
 
 
-def _pdq_frames(
-    path: str | Path, keep_every: int, limits: DecodeLimits, conversion: Conversion, float32_time: bool
-) -> VideoHash:
-    """PDQ of every ``keep_every``-th frame, vPDQ-style (the shared body of vpdq and pdq-keyframe)."""
-    from ..hashers.pdq_fast import pdq_output
+class FrameHasher(VideoHasher):
+    """A video hasher made of PDQ codes of sampled decoded frames (vpdq, pdq-keyframe).
 
-    info: list[VideoInfo] = []
-    codes: list[npt.NDArray[np.uint8]] = []
-    quality: list[int] = []
-    index: list[int] = []
-    for fr in frames(path, keep_every=keep_every, limits=limits, conversion=conversion, info=info):
-        h, w = fr.rgb.shape[:2]
-        if h < MIN_HASHABLE_DIM or w < MIN_HASHABLE_DIM:
-            codes.append(np.zeros(32, dtype=np.uint8))
-            quality.append(0)
-        else:
-            out = pdq_output(fr.rgb)
-            codes.append(out.code)
-            quality.append(int(out.quality or 0))
-        index.append(fr.index)
-    fps = info[0].fps
-    frame = np.asarray(index, dtype=np.int64)
-    if float32_time:  # the reference divides in float: static_cast<float>(frame) / (float)fps
-        ts = (frame.astype(np.float32) / np.float32(fps)).astype(np.float64)
-    else:
-        ts = frame / fps
-    return VideoHash(
-        codes=np.asarray(codes, dtype=np.uint8).reshape(-1, 32),
-        quality=np.asarray(quality, dtype=np.int16),
-        frame=frame,
-        timestamp=ts,
-        info=info[0].as_dict(),
-    )
-
-
-@register("vpdq")
-class VPDQHasher(VideoHasher):
-    """vPDQ (Meta): PDQ of every frame at a fixed interval, matched as a bag of frame hashes."""
+    A subclass says which frames it keeps (:meth:`keep_every`) and how it times them
+    (``float32_time``); decoding is :func:`hash_file`'s, so frame hashers of one file share a pass.
+    """
 
     nbits = 256
     has_quality = True
     library = "pdqhash"
+    #: The reference's timestamp, ``static_cast<float>(frame) / (float)fps``, else ``frame / fps``.
+    float32_time: ClassVar[bool] = False
+    conversion: Conversion = "auto"
+
+    @abstractmethod
+    def keep_every(self, fps: float) -> int:
+        """Keep the frames whose 0-based index is a multiple of this, at frame rate ``fps``."""
+
+    def hash_video(self, path: str | Path) -> VideoHash:
+        (out,), _ = hash_file([self], path)
+        if isinstance(out, VideoError):
+            raise out
+        return out
+
+
+def hash_file(hashers: Sequence[VideoHasher], path: str | Path) -> tuple[list[VideoHash | VideoError], list[float]]:
+    """Every hasher's hash of one file (or the :class:`VideoError` saying why not) and its seconds.
+
+    The file is decoded once for all the frame hashers that share a colour conversion and limits
+    (not once per hasher), and a frame several of them keep is hashed once. A frame hasher's
+    seconds are the shared decode and conversion plus the hashing of its own frames; other hashers
+    (``video-md5``, plugins) run their own ``hash_video``.
+    """
+    results: list[VideoHash | VideoError | None] = [None] * len(hashers)
+    seconds = [0.0] * len(hashers)
+    passes: dict[tuple[Conversion, DecodeLimits], list[int]] = {}
+    for i, h in enumerate(hashers):
+        if isinstance(h, FrameHasher):
+            passes.setdefault((h.conversion, h.limits), []).append(i)
+            continue
+        t0 = time.perf_counter()
+        try:
+            results[i] = h.hash_video(path)
+        except VideoError as exc:
+            results[i] = exc
+        seconds[i] = time.perf_counter() - t0
+    for (conversion, limits), members in passes.items():
+        group = [cast(FrameHasher, hashers[i]) for i in members]
+        t0 = time.perf_counter()
+        try:
+            outs, hash_secs = _pdq_pass(group, path, limits, conversion)
+        except VideoError as exc:
+            outs, hash_secs = [exc] * len(group), [0.0] * (len(group) + 1)
+        shared = time.perf_counter() - t0 - hash_secs[-1]
+        for i, out, own in zip(members, outs, hash_secs):
+            results[i], seconds[i] = out, shared + own
+    return cast("list[VideoHash | VideoError]", results), seconds
+
+
+def _pdq_pass(
+    group: Sequence[FrameHasher], path: str | Path, limits: DecodeLimits, conversion: Conversion
+) -> tuple[list[VideoHash | VideoError], list[float]]:
+    """One decode of ``path`` feeding every hasher of ``group``: their hashes, the hashing seconds
+    of each one's frames and (last) of all frames."""
+    from ..hashers.pdq_fast import pdq_output
+
+    fps = probe(path, limits).fps
+    keeps = [h.keep_every(fps) for h in group]
+    info: list[VideoInfo] = []
+    kept: list[list[tuple[int, npt.NDArray[np.uint8], int]]] = [[] for _ in group]
+    own = [0.0] * (len(group) + 1)
+    for fr in frames(path, keep_every=tuple(sorted(set(keeps))), limits=limits, conversion=conversion, info=info):
+        t0 = time.perf_counter()
+        h, w = fr.rgb.shape[:2]
+        if h < MIN_HASHABLE_DIM or w < MIN_HASHABLE_DIM:
+            code, quality = np.zeros(32, dtype=np.uint8), 0
+        else:
+            out = pdq_output(fr.rgb)
+            code, quality = out.code, int(out.quality or 0)
+        dt = time.perf_counter() - t0
+        own[-1] += dt
+        for j, k in enumerate(keeps):
+            if fr.index % k == 0:
+                kept[j].append((fr.index, code, quality))
+                own[j] += dt
+    return [_video_hash(hasher, rows, info[0]) for hasher, rows in zip(group, kept)], own
+
+
+def _video_hash(hasher: FrameHasher, rows: list[tuple[int, npt.NDArray[np.uint8], int]], info: VideoInfo) -> VideoHash:
+    frame = np.asarray([r[0] for r in rows], dtype=np.int64)
+    if hasher.float32_time:  # the reference divides in float: static_cast<float>(frame) / (float)fps
+        ts = (frame.astype(np.float32) / np.float32(info.fps)).astype(np.float64)
+    else:
+        ts = frame / info.fps
+    return VideoHash(
+        codes=np.asarray([r[1] for r in rows], dtype=np.uint8).reshape(-1, 32),
+        quality=np.asarray([r[2] for r in rows], dtype=np.int16),
+        frame=frame,
+        timestamp=ts,
+        info=info.as_dict(),
+    )
+
+
+@register("vpdq")
+class VPDQHasher(FrameHasher):
+    """vPDQ (Meta): PDQ of every frame at a fixed interval, matched as a bag of frame hashes."""
+
     description = "vPDQ (Meta): PDQ per sampled frame, quality and time; the vpdq C++ reference's sampling"
     rule = "readme"
+    float32_time = True
 
     def __init__(
         self, seconds_per_hash: float = 1.0, conversion: Conversion = "auto", limits: DecodeLimits | None = None
@@ -190,17 +260,11 @@ class VPDQHasher(VideoHasher):
         if conversion not in ("auto", "c"):
             raise ValueError("conversion must be 'auto' (FFmpeg's choice, SIMD) or 'c' (plain C)")
         self.seconds_per_hash = float(seconds_per_hash)
-        self.conversion: Conversion = conversion
+        self.conversion = conversion
 
     def keep_every(self, fps: float) -> int:
         """vPDQ's frame interval: ``int(seconds_per_hash * fps)``, at least 1."""
         return max(1, int(self.seconds_per_hash * fps))
-
-    def hash_video(self, path: str | Path) -> VideoHash:
-        from .decode import probe
-
-        keep = self.keep_every(probe(path, self.limits).fps)
-        return _pdq_frames(path, keep, self.limits, self.conversion, float32_time=True)
 
     def params(self) -> dict[str, Any]:
         return {"seconds_per_hash": self.seconds_per_hash, "conversion": self.conversion}
@@ -210,12 +274,9 @@ class VPDQHasher(VideoHasher):
 
 
 @register("pdq-keyframe")
-class PDQKeyframeHasher(VideoHasher):
+class PDQKeyframeHasher(FrameHasher):
     """Naive baseline: PDQ of frames at a fixed rate, one close frame pair is a match."""
 
-    nbits = 256
-    has_quality = True
-    library = "pdqhash"
     description = "PDQ of frames at a fixed rate (default 1 per second), matched if any frame pair is close"
     rule = "any-frame"
 
@@ -225,11 +286,8 @@ class PDQKeyframeHasher(VideoHasher):
             raise ValueError("rate must be positive (frames per second)")
         self.rate = float(rate)
 
-    def hash_video(self, path: str | Path) -> VideoHash:
-        from .decode import probe
-
-        keep = max(1, round(probe(path, self.limits).fps / self.rate))
-        return _pdq_frames(path, keep, self.limits, "auto", float32_time=False)
+    def keep_every(self, fps: float) -> int:
+        return max(1, round(fps / self.rate))
 
     def params(self) -> dict[str, Any]:
         return {"rate": self.rate}
@@ -246,8 +304,6 @@ class VideoMD5Hasher(VideoHasher):
     rule = "exact"
 
     def hash_video(self, path: str | Path) -> VideoHash:
-        from .decode import VideoError
-
         p = Path(path)
         if not p.is_file():
             raise VideoError("no such file")

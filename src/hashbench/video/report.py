@@ -13,16 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from ..atomic import atomic_write_text
+from ..report.format import interval, pct, small_rate
 
 __all__ = ["write_video_report", "markdown", "summary_lines"]
-
-
-def _pct(x: float | None) -> str:
-    return "-" if x is None else f"{100 * x:.1f}%"
-
-
-def _sci(x: float) -> str:
-    return f"{x:.3g}"
 
 
 def _upper(block: dict[str, Any]) -> float:
@@ -40,10 +33,10 @@ def _impostor_table(report: dict[str, Any]) -> list[str]:
             imp = r["impostor"]
             lo, hi = imp["ci_image_level"]
             au = imp.get("among_usable")
-            usable = "-" if not au else f"{au['false_matches']} / {au['pairs']}, {_sci(_upper(au))}"
+            usable = "-" if not au else f"{au['false_matches']} / {au['pairs']}, {small_rate(_upper(au))}"
             rows.append(
-                f"| {name} | {rname} | {imp['false_matches']} / {imp['pairs']} | [{_sci(lo)}, {_sci(hi)}] | "
-                f"{_sci(_upper(imp))} | {usable} |"
+                f"| {name} | {rname} | {imp['false_matches']} / {imp['pairs']} | {interval(lo, hi)} | "
+                f"{small_rate(_upper(imp))} | {usable} |"
             )
     return rows
 
@@ -58,7 +51,7 @@ def _genuine_table(report: dict[str, Any], usable: bool) -> list[str]:
             g = report["hashers"][n]["rules"][rn]["genuine"][lab]
             g = g["usable"] if usable else g
             lo, hi = g["ci"]
-            cells.append(f"{g['matched']}/{g['videos']} = {_pct(g['tpr'])} [{_pct(lo)}, {_pct(hi)}]")
+            cells.append(f"{g['matched']}/{g['videos']} = {pct(g['tpr'])} {interval(lo, hi, pct)}")
         rows.append(f"| {lab} | " + " | ".join(cells) + " |")
     return rows
 
@@ -122,7 +115,7 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
         for rname, r in h["rules"].items():
             imp = r["impostor"]
             tprs = [g["tpr"] for g in r["genuine"].values() if g["tpr"] is not None]
-            span = f"TPR {_pct(min(tprs))}..{_pct(max(tprs))} over edits" if tprs else "no edits"
+            span = f"TPR {pct(min(tprs))}..{pct(max(tprs))} over edits" if tprs else "no edits"
             out.append(f"{name:13s} {rname:10s} false matches {imp['false_matches']}/{imp['pairs']} pairs; {span}")
     return out
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError
-from .config import VIDEO_PRESETS, VideoStudyConfig, is_video_config, load_video_config
+from .config import VIDEO_PRESETS, VideoStudyConfig, is_video_config, load_video_config, parse_video_config
 
 __all__ = ["video_config_of", "run_video"]
 
@@ -26,7 +26,7 @@ def video_config_of(config_path: str | None, preset: str | None) -> VideoStudyCo
         data = tomllib.loads(Path(config_path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
         return None  # the image configuration loader reports the problem in its own words
-    return load_video_config(config_path) if is_video_config(data) else None
+    return parse_video_config(data, origin=config_path) if is_video_config(data) else None
 
 
 def run_video(

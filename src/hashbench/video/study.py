@@ -4,7 +4,8 @@ Steps (each a plain function of plain values):
 
 1. :func:`prepare_video` (in worker processes, one video at a time): make reference video ``i``
    from its recipe, decode it once, make each edited copy of the suite, and hash the reference and
-   every copy with every hasher. Files already on disk are reused, so a stopped run resumes.
+   every copy with every hasher (:func:`~hashbench.video.hashers.hash_file`: one decode pass per
+   file feeds every frame hasher). Files already on disk are reused, so a stopped run resumes.
    A file that fails is recorded with its id and reason; the run goes on.
 2. :func:`genuine_rates`: per hasher, rule and edit, how many edited copies match their reference
    (query = the copy, target = the reference): a rate over *videos*, one trial per video, with an
@@ -23,7 +24,6 @@ frame of video j within the radius" for every (i, j)).
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,9 +37,9 @@ from ..parallel import ordered_chunked_map
 from .config import VideoStudyConfig
 from .decode import VideoError
 from .edits import apply_edit, read_clip, suite
-from .hashers import VideoHash, get
+from .hashers import VideoHash, get, hash_file
 from .listmatch import pair_counts
-from .match import MatchRule, decide, matched_counts, prepare, rule
+from .match import MatchRule, compare, prepare, rule
 from .synthetic import make_video
 
 __all__ = ["Prepared", "prepare_video", "pair_counts", "decide_matrix", "genuine_rates", "impostor_rates", "run_study"]
@@ -60,15 +60,14 @@ class Prepared:
 
 
 def _hash_all(p: Prepared, config: VideoStudyConfig, label: str, path: Path) -> None:
-    for name in config.hashers:
-        hasher = get(name, **config.params.get(name, {}))
-        t0 = time.perf_counter()
-        try:
-            h = hasher.hash_video(path)
-        except VideoError as exc:
-            p.failures.append({"id": f"{p.id}/{label or 'reference'}", "stage": f"hash:{name}", "reason": str(exc)})
+    """Hash one file with every hasher: one decode pass feeds the frame hashers (:func:`hash_file`)."""
+    hashers = [get(name, **config.params.get(name, {})) for name in config.hashers]
+    results, seconds = hash_file(hashers, path)
+    for name, h, secs in zip(config.hashers, results, seconds):
+        if isinstance(h, VideoError):
+            p.failures.append({"id": f"{p.id}/{label or 'reference'}", "stage": f"hash:{name}", "reason": str(h)})
             continue
-        p.seconds[name] = p.seconds.get(name, 0.0) + time.perf_counter() - t0
+        p.seconds[name] = p.seconds.get(name, 0.0) + secs
         p.frames[name] = p.frames.get(name, 0) + len(h)
         p.hashes.setdefault(name, {})[label] = h
 
@@ -130,17 +129,12 @@ def decide_matrix(r: MatchRule, sizes: npt.NDArray[np.int64], c: npt.NDArray[np.
     return m
 
 
-def _rule_inputs(hashes: Sequence[VideoHash | None], r: MatchRule) -> tuple[list[npt.NDArray[np.uint8]], np.ndarray]:
-    codes = [prepare(h, r) if h is not None else np.zeros((0, 32), np.uint8) for h in hashes]
-    return codes, np.array([len(c) for c in codes], dtype=np.int64)
-
-
 def impostor_rates(hashes: list[VideoHash | None], r: MatchRule, alpha: float) -> dict[str, Any]:
     """All unordered pairs of distinct videos under rule ``r`` (module docstring, step 3)."""
-    ok = [h for h in hashes if h is not None]
-    codes, sizes = _rule_inputs(ok, r)
+    codes = [prepare(h, r) for h in hashes if h is not None]
+    sizes = np.array([len(c) for c in codes], dtype=np.int64)
     c = pair_counts(codes, 0 if r.exact else r.radius)
-    n = len(ok)
+    n = len(codes)
     match = decide_matrix(r, sizes, c)
     either = np.triu(match | match.T, 1)
     per_video = (either | either.T).sum(axis=1)
@@ -180,15 +174,14 @@ def genuine_rates(
     for ref, copy in zip(refs, copies):
         if ref is None or copy is None:
             continue
-        q, t = prepare(copy, r), prepare(ref, r)
-        qm, tm = matched_counts(q, t, 0 if r.exact else r.radius)  # one small pair: numpy is enough
+        pair = compare(copy, ref, r)  # one small pair: numpy is enough
         n += 1
-        k += decide(r, len(q), len(t), qm, tm)
-        if len(q) and len(t):
-            q_share.append(qm / len(q))
-            t_share.append(tm / len(t))
-        else:
+        k += pair.match
+        if pair.gated:
             gated += 1
+        else:
+            q_share.append(pair.query_share)
+            t_share.append(pair.target_share)
     low, high = clopper_pearson(k, n, alpha) if n else (0.0, 1.0)
     u = n - gated
     u_low, u_high = clopper_pearson(k, u, alpha) if u else (0.0, 1.0)

@@ -202,12 +202,7 @@ _RENDER = {"pan": _pan, "zoom": _zoom, "shapes": _shapes, "cuts": _cuts, "fade":
 
 def render(r: VideoRecipe) -> Iterator[RGB]:
     """The recipe's frames as (height, width, 3) uint8 arrays, in order."""
-    rng = _rng(r)
-    kind = r.resolved_kind
-    if kind == "pan":
-        yield from _pan(r, rng, r.frames)
-    else:
-        yield from _RENDER[kind](r, rng, r.frames)
+    yield from _RENDER[r.resolved_kind](r, _rng(r), r.frames)
 
 
 def encode(
