@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+from PIL import Image
 
 from hashbench.bits import codes_to_hex
 from hashbench.store import SCHEMA, write_table
@@ -28,3 +29,15 @@ def write_hash_table(path: Path, hasher: str, nbits: int, codes: np.ndarray, *, 
         schema=SCHEMA,
     )
     return write_table(table, path)
+
+
+def noise_pngs(root: Path, n: int = 12, seed: int = 0) -> list[Path]:
+    """``n`` 16 x 16 PNGs of random RGB noise, ``root/00.png``, ``01.png``, ... (``root`` is created)."""
+    rng = np.random.default_rng(seed)
+    root.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(n):
+        p = root / f"{i:02d}.png"
+        Image.fromarray(rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)).save(p)
+        paths.append(p)
+    return paths

@@ -9,11 +9,10 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image
 
 import hashbench.hashing as hashing
+from _helpers import noise_pngs
 from hashbench.checkpoint import ChunkStore
 from hashbench.hashers import get
 from hashbench.runner import accuracy_differences
@@ -22,14 +21,7 @@ from hashbench.store import hash_files_to_table, read_table
 
 @pytest.fixture
 def folder(tmp_path):
-    rng = np.random.default_rng(0)
-    paths = []
-    for i in range(23):
-        p = tmp_path / "imgs" / f"{i:02d}.png"
-        p.parent.mkdir(exist_ok=True)
-        Image.fromarray(rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)).save(p)
-        paths.append(p)
-    return paths
+    return noise_pngs(tmp_path / "imgs", 23)
 
 
 def test_hash_resumes_after_a_crash(folder, tmp_path, monkeypatch):
