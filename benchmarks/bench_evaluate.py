@@ -23,7 +23,6 @@ pairs/s in its extra_info (the JSON written by `make bench`).
 from __future__ import annotations
 
 import os
-import time
 
 import numba
 import numpy as np
@@ -36,7 +35,7 @@ from hashbench.evaluate import impostor_histogram
 from hashbench.evaluate.distances import impostor_histogram_with_counts
 from hashbench.evaluate.pairs import impostor_pairs
 from histogram_throughput import measure_histogram_rate, pair_distance_sum
-from timing import numba_threads
+from timing import interleaved_min, numba_threads
 
 #: HASHBENCH_EVALUATE_N overrides it (the CI gate, benchmarks/compare.py, runs 50,000).
 N = int(float(os.environ.get("HASHBENCH_EVALUATE_N", "150000")))
@@ -150,17 +149,13 @@ COUNTS_THRESHOLD = 31
 def counts_cost_ratio(codes: np.ndarray, threshold: int, rounds: int) -> dict[str, float]:
     """The histogram alone and with per-image counts at ``threshold``, alternately; the ratio of
     their fastest rounds (same codes, same threads, same minute of a shared machine)."""
-    alone: list[float] = []
-    counted: list[float] = []
-    for _ in range(rounds):
-        t0 = time.perf_counter()
-        impostor_histogram(codes)
-        alone.append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
+
+    def counted() -> None:
         _, counts = impostor_histogram_with_counts(codes, None, (threshold,))
-        counted.append(time.perf_counter() - t0)
         assert counts.shape == (1, len(codes))
-    return {"histogram_s": min(alone), "with_counts_s": min(counted), "ratio": min(counted) / min(alone)}
+
+    best = interleaved_min({"alone": lambda: impostor_histogram(codes), "counted": counted}, rounds)
+    return {"histogram_s": best["alone"], "with_counts_s": best["counted"], "ratio": best["counted"] / best["alone"]}
 
 
 def bench_per_image_counts_cost(benchmark, codes):
@@ -177,26 +172,25 @@ def bench_per_image_counts_cost(benchmark, codes):
 def listing_cost_ratio(codes: np.ndarray, threshold: int, rounds: int) -> dict[str, float]:
     """The histogram alone, with per-image counts, and with counts and the listed pairs,
     alternately; ratios of their fastest rounds (same codes, threads and minute)."""
-    alone: list[float] = []
-    counted: list[float] = []
-    listed: list[float] = []
-    for _ in range(rounds):
-        t0 = time.perf_counter()
-        impostor_histogram(codes)
-        alone.append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
-        impostor_histogram_with_counts(codes, None, (threshold,))
-        counted.append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
+
+    def listed() -> None:
         hist, _, (pl,) = impostor_pairs(codes, None, (threshold,), 10_000)
-        listed.append(time.perf_counter() - t0)
         assert pl.count == int(hist[: threshold + 1].sum())
+
+    best = interleaved_min(
+        {
+            "alone": lambda: impostor_histogram(codes),
+            "counted": lambda: impostor_histogram_with_counts(codes, None, (threshold,)),
+            "listed": listed,
+        },
+        rounds,
+    )
     return {
-        "histogram_s": min(alone),
-        "with_counts_s": min(counted),
-        "with_pairs_s": min(listed),
-        "ratio_vs_histogram": min(listed) / min(alone),
-        "ratio_vs_counts": min(listed) / min(counted),
+        "histogram_s": best["alone"],
+        "with_counts_s": best["counted"],
+        "with_pairs_s": best["listed"],
+        "ratio_vs_histogram": best["listed"] / best["alone"],
+        "ratio_vs_counts": best["listed"] / best["counted"],
     }
 
 

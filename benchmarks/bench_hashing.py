@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 
-import numpy as np
 import pdqhash
 import pytest
 from PIL import Image
@@ -19,21 +18,11 @@ from hashbench import hashers
 from hashbench.hashers import ImageItem
 from hashbench.hashing import hash_arrays, hash_files
 from hashbench.imageio import decode_bytes
+from photos import photo_like
 from timing import interleaved_min
 
 SIZES = {"256x256": (256, 256), "1024x768": (768, 1024)}
 N_IMAGES = 24
-
-
-def photo_like(shape: tuple[int, int], n: int, seed: int = 0) -> list[np.ndarray]:
-    """Smooth random images (upsampled noise): cheap, deterministic, and photo-like enough for
-    hash cost, which does not depend on content."""
-    rng = np.random.default_rng(seed)
-    out = []
-    for _ in range(n):
-        small = Image.fromarray(rng.integers(0, 256, (24, 32, 3), dtype=np.uint8))
-        out.append(np.asarray(small.resize((shape[1], shape[0]), Image.Resampling.BICUBIC)))
-    return out
 
 
 @pytest.mark.parametrize("size", list(SIZES))

@@ -10,13 +10,12 @@ are asserted: >= 5x at 1024x768, >= 10x at 4000x3000, >= 5x for the 8 dihedral h
 
 from __future__ import annotations
 
-import numpy as np
 import pdqhash
 import pytest
-from PIL import Image
 
 from hashbench.hashers.pdq_fast import pdq8_output, pdq_output
 from hashbench.threads import numba_threads
+from photos import photo_like
 from timing import interleaved_min
 
 #: (height, width), images per round, rounds, and the speed-up issue 18 asks for.
@@ -25,16 +24,6 @@ CASES = {
     "1024x768": ((768, 1024), 8, 7, 5.0),
     "4000x3000": ((3000, 4000), 2, 3, 10.0),
 }
-
-
-def photo_like(shape: tuple[int, int], n: int, seed: int = 0) -> list[np.ndarray]:
-    """Smooth random images (upsampled noise): PDQ's cost does not depend on content."""
-    rng = np.random.default_rng(seed)
-    out = []
-    for _ in range(n):
-        small = Image.fromarray(rng.integers(0, 256, (24, 32, 3), dtype=np.uint8))
-        out.append(np.asarray(small.resize((shape[1], shape[0]), Image.Resampling.BICUBIC)))
-    return out
 
 
 def _ratio(benchmark, reference, fast, imgs, rounds: int) -> float:

@@ -41,7 +41,8 @@ from typing import Any
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # for timing.py when loaded by path, not run
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # for timing.py and photos.py when loaded by path, not run
+from photos import photo_like  # noqa: E402
 from timing import interleaved_min  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -83,18 +84,6 @@ def pair_row(
 # the rows
 
 
-def photo_like(h: int, w: int, n: int, seed: int = 0) -> list[np.ndarray]:
-    """Smooth random images (upsampled noise): deterministic; hash cost does not depend on content."""
-    from PIL import Image
-
-    rng = np.random.default_rng(seed)
-    out = []
-    for _ in range(n):
-        small = Image.fromarray(rng.integers(0, 256, (24, 32, 3), dtype=np.uint8))
-        out.append(np.asarray(small.resize((w, h), Image.Resampling.BICUBIC)))
-    return out
-
-
 def hashing_rows(rounds: int, n: int = 24) -> list[Row]:
     import imagehash
     import pdqhash
@@ -103,7 +92,7 @@ def hashing_rows(rounds: int, n: int = 24) -> list[Row]:
     from hashbench import hashers
     from hashbench.hashers import ImageItem
 
-    imgs = photo_like(768, 1024, n)
+    imgs = photo_like((768, 1024), n)
     items = [ImageItem(str(i), a) for i, a in enumerate(imgs)]
     jpegs = []
     for a in imgs:
@@ -197,7 +186,7 @@ def large_pdq_row(rounds: int, n: int = 3) -> Row:
     from hashbench import hashers
     from hashbench.hashers import ImageItem
 
-    imgs = photo_like(3000, 4000, n, seed=4)
+    imgs = photo_like((3000, 4000), n, seed=4)
     items = [ImageItem(str(i), a) for i, a in enumerate(imgs)]
     return pair_row(
         "hash",
@@ -223,7 +212,7 @@ def decode_rows(rounds: int, n: int = 4) -> list[Row]:
 
     side, _ = draft_side([get("pdq"), get("phash"), get("md5")])
     jpegs = []
-    for a in photo_like(3000, 4000, n, seed=5):
+    for a in photo_like((3000, 4000), n, seed=5):
         buf = io.BytesIO()
         Image.fromarray(a).save(buf, format="JPEG", quality=90)
         jpegs.append(buf.getvalue())

@@ -13,12 +13,12 @@ import subprocess
 import sys
 
 import numpy as np
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 import hashbench.cluster as cluster_mod
-from hashbench.bits import codes_to_hex, hamming_matrix
+from _helpers import write_hash_table
+from hashbench.bits import hamming_matrix
 from hashbench.cli import main
 from hashbench.cluster import (
     chunk_bounds,
@@ -33,7 +33,6 @@ from hashbench.errors import UsageError
 from hashbench.evaluate import clopper_pearson, impostor_histogram
 from hashbench.evaluate.dihedral import variant_impostor_histogram
 from hashbench.runner import accuracy_differences, run
-from hashbench.store import SCHEMA, write_table
 
 
 @pytest.fixture(scope="module")
@@ -346,22 +345,7 @@ def test_run_cli_on_the_cluster_gives_the_same_report(client, tmp_path, capsys):
 def hash_table(tmp_path_factory):
     """A hash table of 400 pdq codes (with near-duplicates) and the codes themselves."""
     codes = np.concatenate([random_codes(250, 32, 5), clustered_codes(150, 6)])
-    ids = [f"img{i:04d}" for i in range(len(codes))]
-    hexes = codes_to_hex(codes, 256)
-    table = pa.Table.from_pydict(
-        {
-            "id": ids,
-            "hasher": ["pdq"] * len(ids),
-            "nbits": [256] * len(ids),
-            "hash_hex": hexes,
-            "quality": [100] * len(ids),
-            "variants_hex": [None] * len(ids),
-            "error": [None] * len(ids),
-        },
-        schema=SCHEMA,
-    )
-    path = tmp_path_factory.mktemp("impostors") / "hashes.parquet"
-    write_table(table, path)
+    path = write_hash_table(tmp_path_factory.mktemp("impostors") / "hashes.parquet", "pdq", 256, codes, quality=100)
     return path, codes
 
 

@@ -102,14 +102,12 @@ def test_an_address_that_accepts_but_never_answers_is_refused_in_bounded_time():
 
 def test_a_silent_address_from_the_shell_is_one_line_exit_2(tmp_path):
     """The whole CLI, Dask's logging included: one line, in bounded time."""
-    import pyarrow as pa
+    import numpy as np
 
-    from hashbench.store import SCHEMA, write_table
+    from _helpers import write_hash_table
 
     table = tmp_path / "t.parquet"  # read before connecting: a valid two-row table
-    rows = {"id": ["a", "b"], "hasher": ["md5"] * 2, "nbits": [128] * 2, "hash_hex": ["0" * 32, "f" * 32]}
-    rows |= {"quality": [None] * 2, "variants_hex": [None] * 2, "error": [None] * 2}
-    write_table(pa.Table.from_pydict(rows, schema=SCHEMA), table)
+    write_hash_table(table, "md5", 128, np.array([[0x00] * 16, [0xFF] * 16], dtype=np.uint8))
     with SilentServer() as address:
         t0 = time.monotonic()
         proc = subprocess.run(

@@ -131,26 +131,11 @@ def test_impostors_cli_writes_the_pair_list(tmp_path, capsys):
     import csv
     import io
 
-    import pyarrow as pa
-
-    from hashbench.bits import codes_to_hex
+    from _helpers import write_hash_table
     from hashbench.cli import main
-    from hashbench.store import SCHEMA, write_table
 
     codes = seeded_codes(90, 8, seed=21)
-    table = pa.Table.from_pydict(
-        {
-            "id": [f"img{i}" for i in range(90)],
-            "hasher": ["phash"] * 90,
-            "nbits": [64] * 90,
-            "hash_hex": codes_to_hex(codes, 64),
-            "quality": [None] * 90,
-            "variants_hex": [None] * 90,
-            "error": [None] * 90,
-        },
-        schema=SCHEMA,
-    )
-    write_table(table, tmp_path / "t.parquet")
+    write_hash_table(tmp_path / "t.parquet", "phash", 64, codes)
     out = tmp_path / "pairs.csv"
     args = ["impostors", str(tmp_path / "t.parquet"), "--hasher", "phash", "--threshold", "6,20"]
     assert main([*args, "--pairs", str(out), "--max-listed", "4", "--no-progress"]) == 0

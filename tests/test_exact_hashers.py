@@ -15,10 +15,9 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
 import pytest
 
-from hashbench.bits import codes_to_hex
+from _helpers import write_hash_table
 from hashbench.cli import main
 from hashbench.config import parse_config
 from hashbench.errors import UsageError
@@ -27,7 +26,6 @@ from hashbench.hashers import Hasher, HashOutput, ImageItem, check_conformance
 from hashbench.report import plots
 from hashbench.report.document import Paragraph, Table, build_document
 from hashbench.runner import run
-from hashbench.store import SCHEMA, write_table
 
 # A digest of the file's bytes (16 hex digits of its sha1): an exact hash run as a command.
 DIGEST = r"""
@@ -252,21 +250,7 @@ def _table(tmp_path: Path, hasher: str, nbits: int, n: int) -> Path:
     rng = np.random.default_rng(0)
     codes = rng.integers(0, 256, (n, nbits // 8), dtype=np.uint8)
     codes[1] = codes[0]  # one identical pair
-    table = pa.Table.from_pydict(
-        {
-            "id": [f"img{i}" for i in range(n)],
-            "hasher": [hasher] * n,
-            "nbits": [nbits] * n,
-            "hash_hex": codes_to_hex(codes, nbits),
-            "quality": [None] * n,
-            "variants_hex": [None] * n,
-            "error": [None] * n,
-        },
-        schema=SCHEMA,
-    )
-    path = tmp_path / f"{hasher}.parquet"
-    write_table(table, path)
-    return path
+    return write_hash_table(tmp_path / f"{hasher}.parquet", hasher, nbits, codes)
 
 
 def test_impostors_on_an_exact_hasher_is_exact_match_only(tmp_path, capsys):

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from _helpers import noise_pngs
 from hashbench.errors import ImageDecodeError
 from hashbench.hashing import LazySource
 from hashbench.imageio import RASTER_FORMATS, decode_bytes
@@ -82,17 +83,6 @@ def _png_bytes() -> bytes:
 # --- item 5/6: checkpoints keyed by content, checksummed -------------------------------------
 
 
-def _folder(root: Path, n: int = 12, seed: int = 0) -> list[Path]:
-    rng = np.random.default_rng(seed)
-    root.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for i in range(n):
-        p = root / f"{i:02d}.png"
-        Image.fromarray(rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)).save(p)
-        paths.append(p)
-    return paths
-
-
 def _interrupted_run(paths, out, monkeypatch, after: int = 2, **kw):
     """Run hash_files_to_table and stop it after ``after`` chunks were saved (parts kept)."""
     from hashbench.checkpoint import ChunkStore
@@ -122,7 +112,7 @@ def _hash(paths, out, **kw):
 
 
 def test_a_file_replaced_between_runs_is_hashed_again_on_resume(tmp_path, monkeypatch, capsys):
-    paths = _folder(tmp_path / "imgs")
+    paths = noise_pngs(tmp_path / "imgs")
     out = tmp_path / "h.parquet"
     _interrupted_run(paths, out, monkeypatch)  # chunks 0 and 1 saved
     st = os.stat(paths[1])
@@ -138,7 +128,7 @@ def test_a_file_replaced_between_runs_is_hashed_again_on_resume(tmp_path, monkey
 
 
 def test_a_flipped_byte_in_a_chunk_is_detected_and_recomputed(tmp_path, monkeypatch, capsys):
-    paths = _folder(tmp_path / "imgs")
+    paths = noise_pngs(tmp_path / "imgs")
     _, reference = _hash(paths, tmp_path / "ref.parquet")
     out = tmp_path / "h.parquet"
     _interrupted_run(paths, out, monkeypatch)
@@ -158,7 +148,7 @@ def test_another_hasher_command_or_decoder_setting_does_not_reuse_chunks(tmp_pat
     from hashbench.checkpoint import chunk_keys
     from hashbench.hashers import get
 
-    paths = _folder(tmp_path / "imgs", n=4)
+    paths = noise_pngs(tmp_path / "imgs", n=4)
     items = [(p.name, p) for p in paths]
     base = chunk_keys(items, [get("dhash")], 2, max_pixels=100)
     assert base == chunk_keys(items, [get("dhash")], 2, max_pixels=100)
@@ -175,7 +165,7 @@ def test_another_hasher_command_or_decoder_setting_does_not_reuse_chunks(tmp_pat
 def test_fresh_ignores_saved_chunks(tmp_path, monkeypatch):
     import hashbench.hashing as hashing
 
-    paths = _folder(tmp_path / "imgs")
+    paths = noise_pngs(tmp_path / "imgs")
     out = tmp_path / "h.parquet"
     _interrupted_run(paths, out, monkeypatch)
     hashed = []
@@ -204,7 +194,7 @@ def _grey_png_bomb(side: int = 14000) -> bytes:
 
 
 def test_a_bomb_inside_a_small_memory_limit_is_reported_and_its_chunk_hashed(tmp_path):
-    paths = _folder(tmp_path / "imgs", n=6)
+    paths = noise_pngs(tmp_path / "imgs", n=6)
     (tmp_path / "imgs" / "02b.png").write_bytes(_grey_png_bomb())
     # Since issue 18 the bomb needs about 1 GB (it was 5.3), which 1.5 GB of address space may hold:
     # a 600 MB budget per worker keeps it out, from its header (the pixel limit is given, else the
@@ -273,7 +263,7 @@ class Killer(LazySource):
 def test_a_second_run_into_the_same_out_says_another_run_holds_it(tmp_path, capsys):
     from hashbench.cli import main
 
-    _folder(tmp_path / "imgs", n=3)
+    noise_pngs(tmp_path / "imgs", n=3)
     out = tmp_path / "h.parquet"
     lock = tmp_path / "h.parquet.parts" / "lock"
     holder = subprocess.Popen(
@@ -403,7 +393,7 @@ def test_out_that_is_not_a_regular_file_is_refused_in_one_line(tmp_path, capsys)
     from hashbench.atomic import atomic_write_bytes, check_target
     from hashbench.cli import main
 
-    _folder(tmp_path / "imgs", n=2)
+    noise_pngs(tmp_path / "imgs", n=2)
     fifo = tmp_path / "pipe.parquet"
     os.mkfifo(fifo)
     target = tmp_path / "target.parquet"
@@ -435,7 +425,7 @@ def test_out_that_is_not_a_regular_file_is_refused_in_one_line(tmp_path, capsys)
 @pytest.fixture()
 def hostile_tree(tmp_path):
     root = tmp_path / "refs"
-    _folder(root, n=3)
+    noise_pngs(root, n=3)
     os.mkfifo(root / "b.jpg")  # opening it for reading would block forever
     (root / "c.jpg").symlink_to("/dev/zero")  # reading it would never end
     (root / "d.jpg").symlink_to(root / "missing.png")  # broken
@@ -443,9 +433,9 @@ def hostile_tree(tmp_path):
     (root / "f.jpg").symlink_to(root / "e.jpg")
     (root / "locked.png").write_bytes((root / "00.png").read_bytes())  # made unreadable below
     (root / "sub").mkdir()
-    _folder(root / "sub", n=1, seed=5)
+    noise_pngs(root / "sub", n=1, seed=5)
     (root / "closed").mkdir()  # made unlistable below
-    _folder(root / "closed", n=1, seed=6)
+    noise_pngs(root / "closed", n=1, seed=6)
     (root / "linked").symlink_to(root / "sub")
     return root
 
@@ -599,7 +589,7 @@ def test_a_full_disk_while_writing_the_report_leaves_no_partial_set(tmp_path, mo
 def test_hash_cli_fresh_starts_over_and_a_plain_rerun_resumes(tmp_path, monkeypatch, capsys):
     from hashbench.cli import main
 
-    paths = _folder(tmp_path / "imgs")
+    paths = noise_pngs(tmp_path / "imgs")
     out = tmp_path / "h.parquet"
     args = ["hash", str(tmp_path / "imgs"), "--hasher", "dhash", "--workers", "1", "--out", str(out), "--no-progress"]
     for fresh, said in [(True, False), (False, True)]:  # the CLI's settings: 12 chunks of one image

@@ -11,6 +11,7 @@ from scipy.stats import beta, binomtest
 
 from hashbench.evaluate import clopper_pearson
 from hashbench.evaluate.image_level import (
+    ImageLevelResult,
     effective_clopper_pearson,
     effective_upper_bound,
     image_level_interval,
@@ -254,6 +255,16 @@ def test_planted_clique_image_level_covers_the_population_rate_pair_level_does_n
     assert np.diff(res.ci_image_level)[0] > 10 * np.diff(res.ci_pair_level)[0]
 
 
+def covers(res: ImageLevelResult, true: float) -> tuple[bool, bool, bool]:
+    """Whether the image-level interval, the pair-level interval and the one-sided bound of one
+    sample's result cover the true rate."""
+    return (
+        res.ci_image_level[0] <= true <= res.ci_image_level[1],
+        res.ci_pair_level[0] <= true <= res.ci_pair_level[1],
+        true <= res.upper_one_sided,
+    )
+
+
 def test_clique_coverage_over_repeated_samples():
     """Repeated draws of n images from a population with a clique share q (plus sparse background).
 
@@ -267,12 +278,7 @@ def test_clique_coverage_over_repeated_samples():
     for _ in range(reps):
         clique = rng.binomial(n, q)
         background = rng.binomial((n - clique) * (n - clique - 1) // 2, p0)
-        res = image_level_interval(clique_counts(n, clique, background, rng))
-        hits += [
-            res.ci_image_level[0] <= true <= res.ci_image_level[1],
-            res.ci_pair_level[0] <= true <= res.ci_pair_level[1],
-            true <= res.upper_one_sided,
-        ]
+        hits += covers(image_level_interval(clique_counts(n, clique, background, rng)), true)
     image, pair, upper = hits / reps
     assert image >= 0.92 and upper >= 0.92
     assert pair <= 0.3
@@ -314,10 +320,7 @@ def test_hub_model_coverage():
         draw_hubness=lambda rng, n: (rng.random(n) < pi).astype(np.float64),
         match_prob=lambda a, b: np.where(a + b > 0, p_hub, p0),
     )
-    results = [image_level_interval(m) for m in counts]
-    image = np.mean([r.ci_image_level[0] <= true <= r.ci_image_level[1] for r in results])
-    pair = np.mean([r.ci_pair_level[0] <= true <= r.ci_pair_level[1] for r in results])
-    upper = np.mean([true <= r.upper_one_sided for r in results])
+    image, pair, upper = np.mean([covers(image_level_interval(m), true) for m in counts], axis=0)
     assert image >= 0.90 and upper >= 0.90
     assert pair <= 0.5
     assert image - pair >= 0.4
@@ -346,10 +349,7 @@ def test_directed_hub_model_coverage_under_the_either_direction_rule():
         draw_hubness=lambda rng, n: (rng.random(n) < pi).astype(np.float64),
         match_prob=either_direction,
     )
-    results = [image_level_interval(m) for m in counts]
-    image = np.mean([r.ci_image_level[0] <= true <= r.ci_image_level[1] for r in results])
-    pair = np.mean([r.ci_pair_level[0] <= true <= r.ci_pair_level[1] for r in results])
-    upper = np.mean([true <= r.upper_one_sided for r in results])
+    image, pair, upper = np.mean([covers(image_level_interval(m), true) for m in counts], axis=0)
     assert image >= 0.90 and upper >= 0.90
     assert pair <= 0.6
 

@@ -3,12 +3,10 @@
 import json
 
 import numpy as np
-import pyarrow as pa
 import pytest
 
-from hashbench.bits import codes_to_hex
+from _helpers import write_hash_table
 from hashbench.cli import main
-from hashbench.store import SCHEMA, write_table
 
 
 def _table(tmp_path, hasher, nbits, n):
@@ -16,21 +14,7 @@ def _table(tmp_path, hasher, nbits, n):
     codes = rng.integers(0, 256, (n, (nbits + 7) // 8), dtype=np.uint8)
     if nbits % 8:
         codes[:, 0] &= (1 << (nbits % 8)) - 1
-    table = pa.Table.from_pydict(
-        {
-            "id": [f"img{i}" for i in range(n)],
-            "hasher": [hasher] * n,
-            "nbits": [nbits] * n,
-            "hash_hex": codes_to_hex(codes, nbits),
-            "quality": [100] * n,
-            "variants_hex": [None] * n,
-            "error": [None] * n,
-        },
-        schema=SCHEMA,
-    )
-    path = tmp_path / f"{hasher}.parquet"
-    write_table(table, path)
-    return path
+    return write_hash_table(tmp_path / f"{hasher}.parquet", hasher, nbits, codes, quality=100)
 
 
 @pytest.mark.parametrize(

@@ -9,11 +9,10 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image
 
 import hashbench.hashing as hashing
+from _helpers import noise_pngs
 from hashbench.checkpoint import ChunkStore
 from hashbench.hashers import get
 from hashbench.runner import accuracy_differences
@@ -22,14 +21,7 @@ from hashbench.store import hash_files_to_table, read_table
 
 @pytest.fixture
 def folder(tmp_path):
-    rng = np.random.default_rng(0)
-    paths = []
-    for i in range(23):
-        p = tmp_path / "imgs" / f"{i:02d}.png"
-        p.parent.mkdir(exist_ok=True)
-        Image.fromarray(rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)).save(p)
-        paths.append(p)
-    return paths
+    return noise_pngs(tmp_path / "imgs", 23)
 
 
 def test_hash_resumes_after_a_crash(folder, tmp_path, monkeypatch):
@@ -111,13 +103,22 @@ def _run(config: Path, out: Path) -> subprocess.Popen:
     )
 
 
-def test_run_killed_three_times_resumes_to_the_uninterrupted_result(tmp_path):
-    config = tmp_path / "tiny.toml"
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory) -> tuple[Path, Path]:
+    """TINY_TOML's config file and the report.json of one uninterrupted run of it (shared: the
+    killed runs are compared with it, and --reproduce starts from it)."""
+    root = tmp_path_factory.mktemp("clean")
+    config = root / "tiny.toml"
     config.write_text(TINY_TOML)
-    clean = _run(config, tmp_path / "clean")
-    assert clean.wait(timeout=300) == 0, clean.stderr.read().decode()
-    clean_report = json.loads(next((tmp_path / "clean").glob("*/report.json")).read_text())
-    total_parts = sum(len(list(d.iterdir())) for d in next((tmp_path / "clean").glob("*/parts")).iterdir())
+    proc = _run(config, root / "out")
+    assert proc.wait(timeout=300) == 0, proc.stderr.read().decode()
+    return config, next((root / "out").glob("*/report.json"))
+
+
+def test_run_killed_three_times_resumes_to_the_uninterrupted_result(clean, tmp_path):
+    config, clean_path = clean
+    clean_report = json.loads(clean_path.read_text())
+    total_parts = sum(len(list(d.iterdir())) for d in (clean_path.parent / "parts").iterdir())
 
     out = tmp_path / "killed"
     rng = random.Random(2024)
@@ -154,12 +155,9 @@ def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path):
     assert "run the same command again to resume" in err.decode() and "Traceback" not in err.decode()
 
 
-def test_reproduce_checks_every_accuracy_figure(tmp_path):
-    config = tmp_path / "tiny.toml"
-    config.write_text(TINY_TOML)
-    first = _run(config, tmp_path / "a")
-    assert first.wait(timeout=300) == 0
-    report = next((tmp_path / "a").glob("*/report.json"))
+def test_reproduce_checks_every_accuracy_figure(clean, tmp_path):
+    report = tmp_path / "report.json"  # a copy: the shared run's own report stays as written
+    report.write_bytes(clean[1].read_bytes())
     again = subprocess.run(
         [
             sys.executable,
