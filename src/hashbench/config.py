@@ -138,12 +138,15 @@ class Setting:
     value into its report.json form; the parser reads that form back. An ``optional`` setting
     (added after reports were first recorded) is left out of that form while it holds its
     default, so configs that do not use it keep their digest and old reports read back.
+    ``schema`` is the JSON Schema of the written form (type and bounds, for editors and other
+    tools: :func:`hashbench.schemas.config_schema`); the parser stays the judge.
     """
 
     section: str | None
     key: str
     parse: Parse
     help: str
+    schema: dict[str, Any]
     dump: Callable[[Any], Any] = copy.deepcopy
     field: str = ""  # the RunConfig field, filled in from the dataclass
     optional: bool = False
@@ -537,13 +540,14 @@ def _setting(
     default: Any = dataclasses.MISSING,
     *,
     parse: Parse,
+    schema: dict[str, Any],
     help: str,
     factory: Callable[[], Any] | None = None,
     dump: Callable[[Any], Any] = copy.deepcopy,
     optional: bool = False,
 ) -> Any:
     """A RunConfig field that is also a setting of the TOML file (the one place it is declared)."""
-    meta = {"setting": Setting(section, key, parse, help, dump, optional=optional)}
+    meta = {"setting": Setting(section, key, parse, help, schema, dump, optional=optional)}
     if factory is not None:
         return field(default_factory=factory, metadata=meta)
     return field(default=default, metadata=meta)
@@ -554,18 +558,47 @@ class RunConfig:
     """A validated run configuration. ``to_dict()`` is what report.json records.
 
     Every field but ``composite_specs`` is one setting of the TOML file, declared right here with
-    its section, key, type, default, parser and help; :data:`SETTINGS` lists them in order.
+    its section, key, type, default, parser, JSON Schema and help; :data:`SETTINGS` lists them in order.
     """
 
-    name: str = _setting("run", "name", "default", parse=_plain_name, help="the run's name: the first part of its id")
-    seed: int = _setting("run", "seed", 0, parse=_whole(0), help="seed of the edits and the calibration split")
-    workers: int = _setting("run", "workers", 0, parse=_workers_count, help="worker processes; 0: every CPU available")
-    chunk_size: int = _setting("run", "chunk_size", 32, parse=_whole(1), help="images per checkpointed chunk")
+    name: str = _setting(
+        "run",
+        "name",
+        "default",
+        parse=_plain_name,
+        schema={"type": "string", "minLength": 1},
+        help="the run's name: the first part of its id",
+    )
+    seed: int = _setting(
+        "run",
+        "seed",
+        0,
+        parse=_whole(0),
+        schema={"type": "integer", "minimum": 0},
+        help="seed of the edits and the calibration split",
+    )
+    workers: int = _setting(
+        "run",
+        "workers",
+        0,
+        parse=_workers_count,
+        schema={"type": "integer", "minimum": 0},
+        help="worker processes; 0: every CPU available",
+    )
+    chunk_size: int = _setting(
+        "run",
+        "chunk_size",
+        32,
+        parse=_whole(1),
+        schema={"type": "integer", "minimum": 1},
+        help="images per checkpointed chunk",
+    )
     decode: str = _setting(
         "run",
         "decode",
         "full",
         parse=_choice("full", "draft"),
+        schema={"enum": ["full", "draft"]},
         optional=True,
         help="full: every pixel; draft: JPEGs reduced by libjpeg to twice what the hashers need (docs/decode.md)",
     )
@@ -574,6 +607,7 @@ class RunConfig:
         "max_pixels",
         0,
         parse=_whole(0),
+        schema={"type": "integer", "minimum": 0},
         optional=True,
         help="refuse images with more pixels; 0: what each worker's share of the memory can decode and hash",
     )
@@ -582,63 +616,136 @@ class RunConfig:
         "decode_profile",
         "hashbench",
         parse=_decode_profile,
+        # a string, not an enum: a plugin may register more profiles (entry point hashbench.decode_profiles)
+        schema={"type": "string", "minLength": 1},
         optional=True,
         help="whose pixels are hashed: hashbench, threatexchange-cpp or python-threatexchange (docs/decoders.md)",
     )
     references: tuple[DatasetSpec, ...] = _setting(
-        None, "references", (), parse=_references, dump=_dump_datasets, help="the known images, each edited"
+        None,
+        "references",
+        (),
+        parse=_references,
+        schema={"type": "array", "items": {"$ref": "#/$defs/dataset"}, "minItems": 1},
+        dump=_dump_datasets,
+        help="the known images, each edited",
     )
     distractors: tuple[DatasetSpec, ...] = _setting(
-        None, "distractors", (), parse=_distractors, dump=_dump_datasets, help="distinct images that must not match"
+        None,
+        "distractors",
+        (),
+        parse=_distractors,
+        schema={"type": "array", "items": {"$ref": "#/$defs/dataset"}},
+        dump=_dump_datasets,
+        help="distinct images that must not match",
     )
-    suite: str = _setting("transforms", "suite", "default", parse=_text, help="the transform suite (or none)")
+    suite: str = _setting(
+        "transforms", "suite", "default", parse=_text, schema={"type": "string"}, help="the transform suite (or none)"
+    )
     custom_transforms: tuple[dict[str, Any], ...] = _setting(
-        "transforms", "custom", (), parse=_custom_transforms, help="custom edits; when given they replace the suite"
+        "transforms",
+        "custom",
+        (),
+        parse=_custom_transforms,
+        schema={"type": "array", "items": {"type": "object", "required": ["name"]}},
+        help="custom edits; when given they replace the suite",
     )
     commands: tuple[CommandSpec, ...] = _setting(
         "hashers",
         "commands",
         (),
         parse=_commands,
+        schema={"type": "object", "additionalProperties": {"$ref": "#/$defs/command"}},
         dump=_dump_commands,
         optional=True,
         help="hashers that run a program: [hashers.commands.NAME] program, nbits, protocol (needs --allow-command)",
     )
-    hashers: tuple[str, ...] = _setting("hashers", "names", (), parse=_hasher_names, help="hashers, in report order")
+    hashers: tuple[str, ...] = _setting(
+        "hashers",
+        "names",
+        (),
+        parse=_hasher_names,
+        schema={"type": "array", "items": {"type": "string"}},
+        help="hashers, in report order",
+    )
     composites: tuple[str, ...] = _setting(
-        "hashers", "composites", (), parse=_composites, help="composite matchers: 'a|b' any of, 'a&b' all of"
+        "hashers",
+        "composites",
+        (),
+        parse=_composites,
+        schema={"type": "array", "items": {"type": "string"}},
+        help="composite matchers: 'a|b' any of, 'a&b' all of",
     )
     thresholds: dict[str, int] = _setting(
-        None, "thresholds", factory=dict, parse=_thresholds, help="named operating point per hasher"
+        None,
+        "thresholds",
+        factory=dict,
+        parse=_thresholds,
+        schema={"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}},
+        help="named operating point per hasher",
     )
     matching: str = _setting(
-        "matching", "mode", "dihedral", parse=_choice("plain", "dihedral"), help="dihedral: closest of 8 variants"
+        "matching",
+        "mode",
+        "dihedral",
+        parse=_choice("plain", "dihedral"),
+        schema={"enum": ["plain", "dihedral"]},
+        help="dihedral: closest of 8 variants",
     )
     quality_floor: int = _setting(
-        "matching", "quality_floor", 50, parse=_quality_floor, help="PDQ hashes below this quality do not match"
+        "matching",
+        "quality_floor",
+        50,
+        parse=_quality_floor,
+        schema={"type": "integer", "minimum": 0, "maximum": 100},
+        help="PDQ hashes below this quality do not match",
     )
-    alpha: float = _setting("statistics", "alpha", 0.05, parse=_alpha, help="1 - confidence of every interval")
+    alpha: float = _setting(
+        "statistics",
+        "alpha",
+        0.05,
+        parse=_alpha,
+        schema={"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1},
+        help="1 - confidence of every interval",
+    )
     target_fprs: tuple[float, ...] = _setting(
         "statistics",
         "target_fprs",
         (1e-3, 1e-6, 1e-9, 2e-11),
         parse=_target_fprs,
+        schema={"type": "array", "items": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1}},
         help="per-pair FPRs of the operating points chosen on a calibration half",
     )
     list_sizes: tuple[float, ...] = _setting(
-        "statistics", "list_sizes", (1e3, 1e6, 1e7), parse=_positive_numbers, help="list sizes of per-query FPR"
+        "statistics",
+        "list_sizes",
+        (1e3, 1e6, 1e7),
+        parse=_positive_numbers,
+        schema={"type": "array", "items": {"type": "number", "exclusiveMinimum": 0}},
+        help="list sizes of per-query FPR",
     )
     volume_per_year: float = _setting(
-        "statistics", "volume_per_year", 12.3e9, parse=_positive_number, help="images matched a year (projection)"
+        "statistics",
+        "volume_per_year",
+        12.3e9,
+        parse=_positive_number,
+        schema={"type": "number", "exclusiveMinimum": 0},
+        help="images matched a year (projection)",
     )
     list_size: float = _setting(
-        "statistics", "list_size", 5e6, parse=_positive_number, help="hashes in the list of the projection"
+        "statistics",
+        "list_size",
+        5e6,
+        parse=_positive_number,
+        schema={"type": "number", "exclusiveMinimum": 0},
+        help="hashes in the list of the projection",
     )
     max_listed: int = _setting(
         "statistics",
         "max_listed",
         10_000,
         parse=_whole(0),
+        schema={"type": "integer", "minimum": 0},
         optional=True,
         help="false matches and misses listed per matcher in the run folder (the true count is always stated)",
     )
