@@ -182,8 +182,6 @@ def run_impostors(args: argparse.Namespace) -> int:
     """Check the options, read one hasher's codes, count every pair, then print JSON or a table."""
     if not 0.0 < args.alpha < 1.0:
         raise UsageError(f"--alpha must be between 0 and 1, got {args.alpha}")
-    if args.block is not None and args.block < 1:
-        raise UsageError(f"--block must be at least 1, got {args.block}")
     ids, codes, nbits, bad = _read_codes(args.table, args.hasher, args.skip_bad_rows, args.format)
     thresholds = _thresholds(args.threshold, args.hasher, nbits)
     hist, computed_on, seconds, lists = _count_pairs(args, codes, nbits, len(ids), thresholds)
