@@ -416,6 +416,10 @@ def _commands(value: Any, where: str, ctx: _Parsed) -> tuple[CommandSpec, ...]:
         program = _safe_text(block["program"], f"{at} program", ctx.origin)
         if not program.strip():
             raise UsageError(f"{ctx.origin}: {at} program is empty")
+        try:
+            shlex.split(program)  # as the command hasher will split it
+        except ValueError as exc:
+            raise UsageError(f"{ctx.origin}: {at} program {program!r} cannot be split into arguments: {exc}") from None
         nbits = _int(block["nbits"], f"{at} nbits", ctx.origin, lo=1, hi=MAX_COMMAND_NBITS)
         protocol = _choice("lines", "nul")(block.get("protocol", "lines"), f"{at} protocol", ctx)
         exact = block.get("exact", False)
@@ -481,35 +485,29 @@ def _thresholds(value: Any, where: str, ctx: _Parsed) -> dict[str, int]:
 
     if not isinstance(value, dict):
         raise UsageError(f"{ctx.origin}: [thresholds] must be a table of hasher = distance")
-    names = ctx.values["hashers"]
-    registered = set(hashers_mod.available())
-    declared = {c.name: c.nbits for c in ctx.values["commands"]}
-    exact = {c.name for c in ctx.values["commands"] if c.exact}
+    names, commands = ctx.values["hashers"], ctx.values["commands"]
+    run = dict(zip(names, _hasher_objects(names, commands), strict=True))
+    known = set(hashers_mod.available()) | {c.name for c in commands}
     thresholds: dict[str, int] = {}
     for hname, t in value.items():
-        if hname not in registered and hname not in declared:
-            close = difflib.get_close_matches(hname, sorted(registered | set(declared)), n=1)
+        if hname not in known:
+            close = difflib.get_close_matches(hname, sorted(known), n=1)
             hint = f"; did you mean {close[0]!r}?" if close else f"; this run's hashers: {', '.join(names)}"
             raise UsageError(f"{ctx.origin}: unknown hasher {hname!r} in [thresholds]{hint}")
         t = _int(t, f"[thresholds] {hname}", ctx.origin, lo=0)
-        if hname not in names:
+        hasher = run.get(hname)
+        if hasher is None:
             continue  # operating points of known hashers this run does not use are harmless
-        nbits = declared[hname] if hname in declared else hashers_mod.get(hname).nbits
-        if t > nbits:
-            raise UsageError(f"{ctx.origin}: [thresholds] {hname} = {t} is more than its {nbits} bits")
-        if t and (hname in exact or (hname not in declared and hashers_mod.get(hname).exact)):
+        if t > hasher.nbits:
+            raise UsageError(f"{ctx.origin}: [thresholds] {hname} = {t} is more than its {hasher.nbits} bits")
+        if t and hasher.exact:
             raise UsageError(
                 f"{ctx.origin}: [thresholds] {hname} = {t}, but {hname} is an exact hash: only identical hashes "
                 "match, so its threshold is 0"
             )
         thresholds[hname] = t
-    for hname in names:
-        if hname not in thresholds:
-            thresholds[hname] = (
-                hashers_mod.Hasher.threshold_rule(declared[hname], exact=hname in exact)
-                if hname in declared
-                else hashers_mod.get(hname).default_threshold
-            )
+    for hname, hasher in run.items():
+        thresholds.setdefault(hname, hasher.default_threshold)
     return thresholds
 
 
@@ -769,21 +767,26 @@ class RunConfig:
         return dataclasses.replace(self, **changes)
 
     def build_hashers(self) -> list[Hasher]:
-        """The hasher objects of this run, in report order: registered ones by name, declared command
-        hashers from their :class:`CommandSpec` (their program starts only when images are hashed)."""
-        from . import hashers as hashers_mod
-        from .hashers.external import CommandHasher
+        """The hasher objects of this run, in report order (see :func:`_hasher_objects`)."""
+        return _hasher_objects(self.hashers, self.commands)
 
-        commands = {c.name: c for c in self.commands}
-        out: list[Hasher] = []
-        for name in self.hashers:
-            c = commands.get(name)
-            out.append(
-                CommandHasher(c.program, name=c.name, nbits=c.nbits, protocol=c.protocol, exact=c.exact)
-                if c
-                else hashers_mod.get(name)
-            )
-        return out
+
+def _hasher_objects(names: tuple[str, ...], commands: tuple[CommandSpec, ...]) -> list[Hasher]:
+    """The hashers ``names`` name, in order: registered ones by name, declared command hashers from
+    their :class:`CommandSpec` (their program starts only when images are hashed, never here)."""
+    from . import hashers as hashers_mod
+    from .hashers.external import CommandHasher
+
+    declared = {c.name: c for c in commands}
+    out: list[Hasher] = []
+    for name in names:
+        c = declared.get(name)
+        out.append(
+            CommandHasher(c.program, name=c.name, nbits=c.nbits, protocol=c.protocol, exact=c.exact)
+            if c
+            else hashers_mod.get(name)
+        )
+    return out
 
 
 def _left_out(setting: Setting, config: RunConfig) -> bool:
