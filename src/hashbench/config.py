@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import difflib
 import hashlib
 import json
 import math
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from .errors import UsageError
+from .registry import did_you_mean
 
 if TYPE_CHECKING:
     from .hashers import Hasher
@@ -167,8 +167,7 @@ class Setting:
 
 def _unknown(keys: set[str], allowed: set[str], where: str, origin: str) -> None:
     for k in sorted(keys - allowed):
-        close = difflib.get_close_matches(k, sorted(allowed), n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else f"; allowed: {', '.join(sorted(allowed))}"
+        hint = did_you_mean(k, sorted(allowed)) or f"; allowed: {', '.join(sorted(allowed))}"
         raise UsageError(f"{origin}: unknown key {k!r} in {where}{hint}")
 
 
@@ -452,9 +451,8 @@ def _hasher_names(value: Any, where: str, ctx: _Parsed) -> tuple[str, ...]:
                 f"nbits, and list NAME in {where}"
             )
         if n not in known and n not in declared:
-            close = difflib.get_close_matches(n, sorted(known | declared), n=1)
-            hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(sorted(known | declared))}"
-            raise UsageError(f"{ctx.origin}: unknown hasher {n!r} in {where}; {hint}")
+            hint = did_you_mean(n, sorted(known | declared)) or f"; known: {', '.join(sorted(known | declared))}"
+            raise UsageError(f"{ctx.origin}: unknown hasher {n!r} in {where}{hint}")
     if len(set(names)) != len(names):
         raise UsageError(f"{ctx.origin}: a hasher is named twice in {where}")
     return names
@@ -491,8 +489,7 @@ def _thresholds(value: Any, where: str, ctx: _Parsed) -> dict[str, int]:
     thresholds: dict[str, int] = {}
     for hname, t in value.items():
         if hname not in known:
-            close = difflib.get_close_matches(hname, sorted(known), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else f"; this run's hashers: {', '.join(names)}"
+            hint = did_you_mean(hname, sorted(known)) or f"; this run's hashers: {', '.join(names)}"
             raise UsageError(f"{ctx.origin}: unknown hasher {hname!r} in [thresholds]{hint}")
         t = _int(t, f"[thresholds] {hname}", ctx.origin, lo=0)
         hasher = run.get(hname)
