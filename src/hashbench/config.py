@@ -79,7 +79,8 @@ class Composite:
         return self.text
 
 
-#: The widest hash a command hasher may declare: 16 times PDQ, and a bound on memory per code.
+#: The widest hash a command hasher may declare: 16 times PDQ, and a bound on memory per code
+#: (also the widest a hash table may declare for a hasher not installed here: table_check).
 MAX_COMMAND_NBITS = 4096
 
 
