@@ -103,12 +103,25 @@ def test_an_inline_command_is_told_to_declare_its_name_and_width():
         ({"program": "./p", "nbits": 8, "protocol": "json"}, "protocol must be 'lines' or 'nul'"),
         ({"program": "./p", "nbits": 8, "nbit": 8}, "unknown key 'nbit'"),
         ({"program": 5, "nbits": 8}, "program must be text"),
+        ({"program": "./p 'unclosed", "nbits": 8}, "cannot be split into arguments"),
     ],
 )
 def test_command_declarations_are_checked(block, needle):
     data = {**BASE, "hashers": {"names": ["pdq"], "commands": {"mine": block}}}
     with pytest.raises(UsageError, match=needle):
-        parse_config(data, allowed_commands=frozenset({"./p"}))
+        parse_config(data, allowed_commands=frozenset({"./p", block.get("program")}))
+
+
+def test_a_run_hashers_operating_points_come_from_its_hasher_objects():
+    """Written thresholds are checked against each run hasher's width and exactness; the others
+    take its default_threshold (a declared command hasher: the base rule on its nbits)."""
+    commands = {"mine": {"program": "./p", "nbits": 64}, "digest": {"program": "./p", "nbits": 128, "exact": True}}
+    hashers = {"names": ["pdq", "mine", "digest", "md5"], "commands": commands}
+    c = parse_config({**BASE, "hashers": hashers, "thresholds": {"pdq": 40}}, allowed_commands=frozenset({"./p"}))
+    assert c.thresholds == {"pdq": 40, "mine": 8, "digest": 0, "md5": 0}
+    for written, needle in (({"mine": 65}, "more than its 64 bits"), ({"digest": 1}, "digest is an exact hash")):
+        with pytest.raises(UsageError, match=needle):
+            parse_config({**BASE, "hashers": hashers, "thresholds": written}, allowed_commands=frozenset({"./p"}))
 
 
 def test_a_declared_name_may_not_shadow_a_builtin():

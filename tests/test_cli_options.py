@@ -58,6 +58,8 @@ def test_every_workers_option_means_the_same(argv, capsys):
         ["generate", "mixed", "--count", "1", "--start", "-1", "--out", "o"],
         ["hash", "x.png", "--max-pixels", "0"],
         ["hash", "x.png", "--max-pixels", "-10"],
+        ["impostors", "t.parquet", "--block", "0"],
+        ["impostors", "t.parquet", "--max-listed", "0"],
     ],
 )
 def test_negative_and_zero_sizes_are_refused(argv):

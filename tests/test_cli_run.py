@@ -91,3 +91,13 @@ def test_failure_summary_counts_stages_and_caps_reasons():
     assert lines[0].startswith("hashbench: warning: 14 failures (queries 14)")
     assert lines[1] == "  2 x reason 0"
     assert len(lines) == 1 + 5 + 1 and lines[-1] == "  ... and 2 other reasons"
+
+
+def test_a_video_study_refuses_cluster_before_reaching_one(tmp_path, capsys):
+    """The video dispatch comes before the --cluster session: no scheduler is contacted (this one
+    does not exist) for a study that runs on this machine only."""
+    cfg = tmp_path / "v.toml"
+    cfg.write_text('[run]\nkind = "video"\n')
+    gone = str(tmp_path / "no-scheduler.json")
+    assert main(["run", "--config", str(cfg), "--cluster", gone, "--out", str(tmp_path)]) == 2
+    assert "for image runs" in capsys.readouterr().err

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import difflib
 import hashlib
 import json
 import math
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from .errors import UsageError
+from .registry import did_you_mean
 
 if TYPE_CHECKING:
     from .hashers import Hasher
@@ -79,7 +79,8 @@ class Composite:
         return self.text
 
 
-#: The widest hash a command hasher may declare: 16 times PDQ, and a bound on memory per code.
+#: The widest hash a command hasher may declare: 16 times PDQ, and a bound on memory per code
+#: (also the widest a hash table may declare for a hasher not installed here: table_check).
 MAX_COMMAND_NBITS = 4096
 
 
@@ -138,12 +139,15 @@ class Setting:
     value into its report.json form; the parser reads that form back. An ``optional`` setting
     (added after reports were first recorded) is left out of that form while it holds its
     default, so configs that do not use it keep their digest and old reports read back.
+    ``schema`` is the JSON Schema of the written form (type and bounds, for editors and other
+    tools: :func:`hashbench.schemas.config_schema`); the parser stays the judge.
     """
 
     section: str | None
     key: str
     parse: Parse
     help: str
+    schema: dict[str, Any]
     dump: Callable[[Any], Any] = copy.deepcopy
     field: str = ""  # the RunConfig field, filled in from the dataclass
     optional: bool = False
@@ -164,8 +168,7 @@ class Setting:
 
 def _unknown(keys: set[str], allowed: set[str], where: str, origin: str) -> None:
     for k in sorted(keys - allowed):
-        close = difflib.get_close_matches(k, sorted(allowed), n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else f"; allowed: {', '.join(sorted(allowed))}"
+        hint = did_you_mean(k, sorted(allowed)) or f"; allowed: {', '.join(sorted(allowed))}"
         raise UsageError(f"{origin}: unknown key {k!r} in {where}{hint}")
 
 
@@ -413,6 +416,10 @@ def _commands(value: Any, where: str, ctx: _Parsed) -> tuple[CommandSpec, ...]:
         program = _safe_text(block["program"], f"{at} program", ctx.origin)
         if not program.strip():
             raise UsageError(f"{ctx.origin}: {at} program is empty")
+        try:
+            shlex.split(program)  # as the command hasher will split it
+        except ValueError as exc:
+            raise UsageError(f"{ctx.origin}: {at} program {program!r} cannot be split into arguments: {exc}") from None
         nbits = _int(block["nbits"], f"{at} nbits", ctx.origin, lo=1, hi=MAX_COMMAND_NBITS)
         protocol = _choice("lines", "nul")(block.get("protocol", "lines"), f"{at} protocol", ctx)
         exact = block.get("exact", False)
@@ -445,9 +452,8 @@ def _hasher_names(value: Any, where: str, ctx: _Parsed) -> tuple[str, ...]:
                 f"nbits, and list NAME in {where}"
             )
         if n not in known and n not in declared:
-            close = difflib.get_close_matches(n, sorted(known | declared), n=1)
-            hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(sorted(known | declared))}"
-            raise UsageError(f"{ctx.origin}: unknown hasher {n!r} in {where}; {hint}")
+            hint = did_you_mean(n, sorted(known | declared)) or f"; known: {', '.join(sorted(known | declared))}"
+            raise UsageError(f"{ctx.origin}: unknown hasher {n!r} in {where}{hint}")
     if len(set(names)) != len(names):
         raise UsageError(f"{ctx.origin}: a hasher is named twice in {where}")
     return names
@@ -478,35 +484,28 @@ def _thresholds(value: Any, where: str, ctx: _Parsed) -> dict[str, int]:
 
     if not isinstance(value, dict):
         raise UsageError(f"{ctx.origin}: [thresholds] must be a table of hasher = distance")
-    names = ctx.values["hashers"]
-    registered = set(hashers_mod.available())
-    declared = {c.name: c.nbits for c in ctx.values["commands"]}
-    exact = {c.name for c in ctx.values["commands"] if c.exact}
+    names, commands = ctx.values["hashers"], ctx.values["commands"]
+    run = dict(zip(names, _hasher_objects(names, commands), strict=True))
+    known = set(hashers_mod.available()) | {c.name for c in commands}
     thresholds: dict[str, int] = {}
     for hname, t in value.items():
-        if hname not in registered and hname not in declared:
-            close = difflib.get_close_matches(hname, sorted(registered | set(declared)), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else f"; this run's hashers: {', '.join(names)}"
+        if hname not in known:
+            hint = did_you_mean(hname, sorted(known)) or f"; this run's hashers: {', '.join(names)}"
             raise UsageError(f"{ctx.origin}: unknown hasher {hname!r} in [thresholds]{hint}")
         t = _int(t, f"[thresholds] {hname}", ctx.origin, lo=0)
-        if hname not in names:
+        hasher = run.get(hname)
+        if hasher is None:
             continue  # operating points of known hashers this run does not use are harmless
-        nbits = declared[hname] if hname in declared else hashers_mod.get(hname).nbits
-        if t > nbits:
-            raise UsageError(f"{ctx.origin}: [thresholds] {hname} = {t} is more than its {nbits} bits")
-        if t and (hname in exact or (hname not in declared and hashers_mod.get(hname).exact)):
+        if t > hasher.nbits:
+            raise UsageError(f"{ctx.origin}: [thresholds] {hname} = {t} is more than its {hasher.nbits} bits")
+        if t and hasher.exact:
             raise UsageError(
                 f"{ctx.origin}: [thresholds] {hname} = {t}, but {hname} is an exact hash: only identical hashes "
                 "match, so its threshold is 0"
             )
         thresholds[hname] = t
-    for hname in names:
-        if hname not in thresholds:
-            thresholds[hname] = (
-                hashers_mod.Hasher.threshold_rule(declared[hname], exact=hname in exact)
-                if hname in declared
-                else hashers_mod.get(hname).default_threshold
-            )
+    for hname, hasher in run.items():
+        thresholds.setdefault(hname, hasher.default_threshold)
     return thresholds
 
 
@@ -537,13 +536,14 @@ def _setting(
     default: Any = dataclasses.MISSING,
     *,
     parse: Parse,
+    schema: dict[str, Any],
     help: str,
     factory: Callable[[], Any] | None = None,
     dump: Callable[[Any], Any] = copy.deepcopy,
     optional: bool = False,
 ) -> Any:
     """A RunConfig field that is also a setting of the TOML file (the one place it is declared)."""
-    meta = {"setting": Setting(section, key, parse, help, dump, optional=optional)}
+    meta = {"setting": Setting(section, key, parse, help, schema, dump, optional=optional)}
     if factory is not None:
         return field(default_factory=factory, metadata=meta)
     return field(default=default, metadata=meta)
@@ -554,18 +554,47 @@ class RunConfig:
     """A validated run configuration. ``to_dict()`` is what report.json records.
 
     Every field but ``composite_specs`` is one setting of the TOML file, declared right here with
-    its section, key, type, default, parser and help; :data:`SETTINGS` lists them in order.
+    its section, key, type, default, parser, JSON Schema and help; :data:`SETTINGS` lists them in order.
     """
 
-    name: str = _setting("run", "name", "default", parse=_plain_name, help="the run's name: the first part of its id")
-    seed: int = _setting("run", "seed", 0, parse=_whole(0), help="seed of the edits and the calibration split")
-    workers: int = _setting("run", "workers", 0, parse=_workers_count, help="worker processes; 0: every CPU available")
-    chunk_size: int = _setting("run", "chunk_size", 32, parse=_whole(1), help="images per checkpointed chunk")
+    name: str = _setting(
+        "run",
+        "name",
+        "default",
+        parse=_plain_name,
+        schema={"type": "string", "minLength": 1},
+        help="the run's name: the first part of its id",
+    )
+    seed: int = _setting(
+        "run",
+        "seed",
+        0,
+        parse=_whole(0),
+        schema={"type": "integer", "minimum": 0},
+        help="seed of the edits and the calibration split",
+    )
+    workers: int = _setting(
+        "run",
+        "workers",
+        0,
+        parse=_workers_count,
+        schema={"type": "integer", "minimum": 0},
+        help="worker processes; 0: every CPU available",
+    )
+    chunk_size: int = _setting(
+        "run",
+        "chunk_size",
+        32,
+        parse=_whole(1),
+        schema={"type": "integer", "minimum": 1},
+        help="images per checkpointed chunk",
+    )
     decode: str = _setting(
         "run",
         "decode",
         "full",
         parse=_choice("full", "draft"),
+        schema={"enum": ["full", "draft"]},
         optional=True,
         help="full: every pixel; draft: JPEGs reduced by libjpeg to twice what the hashers need (docs/decode.md)",
     )
@@ -574,6 +603,7 @@ class RunConfig:
         "max_pixels",
         0,
         parse=_whole(0),
+        schema={"type": "integer", "minimum": 0},
         optional=True,
         help="refuse images with more pixels; 0: what each worker's share of the memory can decode and hash",
     )
@@ -582,63 +612,136 @@ class RunConfig:
         "decode_profile",
         "hashbench",
         parse=_decode_profile,
+        # a string, not an enum: a plugin may register more profiles (entry point hashbench.decode_profiles)
+        schema={"type": "string", "minLength": 1},
         optional=True,
         help="whose pixels are hashed: hashbench, threatexchange-cpp or python-threatexchange (docs/decoders.md)",
     )
     references: tuple[DatasetSpec, ...] = _setting(
-        None, "references", (), parse=_references, dump=_dump_datasets, help="the known images, each edited"
+        None,
+        "references",
+        (),
+        parse=_references,
+        schema={"type": "array", "items": {"$ref": "#/$defs/dataset"}, "minItems": 1},
+        dump=_dump_datasets,
+        help="the known images, each edited",
     )
     distractors: tuple[DatasetSpec, ...] = _setting(
-        None, "distractors", (), parse=_distractors, dump=_dump_datasets, help="distinct images that must not match"
+        None,
+        "distractors",
+        (),
+        parse=_distractors,
+        schema={"type": "array", "items": {"$ref": "#/$defs/dataset"}},
+        dump=_dump_datasets,
+        help="distinct images that must not match",
     )
-    suite: str = _setting("transforms", "suite", "default", parse=_text, help="the transform suite (or none)")
+    suite: str = _setting(
+        "transforms", "suite", "default", parse=_text, schema={"type": "string"}, help="the transform suite (or none)"
+    )
     custom_transforms: tuple[dict[str, Any], ...] = _setting(
-        "transforms", "custom", (), parse=_custom_transforms, help="custom edits; when given they replace the suite"
+        "transforms",
+        "custom",
+        (),
+        parse=_custom_transforms,
+        schema={"type": "array", "items": {"type": "object", "required": ["name"]}},
+        help="custom edits; when given they replace the suite",
     )
     commands: tuple[CommandSpec, ...] = _setting(
         "hashers",
         "commands",
         (),
         parse=_commands,
+        schema={"type": "object", "additionalProperties": {"$ref": "#/$defs/command"}},
         dump=_dump_commands,
         optional=True,
         help="hashers that run a program: [hashers.commands.NAME] program, nbits, protocol (needs --allow-command)",
     )
-    hashers: tuple[str, ...] = _setting("hashers", "names", (), parse=_hasher_names, help="hashers, in report order")
+    hashers: tuple[str, ...] = _setting(
+        "hashers",
+        "names",
+        (),
+        parse=_hasher_names,
+        schema={"type": "array", "items": {"type": "string"}},
+        help="hashers, in report order",
+    )
     composites: tuple[str, ...] = _setting(
-        "hashers", "composites", (), parse=_composites, help="composite matchers: 'a|b' any of, 'a&b' all of"
+        "hashers",
+        "composites",
+        (),
+        parse=_composites,
+        schema={"type": "array", "items": {"type": "string"}},
+        help="composite matchers: 'a|b' any of, 'a&b' all of",
     )
     thresholds: dict[str, int] = _setting(
-        None, "thresholds", factory=dict, parse=_thresholds, help="named operating point per hasher"
+        None,
+        "thresholds",
+        factory=dict,
+        parse=_thresholds,
+        schema={"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}},
+        help="named operating point per hasher",
     )
     matching: str = _setting(
-        "matching", "mode", "dihedral", parse=_choice("plain", "dihedral"), help="dihedral: closest of 8 variants"
+        "matching",
+        "mode",
+        "dihedral",
+        parse=_choice("plain", "dihedral"),
+        schema={"enum": ["plain", "dihedral"]},
+        help="dihedral: closest of 8 variants",
     )
     quality_floor: int = _setting(
-        "matching", "quality_floor", 50, parse=_quality_floor, help="PDQ hashes below this quality do not match"
+        "matching",
+        "quality_floor",
+        50,
+        parse=_quality_floor,
+        schema={"type": "integer", "minimum": 0, "maximum": 100},
+        help="PDQ hashes below this quality do not match",
     )
-    alpha: float = _setting("statistics", "alpha", 0.05, parse=_alpha, help="1 - confidence of every interval")
+    alpha: float = _setting(
+        "statistics",
+        "alpha",
+        0.05,
+        parse=_alpha,
+        schema={"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1},
+        help="1 - confidence of every interval",
+    )
     target_fprs: tuple[float, ...] = _setting(
         "statistics",
         "target_fprs",
         (1e-3, 1e-6, 1e-9, 2e-11),
         parse=_target_fprs,
+        schema={"type": "array", "items": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1}},
         help="per-pair FPRs of the operating points chosen on a calibration half",
     )
     list_sizes: tuple[float, ...] = _setting(
-        "statistics", "list_sizes", (1e3, 1e6, 1e7), parse=_positive_numbers, help="list sizes of per-query FPR"
+        "statistics",
+        "list_sizes",
+        (1e3, 1e6, 1e7),
+        parse=_positive_numbers,
+        schema={"type": "array", "items": {"type": "number", "exclusiveMinimum": 0}},
+        help="list sizes of per-query FPR",
     )
     volume_per_year: float = _setting(
-        "statistics", "volume_per_year", 12.3e9, parse=_positive_number, help="images matched a year (projection)"
+        "statistics",
+        "volume_per_year",
+        12.3e9,
+        parse=_positive_number,
+        schema={"type": "number", "exclusiveMinimum": 0},
+        help="images matched a year (projection)",
     )
     list_size: float = _setting(
-        "statistics", "list_size", 5e6, parse=_positive_number, help="hashes in the list of the projection"
+        "statistics",
+        "list_size",
+        5e6,
+        parse=_positive_number,
+        schema={"type": "number", "exclusiveMinimum": 0},
+        help="hashes in the list of the projection",
     )
     max_listed: int = _setting(
         "statistics",
         "max_listed",
         10_000,
         parse=_whole(0),
+        schema={"type": "integer", "minimum": 0},
         optional=True,
         help="false matches and misses listed per matcher in the run folder (the true count is always stated)",
     )
@@ -662,21 +765,26 @@ class RunConfig:
         return dataclasses.replace(self, **changes)
 
     def build_hashers(self) -> list[Hasher]:
-        """The hasher objects of this run, in report order: registered ones by name, declared command
-        hashers from their :class:`CommandSpec` (their program starts only when images are hashed)."""
-        from . import hashers as hashers_mod
-        from .hashers.external import CommandHasher
+        """The hasher objects of this run, in report order (see :func:`_hasher_objects`)."""
+        return _hasher_objects(self.hashers, self.commands)
 
-        commands = {c.name: c for c in self.commands}
-        out: list[Hasher] = []
-        for name in self.hashers:
-            c = commands.get(name)
-            out.append(
-                CommandHasher(c.program, name=c.name, nbits=c.nbits, protocol=c.protocol, exact=c.exact)
-                if c
-                else hashers_mod.get(name)
-            )
-        return out
+
+def _hasher_objects(names: tuple[str, ...], commands: tuple[CommandSpec, ...]) -> list[Hasher]:
+    """The hashers ``names`` name, in order: registered ones by name, declared command hashers from
+    their :class:`CommandSpec` (their program starts only when images are hashed, never here)."""
+    from . import hashers as hashers_mod
+    from .hashers.external import CommandHasher
+
+    declared = {c.name: c for c in commands}
+    out: list[Hasher] = []
+    for name in names:
+        c = declared.get(name)
+        out.append(
+            CommandHasher(c.program, name=c.name, nbits=c.nbits, protocol=c.protocol, exact=c.exact)
+            if c
+            else hashers_mod.get(name)
+        )
+    return out
 
 
 def _left_out(setting: Setting, config: RunConfig) -> bool:

@@ -11,7 +11,13 @@ __all__ = ["HashbenchError", "UsageError", "ImageDecodeError", "HasherError"]
 
 
 class HashbenchError(Exception):
-    """Base class of every error hashbench raises deliberately."""
+    """Base class of every error hashbench raises deliberately.
+
+    ``exit_code`` is the command line's exit code for it: 2 (a usage error), unless a subclass
+    says otherwise (a lost cluster: :class:`hashbench.cluster.ClusterError`, 4).
+    """
+
+    exit_code: int = 2
 
 
 class UsageError(HashbenchError):

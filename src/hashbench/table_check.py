@@ -27,6 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .bits import codes_from_hex
+from .config import MAX_COMMAND_NBITS
 from .errors import UsageError
 
 if TYPE_CHECKING:
@@ -34,8 +35,9 @@ if TYPE_CHECKING:
 
 __all__ = ["MAX_TABLE_NBITS", "TableCodes", "checked_codes", "declared_nbits"]
 
-#: The widest hash a table may declare for a hasher not installed here (16 times PDQ's 256 bits).
-MAX_TABLE_NBITS = 4096
+#: The widest hash a table may declare for a hasher not installed here (16 times PDQ's 256 bits):
+#: the widest a command hasher may declare, so every table a declared hasher writes can be read.
+MAX_TABLE_NBITS = MAX_COMMAND_NBITS
 
 
 @dataclass(frozen=True)

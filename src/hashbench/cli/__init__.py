@@ -3,8 +3,8 @@
 Each module in this package registers a group of sub-commands with ``register(subparsers)``
 and keeps only argument parsing and printing; the work is done by library modules. Errors the
 user can fix (:class:`hashbench.errors.UsageError`) become one line on stderr and exit code 2
-(or the error's ``exit_code``: a cluster that went away exits 4);
-``--debug`` (before or after the sub-command) shows the traceback. A closed stdout pipe ends the
+(or the error's own :attr:`~hashbench.errors.HashbenchError.exit_code`: a cluster that went
+away exits 4); ``--debug`` (before or after the sub-command) shows the traceback. A closed stdout pipe ends the
 command quietly with exit code 141. ``--workers`` means the same in every command (see
 :mod:`hashbench.cli.options`).
 """
@@ -17,7 +17,7 @@ import sys
 from collections.abc import Sequence
 
 from .. import __version__
-from ..errors import HashbenchError, UsageError
+from ..errors import HashbenchError
 
 __all__ = ["main", "build_parser"]
 
@@ -87,11 +87,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except BrokenPipeError:
         return _quiet_broken_pipe()
-    except (UsageError, HashbenchError) as exc:
+    except HashbenchError as exc:  # UsageError and every other deliberate error
         if args.debug:
             raise
         print(f"hashbench: error: {exc}", file=sys.stderr)
-        return int(getattr(exc, "exit_code", 2))  # 2, or the error's own (a lost cluster: 4)
+        return exc.exit_code
     except KeyboardInterrupt:
         print("hashbench: interrupted", file=sys.stderr)
         return 130

@@ -196,8 +196,6 @@ def _dataset_from_arg(text: str, manifest: str | None = None) -> ds.Dataset:
 
 
 def run_dedupe(args: argparse.Namespace) -> int:
-    if args.radius < 0:
-        raise UsageError("--radius must be >= 0")
     # The dataset is checked first, so a mistyped path leaves no empty --out folder behind.
     dataset = _dataset_from_arg(args.source, os.path.join(args.out, "manifest.parquet"))
     os.makedirs(args.out, exist_ok=True)

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
+    from ..hashers import Hasher
+
 DESCRIPTION = """\
 Count every pair of distinct images in a hash table (from `hashbench hash --out`) or a hash
 list made elsewhere (python-threatexchange, pdq-photo-hasher, perception, imagehash; see
@@ -123,34 +125,26 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run_impostors)
 
 
-def _default_threshold(hasher: str, nbits: int) -> int:
-    """The hasher's named operating point (:attr:`Hasher.default_threshold`: pdq 31, phash 10, ...).
-
-    A plugin or command hasher not installed here still has a table worth counting: it gets the
-    base rule on the table's nbits, as a hasher that is not ``exact``.
-    """
+def _installed(hasher: str) -> Hasher | None:
+    """The hasher as installed here, or None: a plugin or command hasher not installed here still
+    has a table worth counting (its width is the table's)."""
     from .. import hashers as hashers_mod
+
+    try:
+        return hashers_mod.get(hasher)
+    except UsageError:
+        return None
+
+
+def _thresholds(text: str | None, hasher: str, nbits: int, installed: Hasher | None) -> list[int]:
+    """The thresholds of ``--threshold``, else the hasher's named operating point
+    (:attr:`Hasher.default_threshold`: pdq 31, phash 10, ...; a hasher not installed here gets the
+    base rule on the table's nbits, as one that is not ``exact``). An exact hasher (md5, sha256)
+    matches at distance 0 only."""
     from ..hashers.base import Hasher
 
-    try:
-        return hashers_mod.get(hasher).default_threshold
-    except UsageError:
-        return Hasher.threshold_rule(nbits, exact=False)
-
-
-def _is_exact(hasher: str) -> bool:
-    """Whether the hasher is installed here and exact (md5, sha256): exact match only, distance 0."""
-    from .. import hashers as hashers_mod
-
-    try:
-        return hashers_mod.get(hasher).exact
-    except UsageError:
-        return False
-
-
-def _thresholds(text: str | None, hasher: str, nbits: int) -> list[int]:
     if text is None:
-        return [_default_threshold(hasher, nbits)]
+        return [installed.default_threshold if installed else Hasher.threshold_rule(nbits, exact=False)]
     out = []
     for part in text.split(","):
         part = part.strip()
@@ -165,7 +159,7 @@ def _thresholds(text: str | None, hasher: str, nbits: int) -> list[int]:
         out.append(t)
     if not out:
         raise UsageError("--threshold is empty")
-    if _is_exact(hasher) and set(out) != {0}:
+    if installed and installed.exact and set(out) != {0}:
         raise UsageError(f"{hasher} is an exact hash: only identical hashes match, so --threshold can only be 0")
     return sorted(set(out))
 
@@ -182,10 +176,9 @@ def run_impostors(args: argparse.Namespace) -> int:
     """Check the options, read one hasher's codes, count every pair, then print JSON or a table."""
     if not 0.0 < args.alpha < 1.0:
         raise UsageError(f"--alpha must be between 0 and 1, got {args.alpha}")
-    if args.block is not None and args.block < 1:
-        raise UsageError(f"--block must be at least 1, got {args.block}")
     ids, codes, nbits, bad = _read_codes(args.table, args.hasher, args.skip_bad_rows, args.format)
-    thresholds = _thresholds(args.threshold, args.hasher, nbits)
+    installed = _installed(args.hasher)
+    thresholds = _thresholds(args.threshold, args.hasher, nbits, installed)
     hist, computed_on, seconds, lists = _count_pairs(args, codes, nbits, len(ids), thresholds)
     if args.pairs:
         _write_pairs(args.pairs, args.hasher, ids, lists)
@@ -193,7 +186,7 @@ def run_impostors(args: argparse.Namespace) -> int:
     result = {
         "table": str(args.table),
         "hasher": args.hasher,
-        "exact": _is_exact(args.hasher),
+        "exact": bool(installed and installed.exact),
         "nbits": nbits,
         "n_images": n,
         "pairs": "unordered",

@@ -118,6 +118,12 @@ def run_command(args: argparse.Namespace) -> int:
 
         sys.stdout.write(json.dumps(load(CONFIG_FILE), indent=1) + "\n")
         return 0
+    if not args.reproduce:
+        from ..video.runner import video_config_of  # kind = "video" configs and presets (issue 17)
+
+        video = video_config_of(args.config, args.preset)
+        if video is not None:  # before any cluster is reached: a video study refuses --cluster
+            return _run_video(video, args)
     progress = False if args.no_progress else None
     if args.cluster:
         from ..cluster import session
@@ -132,6 +138,7 @@ def _run_or_reproduce(args: argparse.Namespace, progress: bool | None, client: A
     from ..config import load_config, load_preset
     from ..runner import reproduce, run
 
+    allowed = frozenset(args.allow_command)
     if args.reproduce:
         outcome, diffs, versions = reproduce(
             args.reproduce,
@@ -139,7 +146,7 @@ def _run_or_reproduce(args: argparse.Namespace, progress: bool | None, client: A
             workers=args.workers,
             progress=progress,
             client=client,
-            allowed_commands=frozenset(args.allow_command or ()),
+            allowed_commands=allowed,
         )
         print(f"reproduced into {outcome.run_dir}")
         measured = outcome_exit_code(outcome.report)
@@ -154,12 +161,6 @@ def _run_or_reproduce(args: argparse.Namespace, progress: bool | None, client: A
             return 1
         print("every accuracy figure is identical to the original run")
         return measured
-    from ..video.runner import video_config_of  # kind = "video" configs and presets (issue 17)
-
-    video = video_config_of(args.config, args.preset)
-    if video is not None:
-        return _run_video(video, args)
-    allowed = frozenset(args.allow_command)
     config = load_preset(args.preset) if args.preset else load_config(args.config, allowed_commands=allowed)
     try:
         outcome = run(config, out_root=args.out, progress=progress, workers=args.workers, client=client)

@@ -110,15 +110,16 @@ def _type_schema(tp: Any, defs: dict[str, Any]) -> dict[str, Any]:
 def config_schema() -> dict[str, Any]:
     """The JSON Schema of a run configuration as TOML (or JSON) holds it: one property per setting.
 
-    Types and bounds are the parsers' (a setting's parser stays the judge: the schema is for
-    editors and other tools); each dataset block names a registered dataset and its parameters.
+    Types and bounds are each setting's :attr:`~hashbench.config.Setting.schema`, declared beside
+    its parser (which stays the judge: the schema is for editors and other tools); each dataset
+    block names a registered dataset and its parameters.
     """
     from ..config import SETTINGS
 
     sections: dict[str, dict[str, Any]] = {}
     top: dict[str, Any] = {}
     for s in SETTINGS:
-        prop = {**_SETTING_TYPES.get(s.field, {}), "description": s.help}
+        prop = {**s.schema, "description": s.help}
         if s.section is None:
             top[s.key] = prop
         else:
@@ -171,34 +172,6 @@ def _dataset_schema() -> dict[str, Any]:
             }
         )
     return {"oneOf": variants}
-
-
-_SETTING_TYPES: dict[str, dict[str, Any]] = {
-    "name": {"type": "string", "minLength": 1},
-    "seed": {"type": "integer", "minimum": 0},
-    "workers": {"type": "integer", "minimum": 0},
-    "chunk_size": {"type": "integer", "minimum": 1},
-    "decode": {"enum": ["full", "draft"]},
-    "max_pixels": {"type": "integer", "minimum": 0},
-    # a string, not an enum: a plugin may register more profiles (entry point hashbench.decode_profiles)
-    "decode_profile": {"type": "string", "minLength": 1},
-    "references": {"type": "array", "items": {"$ref": "#/$defs/dataset"}, "minItems": 1},
-    "distractors": {"type": "array", "items": {"$ref": "#/$defs/dataset"}},
-    "suite": {"type": "string"},
-    "custom_transforms": {"type": "array", "items": {"type": "object", "required": ["name"]}},
-    "commands": {"type": "object", "additionalProperties": {"$ref": "#/$defs/command"}},
-    "hashers": {"type": "array", "items": {"type": "string"}},
-    "composites": {"type": "array", "items": {"type": "string"}},
-    "thresholds": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}},
-    "matching": {"enum": ["plain", "dihedral"]},
-    "quality_floor": {"type": "integer", "minimum": 0, "maximum": 100},
-    "alpha": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1},
-    "target_fprs": {"type": "array", "items": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1}},
-    "list_sizes": {"type": "array", "items": {"type": "number", "exclusiveMinimum": 0}},
-    "volume_per_year": {"type": "number", "exclusiveMinimum": 0},
-    "list_size": {"type": "number", "exclusiveMinimum": 0},
-    "max_listed": {"type": "integer", "minimum": 0},
-}
 
 
 def write_all(folder: str | Path | None = None) -> list[Path]:
