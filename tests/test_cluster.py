@@ -24,9 +24,9 @@ from hashbench.cluster import (
     chunk_bounds,
     connect,
     impostor_histogram_on,
-    impostor_histogram_with_counts_on,
+    impostor_pairs_on,
     pair_histogram_on,
-    variant_impostor_histogram_on,
+    variant_impostor_pairs_on,
 )
 from hashbench.config import parse_config
 from hashbench.errors import UsageError
@@ -173,7 +173,7 @@ def test_dihedral_histogram_equals_the_single_machine_one(client, n, block):
     codes = clustered_codes(n, seed=n)
     variants = variants_of(codes, seed=n)
     expected = variant_impostor_histogram(variants, codes, 256)
-    got = variant_impostor_histogram_on(client, variants, codes, 256, block=block)
+    got, _, _ = variant_impostor_pairs_on(client, variants, codes, 256, block=block)
     np.testing.assert_array_equal(got, expected)
     assert got.sum() == n * (n - 1) // 2  # unordered pairs: either direction matches
 
@@ -201,7 +201,7 @@ def test_per_image_counts_on_the_cluster_equal_the_local_ones(client, n, block):
     codes = clustered_codes(n, seed=n + 1)
     thresholds = (0, 31, 100)
     want_hist, want = impostor_histogram_with_counts(codes, 256, thresholds)
-    hist, counts = impostor_histogram_with_counts_on(client, codes, 256, thresholds, block=block)
+    hist, counts, _ = impostor_pairs_on(client, codes, 256, thresholds, 0, block=block)
     np.testing.assert_array_equal(hist, want_hist)
     np.testing.assert_array_equal(counts, want)
     assert counts.shape == (3, n)
@@ -214,7 +214,6 @@ def test_per_image_counts_on_the_cluster_equal_the_local_ones(client, n, block):
 @pytest.mark.parametrize("n,block,cap", [(700, 64, 25), (300, 1000, 10_000), (7, 1, 3)])
 def test_pair_lists_on_the_cluster_equal_the_local_ones(client, n, block, cap):
     """Each block lists its own smallest pairs; merged, they are the local list exactly."""
-    from hashbench.cluster import impostor_pairs_on
     from hashbench.evaluate.pairs import impostor_pairs
 
     codes = clustered_codes(n, seed=n + 3)
@@ -223,6 +222,27 @@ def test_pair_lists_on_the_cluster_equal_the_local_ones(client, n, block, cap):
     for w, g in zip(want, got, strict=True):
         assert (g.count, g.listed) == (w.count, w.listed)
         np.testing.assert_array_equal(np.stack([g.distance, g.a, g.b]), np.stack([w.distance, w.a, w.b]))
+
+
+@pytest.mark.parametrize("n,block,cap", [(300, 70, 25), (120, 1000, 10_000), (7, 1, 3)])
+def test_dihedral_pair_lists_on_the_cluster_equal_the_local_ones(client, n, block, cap):
+    """Dihedral blocks list their own smallest pairs too; merged, they are the local list exactly,
+    and the study's counter returns them (histogram, counts, lists)."""
+    from hashbench.evaluate.pairs import variant_impostor_pairs
+
+    codes = clustered_codes(n, seed=n + 4)
+    variants = variants_of(codes, seed=n + 4)
+    want_hist, want_counts, want = variant_impostor_pairs(variants, codes, 256, (0, 31), cap)
+    hist, counts, got = variant_impostor_pairs_on(client, variants, codes, 256, (0, 31), cap, block=block)
+    _, _, via_study = pair_histogram_on(client)(codes, 256, variants, thresholds=(0, 31), max_listed=cap)
+    np.testing.assert_array_equal(hist, want_hist)
+    np.testing.assert_array_equal(counts, want_counts)
+    for w, g, s in zip(want, got, via_study, strict=True):
+        assert (g.count, g.listed) == (w.count, w.listed) == (s.count, s.listed)
+        np.testing.assert_array_equal(np.stack([g.distance, g.a, g.b]), np.stack([w.distance, w.a, w.b]))
+        np.testing.assert_array_equal(np.stack([s.distance, s.a, s.b]), np.stack([w.distance, w.a, w.b]))
+    if n > 100:
+        assert want[1].count > 0  # near-duplicates: the lists are really exercised
 
 
 def test_pair_histogram_callable_for_studies(client):

@@ -12,8 +12,8 @@ from hashbench.evaluate.dihedral import (
     variant_cross_histogram,
     variant_impostor_histogram,
     variant_impostor_histogram_with_counts,
-    variant_pairs_between,
 )
+from hashbench.evaluate.pairs import variant_cross_pairs
 
 
 def directed(variants, codes):
@@ -110,7 +110,7 @@ def test_blocks_between_two_sets_add_up_to_the_whole(n_a, n_b, seed, t):
     want_hist, want = variant_impostor_histogram_with_counts(variants, base, 64, (t,))
     ha, ca = variant_impostor_histogram_with_counts(variants[:n_a], base[:n_a], 64, (t,))
     hb, cb = variant_impostor_histogram_with_counts(variants[n_a:], base[n_a:], 64, (t,))
-    hx, xa, xb = variant_pairs_between(variants[:n_a], base[:n_a], variants[n_a:], base[n_a:], 64, (t,))
+    hx, xa, xb, _ = variant_cross_pairs(variants[:n_a], base[:n_a], variants[n_a:], base[n_a:], 64, (t,))
     assert hx.sum() == n_a * n_b
     np.testing.assert_array_equal(ha + hb + hx, want_hist)
     np.testing.assert_array_equal(np.concatenate([ca + xa, cb + xb], axis=1), want)
@@ -138,9 +138,9 @@ def test_shape_errors():
     with pytest.raises(ValueError, match="variants, nbytes"):
         variant_cross_histogram(np.zeros((3, 32), np.uint8), np.zeros((3, 32), np.uint8), 256)
     with pytest.raises(ValueError, match="not the same hasher"):
-        variant_pairs_between(
+        variant_cross_pairs(
             np.zeros((2, 8, 32), np.uint8), np.zeros((2, 32), np.uint8), np.zeros((2, 4, 32), np.uint8),
-            np.zeros((2, 32), np.uint8), 256,
+            np.zeros((2, 32), np.uint8), 256, (),
         )  # fmt: skip
     with pytest.raises(ValueError, match=">= 0"):
         variant_impostor_histogram_with_counts(np.zeros((3, 8, 32), np.uint8), np.zeros((3, 32), np.uint8), 256, (-1,))

@@ -1,4 +1,4 @@
-"""Pair listing: the kernel's bounded list against a numpy brute force, the cap, the exact pass."""
+"""Pair listing: the kernels' bounded lists against a numpy brute force, the cap, composites."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ import numba
 import numpy as np
 import pytest
 
-from hashbench.evaluate.codes import Codes
+from hashbench.evaluate.codes import Codes, PairCounting
+from hashbench.evaluate.dihedral import variant_impostor_histogram_with_counts
 from hashbench.evaluate.distances import impostor_histogram
-from hashbench.evaluate.pairs import composite_pairs, exact_pairs, impostor_pairs
+from hashbench.evaluate.pairs import composite_pairs, impostor_pairs
 
 
 def brute_distances(codes: np.ndarray) -> np.ndarray:
@@ -77,11 +78,13 @@ def test_the_cap_keeps_the_true_count_when_most_pairs_are_dropped():
     np.testing.assert_array_equal(np.stack([pl.distance, pl.a, pl.b]), np.stack([d[:10], a[:10], b[:10]]))
 
 
-def test_exact_pass_lists_the_same_pairs_and_counts():
+def test_pair_counting_lists_the_same_pairs_and_counts():
     codes = seeded_codes(250, 8, seed=9)
     dist = brute_distances(codes)
     rows = np.arange(250)
-    pl, per_image = exact_pairs(Codes(codes, np.ones(250, bool)), rows, 20, dihedral=False, max_listed=7)
+    _, (per_image,), (pl,) = PairCounting(64, dihedral=False).with_pairs(
+        Codes(codes, np.ones(250, bool)), rows, (20,), 7
+    )
     d, a, b = brute_pairs(dist, 20)
     assert pl.count == len(d)
     np.testing.assert_array_equal(np.stack([pl.distance, pl.a, pl.b]), np.stack([d[:7], a[:7], b[:7]]))
@@ -96,7 +99,7 @@ def test_dihedral_pairs_are_unordered_with_the_smaller_direction():
     variants[5, 2] = variants[9, 0] ^ np.uint8(1)  # 5's third variant is 1 bit from 9's hash
     codes = variants[:, 0].copy()
     images = Codes(codes, np.ones(n, bool), variants=variants)
-    pl, per_image = exact_pairs(images, np.arange(n), 8, dihedral=True, max_listed=100)
+    hist, (per_image,), (pl,) = PairCounting(32, dihedral=True).with_pairs(images, np.arange(n), (8,), 100)
     bits = np.unpackbits(variants, axis=2).astype(np.int64)  # (n, nv, 32)
     code_bits = bits[:, 0]
     d_dir = (bits[:, :, None, :] != code_bits[None, None, :, :]).sum(axis=3).min(axis=1)  # d(q -> i)
@@ -105,6 +108,34 @@ def test_dihedral_pairs_are_unordered_with_the_smaller_direction():
     assert pl.count == len(d) and (5, 9) in set(zip(pl.a.tolist(), pl.b.tolist(), strict=True))
     np.testing.assert_array_equal(np.stack([pl.distance, pl.a, pl.b]), np.stack([d, a, b]))
     np.testing.assert_array_equal(per_image, np.bincount(a, minlength=n) + np.bincount(b, minlength=n))
+    np.testing.assert_array_equal(hist, variant_impostor_histogram_with_counts(variants, codes, 32)[0])
+
+
+def test_dihedral_lists_are_the_smallest_pairs_on_any_thread_count():
+    """The dihedral kernel's bounded list is the brute force's first ``cap`` pairs, its count exact,
+    whatever the thread count (each thread keeps its own smallest; the merge keeps the smallest)."""
+    rng = np.random.default_rng(4)
+    n, nv = 150, 4
+    codes = seeded_codes(n, 4, seed=4)
+    variants = rng.integers(0, 256, size=(n, nv, 4), dtype=np.uint8)
+    variants[:, 0] = codes
+    images = Codes(codes, np.ones(n, bool), variants=variants)
+    bits = np.unpackbits(variants, axis=2).astype(np.int64)
+    d_dir = (bits[:, :, None, :] != bits[None, None, :, 0]).sum(axis=3).min(axis=1)
+    d_un = np.minimum(d_dir, d_dir.T)
+    with_threads = numba.get_num_threads()
+    try:
+        for threads in (1, 2):
+            numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+            for cap in (0, 5, 100_000):
+                _, counts, lists = PairCounting(32, dihedral=True).with_pairs(images, np.arange(n), (6, 12), cap)
+                for t, pl, c in zip((6, 12), lists, counts, strict=True):
+                    d, a, b = brute_pairs(d_un, t)
+                    assert pl.count == len(d) and pl.listed == min(cap, len(d))
+                    np.testing.assert_array_equal(np.stack([pl.distance, pl.a, pl.b]), np.stack([d, a, b])[:, :cap])
+                    np.testing.assert_array_equal(c, np.bincount(a, minlength=n) + np.bincount(b, minlength=n))
+    finally:
+        numba.set_num_threads(with_threads)
 
 
 def test_composite_pairs_any_and_all():

@@ -13,7 +13,7 @@ hashbench does not ship a distributed engine of its own: it hands its two big jo
   off-diagonal one :func:`~hashbench.evaluate.cross_histogram` of chunks ``i`` and ``j``: the
   same numba kernel as on one machine. Every pair ``a < b`` falls in exactly one block, and the
   partial histograms are integer counts, so their sum is *identical* to the single-machine
-  result, not merely close. Dihedral matching (:func:`variant_impostor_histogram_on`) counts
+  result, not merely close. Dihedral matching (:func:`variant_impostor_pairs_on`) counts
   the same unordered pairs (either direction matches) in the same blocks, with the dihedral
   kernel; each chunk carries its images' variants and codes.
 
@@ -73,10 +73,8 @@ __all__ = [
     "worker_slots",
     "chunk_bounds",
     "impostor_histogram_on",
-    "impostor_histogram_with_counts_on",
     "impostor_pairs_on",
-    "variant_impostor_histogram_on",
-    "variant_impostor_histogram_with_counts_on",
+    "variant_impostor_pairs_on",
     "pair_histogram_on",
 ]
 
@@ -498,20 +496,25 @@ def _block_counts(
 
 
 def _variant_block_histogram(
-    rows_a: np.ndarray, rows_b: np.ndarray | None, nbits: int, variants: int, thresholds: tuple[int, ...]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    rows_a: np.ndarray,
+    rows_b: np.ndarray | None,
+    nbits: int,
+    variants: int,
+    thresholds: tuple[int, ...],
+    max_listed: int = 0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, list[Any]]:
     """One block of unordered dihedral pairs (either direction matches) with the per-image
-    counts of its row ranges, as :func:`_block_counts`. A chunk's rows are each image's
-    ``variants`` codes then its own code, flat (:func:`_variant_rows`)."""
-    from .evaluate.dihedral import variant_impostor_histogram_with_counts, variant_pairs_between
+    counts of its row ranges and its pair lists, as :func:`_block_counts`. A chunk's rows are
+    each image's ``variants`` codes then its own code, flat (:func:`_split_variant_rows`)."""
+    from .evaluate.pairs import variant_cross_pairs, variant_impostor_pairs
 
     va, a = _split_variant_rows(rows_a, variants)
     with _KERNEL_LOCK, numba_threads(_slots_here()):
         if rows_b is None:
-            hist, counts = variant_impostor_histogram_with_counts(va, a, nbits, thresholds)
-            return hist, counts, None
+            hist, counts, lists = variant_impostor_pairs(va, a, nbits, thresholds, max_listed)
+            return hist, counts, None, lists
         vb, b = _split_variant_rows(rows_b, variants)
-        return variant_pairs_between(va, a, vb, b, nbits, thresholds)
+        return variant_cross_pairs(va, a, vb, b, nbits, thresholds, max_listed)
 
 
 def _split_variant_rows(rows: np.ndarray, variants: int) -> tuple[np.ndarray, np.ndarray]:
@@ -559,25 +562,6 @@ def impostor_histogram_on(
         return np.zeros(nbits + 1, dtype=np.int64)
     futures, parts = _submit_blocks(client, arr, nbits, _chunk(client, n, block), _block_histogram)
     return _sum_blocks(client, futures, parts, nbits, n * (n - 1) // 2, n, progress)
-
-
-def impostor_histogram_with_counts_on(
-    client: Client,
-    codes: npt.ArrayLike,
-    nbits: int | None,
-    thresholds: tuple[int, ...],
-    *,
-    block: int | None = None,
-    progress: bool = False,
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """:func:`hashbench.evaluate.distances.impostor_histogram_with_counts` on the workers.
-
-    Each block returns its histogram and the per-image match counts of its two row ranges;
-    the client adds them into ``(len(thresholds), n)`` counts (every pair is in exactly one
-    block, so each image's count is exact, identical to the single-machine one).
-    """
-    hist, counts, _ = impostor_pairs_on(client, codes, nbits, thresholds, 0, block=block, progress=progress)
-    return hist, counts
 
 
 def impostor_pairs_on(
@@ -662,41 +646,28 @@ def _submit_blocks(
     return futures, list(parts)
 
 
-def variant_impostor_histogram_on(
+def variant_impostor_pairs_on(
     client: Client,
     variant_codes: npt.ArrayLike,
     codes: npt.ArrayLike,
     nbits: int,
+    thresholds: tuple[int, ...] = (),
+    max_listed: int = 0,
     *,
     block: int | None = None,
     progress: bool = False,
-) -> npt.NDArray[np.int64]:
-    """:func:`hashbench.evaluate.dihedral.variant_impostor_histogram` on the workers of ``client``.
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], list[Any]]:
+    """:func:`hashbench.evaluate.pairs.variant_impostor_pairs` on the workers: histogram,
+    per-image counts and the ``max_listed`` smallest pairs per threshold.
 
     Dihedral matching (pdq8): unordered pairs ``i < j`` at ``min(d(i -> j), d(j -> i))``, with
     ``d(i -> j) = min_v d(variant_codes[i, v], codes[j])``; ``hist.sum() == n (n - 1) / 2``.
-    Identical to the single-machine result.
+    The blocks ``i <= j`` of chunks, as for plain pairs (a diagonal block with the dihedral
+    kernel, an off-diagonal one with both directions between its two chunks); each chunk
+    carries its images' variants and codes. The result is identical to the single-machine one.
     """
-    return variant_impostor_histogram_with_counts_on(
-        client, variant_codes, codes, nbits, (), block=block, progress=progress
-    )[0]
+    from .evaluate.pairs import merge_pair_lists
 
-
-def variant_impostor_histogram_with_counts_on(
-    client: Client,
-    variant_codes: npt.ArrayLike,
-    codes: npt.ArrayLike,
-    nbits: int,
-    thresholds: tuple[int, ...],
-    *,
-    block: int | None = None,
-    progress: bool = False,
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """:func:`hashbench.evaluate.dihedral.variant_impostor_histogram_with_counts` on the workers:
-    the blocks ``i <= j`` of chunks, as for plain pairs (a diagonal block with the dihedral
-    kernel, an off-diagonal one with both directions between its two chunks). Each chunk
-    carries its images' variants and codes; the result is identical to the single-machine one.
-    """
     arr, nbits = _checked(codes, nbits)
     var = np.ascontiguousarray(np.asarray(variant_codes))
     if var.ndim != 3 or var.dtype != np.uint8 or var.shape[0] != arr.shape[0] or var.shape[2] != arr.shape[1]:
@@ -708,9 +679,9 @@ def variant_impostor_histogram_with_counts_on(
     thresholds = tuple(int(t) for t in thresholds)
     # a pair costs 2 * variants distances, not one: smaller chunks than plain pairs
     chunk = _default_chunk(n, worker_slots(client), MIN_CHUNK // 8) if block is None else int(block)
-    kernel = partial(_variant_block_histogram, variants=nv, thresholds=thresholds)
-    hist, counts, _ = _counted_blocks(client, rows, nbits, thresholds, chunk, kernel, progress)
-    return hist, counts
+    kernel = partial(_variant_block_histogram, variants=nv, thresholds=thresholds, max_listed=max_listed)
+    hist, counts, found = _counted_blocks(client, rows, nbits, thresholds, chunk, kernel, progress)
+    return hist, counts, [merge_pair_lists(lists, max_listed) for lists in found]
 
 
 def _sum_blocks(
@@ -756,12 +727,13 @@ def pair_histogram_on(
 ) -> Callable[..., np.ndarray]:
     """``f(codes, nbits, variants=None) -> histogram`` counting impostor pairs on ``client``.
 
-    The shape :class:`hashbench.evaluate.study.StudySettings` takes for ``pair_histogram``:
-    unordered pairs of ``codes``, with ``variants`` under the dihedral rule (either direction);
-    with ``thresholds=(...)`` it returns ``(histogram, per-image counts)``
-    (:func:`impostor_histogram_with_counts_on`, :func:`variant_impostor_histogram_with_counts_on`). The progress
-    bar is shown only for histograms of at least ``min_pairs_for_progress`` pairs (a run makes
-    many small ones too).
+    The shape :class:`hashbench.evaluate.study.StudySettings` takes for ``pair_histogram``
+    (:data:`hashbench.evaluate.codes.PairCounter`): unordered pairs of ``codes``, with
+    ``variants`` under the dihedral rule (either direction); with ``thresholds=(...)`` it
+    returns ``(histogram, per-image counts)``, and with ``max_listed=k`` too the pair lists
+    (:func:`impostor_pairs_on`, :func:`variant_impostor_pairs_on`). The progress bar is shown
+    only for histograms of at least ``min_pairs_for_progress`` pairs (a run makes many small
+    ones too).
     """
     return partial(_pair_histogram_on, client, progress, min_pairs_for_progress)
 
@@ -779,13 +751,14 @@ def _pair_histogram_on(
 ) -> Any:
     n = len(codes)
     show = progress and n * (n - 1) // 2 >= min_pairs
-    if thresholds is not None and max_listed is not None and variants is None:
-        return impostor_pairs_on(client, codes, nbits, thresholds, max_listed, progress=show)
-    if variants is not None:
-        hist, counts = variant_impostor_histogram_with_counts_on(
-            client, variants, codes, nbits, thresholds or (), progress=show
+    if thresholds is None and variants is None:
+        return impostor_histogram_on(client, codes, nbits, progress=show)
+    if variants is None:
+        hist, counts, lists = impostor_pairs_on(client, codes, nbits, thresholds or (), max_listed or 0, progress=show)
+    else:
+        hist, counts, lists = variant_impostor_pairs_on(
+            client, variants, codes, nbits, thresholds or (), max_listed or 0, progress=show
         )
-        return hist if thresholds is None else (hist, counts)
-    if thresholds is not None:  # plain pairs with per-image counts: (histogram, counts)
-        return impostor_histogram_with_counts_on(client, codes, nbits, thresholds, progress=show)
-    return impostor_histogram_on(client, codes, nbits, progress=show)
+    if thresholds is None:
+        return hist
+    return (hist, counts) if max_listed is None else (hist, counts, lists)

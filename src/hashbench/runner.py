@@ -426,12 +426,12 @@ def _study_composites(config: RunConfig, hashed: Hashed, studied: Studied) -> di
             dihedral,
         )
         parts = [(n, config.thresholds[n], n in dihedral) for n in names]
-        composites[spec.text] = study_composite(spec.op, parts, studied.genuine, images, config.alpha)
         sets = (hashed.references, hashed.distractors)
         ref_rows, dis_rows = (np.flatnonzero(np.logical_and.reduce([res.ok[n] for n in names])) for res in sets)
         ev = composite_evidence(
             [(images[n], t, d) for n, t, d in parts], spec.op, ref_rows, dis_rows, config.max_listed
         )
+        composites[spec.text] = study_composite(spec.op, parts, studied.genuine, images, config.alpha, ev)
         studied.evidence[spec.text] = ev
         composites[spec.text]["listed"] = listed_summary(ev)
     return composites

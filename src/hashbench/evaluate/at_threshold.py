@@ -24,9 +24,9 @@ from typing import cast
 import numpy as np
 import numpy.typing as npt
 
-from ..schema import AtThreshold, GatedRate, ImageLevelFields, Impostor, Operational, PerQuery, ProjectedAtListSize
+from ..schema import AtThreshold, GatedRate, Impostor, Operational, PerQuery, ProjectedAtListSize
 from .genuine import Genuine
-from .image_level import image_level_interval
+from .image_level import image_level_fields
 from .per_query import per_query_figures
 from .projection import describe_projection, expected_false_matches, project_per_query_fpr
 from .rates import clopper_pearson
@@ -70,20 +70,11 @@ def at_threshold_step(
             at["fpr_per_pair_gated"] = _gated_rate(fp_gated, impostor, per_image_ungated, alpha)
             at["fpr_per_pair_gated_generalized"] = rate_dict(fp_gated, n_pairs, alpha)
     if per_image is not None and n_pairs:
-        at.update(_image_level(per_image, fp, n_pairs, alpha))
+        at.update(image_level_fields(per_image, fp, n_pairs, alpha))
     at.update(per_query_figures(per_query, impostor, t, alpha))
     if n_pairs:
         at["fpr_per_query_projected"], at["operational"] = _projections(fp, n_pairs, s)
     return at
-
-
-def _image_level(per_image: npt.NDArray[np.int64], count: int, n_pairs: int, alpha: float) -> ImageLevelFields:
-    """The image-level fields of ``count`` matches in ``n_pairs`` unordered pairs, from the
-    per-image counts (which must add up to the same matches: a cheap guard on the kernel)."""
-    r = image_level_interval(per_image, n_pairs, alpha)
-    if r.count != count:
-        raise RuntimeError(f"per-image counts add up to {r.count} matches, the histogram to {count}")
-    return cast(ImageLevelFields, {**r.report_fields(), "image_level_method": r.method})
 
 
 def _gated_rate(count: int, impostor: Impostor, per_image: npt.NDArray[np.int64] | None, alpha: float) -> GatedRate:
@@ -100,7 +91,7 @@ def _gated_rate(count: int, impostor: Impostor, per_image: npt.NDArray[np.int64]
     if per_image is not None and n_pairs:
         if len(per_image) != n_kept:
             raise RuntimeError(f"{len(per_image)} per-image counts for {n_kept} images that pass the gate")
-        out.update(_image_level(per_image, count, n_pairs, alpha))
+        out.update(image_level_fields(per_image, count, n_pairs, alpha))
     return out
 
 

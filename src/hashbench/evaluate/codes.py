@@ -17,6 +17,7 @@ import numpy.typing as npt
 
 from .dihedral import variant_impostor_histogram, variant_impostor_histogram_with_counts
 from .distances import impostor_histogram, impostor_histogram_with_counts
+from .pairs import PairList, impostor_pairs, variant_impostor_pairs
 
 __all__ = ["Codes", "ImpostorImages", "PairCounter", "impostor_images", "PairCounting", "distance_histogram"]
 
@@ -25,7 +26,9 @@ __all__ = ["Codes", "ImpostorImages", "PairCounter", "impostor_images", "PairCou
 #: :func:`hashbench.cluster.pair_histogram_on`. Called as ``f(codes, nbits, variants or None,
 #: thresholds=(...))`` it returns ``(histogram, per-image counts)`` as
 #: :func:`~hashbench.evaluate.distances.impostor_histogram_with_counts` (or
-#: ``variant_impostor_histogram_with_counts``) does. Either way the pairs are unordered.
+#: ``variant_impostor_histogram_with_counts``) does, and with ``max_listed=k`` too
+#: ``(histogram, per-image counts, pair lists)`` as :func:`~hashbench.evaluate.pairs.impostor_pairs`
+#: (or ``variant_impostor_pairs``). Either way the pairs are unordered.
 PairCounter = Callable[..., npt.NDArray[np.int64]]
 
 
@@ -133,6 +136,23 @@ class PairCounting:
             return variant_impostor_histogram_with_counts(variants, codes, self.nbits, tuple(thresholds))
         show = progress and self.progress and len(rows) > 20_000
         return impostor_histogram_with_counts(codes, self.nbits, tuple(thresholds), progress=show)
+
+    def with_pairs(
+        self, images: Codes, rows: npt.NDArray[np.int64], thresholds: tuple[int, ...], max_listed: int
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], list[PairList]]:
+        """:meth:`with_counts` and, from the same pass, per threshold the :class:`PairList` of its
+        ``max_listed`` smallest pairs (rows of ``images[rows]``, in order of ``rows``)."""
+        codes = images.codes[rows]
+        variants = images.variant_codes()[rows] if self.dihedral else None
+        if self.counter is not None:
+            hist, counts, lists = self.counter(
+                codes, self.nbits, variants, thresholds=tuple(thresholds), max_listed=max_listed
+            )
+            return np.asarray(hist, dtype=np.int64), np.asarray(counts, dtype=np.int64), lists
+        if variants is not None:
+            return variant_impostor_pairs(variants, codes, self.nbits, thresholds, max_listed)
+        show = self.progress and len(rows) > 20_000
+        return impostor_pairs(codes, self.nbits, thresholds, max_listed, progress=show)
 
 
 def distance_histogram(d: npt.ArrayLike | Sequence[int], nbits: int) -> npt.NDArray[np.int64]:

@@ -2,7 +2,8 @@
 
 A layered matcher (MD5 then PDQ, PDQ and pHash together) is scored on the same pairs as its
 parts: genuine pairs hashed by every part, and impostor pairs among the images hashed by every
-part, enumerated exactly with each part's range search and then united or intersected.
+part, enumerated exactly with each part's range search and then united or intersected
+(:func:`hashbench.evaluate.pairs.composite_pairs`).
 
 The impostor trial is the unordered pair of distinct images, as for every single matcher:
 ``n (n - 1) / 2`` trials whatever the parts. A pair matches a part when its distance is within
@@ -15,14 +16,15 @@ the same image-level fields as a single matcher.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Literal, cast
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 
-from ..schema import Composite, ImageLevelFields
+from ..schema import Composite
 from .codes import Codes
-from .image_level import image_level_interval
+from .image_level import image_level_fields
+from .pairs import Evidence, composite_pairs
 from .record import rate_dict
 
 __all__ = ["composite_images", "study_composite"]
@@ -58,42 +60,35 @@ def study_composite(
     genuine: Mapping[str, npt.NDArray[np.int64]],
     images: Mapping[str, Codes],
     alpha: float,
+    listed: Evidence | None = None,
 ) -> Composite:
     """A composite matcher ("any" or "all" of several hashers, each at its threshold).
 
     ``parts``: (hasher, threshold, dihedral). ``genuine[h]``: per-query distance (-1 = not
     hashed). ``images[h]``: the impostor image set of each hasher, rows aligned (same images,
     :func:`composite_images`). Impostor pairs are unordered; a dihedral part matches a pair in
-    either direction.
+    either direction. ``listed``: the composite's false matches on these images when they are
+    already found (:func:`~hashbench.evaluate.pairs.composite_evidence`): their count and
+    per-image counts are read from it instead of searching the pairs again.
     """
     op = _check_op(op)
     n_img = len(images[parts[0][0]].codes)
     tp, n_genuine = _genuine_matches(op, parts, genuine)
-    pair_sets = [_matching_pairs(images[h], t, dihedral) for h, t, dihedral in parts]
-    merged = pair_sets[0]
-    for ps in pair_sets[1:]:
-        merged = np.union1d(merged, ps) if op == "any" else np.intersect1d(merged, ps)
+    if listed is not None and listed.pairs is not None and listed.per_image is not None:
+        pairs, per_image = listed.pairs, listed.per_image
+    else:
+        pairs, per_image = composite_pairs([(images[h], t, dihedral) for h, t, dihedral in parts], op, 0)
     n_pairs = n_img * (n_img - 1) // 2
     out: Composite = {
         "op": op,
         "parts": {h: t for h, t, _ in parts},
         "pairs": "unordered",
         "tpr": rate_dict(tp, n_genuine, alpha),
-        "fpr_per_pair": rate_dict(int(len(merged)), n_pairs, alpha),
+        "fpr_per_pair": rate_dict(pairs.count, n_pairs, alpha),
     }
     if n_pairs:
-        out.update(_image_level(merged, n_img, alpha))
+        out.update(image_level_fields(per_image, pairs.count, n_pairs, alpha))
     return out
-
-
-def _image_level(pair_ids: npt.NDArray[np.int64], n_img: int, alpha: float) -> ImageLevelFields:
-    """The image-level fields of the matching pairs ``q * n_img + i`` (``q < i``): each image's
-    count is the number of matching pairs it is in."""
-    per_image = np.bincount(pair_ids // n_img, minlength=n_img) + np.bincount(pair_ids % n_img, minlength=n_img)
-    r = image_level_interval(per_image, n_img * (n_img - 1) // 2, alpha)
-    fields = r.report_fields()
-    fields["image_level_method"] = r.method
-    return cast(ImageLevelFields, fields)
 
 
 def _check_op(op: str) -> Literal["any", "all"]:
@@ -121,29 +116,3 @@ def _genuine_matches(
     for x in hits[1:]:
         matched = combine(matched, x)
     return int((matched & usable).sum()), int(usable.sum())
-
-
-def _matching_pairs(c: Codes, t: int, dihedral: bool) -> npt.NDArray[np.int64]:
-    """Every unordered impostor pair of ``c`` within distance ``t``, as sorted ids ``q * n + i``
-    with ``q < i``.
-
-    Plain distances are symmetric, so the range search finds each pair from both ends; a
-    dihedral part's search (each image's variants against the listed codes) finds a pair from
-    the end whose variant matches, which is the either-direction rule once ``(q, i)`` and
-    ``(i, q)`` are folded into one pair.
-    """
-    from ..index import FlatIndex  # the index pulls in its numba kernels: only when measured
-
-    n_img = len(c.codes)
-    index = FlatIndex(8 * c.codes.shape[1])
-    index.add(c.codes)
-    if dihedral:
-        v = c.variant_codes()
-        lims, _, I = index.range_search(v.reshape(-1, v.shape[-1]), t, variants=v.shape[1])
-    else:
-        lims, _, I = index.range_search(c.codes, t)
-    q = np.repeat(np.arange(n_img, dtype=np.int64), np.diff(lims))
-    i = np.asarray(I, dtype=np.int64)
-    keep = q != i
-    lo, hi = np.minimum(q[keep], i[keep]), np.maximum(q[keep], i[keep])
-    return np.unique(lo * n_img + hi)

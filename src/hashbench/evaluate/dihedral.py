@@ -36,11 +36,12 @@ from numba import njit, prange
 
 from ..bits import to_words
 from ..popcount import popcount64
+from ._kernels import _list_pair, list_buffers, merge_listed
 
 __all__ = [
     "variant_impostor_histogram",
     "variant_impostor_histogram_with_counts",
-    "variant_pairs_between",
+    "variant_pair_pass",
     "variant_cross_histogram",
 ]
 
@@ -62,25 +63,36 @@ def _toward(qv, i, b, j, best):
 
 
 @njit(parallel=True, nogil=True, cache=True)
-def _unordered_pairs(av, a, bv, b, same, nbits, thr, nthreads):
+def _unordered_pairs(av, a, bv, b, same, nbits, thr, keys, fill):
     """Histogram of ``min(d(i -> j), d(j -> i))`` over pairs of rows ``i`` of ``a`` and ``j`` of
-    ``b`` (``same``: ``a is b`` and only ``i < j``), with per-image match counts.
+    ``b`` (``same``: ``a is b`` and only ``i < j``), with per-image match counts and, when
+    ``keys`` has slots, the listed pairs.
 
     ``counts[q, r]`` (int32 per thread, summed at the end; no atomics) is the number of counted
     pairs at distance ``<= thr[q]`` that image ``r`` is in: ``r`` is row ``i`` of ``a``, or
-    ``len(a) + j`` for row ``j`` of ``b`` when not ``same``. Rows are dealt to threads round-robin,
-    which balances the triangle's uneven rows to within one row per thread.
+    ``len(a) + j`` for row ``j`` of ``b`` when not ``same``. Each such pair is also offered to
+    thread ``p``'s listing buffer ``keys[p, q]`` (:func:`hashbench.evaluate._kernels._list_pair`,
+    images numbered as for the counts; nothing when ``keys`` has no slots). The thread count is
+    ``keys.shape[0]``. Rows are dealt to threads round-robin, which balances the triangle's
+    uneven rows to within one row per thread.
     """
     n_a = a.shape[0]
     n_b = b.shape[0]
     off = 0 if same else n_a
     n_img = n_a if same else n_a + n_b
     nthr = thr.shape[0]
+    nthreads = keys.shape[0]
+    top = -1  # pairs beyond every threshold are never listed: one comparison skips them
+    if keys.shape[2] > 0:
+        for q in range(nthr):
+            top = max(top, thr[q])
     hist = np.zeros((nthreads, nbits + 1), dtype=np.int64)
     counts = np.zeros((nthreads, nthr, n_img), dtype=np.int32)
     for t in prange(nthreads):
         h = hist[t]
         cp = counts[t]
+        kp = keys[t]
+        fp = fill[t]
         for i in range(t, n_a, nthreads):
             j0 = i + 1 if same else 0
             for j in range(j0, n_b):
@@ -90,6 +102,8 @@ def _unordered_pairs(av, a, bv, b, same, nbits, thr, nthreads):
                     if d <= thr[q]:
                         cp[q, i] += 1
                         cp[q, off + j] += 1
+                if d <= top:
+                    _list_pair(d, i, off + j, thr, kp, fp, n_img)
     return hist.sum(axis=0), counts.sum(axis=0).astype(np.int64)
 
 
@@ -133,14 +147,10 @@ def variant_impostor_histogram_with_counts(
     ``i``. The histogram sums to ``n (n - 1) / 2`` (one trial per pair of images, matched if
     either direction matches: see the module docstring). ``counts[q, i]`` is the number of other
     images that image ``i`` matches within ``thresholds[q]`` (so ``counts[q].sum()`` is twice
-    the matches), shape ``(len(thresholds), n)``.
+    the matches), shape ``(len(thresholds), n)``. The pairs themselves:
+    :func:`hashbench.evaluate.pairs.variant_impostor_pairs`.
     """
-    qv, b = _image_words(variant_codes, codes)
-    thr = _thresholds(thresholds, nbits)
-    if qv.shape[0] < 2:
-        return np.zeros(nbits + 1, dtype=np.int64), np.zeros((len(thr), qv.shape[0]), dtype=np.int64)
-    hist, counts = _unordered_pairs(qv, b, qv, b, True, nbits, thr, numba.get_num_threads())
-    return hist, counts
+    return variant_pair_pass(variant_codes, codes, nbits, thresholds, 0)[:2]
 
 
 def variant_impostor_histogram(variant_codes: npt.ArrayLike, codes: npt.ArrayLike, nbits: int) -> npt.NDArray[np.int64]:
@@ -149,30 +159,36 @@ def variant_impostor_histogram(variant_codes: npt.ArrayLike, codes: npt.ArrayLik
     return variant_impostor_histogram_with_counts(variant_codes, codes, nbits)[0]
 
 
-def variant_pairs_between(
-    variants_a: npt.ArrayLike,
-    codes_a: npt.ArrayLike,
-    variants_b: npt.ArrayLike,
-    codes_b: npt.ArrayLike,
+def variant_pair_pass(
+    variant_codes: npt.ArrayLike,
+    codes: npt.ArrayLike,
     nbits: int,
-    thresholds: tuple[int, ...] = (),
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """The unordered pairs of one image of set ``a`` and one of set ``b`` (either direction
-    matches, as :func:`variant_impostor_histogram_with_counts`): a block of the all-pairs count
-    split across machines. Returns ``(hist, counts_a, counts_b)``; ``hist`` sums to
-    ``len(a) * len(b)``, ``counts_a[q, i]`` is the images of ``b`` that image ``i`` of ``a``
-    matches within ``thresholds[q]``, ``counts_b`` the other way round."""
-    av, a = _image_words(variants_a, codes_a)
-    bv, b = _image_words(variants_b, codes_b)
-    if av.shape[1:] != bv.shape[1:]:
-        raise ValueError(f"variants of shape {av.shape[1:]} and {bv.shape[1:]}: not the same hasher")
+    thresholds: tuple[int, ...],
+    max_listed: int,
+    other: tuple[npt.ArrayLike, npt.ArrayLike] | None = None,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], list[npt.NDArray[np.int64]]]:
+    """One pass of the unordered-pair kernel, as :func:`hashbench.evaluate.distances._histogram`
+    returns it: the histogram, the ``(len(thresholds), n_images)`` per-image counts and, per
+    threshold, the sorted keys (:func:`hashbench.evaluate.pairs.decode_keys`) of the
+    ``max_listed`` smallest pairs within it.
+
+    The pairs ``i < j`` of one image set, or with ``other = (variants_b, codes_b)`` every pair
+    of an image of this set and one of ``other`` (a block of the all-pairs count split across
+    machines; its images are numbered after this set's, ``len(codes) + j``).
+    """
+    av, a = _image_words(variant_codes, codes)
+    bv, b, same = av, a, other is None
+    if other is not None:
+        bv, b = _image_words(*other)
+        if av.shape[1:] != bv.shape[1:]:
+            raise ValueError(f"variants of shape {av.shape[1:]} and {bv.shape[1:]}: not the same hasher")
     thr = _thresholds(thresholds, nbits)
-    n_a = a.shape[0]
-    if n_a == 0 or b.shape[0] == 0:
-        z = np.zeros
-        return z(nbits + 1, np.int64), z((len(thr), n_a), np.int64), z((len(thr), b.shape[0]), np.int64)
-    hist, counts = _unordered_pairs(av, a, bv, b, False, nbits, thr, numba.get_num_threads())
-    return hist, counts[:, :n_a], counts[:, n_a:]
+    n_img = a.shape[0] if same else a.shape[0] + b.shape[0]
+    keys, fill = list_buffers(numba.get_num_threads(), len(thr), max_listed, n_img, nbits + 1)
+    if a.shape[0] == 0 or b.shape[0] == 0:
+        return np.zeros(nbits + 1, np.int64), np.zeros((len(thr), n_img), np.int64), merge_listed(keys, fill, 0)
+    hist, counts = _unordered_pairs(av, a, bv, b, same, nbits, thr, keys, fill)
+    return hist, counts, merge_listed(keys, fill, max_listed)
 
 
 @njit(parallel=True, nogil=True, cache=True)

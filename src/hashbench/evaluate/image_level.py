@@ -25,12 +25,13 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from fractions import Fraction
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
 from scipy.stats import beta
 
+from ..schema import ImageLevelFields
 from .rates import clopper_pearson
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "ImageLevelResult",
     "UStatisticMoments",
     "image_level_interval",
+    "image_level_fields",
     "u_statistic_moments",
     "effective_clopper_pearson",
     "effective_upper_bound",
@@ -298,3 +300,13 @@ def image_level_interval(per_image: npt.ArrayLike, n_pairs: int | None = None, a
         alpha=alpha,
         method=METHOD,
     )
+
+
+def image_level_fields(per_image: npt.ArrayLike, count: int, n_pairs: int, alpha: float) -> ImageLevelFields:
+    """The report's image-level fields of ``count`` matches in ``n_pairs`` unordered pairs, from
+    the per-image counts (which must add up to the same matches: a cheap guard on the kernel
+    or pair list that made them)."""
+    r = image_level_interval(per_image, n_pairs, alpha)
+    if r.count != count:
+        raise RuntimeError(f"per-image counts add up to {r.count} matches, the histogram to {count}")
+    return cast(ImageLevelFields, {**r.report_fields(), "image_level_method": r.method})

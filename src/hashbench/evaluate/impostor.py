@@ -16,7 +16,7 @@ import numpy.typing as npt
 
 from ..schema import GroupImpostor, Impostor
 from .codes import Codes, ImpostorImages, PairCounting, impostor_images
-from .pairs import PairList, impostor_pairs
+from .pairs import PairList
 
 __all__ = ["ImpostorStep", "impostor_step"]
 
@@ -54,22 +54,17 @@ def impostor_step(
     Every matcher counts unordered pairs (``count``; dihedral: either direction matches).
     ``floor``: the quality floor when this hasher is gated, else None. ``threshold``: also
     count each image's matches at it (same pass), and with ``max_listed`` list up to that many
-    of the pairs within it (plain matching: :mod:`.pairs`, from the same pass).
+    of the pairs within it (:mod:`.pairs`, from the same pass).
     """
     imp = impostor_images(refs, distractors, dihedral=count.dihedral, with_quality=floor is not None)
     images = imp.images
+    rows = np.arange(len(imp))
     pairs = None
-    if max_listed is not None and threshold is not None and not count.dihedral:
-        if count.counter is not None:  # on a cluster: each block lists its own, merged exactly
-            hist, counts, (pairs,) = count.counter(
-                images.codes, count.nbits, None, thresholds=(threshold,), max_listed=max_listed
-            )
-        else:
-            show = count.progress and len(imp) > 20_000
-            hist, counts, (pairs,) = impostor_pairs(images.codes, count.nbits, (threshold,), max_listed, progress=show)
+    if max_listed is not None and threshold is not None:
+        hist, counts, (pairs,) = count.with_pairs(images, rows, (threshold,), max_listed)
         per_image: npt.NDArray[np.int64] | None = counts[0]
     else:
-        hist, per_image = _count(count, images, np.arange(len(imp)), threshold, progress=True)
+        hist, per_image = _count(count, images, rows, threshold, progress=True)
     section: Impostor = {
         "pairs": "unordered",
         "n_images": len(imp),

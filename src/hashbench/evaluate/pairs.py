@@ -4,10 +4,10 @@ A reviewer of a false-positive rate asks first to see the pairs. The all-pairs k
 1.5e11 pairs but must not store them, so it keeps a *bounded* list per threshold: the
 ``max_listed`` pairs with the smallest (distance, image a, image b), which is the same list on
 any number of threads, while the true count comes from the exact histogram (the list says when
-it is cut short). Plain matchers get their list from the histogram's own pass
-(:func:`impostor_pairs`); dihedral matchers and composites from a separate exact pass through the
-Hamming index (:func:`exact_pairs`, :func:`composite_pairs`), which also gives their per-image
-counts.
+it is cut short). Every matcher gets its list from the histogram's own pass (plain:
+:func:`impostor_pairs`, dihedral: :func:`variant_impostor_pairs`); composites, which have no
+histogram, from an exact pass through the Hamming index (:func:`composite_pairs`), which also
+gives their per-image counts.
 
 Pairs are unordered, ``a < b`` in the rows of the set they were counted in. A dihedral pair's
 distance is the smaller of its two directions (either image's 8 variants against the other's
@@ -24,10 +24,11 @@ import numpy as np
 import numpy.typing as npt
 
 from ..schema import ListedItems
-from .codes import Codes
+from .dihedral import variant_pair_pass
 from .distances import DEFAULT_BLOCK, _checked_codes, _columns, _histogram
 
 if TYPE_CHECKING:  # the steps import this module: their types only, for the checker
+    from .codes import Codes
     from .genuine import Genuine
     from .impostor import ImpostorStep
 
@@ -36,9 +37,10 @@ __all__ = [
     "PairList",
     "decode_keys",
     "impostor_pairs",
+    "variant_impostor_pairs",
     "cross_pairs",
+    "variant_cross_pairs",
     "merge_pair_lists",
-    "exact_pairs",
     "composite_pairs",
     "Evidence",
     "misses",
@@ -108,12 +110,40 @@ def impostor_pairs(
     cols = _columns(arr)
     thr = tuple(int(t) for t in thresholds)
     hist, counts, listed = _histogram(cols, cols, nbits, block, True, progress, "impostor pairs", thr, max_listed)
+    return hist, counts, _pair_lists(hist, thr, listed, len(arr))
+
+
+def variant_impostor_pairs(
+    variant_codes: npt.ArrayLike,
+    codes: npt.ArrayLike,
+    nbits: int,
+    thresholds: Sequence[int],
+    max_listed: int = DEFAULT_MAX_LISTED,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], list[PairList]]:
+    """:func:`impostor_pairs` under dihedral matching, from the dihedral kernel's one pass
+    (:func:`hashbench.evaluate.dihedral.variant_impostor_histogram_with_counts`): a pair's
+    distance is the smaller of its two directions."""
+    thr = tuple(int(t) for t in thresholds)
+    hist, counts, listed = variant_pair_pass(variant_codes, codes, nbits, thr, max_listed)
+    return hist, counts, _pair_lists(hist, thr, listed, len(np.asarray(codes)))
+
+
+def _pair_lists(
+    hist: npt.NDArray[np.int64],
+    thresholds: tuple[int, ...],
+    listed: list[npt.NDArray[np.int64]],
+    n_key: int,
+    n_a: int = 0,
+) -> list[PairList]:
+    """A :class:`PairList` per threshold from a kernel's listed keys (images numbered ``0 ..
+    n_key``); the true count is the histogram's. ``n_a``: a block between two sets, whose ``b``
+    images are numbered after the ``n_a`` of ``a`` (returned as rows of ``b``)."""
     cum = np.cumsum(hist)
     out = []
-    for t, keys in zip(thr, listed, strict=True):
-        d, a, b = decode_keys(keys, len(arr))
-        out.append(PairList(t, int(cum[min(t, nbits)]), a, b, d))
-    return hist, counts, out
+    for t, keys in zip(thresholds, listed, strict=True):
+        d, a, b = decode_keys(keys, n_key)
+        out.append(PairList(t, int(cum[min(t, len(hist) - 1)]), a, b - n_a, d))
+    return out
 
 
 def _range_pairs(
@@ -150,23 +180,6 @@ def _range_pairs(
     first = np.ones(len(a), dtype=bool)
     first[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
     return a[first], b[first], d[first]
-
-
-def exact_pairs(
-    images: Codes,
-    rows: npt.NDArray[np.int64],
-    threshold: int,
-    *,
-    dihedral: bool,
-    max_listed: int = DEFAULT_MAX_LISTED,
-) -> tuple[PairList, npt.NDArray[np.int64]]:
-    """The :class:`PairList` of ``images[rows]`` at ``threshold`` by a separate exact pass (the
-    Hamming index), and each row's number of matches: for dihedral matchers, whose histogram
-    kernel does not list pairs."""
-    a, b, d = _range_pairs(images, rows, threshold, dihedral)
-    per_image = np.bincount(a, minlength=len(rows)) + np.bincount(b, minlength=len(rows))
-    top = np.lexsort((b, a, d))[:max_listed]
-    return PairList(threshold, int(len(a)), a[top], b[top], d[top]), per_image.astype(np.int64)
 
 
 def composite_pairs(
@@ -229,19 +242,16 @@ def misses(
 
 
 def record_evidence(
-    ev: Evidence, imp: ImpostorStep, gen: Genuine, threshold: int, floor: int | None, dihedral: bool, max_listed: int
+    ev: Evidence, imp: ImpostorStep, gen: Genuine, threshold: int, floor: int | None, max_listed: int
 ) -> None:
-    """Fill ``ev`` from a study's impostor and genuine steps: the impostor step's own list when
-    its kernel made one (plain matching), else a separate exact pass through the Hamming index
-    (dihedral matching, or pairs counted on a cluster), which also gives the per-image counts."""
+    """Fill ``ev`` from a study's impostor and genuine steps: the false matches and per-image
+    counts the impostor step's kernel pass listed at ``threshold`` (it must have listed them)."""
+    if imp.pairs is None or imp.per_image is None:
+        raise ValueError("the impostor step listed no pairs: give it the threshold and max_listed")
     images = imp.images
     ev.threshold, ev.max_listed, ev.floor = threshold, max_listed, floor
     ev.ref_rows, ev.dis_rows = images.ref_rows, images.dis_rows
-    if imp.pairs is not None and imp.per_image is not None:
-        ev.pairs, ev.per_image = imp.pairs, imp.per_image
-    else:
-        rows = np.arange(len(images), dtype=np.int64)
-        ev.pairs, ev.per_image = exact_pairs(images.images, rows, threshold, dihedral=dihedral, max_listed=max_listed)
+    ev.pairs, ev.per_image = imp.pairs, imp.per_image
     missed = misses(gen.distances, gen.valid, gen.gated, threshold)
     ev.miss_count = int(len(missed))
     ev.misses = missed[:max_listed]
@@ -415,12 +425,26 @@ def cross_pairs(
         _columns(a_arr), _columns(b_arr), nbits, block, False, False, "cross pairs", thr, max_listed
     )
     n_a = len(a_arr)
-    cum = np.cumsum(hist)
-    out = []
-    for t, keys in zip(thr, listed, strict=True):
-        d, a, b = decode_keys(keys, n_a + len(b_arr))
-        out.append(PairList(t, int(cum[min(t, nbits)]), a, b - n_a, d))
-    return hist, counts[:, :n_a], counts[:, n_a:], out
+    return hist, counts[:, :n_a], counts[:, n_a:], _pair_lists(hist, thr, listed, n_a + len(b_arr), n_a)
+
+
+def variant_cross_pairs(
+    variants_a: npt.ArrayLike,
+    codes_a: npt.ArrayLike,
+    variants_b: npt.ArrayLike,
+    codes_b: npt.ArrayLike,
+    nbits: int,
+    thresholds: Sequence[int],
+    max_listed: int = DEFAULT_MAX_LISTED,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64], list[PairList]]:
+    """:func:`cross_pairs` under dihedral matching: every unordered pair of one image of set
+    ``a`` and one of set ``b``, either direction matching; ``hist`` sums to ``len(a) * len(b)``,
+    ``counts_a[q, i]`` is the images of ``b`` that image ``i`` of ``a`` matches within
+    ``thresholds[q]``, ``counts_b`` the other way round."""
+    thr = tuple(int(t) for t in thresholds)
+    hist, counts, listed = variant_pair_pass(variants_a, codes_a, nbits, thr, max_listed, (variants_b, codes_b))
+    n_a = len(np.asarray(codes_a))
+    return hist, counts[:, :n_a], counts[:, n_a:], _pair_lists(hist, thr, listed, counts.shape[1], n_a)
 
 
 def merge_pair_lists(parts: Sequence[PairList], max_listed: int) -> PairList:

@@ -116,8 +116,8 @@ def study_hasher(
         imp = impostor_step(
             refs, distractors, count, floor=floor, groups=groups, threshold=s.threshold, max_listed=listed
         )
-        if evidence is not None:  # the pairs' listing is impostor work (an exact pass when dihedral)
-            record_evidence(evidence, imp, gen, s.threshold, floor, s.dihedral, s.max_listed)
+        if evidence is not None:  # the pairs, listed by the impostor step's own pass
+            record_evidence(evidence, imp, gen, s.threshold, floor, s.max_listed)
     with timed("operating_points", tm):
         operating = operating_points_step(
             gen, query_ref, imp.images, count, s.target_fprs, seed=s.seed, alpha=s.alpha, exact=s.exact
