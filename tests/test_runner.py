@@ -226,3 +226,38 @@ def test_reproduce_refuses_what_is_not_a_report(tmp_path):
     with pytest.raises(UsageError, match="schema is 'something/2'"):
         reproduce(other, out_root=tmp_path)
     assert not any(tmp_path.glob("reproduce-*"))  # refused before anything ran
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_distinct_draws_are_settled_by_the_hash_stage_itself(tmp_path, workers):
+    """The hash stage reports each first draw's signature and only the redrawn images are hashed
+    again: the references' hashes, edits and redraw counts are those of the settled dataset hashed
+    directly, with no separate search generating every image first; a resumed stage agrees."""
+    from hashbench.datasets.synthetic import SyntheticDataset, distinct_redraws
+    from hashbench.hashing import collect, hash_stream, resolve_hashers
+    from hashbench.runner import _hash_stages, _inputs
+    from hashbench.sources import DatasetSource
+
+    spec = {"dataset": "synthetic", "family": "low-detail", "count": 300, "size": 32, "seed": 2}
+    cfg = {
+        "run": {"name": "settle", "seed": 3, "chunk_size": 64},
+        "references": [spec],
+        "transforms": {"custom": [{"kind": "hflip", "name": "hflip"}]},
+        "hashers": {"names": ["md5", "phash"]},
+        "thresholds": {"phash": 10},
+    }
+    config = parse_config(cfg, origin="settle")
+    hashers = resolve_hashers(config.build_hashers())
+    red = distinct_redraws("low-detail", 2, (32, 32), 300, workers=1)
+    assert red.sum() > 0  # flat draws repeat at this count: some rows are really redrawn
+    want_items = list(SyntheticDataset("low-detail", count=300, seed=2, size=32))
+    want = collect(hash_stream([(it.id, DatasetSource(it)) for it in want_items], hashers, workers=1), hashers)
+    for attempt in ("fresh", "resumed"):
+        inputs, hashed = _hash_stages(_inputs(config), hashers, config, tmp_path, workers, False, None)
+        assert [it.source.get("redraw", 0) for it in inputs.references] == red.tolist(), attempt
+        assert hashed.references.ids == want.ids
+        for name in ("md5", "phash"):
+            np.testing.assert_array_equal(hashed.references.codes[name], want.codes[name], err_msg=attempt)
+        assert [q for q, _ in inputs.queries] == [f"{it.id}#hflip" for it in want_items]
+        assert [e.item.source.get("redraw", 0) for _, e in inputs.queries] == red.tolist()
+    assert "references-redrawn" in hashed.stages

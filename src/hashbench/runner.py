@@ -38,6 +38,7 @@ from . import transforms as transforms_mod
 from .checkpoint import atomic_write_text, hash_checkpointed
 from .config import RunConfig
 from .datasets.hashes import hash_list_provenance, listed_items, precomputed_result
+from .datasets.synthetic import SyntheticDataset
 from .errors import UsageError
 from .evaluate.codes import Codes, PairCounter
 from .evaluate.composite import composite_images, study_composite
@@ -64,7 +65,7 @@ from .schema import (
     StageTiming,
     Timing,
 )
-from .sources import DatasetSource, EditSource
+from .sources import DatasetSource, EditSource, SignedSource
 
 __all__ = ["run", "RunOutcome", "run_id", "build_report", "reproduce", "accuracy_differences", "REPORT_SCHEMA"]
 
@@ -87,12 +88,21 @@ def run_id(config: RunConfig) -> str:
 
 @dataclass(frozen=True)
 class RunInputs:
-    """A run's images and edits, before anything is hashed."""
+    """A run's images and edits.
+
+    Before the hash stages, the rows of a synthetic dataset whose distinct draws are still to be
+    searched are its first draws (``unsettled``: per set, each such dataset with its first row),
+    and there are no queries yet; the hash stages settle those rows while hashing them
+    (:func:`_settle`) and edit the settled references (:func:`_hash_stages`).
+    """
 
     references: list[datasets_mod.Item]
     distractors: list[datasets_mod.Item]
     suite: list[transforms_mod.Transform]
-    queries: list[tuple[str, EditSource]]  # (reference id + "#" + transform name, its edit)
+    queries: list[tuple[str, EditSource]] = field(
+        default_factory=list
+    )  # (reference id + "#" + transform name, its edit)
+    unsettled: dict[str, list[tuple[int, SyntheticDataset]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -142,7 +152,7 @@ def run(
     hashers = resolve_hashers(config.build_hashers())
     inputs = _inputs(config)
     atomic_write_text(run_dir / "config.json", json.dumps(config.to_dict(), indent=1, sort_keys=True, default=str))
-    hashed = _hash_stages(inputs, hashers, config, run_dir, workers, progress, client)
+    inputs, hashed = _hash_stages(inputs, hashers, config, run_dir, workers, progress, client)
     studied = _study_hashers(config, inputs, hashed, hashers, progress, _pair_counter(client, progress))
     composites = _study_composites(config, hashed, studied)
     report = build_report(
@@ -189,19 +199,29 @@ def _suite(config: RunConfig) -> list[transforms_mod.Transform]:
     return transforms_mod.get_suite(config.suite)
 
 
-def _items(specs: Sequence[Any]) -> list[datasets_mod.Item]:
+def _items(specs: Sequence[Any]) -> tuple[list[datasets_mod.Item], list[tuple[int, SyntheticDataset]]]:
+    """The items of ``specs`` in order, and each synthetic dataset whose distinct draws are still
+    to be searched, with its first row: its rows are first draws until the hash stage, which
+    generates them anyway, settles them (:func:`_settle`)."""
     items: list[datasets_mod.Item] = []
+    unsettled: list[tuple[int, SyntheticDataset]] = []
     for spec in specs:
-        items.extend(datasets_mod.get(spec.dataset, **spec.params))
-    return items
+        dataset = datasets_mod.get(spec.dataset, **spec.params)
+        if isinstance(dataset, SyntheticDataset) and not dataset.settled:
+            unsettled.append((len(items), dataset))
+            items.extend(dataset.first_draw(k) for k in range(len(dataset)))
+        else:
+            items.extend(dataset)
+    return items, unsettled
 
 
 def _inputs(config: RunConfig) -> RunInputs:
-    """The references, distractors and edits of ``config``; ids must be unique, and no
-    distractor may also be a reference (its pairs would be genuine, not impostor, trials)."""
+    """The references, distractors and edits of ``config`` (the edits' queries are made by the
+    hash stages, from the settled references); ids must be unique, and no distractor may also be
+    a reference (its pairs would be genuine, not impostor, trials)."""
     suite = _suite(config)
-    refs = _items(config.references)
-    dis = _items(config.distractors)
+    refs, refs_unsettled = _items(config.references)
+    dis, dis_unsettled = _items(config.distractors)
     ref_ids = {it.id for it in refs}
     if len(ref_ids) != len(refs):
         raise UsageError("two references have the same id; name each dataset once")
@@ -216,8 +236,14 @@ def _inputs(config: RunConfig) -> RunInputs:
             'references from a hash list have no pixels to edit: set [transforms] suite = "none" '
             "(a run on listed hashes measures impostor pairs only)"
         )
-    queries = [(f"{it.id}#{t.name}", EditSource(it, t, config.seed)) for it in refs for t in suite]
-    return RunInputs(refs, dis, suite, queries)
+    return RunInputs(refs, dis, suite, unsettled={"references": refs_unsettled, "distractors": dis_unsettled})
+
+
+def _queries(
+    refs: Sequence[datasets_mod.Item], suite: Sequence[transforms_mod.Transform], seed: int
+) -> list[tuple[str, EditSource]]:
+    """Every edit of every reference: ``(reference id + "#" + transform name, its edit)``."""
+    return [(f"{it.id}#{t.name}", EditSource(it, t, seed)) for it in refs for t in suite]
 
 
 # --- 2. hash stages --------------------------------------------------------------------------
@@ -231,9 +257,16 @@ def _hash_stages(
     workers: int,
     progress: bool,
     client: Any,
-) -> Hashed:
+) -> tuple[RunInputs, Hashed]:
     """Hash references, queries and distractors (checkpointed, resumable) in one worker pool:
-    the Dask client's, else a local pool when there is more than one worker."""
+    the Dask client's, else a local pool when there is more than one worker.
+
+    First draws of synthetic datasets (``inputs.unsettled``) report their signatures as they are
+    hashed (:class:`SignedSource`); the redraws are searched from them (:func:`_settle`) and only
+    the redrawn images are hashed again (stage ``<set>-redrawn``), so no image is generated once
+    for the search and again for its hashes. The queries are the settled references' edits.
+    Returns the settled inputs with their queries, and the hashes.
+    """
     pool = client
     # one decoding for every stage and worker: decode mode, pixel limit (and how it was derived), profile
     settings = decode_settings(
@@ -241,38 +274,94 @@ def _hash_stages(
     )
     if client is None and workers > 1:
         pool = open_pool(hashers, workers, preload=("hashbench.sources",), settings=settings)
+
+    def hash_stage(name: str, items: Sequence[tuple[str, LazySource]]) -> HashResult:
+        res, stage = hash_checkpointed(
+            name,
+            items,
+            hashers,
+            run_dir,
+            config.digest(),
+            workers=workers,
+            chunk_size=config.chunk_size,
+            progress=progress,
+            pool=pool,
+            max_pixels=config.max_pixels or None,
+            settings=settings,
+        )
+        stages[name] = cast(StageTiming, stage)
+        return res
+
     stages: dict[str, StageTiming] = {}
-    sets: dict[str, Sequence[tuple[str, LazySource]]] = {
-        "references": [(it.id, DatasetSource(it)) for it in inputs.references],
-        "queries": inputs.queries,
-        "distractors": [(it.id, DatasetSource(it)) for it in inputs.distractors],
-    }
+    sets = {"references": list(inputs.references), "distractors": list(inputs.distractors)}
+    queries: list[tuple[str, EditSource]] = []
     results: dict[str, HashResult] = {}
     try:
-        for name, items in sets.items():
-            listed = listed_items(getattr(inputs, name), name) if name != "queries" else None
+        for name in ("references", "queries", "distractors"):
+            if name == "queries":
+                queries = _queries(sets["references"], inputs.suite, config.seed)
+                results[name] = hash_stage(name, queries)
+                continue
+            items = sets[name]
+            listed = listed_items(items, name)
             if listed is not None:  # hashes from a list: taken as they are, nothing hashed
-                results[name] = precomputed_result([i for i, _ in items], listed, hashers)
+                results[name] = precomputed_result([it.id for it in items], listed, hashers)
                 stages[name] = {"items": len(listed), "chunks": 0, "resumed_chunks": 0, "wall_seconds": 0.0}
                 continue
-            results[name], stage = hash_checkpointed(
-                name,
-                items,
-                hashers,
-                run_dir,
-                config.digest(),
-                workers=workers,
-                chunk_size=config.chunk_size,
-                progress=progress,
-                pool=pool,
-                max_pixels=config.max_pixels or None,
-                settings=settings,
-            )
-            stages[name] = cast(StageTiming, stage)
+            unsettled = inputs.unsettled.get(name, [])
+            first = np.zeros(len(items), bool)
+            for row, dataset in unsettled:
+                first[row : row + len(dataset)] = True
+            sources = [(it.id, SignedSource(it) if first[k] else DatasetSource(it)) for k, it in enumerate(items)]
+            results[name] = hash_stage(name, sources)
+            redrawn = _settle(items, results[name], unsettled)
+            if redrawn:
+                again = hash_stage(f"{name}-redrawn", [(items[k].id, DatasetSource(items[k])) for k in redrawn])
+                _replace_rows(results[name], redrawn, again)
     finally:
         if pool is not None and pool is not client:
             pool.shutdown(wait=True, cancel_futures=True)
-    return Hashed(results["references"], results["queries"], results["distractors"], stages)
+    settled = RunInputs(sets["references"], sets["distractors"], inputs.suite, queries)
+    return settled, Hashed(results["references"], results["queries"], results["distractors"], stages)
+
+
+def _settle(
+    items: list[datasets_mod.Item], res: HashResult, unsettled: Sequence[tuple[int, SyntheticDataset]]
+) -> list[int]:
+    """Search each unsettled dataset's redraws from the signatures its first draws reported in
+    ``res`` (:meth:`SyntheticDataset.settle`), put its settled items in ``items`` and return the
+    rows that were redrawn: their hashes in ``res`` are the first draws', to be replaced."""
+    redrawn: list[int] = []
+    for row, dataset in unsettled:
+        dataset.settle([SignedSource.signature_of(res.meta[row + k]) for k in range(len(dataset))])
+        for k in range(len(dataset)):
+            res.meta[row + k] = None  # a dataset item reports nothing (the signature is used up)
+            item = items[row + k] = dataset.item(k)
+            if item.redraw:
+                redrawn.append(row + k)
+    return redrawn
+
+
+def _replace_rows(res: HashResult, rows: list[int], again: HashResult) -> None:
+    """Put the rows of ``again`` (the images of ``rows``, hashed again) in their place in ``res``;
+    the time taken to hash them is added to ``res``'s."""
+    if again.ids != [res.ids[k] for k in rows]:
+        raise AssertionError("the images hashed again are not the rows they replace")
+    idx = np.asarray(rows)
+    for name, codes in res.codes.items():
+        codes[idx] = again.codes[name]
+        for mine, theirs in (
+            (res.quality[name], again.quality[name]),
+            (res.variant_codes[name], again.variant_codes[name]),
+        ):
+            if mine is not None and theirs is not None:
+                mine[idx] = theirs
+        res.hash_seconds[name] = res.hash_seconds.get(name, 0.0) + again.hash_seconds.get(name, 0.0)
+    for j, k in enumerate(rows):
+        res.decode_errors[k] = again.decode_errors[j]
+        for name, errors in res.hasher_errors.items():
+            errors[k] = again.hasher_errors[name][j]
+    res.decode_seconds += again.decode_seconds
 
 
 # --- 3. study each hasher --------------------------------------------------------------------

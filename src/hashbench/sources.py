@@ -7,19 +7,22 @@ what making an image needs (datasets, transforms, the decoder), which keeps work
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from typing import Any, cast
 
 import numpy as np
+import numpy.typing as npt
 
 from . import datasets as datasets_mod
 from . import transforms as transforms_mod
+from .datasets.distinct import signature
 from .errors import ImageDecodeError
 from .hashers import ImageItem
 from .hashing import LazySource
 from .imageio import read_image
 
-__all__ = ["DatasetSource", "EditSource"]
+__all__ = ["DatasetSource", "SignedSource", "EditSource"]
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,26 @@ class DatasetSource(LazySource):
             img = read_image(path, item_id=item_id)
             return ImageItem(id=item_id, pixels=img.pixels, data=img.data, path=str(path)), None
         return ImageItem(id=item_id, pixels=self.item.load()), None
+
+
+@dataclass(frozen=True)
+class SignedSource(DatasetSource):
+    """A synthetic image as first drawn, before its dataset's search for redraws
+    (:meth:`~hashbench.datasets.SyntheticDataset.settle`): made and hashed like any dataset item,
+    it also reports its distinct-draw signature (:func:`~hashbench.datasets.distinct.signature`,
+    in ``meta["signature"]``), so the search does not generate the image a second time."""
+
+    def materialise(self, item_id: str) -> tuple[ImageItem, dict | None]:
+        made, _ = super().materialise(item_id)
+        sig = signature(cast(np.ndarray, made.pixels))
+        return made, {"signature": base64.b64encode(sig.tobytes()).decode("ascii")}
+
+    @staticmethod
+    def signature_of(meta: dict | None) -> npt.NDArray[np.uint8] | None:
+        """The signature a first draw reported (None when it was not made)."""
+        if not meta or "signature" not in meta:
+            return None
+        return np.frombuffer(base64.b64decode(meta["signature"]), np.uint8)
 
 
 _REFERENCE_CACHE: dict[str, Any] = {}

@@ -41,8 +41,9 @@ its hard low-texture cases, whose share is reported (:meth:`SyntheticDataset.pop
 from __future__ import annotations
 
 import functools
+import itertools
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -926,6 +927,28 @@ class SyntheticDataset(Dataset):
                 self._redraws = np.zeros(stop, np.int32)
         return self._redraws
 
+    @property
+    def settled(self) -> bool:
+        """Whether the redraw counts are known (always, unless ``distinct`` and not yet searched)."""
+        return self._redraws is not None or not self.distinct
+
+    def first_draw(self, index: int) -> SyntheticItem:
+        """Item ``index`` as first drawn (``redraw`` 0), known before any search for redraws."""
+        return SyntheticItem(self.family, self.start + index, self.seed, self.size)
+
+    def settle(self, signatures: Sequence[npt.NDArray[np.uint8] | None]) -> npt.NDArray[np.int32]:
+        """:meth:`redraws`, given the signatures of this dataset's first draws (index order; None
+        where one was not made), which someone already generating them took (the hash stage:
+        :class:`hashbench.sources.SignedSource`): only indices before ``start``, the missing ones
+        and the redraw steps are generated here. The same counts as :meth:`redraws`."""
+        if self._redraws is None and self.distinct:
+            if len(signatures) != self.count:
+                raise ValueError(f"{len(signatures)} signatures for {self.count} images")
+            self._redraws = distinct_redraws(
+                self.family, self.seed, self.size, self.start + self.count, known=signatures
+            )
+        return self.redraws()
+
     def item(self, index: int) -> SyntheticItem:
         i = self.start + index
         return SyntheticItem(self.family, i, self.seed, self.size, int(self.redraws()[i]))
@@ -1002,20 +1025,30 @@ def _signature_span(span: tuple[str, int, Size, int, int]) -> list[npt.NDArray[n
 
 
 def distinct_redraws(
-    family: str, seed: int, size: Size, stop: int, workers: int | None = None
+    family: str,
+    seed: int,
+    size: Size,
+    stop: int,
+    workers: int | None = None,
+    known: Sequence[npt.NDArray[np.uint8] | None] = (),
 ) -> npt.NDArray[np.int32]:
     """The redraw count of indices ``0 .. stop - 1`` that makes every draw a different picture.
 
     First draws are generated (in ``workers`` processes) and their signatures checked in index
     order against the accepted ones (:class:`~.distinct.DistinctSet`, no quadratic cost); a same
-    picture is drawn again, ``redraw`` 1, 2, ..., in this process. Deterministic: the same
-    arguments give the same counts on any machine and chunking.
+    picture is drawn again, ``redraw`` 1, 2, ..., in this process. ``known``: the first draws'
+    signatures of the last ``len(known)`` indices, taken by whoever already generated them (None
+    for one not made: generated here), so they are not generated twice. Deterministic: the same
+    arguments give the same counts on any machine and chunking, with or without ``known``.
     """
     chunk = 64
-    spans = ((family, seed, size, lo, min(lo + chunk, stop)) for lo in range(0, stop, chunk))
+    made = stop - len(known)  # first draws generated here: indices 0 .. made - 1
+    spans = ((family, seed, size, lo, min(lo + chunk, made)) for lo in range(0, made, chunk))
+    firsts = itertools.chain(ordered_chunked_map(_signature_span, spans, workers if made > 4 * chunk else 1), known)
     accepted = DistinctSet()
     out = np.zeros(stop, np.int32)
-    for i, sig in enumerate(ordered_chunked_map(_signature_span, spans, workers if stop > 4 * chunk else 1)):
+    for i, first in enumerate(firsts):
+        sig = signature(generate(family, i, seed, size)) if first is None else first
         r = 0
         while accepted.find(sig) >= 0:
             r += 1
