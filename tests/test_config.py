@@ -34,7 +34,7 @@ def cfg(**sections):
 
 def test_default_config_is_valid_and_round_trips():
     c = load_config()
-    assert c.hashers == ("pdq", "pdq8", "phash", "phash16", "dhash", "ahash", "whash", "md5", "sha256")
+    assert c.hashers == ("pdq", "pdq8", "phash", "phash16", "dhash", "ahash", "md5", "sha256")
     assert c.thresholds["pdq"] == 31 and c.quality_floor == 50 and c.volume_per_year == 12.3e9
     assert sum(s.params.get("count", 0) for s in c.distractors) == 5000
     assert config_from_dict(c.to_dict()) == c
