@@ -50,7 +50,9 @@ def main() -> None:
         if args.npz:
             Path(args.npz).mkdir(parents=True, exist_ok=True)
             avg = np.array(t.getPureAverageFeature(), np.float32)
-            np.savez(Path(args.npz) / (Path(v).stem + ".npz"), frames=t.getFrameFeatureCount(), average=avg, cos=cos, sin=sin)
+            np.savez(
+                Path(args.npz) / (Path(v).stem + ".npz"), frames=t.getFrameFeatureCount(), average=avg, cos=cos, sin=sin
+            )
     pairs = []
     for a, b in itertools.combinations(sorted(tmks), 2):
         l1 = tmkpy.TMKFeatureVectors.computeLevel1Score(tmks[a], tmks[b])

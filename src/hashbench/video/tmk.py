@@ -42,6 +42,7 @@ from typing import Any, ClassVar
 import numpy as np
 import numpy.typing as npt
 
+from ..errors import UsageError
 from .decode import DecodeLimits, VideoError, frames, probe
 from .hashers import VideoHash, VideoHasher, register
 
@@ -61,6 +62,7 @@ __all__ = [
     "level2_score",
     "level2_scores",
     "features_of",
+    "match_matrix",
 ]
 
 #: The reference's resampling rate (``resampleFramesPerSecond = 15`` in tmkpy) and frame size.
@@ -85,6 +87,8 @@ LEVEL1_THRESHOLD = 0.7
 LEVEL2_THRESHOLD = 0.7
 #: Frame-feature dimension (16 x 16 DCT coefficients).
 DIM = 256
+#: Bytes of one video's features as a VideoHash code row (float32).
+NBYTES = 4 * (DIM + 2 * len(PERIODS) * len(FOURIER_COEFFICIENTS) * DIM)
 _LUMA = (np.float32(0.299), np.float32(0.587), np.float32(0.114))
 
 
@@ -298,8 +302,33 @@ def level2_score(a: TMKFeatures, b: TMKFeatures) -> float:
 
 
 def features_of(h: VideoHash) -> TMKFeatures:
-    """The :class:`TMKFeatures` a ``tmk`` :class:`VideoHash` carries."""
+    """The :class:`TMKFeatures` a ``tmk`` :class:`VideoHash` carries (a one-line error for another
+    hasher's hash: a TMK rule compares TMK features only)."""
+    if h.codes.shape != (1, NBYTES):
+        raise UsageError("a TMK rule (tmk, tmk-level1) compares TMK features: use it with the tmk hasher only")
     return TMKFeatures.from_bytes(h.codes[0], int(h.frame[0]))
+
+
+def match_matrix(
+    feats: Sequence[TMKFeatures], level1: float, level2: float | None, batch: int = 64
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.float64]]:
+    """``M[i, j]``: do videos i and j match (level-1 >= ``level1``, then level-2 >= ``level2`` when
+    given), and the level-1 scores. As the reference's two-level scan, level-2 is computed only for
+    pairs that pass level-1. Symmetric, False on the diagonal and for videos without frames."""
+    n = len(feats)
+    avg = np.stack([f.average for f in feats]).astype(np.float64) if n else np.zeros((0, DIM))
+    norm = np.linalg.norm(avg, axis=1)
+    usable = norm > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s1 = (avg @ avg.T) / (norm[:, None] * norm[None, :])
+    m = np.triu((s1 >= level1) & usable[:, None] & usable[None, :], 1)
+    if level2 is not None:
+        cand = np.argwhere(m)
+        for a in range(0, len(cand), batch):
+            part = cand[a : a + batch]
+            s2 = level2_scores([(feats[i], feats[j]) for i, j in part])
+            m[part[:, 0], part[:, 1]] = s2 >= level2
+    return m | m.T, s1
 
 
 @register("tmk")
@@ -307,7 +336,7 @@ class TMKHasher(VideoHasher):
     """TMK+PDQF: level-1 and level-2 features of the video resampled to 15 fps at 64x64."""
 
     #: float32 bits of the features a video hashes to (256 + 2 x 4 x 32 x 256 floats, 257 KB).
-    nbits: ClassVar[int] = 32 * (DIM + 2 * len(PERIODS) * len(FOURIER_COEFFICIENTS) * DIM)
+    nbits: ClassVar[int] = 8 * NBYTES
     library = "hashbench"
     description = "TMK+PDQF (Meta): PDQ float features at 15 fps, 64x64; level-1 and level-2 cosine scores"
     rule = "tmk"
