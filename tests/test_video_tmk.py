@@ -189,3 +189,27 @@ def test_tmk_rules_refuse_other_hashes():
     )
     with pytest.raises(UsageError, match="tmk hasher"):
         compare(frame_hash, frame_hash, rule("tmk"))
+
+
+def test_study_refuses_a_tmk_rule_on_a_frame_hasher(tmp_path):
+    from hashbench.video.config import VideoStudyConfig
+    from hashbench.video.study import run_study
+
+    for hashers, rules in ((("vpdq",), {"vpdq": ("tmk",)}), (("tmk",), {"tmk": ("readme",)})):
+        with pytest.raises(UsageError, match="cannot score hasher"):
+            run_study(VideoStudyConfig(hashers=hashers, rules=rules), tmp_path)
+    assert not any(tmp_path.iterdir())  # refused before any video was made
+
+
+def test_hostile_files_are_one_line_reasons(tmp_path):
+    from hashbench.video.decode import DecodeLimits, VideoError
+
+    empty = tmp_path / "empty.mp4"
+    empty.write_bytes(b"")
+    text = tmp_path / "notes.mp4"
+    text.write_text("not a video\n" * 50)
+    for path, reason in ((empty, "empty file"), (text, "not a readable video"), (tmp_path / "missing.mp4", "no such")):
+        with pytest.raises(VideoError, match=reason):
+            get("tmk").hash_video(path)
+    with pytest.raises(VideoError, match="more than 10 frames"):  # the decode limits bound tmk too
+        get("tmk", limits=DecodeLimits(max_frames=10)).hash_video(ROOT / PAN)
