@@ -8,6 +8,7 @@ See docs/video.md.
 
 from __future__ import annotations
 
+from . import tmk as _tmk  # noqa: F401  (registers the "tmk" video hasher)
 from .hashers import VIDEO_HASHERS, VideoHash, VideoHasher, available, get, register
 
 __all__ = ["VIDEO_HASHERS", "VideoHash", "VideoHasher", "available", "get", "register"]

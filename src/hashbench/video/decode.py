@@ -105,11 +105,15 @@ class VideoInfo:
 
 @dataclass(frozen=True)
 class Frame:
-    """One decoded frame: 0-based index in output order, time = index / fps, RGB24 pixels."""
+    """One decoded frame: 0-based index in output order, time = index / fps, RGB24 pixels; ``pts``
+    and ``duration``: the frame's own presentation time (from the stream start) and duration in
+    seconds, when the stream gives them (TMK's 15 fps resampling follows them, as FFmpeg does)."""
 
     index: int
     timestamp: float
     rgb: npt.NDArray[np.uint8] = field(repr=False)
+    pts: float | None = None
+    duration: float | None = None
 
 
 def _open(av: Any, path: str | Path, limits: DecodeLimits) -> Any:
@@ -178,6 +182,8 @@ def frames(
     limits: DecodeLimits | None = None,
     conversion: Conversion = "auto",
     info: list[VideoInfo] | None = None,
+    size: tuple[int, int] | None = None,
+    interpolation: str = "AREA",
 ) -> Iterator[Frame]:
     """Decode every frame of the first video stream; yield those with ``index % keep_every == 0``
     (with a tuple, those whose index is a multiple of any of them: one pass for several samplings).
@@ -185,7 +191,9 @@ def frames(
     Every frame is decoded (inter-coded frames need their predecessors) but only kept ones are
     converted to RGB24 at full size with swscale's area filter, as vPDQ does. ``info``, when given,
     receives the :class:`VideoInfo` before the first frame. Raises :class:`VideoError` with the
-    reason when the file is not a video, is corrupt mid-stream, or breaks a limit.
+    reason when the file is not a video, is corrupt mid-stream, or breaks a limit. ``size``
+    (width, height) and ``interpolation`` (a swscale filter name) scale in the same conversion, as
+    the ``ffmpeg`` program's ``-s`` does (TMK: 64x64, bicubic).
     """
     av = require_av()
     limits = limits or DecodeLimits()
@@ -199,7 +207,7 @@ def frames(
         if info is not None:
             info.append(vi)
         stream.thread_type = "AUTO"
-        yield from _decode(av, container, stream, vi, keeps, limits, conversion)
+        yield from _decode(av, container, stream, vi, keeps, limits, conversion, size, interpolation)
     finally:
         container.close()
 
@@ -212,10 +220,14 @@ def _decode(
     keeps: tuple[int, ...],
     limits: DecodeLimits,
     conversion: Conversion,
+    size: tuple[int, int] | None = None,
+    interpolation: str = "AREA",
 ) -> Iterator[Frame]:
     start = time.monotonic()
     index = -1
-    interpolation = av.video.reformatter.Interpolation.AREA
+    interp = getattr(av.video.reformatter.Interpolation, interpolation)
+    width, height = size or (None, None)
+    origin = (container.start_time or 0) / 1_000_000  # the ffmpeg program shifts timestamps to start at 0
     try:
         for frame in container.decode(stream):
             index += 1
@@ -228,8 +240,10 @@ def _decode(
             if frame.width * frame.height > limits.max_pixels:
                 raise VideoError(f"frame {index} of {frame.width}x{frame.height} exceeds the pixel limit")
             with plain_c_conversion(conversion == "c"):
-                rgb = frame.to_ndarray(format="rgb24", interpolation=interpolation)
-            yield Frame(index, index / vi.fps, np.ascontiguousarray(rgb))
+                rgb = frame.to_ndarray(format="rgb24", width=width, height=height, interpolation=interp)
+            pts = None if frame.pts is None else float(frame.pts * frame.time_base) - origin
+            dur = float(frame.duration * frame.time_base) if frame.duration else None
+            yield Frame(index, index / vi.fps, np.ascontiguousarray(rgb), pts, dur)
     except av.FFmpegError as exc:
         raise VideoError(f"corrupt stream after {index + 1} frames ({_short(exc)})") from None
     if index < 0:

@@ -22,6 +22,12 @@ that have a close frame in the other) and disagree on the details, so each varia
     the naive rule of ``pdq-keyframe``: quality >= 50, one frame pair within distance 31.
 ``exact``
     ``video-md5``: identical codes.
+``tmk`` (in ``TMK_RULES``, apart from the frame-hash rules)
+    TMK+PDQF (:mod:`hashbench.video.tmk`): level-1 score (cosine of the mean frame features)
+    >= 0.7, then level-2 score (the best time-aligned kernel) >= 0.7, ThreatExchange's default
+    thresholds (``tmk_default_thresholds.h``, used by ``tmk-clusterize``). Symmetric.
+``tmk-level1``
+    TMK+PDQF's level-1 score >= 0.7 alone (``tmk-clusterize --level-1-only``): the cheap pre-filter.
 
 Query is the video being checked (an upload, an edited copy); target is the listed video. A video
 with no frame of quality >= the floor cannot match anything (its share is undefined: the
@@ -39,7 +45,18 @@ import numpy.typing as npt
 from ..errors import UsageError
 from .hashers import VideoHash
 
-__all__ = ["MatchRule", "RULES", "rule", "prepare", "matched_counts", "decide", "compare", "PairShares"]
+__all__ = [
+    "MatchRule",
+    "RULES",
+    "TMK_RULES",
+    "ALL_RULES",
+    "rule",
+    "prepare",
+    "matched_counts",
+    "decide",
+    "compare",
+    "PairShares",
+]
 
 
 @dataclass(frozen=True)
@@ -57,6 +74,10 @@ class MatchRule:
     any_frame: bool = False
     exact: bool = False
     source: str = ""
+    #: TMK rules: compare TMK+PDQF features by score, level-2 None means level-1 alone decides.
+    tmk: bool = False
+    level1: float = 0.0
+    level2: float | None = None
 
     @property
     def radius(self) -> int:
@@ -91,13 +112,41 @@ RULES: dict[str, MatchRule] = {
     )
 }
 
+#: The TMK+PDQF rules: they compare features by score, not frame codes, so they are kept apart from
+#: the frame-hash rules above (which every frame-hash step may iterate); :func:`rule` knows both.
+TMK_RULES: dict[str, MatchRule] = {
+    r.name: r
+    for r in (
+        MatchRule(
+            "tmk",
+            quality_min=0,
+            unique=False,
+            target_percent=0.0,
+            tmk=True,
+            level1=0.7,
+            level2=0.7,
+            source="TMK+PDQF: level-1 >= 0.7 then level-2 >= 0.7 (ThreatExchange tmk_default_thresholds.h)",
+        ),
+        MatchRule(
+            "tmk-level1",
+            quality_min=0,
+            unique=False,
+            target_percent=0.0,
+            tmk=True,
+            level1=0.7,
+            source="TMK+PDQF level-1 alone >= 0.7 (tmk-clusterize --level-1-only)",
+        ),
+    )
+}
+ALL_RULES: dict[str, MatchRule] = {**RULES, **TMK_RULES}
+
 
 def rule(name: str) -> MatchRule:
     """The rule called ``name``; a one-line UsageError naming the known ones otherwise."""
     try:
-        return RULES[name]
+        return ALL_RULES[name]
     except KeyError:
-        raise UsageError(f"unknown video match rule {name!r}; rules: {', '.join(RULES)}") from None
+        raise UsageError(f"unknown video match rule {name!r}; rules: {', '.join(ALL_RULES)}") from None
 
 
 def prepare(h: VideoHash, r: MatchRule) -> npt.NDArray[np.uint8]:
@@ -138,6 +187,8 @@ class PairShares:
     query_matched: int
     target_matched: int
     match: bool
+    #: TMK rules: (level-1, level-2) scores; None for frame-hash rules.
+    scores: tuple[float, float] | None = None
 
     @property
     def gated(self) -> bool:
@@ -163,7 +214,22 @@ def decide(r: MatchRule, nq: int, nt: int, qm: int, tm: int) -> bool:
 
 def compare(query: VideoHash, target: VideoHash, r: MatchRule) -> PairShares:
     """Compare two videos under rule ``r`` (brute force; the study uses the same counts in bulk)."""
+    if r.tmk:
+        return _compare_tmk(query, target, r)
     q, t = prepare(query, r), prepare(target, r)
     radius = 0 if r.exact else r.radius
     qm, tm = matched_counts(q, t, radius)
     return PairShares(len(q), len(t), qm, tm, decide(r, len(q), len(t), qm, tm))
+
+
+def _compare_tmk(query: VideoHash, target: VideoHash, r: MatchRule) -> PairShares:
+    """A TMK rule: both scores (a video with no frame has none: gated, no match); one "frame" a side."""
+    from . import tmk
+
+    a, b = tmk.features_of(query), tmk.features_of(target)
+    na, nb = int(a.frames > 0), int(b.frames > 0)
+    if not (na and nb):
+        return PairShares(na, nb, 0, 0, False, (float("nan"), float("nan")))
+    s1, s2 = tmk.level1_score(a, b), tmk.level2_score(a, b)
+    match = s1 >= r.level1 and (r.level2 is None or s2 >= r.level2)
+    return PairShares(1, 1, int(match), int(match), bool(match), (s1, s2))

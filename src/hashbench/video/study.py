@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ..errors import UsageError
 from ..evaluate.image_level import image_level_interval
 from ..evaluate.rates import clopper_pearson
 from ..parallel import ordered_chunked_map
@@ -41,6 +42,8 @@ from .hashers import VideoHash, get, hash_file
 from .listmatch import pair_counts
 from .match import MatchRule, compare, prepare, rule
 from .synthetic import make_video
+from .tmk import features_of
+from .tmk import match_matrix as tmk_match_matrix
 
 __all__ = ["Prepared", "prepare_video", "pair_counts", "decide_matrix", "genuine_rates", "impostor_rates", "run_study"]
 
@@ -68,7 +71,7 @@ def _hash_all(p: Prepared, config: VideoStudyConfig, label: str, path: Path) -> 
             p.failures.append({"id": f"{p.id}/{label or 'reference'}", "stage": f"hash:{name}", "reason": str(h)})
             continue
         p.seconds[name] = p.seconds.get(name, 0.0) + secs
-        p.frames[name] = p.frames.get(name, 0) + len(h)
+        p.frames[name] = p.frames.get(name, 0) + int(h.info.get("decoded_frames", len(h)))  # tmk: frames hashed
         p.hashes.setdefault(name, {})[label] = h
 
 
@@ -131,11 +134,15 @@ def decide_matrix(r: MatchRule, sizes: npt.NDArray[np.int64], c: npt.NDArray[np.
 
 def impostor_rates(hashes: list[VideoHash | None], r: MatchRule, alpha: float) -> dict[str, Any]:
     """All unordered pairs of distinct videos under rule ``r`` (module docstring, step 3)."""
-    codes = [prepare(h, r) for h in hashes if h is not None]
-    sizes = np.array([len(c) for c in codes], dtype=np.int64)
-    c = pair_counts(codes, 0 if r.exact else r.radius)
-    n = len(codes)
-    match = decide_matrix(r, sizes, c)
+    if r.tmk:  # TMK compares features by score, not frame codes (video.tmk.match_matrix)
+        feats = [features_of(h) for h in hashes if h is not None]
+        sizes = np.array([int(f.frames > 0) for f in feats], dtype=np.int64)
+        match = tmk_match_matrix(feats, r.level1, r.level2)[0]
+    else:
+        codes = [prepare(h, r) for h in hashes if h is not None]
+        sizes = np.array([len(c) for c in codes], dtype=np.int64)
+        match = decide_matrix(r, sizes, pair_counts(codes, 0 if r.exact else r.radius))
+    n = len(sizes)
     either = np.triu(match | match.T, 1)
     per_video = (either | either.T).sum(axis=1)
     usable = sizes > 0
@@ -171,6 +178,7 @@ def genuine_rates(
     k = n = gated = 0
     q_share: list[float] = []
     t_share: list[float] = []
+    scores: list[tuple[float, float]] = []
     for ref, copy in zip(refs, copies):
         if ref is None or copy is None:
             continue
@@ -182,10 +190,16 @@ def genuine_rates(
         else:
             q_share.append(pair.query_share)
             t_share.append(pair.target_share)
+            if pair.scores is not None:
+                scores.append(pair.scores)
     low, high = clopper_pearson(k, n, alpha) if n else (0.0, 1.0)
     u = n - gated
     u_low, u_high = clopper_pearson(k, u, alpha) if u else (0.0, 1.0)
+    tmk_scores = {}
+    if r.tmk:  # TMK: the two scores' distributions instead of (0/1) frame shares
+        tmk_scores = {f"level{i + 1}_quartiles": _quartiles([s[i] for s in scores]) for i in (0, 1)}
     return {
+        **tmk_scores,
         "usable": {"matched": k, "videos": u, "tpr": k / u if u else None, "ci": [float(u_low), float(u_high)]},
         "rule": r.name,
         "matched": k,
@@ -210,6 +224,10 @@ def _quartiles(x: list[float]) -> list[float] | None:
 def run_study(config: VideoStudyConfig, folder: str | Path, workers: int | None = None) -> dict[str, Any]:
     """Run every step into ``folder`` (videos, edited copies) and return the report as a dict."""
     t0 = time.perf_counter()
+    for name in config.hashers:  # a TMK rule compares TMK features only, and TMK features only that
+        for rname in config.rules_of(name):
+            if rule(rname).tmk != (name == "tmk"):
+                raise UsageError(f"rule {rname!r} cannot score hasher {name!r}: TMK rules go with tmk, and only them")
     jobs = [(config, str(folder), i) for i in range(config.count)]
     chunks = [jobs[a : a + 4] for a in range(0, len(jobs), 4)]
     prepared = list(ordered_chunked_map(_prepare_chunk, iter(chunks), workers))
