@@ -138,8 +138,9 @@ def test_recorded_form_keeps_its_keys_order_and_types():
 
 
 def test_digests_of_the_shipped_configs_are_unchanged():
-    """The digest is part of the run id: these are the values before settings were declared once."""
-    assert load_config().digest() == "082416aab478"
+    """The digest is part of the run id: these are the values before settings were declared once
+    (the default's changed once on purpose since: whash left its hasher list)."""
+    assert load_config().digest() == "4b44a1179b3c"
     assert load_config(ROOT / "benchmarks" / "ci-accuracy.toml").digest() == "7ea7369b8516"
     assert load_preset("fpr-50b").digest() == "7c1391deefc5"
 
