@@ -4,7 +4,8 @@ An edit is a function ``(clip, rng, **params) -> clip`` on a :class:`Clip` (RGB 
 rate), registered by name in ``VIDEO_EDITS`` (the one registry idiom). :func:`apply_edit` decodes
 a file, applies one edit and encodes the result (H.264, CRF 23 unless the edit is the re-encode
 itself), and returns what was applied, random draws included, so the copy can be made again.
-A suite is a named list of ``(edit, params)``; ``default`` holds one of each edit.
+A suite is a named list of ``(edit, params)``: ``default`` (the 13 edits of the committed
+video-default run), ``overlays`` (caption, logos, picture-in-picture) and ``full`` (both).
 
 Frames are held in memory: edits are meant for the short clips of a benchmark (seconds, small
 sizes). Decoding goes through :mod:`hashbench.video.decode` with its limits.
@@ -28,7 +29,7 @@ from ..registry import Registry
 from .decode import DecodeLimits, VideoInfo, frames
 from .synthetic import VideoRecipe, encode, render
 
-__all__ = ["Clip", "VIDEO_EDITS", "SUITES", "EditSpec", "suite", "apply_edit", "read_clip"]
+__all__ = ["Clip", "VIDEO_EDITS", "SUITES", "EditSpec", "suite", "apply_edit", "read_clip", "logo_mark"]
 
 RGB = npt.NDArray[np.uint8]
 
@@ -192,6 +193,104 @@ def text(clip: Clip, rng: np.random.Generator, height: float = 0.12) -> Clip:
     return _map(clip, one)
 
 
+CORNERS = ("top-left", "top-right", "bottom-left", "bottom-right")
+
+
+def _corner(rng: np.random.Generator, corner: str) -> str:
+    """The corner to use: ``corner`` itself, or one drawn from the four when it is ``"random"``."""
+    if corner == "random":
+        return CORNERS[int(rng.integers(0, len(CORNERS)))]
+    if corner not in CORNERS:
+        raise UsageError(f"unknown corner {corner!r}; corners: random, {', '.join(CORNERS)}")
+    return corner
+
+
+def _place(corner: str, w: int, h: int, bw: int, bh: int, margin: int) -> tuple[int, int]:
+    """Top-left (x, y) of a ``bw`` x ``bh`` box ``margin`` pixels in from ``corner`` of a w x h frame."""
+    x = margin if corner.endswith("left") else w - bw - margin
+    y = margin if corner.startswith("top") else h - bh - margin
+    return max(0, x), max(0, y)
+
+
+def logo_mark(width: int, height: int, rng: np.random.Generator) -> tuple[RGB, dict[str, Any]]:
+    """A seeded logo: a flat panel, a disc and a bar in three drawn colours (a broadcaster's bug)."""
+    colours = [tuple(int(c) for c in rng.integers(0, 256, 3)) for _ in range(3)]
+    img = Image.new("RGB", (width, height), colours[0])
+    draw = ImageDraw.Draw(img)
+    draw.ellipse((width * 0.1, height * 0.1, width * 0.6, height * 0.9), fill=colours[1])
+    draw.rectangle((width * 0.55, height * 0.35, width * 0.95, height * 0.65), fill=colours[2])
+    return np.asarray(img), {"colours": [list(c) for c in colours]}
+
+
+@register("logo", description="a corner logo (opaque or semi-transparent), its width a share of the frame's")
+def logo(
+    clip: Clip, rng: np.random.Generator, share: float = 0.15, opacity: float = 1.0, corner: str = "random"
+) -> Clip:
+    """Blend a seeded logo of width ``share`` x frame width (height half that, at least 2 px) into a
+    corner, ``opacity`` 1 for an opaque mark: ``out = floor(a * logo + (1 - a) * frame + 0.5)``."""
+    if not (0 < share <= 1 and 0 < opacity <= 1):
+        raise UsageError("logo: share and opacity must be in (0, 1]")
+    w, h = clip.size
+    lw, lh = max(2, round(w * share)), max(2, min(h, round(w * share / 2)))
+    where = _corner(rng, corner)
+    x, y = _place(where, w, h, lw, lh, margin=round(0.03 * min(w, h)))
+    mark, drawn = logo_mark(lw, lh, rng)
+    alpha = np.float32(opacity)
+    top = alpha * mark.astype(np.float32)
+    clip.record.update(corner=where, x=x, y=y, width=lw, height=lh, opacity=float(opacity), **drawn)
+
+    def one(f: RGB) -> RGB:
+        out = f.copy()
+        region = out[y : y + lh, x : x + lw].astype(np.float32)
+        out[y : y + lh, x : x + lw] = np.floor(top + (1 - alpha) * region + 0.5).astype(np.uint8)
+        return out
+
+    return _map(clip, one)
+
+
+def _host_frames(rng: np.random.Generator, n: int, fps: float, w: int, h: int) -> tuple[list[RGB], dict[str, Any]]:
+    """``n`` frames of an unrelated benign video at the clip's size (hosts' own seed space, as ``insert``)."""
+    rate = min(120, max(1, round(fps)))
+    recipe = VideoRecipe(
+        kind="mixed",
+        index=int(rng.integers(0, 2**31)) % 100_000,
+        seed=1_000_003,
+        width=min(4096, max(16, w + w % 2)),
+        height=min(4096, max(16, h + h % 2)),
+        fps=rate,
+        seconds=n / rate,
+    )
+    host = list(render(recipe))[:n]
+    if (recipe.width, recipe.height) != (w, h):
+        host = [_resize(f, w, h) for f in host]
+    return host, recipe.as_dict()
+
+
+@register("pip", description="picture-in-picture: the clip shrunk into a corner of an unrelated video, or the reverse")
+def pip(clip: Clip, rng: np.random.Generator, mode: str = "inset", scale: float = 0.5, corner: str = "random") -> Clip:
+    """``mode="inset"``: the clip, scaled by ``scale``, in a corner of an unrelated host video of the
+    clip's size and length (the upload is the host: most of each frame is foreign).
+    ``mode="host"``: an unrelated video, scaled by ``scale``, inset into a corner of the clip."""
+    if mode not in ("inset", "host"):
+        raise UsageError(f"pip: mode must be 'inset' (the clip in a host) or 'host' (a video in it), not {mode!r}")
+    if not 0 < scale < 1:
+        raise UsageError("pip: scale must be in (0, 1)")
+    w, h = clip.size
+    n = len(clip.frames)
+    other, recipe = _host_frames(rng, n, clip.fps, w, h)
+    iw, ih = max(2, round(w * scale)), max(2, round(h * scale))
+    where = _corner(rng, corner)
+    x, y = _place(where, w, h, iw, ih, margin=round(0.03 * min(w, h)))
+    clip.record.update(mode=mode, corner=where, x=x, y=y, width=iw, height=ih, other=recipe)
+    backs, smalls = (other, clip.frames) if mode == "inset" else (clip.frames, other)
+    out = []
+    for back, small in zip(backs, smalls):
+        f = back.copy()
+        f[y : y + ih, x : x + iw] = _resize(small, iw, ih)
+        out.append(f)
+    return Clip(out, clip.fps, clip.record)
+
+
 @dataclass(frozen=True)
 class EditSpec:
     """One edit of a suite: a label for reports, the registered edit and its parameters."""
@@ -219,6 +318,16 @@ SUITES: dict[str, tuple[EditSpec, ...]] = {
     ),
     "none": (),
 }
+#: Overlays a platform sees on re-uploads: caption, corner logos, picture-in-picture both ways.
+SUITES["overlays"] = (
+    SUITES["default"][-1],  # text-overlay
+    EditSpec("logo-0.15", "logo", {"share": 0.15, "opacity": 1.0}),
+    EditSpec("logo-0.3-alpha0.5", "logo", {"share": 0.3, "opacity": 0.5}),
+    EditSpec("pip-inset-0.5", "pip", {"mode": "inset", "scale": 0.5}),
+    EditSpec("pip-host-0.3", "pip", {"mode": "host", "scale": 0.3}),
+)
+#: Every edit: the default suite (unchanged, so its committed results stay valid) and the new overlays.
+SUITES["full"] = SUITES["default"] + SUITES["overlays"][1:]
 
 
 def suite(name: str) -> tuple[EditSpec, ...]:
