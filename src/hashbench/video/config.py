@@ -17,13 +17,14 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ..config import MAX_ITEMS, _alpha, _int, _Parsed, _plain_name, _strings, _unknown, _workers_count
+from ..config import MAX_ITEMS, _alpha, _int, _Parsed, _plain_name, _safe_text, _strings, _unknown, _workers_count
 from ..errors import UsageError
 from ..registry import did_you_mean
 from .edits import SUITES
+from .folder import VIDEO_EXTENSIONS, FolderVideos
 from .hashers import VIDEO_HASHERS
 from .match import RULES
-from .synthetic import VideoRecipe
+from .synthetic import SyntheticVideos, VideoRecipe, VideoSource
 
 __all__ = ["VideoStudyConfig", "is_video_config", "load_video_config", "parse_video_config", "VIDEO_PRESETS"]
 
@@ -39,7 +40,8 @@ DEFAULT_RULES: dict[str, tuple[str, ...]] = {
 
 _KEYS: dict[str, set[str]] = {
     "run": {"kind", "name", "seed", "workers"},
-    "videos": {"count", "kind", "width", "height", "fps", "seconds", "codec", "quality", "stills"},
+    "videos": {"count", "kind", "width", "height", "fps", "seconds", "codec", "quality", "stills"}
+    | {"dataset", "path", "extensions"},
     "transforms": {"suite"},
     "hashers": {"names", "params", "rules"},
     "statistics": {"alpha"},
@@ -60,13 +62,30 @@ class VideoStudyConfig:
     params: dict[str, dict[str, Any]] = field(default_factory=dict)
     rules: dict[str, tuple[str, ...]] = field(default_factory=dict)
     alpha: float = 0.05
+    #: ``[videos] dataset = "folder"``: the folder of the user's videos ("" for synthetic ones),
+    #: and the extensions taken (empty: the default list). ``count`` is then a limit (0: all).
+    folder: str = ""
+    extensions: tuple[str, ...] = ()
+
+    @property
+    def dataset(self) -> str:
+        return "folder" if self.folder else "synthetic"
+
+    def source(self) -> VideoSource:
+        """The reference videos (a folder is listed here, when the study starts)."""
+        if self.folder:
+            return FolderVideos(self.folder, self.extensions or VIDEO_EXTENSIONS, limit=self.count)
+        return SyntheticVideos(self.videos, self.count, self.seed)
 
     def rules_of(self, hasher: str) -> tuple[str, ...]:
         return self.rules.get(hasher) or DEFAULT_RULES.get(hasher) or (VIDEO_HASHERS.entry(hasher).factory.rule,)  # type: ignore[attr-defined]
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
+        folder, exts = d.pop("folder"), d.pop("extensions")  # absent for synthetic videos: digests unchanged
         d["videos"] = self.videos.as_dict()
+        if folder:
+            d["videos"] = {"dataset": "folder", "path": folder, "extensions": list(exts or VIDEO_EXTENSIONS)}
         d["rules"] = {h: list(self.rules_of(h)) for h in self.hashers}
         return d
 
@@ -98,13 +117,38 @@ def _hasher_tables(hs: dict[str, Any], key: str, names: tuple[str, ...], origin:
     return table
 
 
+def _folder(vids: dict[str, Any], origin: str) -> tuple[str, tuple[str, ...]]:
+    """``[videos] dataset``, ``path`` and ``extensions`` (popped from ``vids``): ("", ()) for synthetic
+    videos; for a folder, its path and extensions, and no recipe key may be given (they would mean nothing)."""
+    dataset = vids.pop("dataset", "synthetic")
+    path, exts = vids.pop("path", None), vids.pop("extensions", None)
+    if dataset == "synthetic":
+        if path is not None or exts is not None:
+            raise UsageError(f'{origin}: [videos] path and extensions are for dataset = "folder"')
+        return "", ()
+    if dataset != "folder":
+        hint = did_you_mean(str(dataset), ("synthetic", "folder"))
+        raise UsageError(f"{origin}: [videos] dataset must be 'synthetic' or 'folder'{hint}")
+    if path is None or (isinstance(path, str) and not path.strip()):
+        raise UsageError(f'{origin}: [videos] dataset = "folder" needs path = "/folder/of/videos"')
+    path = _safe_text(path, "[videos] path", origin)
+    recipe_keys = sorted(set(vids) - {"count"})
+    if recipe_keys:
+        raise UsageError(f"{origin}: [videos] {', '.join(recipe_keys)} describe synthetic videos, not a folder")
+    extensions: tuple[str, ...] = ()
+    if exts is not None:
+        extensions = tuple("." + e.lower().lstrip(".") for e in _strings(exts, "[videos] extensions", origin))
+    return path, extensions
+
+
 def parse_video_config(data: dict[str, Any], origin: str = "config") -> VideoStudyConfig:
     """Validate a parsed TOML table whose ``[run] kind`` is ``"video"`` (the image configuration's
     value parsers, so a value is refused in the same words as there)."""
     _check(data, origin)
     ctx = _Parsed(origin)
     run, vids, hs = data.get("run", {}), dict(data.get("videos", {})), data.get("hashers", {})
-    count = _int(vids.pop("count", 20), "[videos] count", origin, lo=2, hi=MAX_ITEMS)
+    folder, extensions = _folder(vids, origin)
+    count = _int(vids.pop("count", 0 if folder else 20), "[videos] count", origin, lo=0 if folder else 2, hi=MAX_ITEMS)
     try:
         recipe = VideoRecipe(**vids)
     except (TypeError, ValueError, UsageError) as exc:
@@ -142,6 +186,8 @@ def parse_video_config(data: dict[str, Any], origin: str = "config") -> VideoStu
         params=params,
         rules=rules,
         alpha=_alpha(data.get("statistics", {}).get("alpha", 0.05), "[statistics] alpha", ctx),
+        folder=folder,
+        extensions=extensions,
     )
 
 

@@ -26,7 +26,7 @@ from PIL import Image, ImageDraw
 from ..errors import UsageError
 from ..fonts import get_font
 from ..registry import Registry
-from .decode import DecodeLimits, VideoInfo, frames
+from .decode import DecodeLimits, VideoError, VideoInfo, frames, require_av
 from .synthetic import VideoRecipe, encode, render
 
 __all__ = ["Clip", "VIDEO_EDITS", "SUITES", "EditSpec", "suite", "apply_edit", "read_clip", "logo_mark"]
@@ -159,20 +159,10 @@ def framerate(clip: Clip, rng: np.random.Generator, fps: float = 15.0) -> Clip:
 @register("insert", description="the clip inside a longer unrelated video (host before and after)")
 def insert(clip: Clip, rng: np.random.Generator, host_seconds: float = 6.0) -> Clip:
     w, h = clip.size
-    host_index = int(rng.integers(0, 2**31))
     # Hosts come from their own seed space, so a host never shares a still with a listed video.
-    recipe = VideoRecipe(
-        kind="mixed",
-        index=host_index % 100_000,
-        seed=1_000_003,
-        width=w,
-        height=h,
-        fps=max(1, round(clip.fps)),
-        seconds=host_seconds,
-    )
-    host = list(render(recipe))
+    host, recipe = _host_frames(rng, host_seconds, clip.fps, w, h)
     at = int(rng.integers(0, len(host) + 1))
-    clip.record.update(host=recipe.as_dict(), at=at, host_frames=len(host))
+    clip.record.update(host=recipe, at=at, host_frames=len(host))
     return Clip(host[:at] + clip.frames + host[at:], clip.fps, clip.record)
 
 
@@ -248,8 +238,13 @@ def logo(
     return _map(clip, one)
 
 
-def _host_frames(rng: np.random.Generator, n: int, fps: float, w: int, h: int) -> tuple[list[RGB], dict[str, Any]]:
-    """``n`` frames of an unrelated benign video at the clip's size (hosts' own seed space, as ``insert``)."""
+def _host_frames(
+    rng: np.random.Generator, seconds: float, fps: float, w: int, h: int, n: int | None = None
+) -> tuple[list[RGB], dict[str, Any]]:
+    """An unrelated benign video of ``seconds`` (``n`` frames when given) at the clip's size and
+    rate, and its recipe. Hosts come from their own seed space (seed 1,000,003), so a host never
+    shares a still with a listed video; a clip of odd size gets a host made one pixel larger and
+    resized to it (a recipe's sides are even)."""
     rate = min(120, max(1, round(fps)))
     recipe = VideoRecipe(
         kind="mixed",
@@ -258,7 +253,7 @@ def _host_frames(rng: np.random.Generator, n: int, fps: float, w: int, h: int) -
         width=min(4096, max(16, w + w % 2)),
         height=min(4096, max(16, h + h % 2)),
         fps=rate,
-        seconds=n / rate,
+        seconds=seconds if n is None else n / rate,
     )
     host = list(render(recipe))[:n]
     if (recipe.width, recipe.height) != (w, h):
@@ -277,7 +272,7 @@ def pip(clip: Clip, rng: np.random.Generator, mode: str = "inset", scale: float 
         raise UsageError("pip: scale must be in (0, 1)")
     w, h = clip.size
     n = len(clip.frames)
-    other, recipe = _host_frames(rng, n, clip.fps, w, h)
+    other, recipe = _host_frames(rng, 0.0, clip.fps, w, h, n=n)
     iw, ih = max(2, round(w * scale)), max(2, round(h * scale))
     where = _corner(rng, corner)
     x, y = _place(where, w, h, iw, ih, margin=round(0.03 * min(w, h)))
@@ -370,5 +365,13 @@ def apply_edit(
     if not out.frames:
         raise UsageError(f"edit {spec.label} left no frame")
     crf = int(out.record.get("crf", 23))
-    encode(out.frames, dst, fps=out.fps, codec="libx264", quality=crf)
+    h, w = out.frames[0].shape[:2]
+    if w % 2 or h % 2:  # H.264 in 4:2:0 needs even sides: repeat the last column or row (a user's odd-sized video)
+        out.record["padded_to_even"] = True
+        out.frames = [np.pad(f, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge") for f in out.frames]
+    av = require_av()
+    try:
+        encode(out.frames, dst, fps=out.fps, codec="libx264", quality=crf)
+    except av.FFmpegError as exc:
+        raise VideoError(f"cannot encode the edited copy ({' '.join(str(exc).split())[:160]})") from None
     return {"label": spec.label, "edit": spec.edit, "params": dict(spec.params), "applied": out.record}

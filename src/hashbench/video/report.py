@@ -56,16 +56,30 @@ def _genuine_table(report: dict[str, Any], usable: bool) -> list[str]:
     return rows
 
 
+def _what(report: dict[str, Any]) -> str:
+    """The sentence saying which videos were studied (synthetic recipe, or a folder of the user's)."""
+    c, v = report["config"], report["config"]["videos"]
+    if v.get("dataset") == "folder":
+        skipped = len(report.get("skipped", []))
+        return (
+            f"{len(report['videos'])} videos of the folder `{v['path']}` ({' '.join(v['extensions'])}; "
+            f"{skipped} other files passed over, listed in video_report.json), each edited by the "
+            f"`{c['suite']}` video suite (seed {c['seed']}). The video is the sampling unit of every interval."
+        )
+    return (
+        f"{c['count']} synthetic videos ({v['kind']}, {v['width']}x{v['height']}, {v['fps']} fps, "
+        f"{v['seconds']} s, {v['codec']} quality {v['quality']}, seed {c['seed']}), each edited by the "
+        f"`{c['suite']}` video suite. The video is the sampling unit of every interval."
+    )
+
+
 def markdown(report: dict[str, Any]) -> str:
     """report.md: what was measured, on what, and the two tables."""
     c = report["config"]
-    v = c["videos"]
     lines = [
         f"# Video study `{c['name']}`",
         "",
-        f"{c['count']} synthetic videos ({v['kind']}, {v['width']}x{v['height']}, {v['fps']} fps, "
-        f"{v['seconds']} s, {v['codec']} quality {v['quality']}, seed {c['seed']}), each edited by the "
-        f"`{c['suite']}` video suite. The video is the sampling unit of every interval.",
+        _what(report),
         "",
         "## False matches between distinct videos",
         "",

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ..errors import UsageError
 from ..evaluate.image_level import image_level_interval
 from ..evaluate.rates import clopper_pearson
 from ..parallel import ordered_chunked_map
@@ -40,7 +41,7 @@ from .edits import apply_edit, read_clip, suite
 from .hashers import VideoHash, get, hash_file
 from .listmatch import pair_counts
 from .match import MatchRule, compare, prepare, rule
-from .synthetic import make_video
+from .synthetic import VideoSource
 
 __all__ = ["Prepared", "prepare_video", "pair_counts", "decide_matrix", "genuine_rates", "impostor_rates", "run_study"]
 
@@ -72,25 +73,20 @@ def _hash_all(p: Prepared, config: VideoStudyConfig, label: str, path: Path) -> 
         p.hashes.setdefault(name, {})[label] = h
 
 
-def prepare_video(job: tuple[VideoStudyConfig, str, int]) -> Prepared:
-    """Make, edit and hash reference video ``i`` (see the module docstring, step 1)."""
-    config, folder, i = job
-    from dataclasses import replace
-
-    recipe = replace(config.videos, index=i, seed=config.seed)
-    p = Prepared(i, recipe.id, recipe.as_dict())
+def prepare_video(job: tuple[VideoStudyConfig, str, int, VideoSource]) -> Prepared:
+    """Make (or find), edit and hash reference video ``i`` (see the module docstring, step 1)."""
+    config, folder, i, source = job
     root = Path(folder)
-    ref = root / "references" / f"{recipe.id}.mp4"
+    p = Prepared(i, source.id(i), {})
     try:
-        if not ref.exists():
-            make_video(recipe, ref.with_suffix(".part.mp4")).rename(ref)
+        ref, stem, p.recipe = source.reference(i, root)
         clip = read_clip(ref)
     except VideoError as exc:
-        p.failures.append({"id": p.id, "stage": "make", "reason": str(exc)})
+        p.failures.append({"id": p.id, "stage": "make" if source.name == "synthetic" else "read", "reason": str(exc)})
         return p
     _hash_all(p, config, "", ref)
     for spec in suite(config.suite):
-        out = root / "edited" / spec.label / f"{recipe.id}.mp4"
+        out = root / "edited" / spec.label / f"{stem}.mp4"
         try:
             if not out.exists():
                 tmp = out.with_suffix(".part.mp4")
@@ -98,14 +94,14 @@ def prepare_video(job: tuple[VideoStudyConfig, str, int]) -> Prepared:
                 tmp.rename(out)
             else:
                 p.edits.append({"label": spec.label, "edit": spec.edit, "params": dict(spec.params), "reused": True})
-        except (VideoError, ValueError) as exc:
+        except (VideoError, ValueError, UsageError) as exc:
             p.failures.append({"id": f"{p.id}/{spec.label}", "stage": "edit", "reason": str(exc)})
             continue
         _hash_all(p, config, spec.label, out)
     return p
 
 
-def _prepare_chunk(jobs: list[tuple[VideoStudyConfig, str, int]]) -> list[Prepared]:
+def _prepare_chunk(jobs: list[tuple[VideoStudyConfig, str, int, VideoSource]]) -> list[Prepared]:
     return [prepare_video(j) for j in jobs]
 
 
@@ -199,6 +195,11 @@ def genuine_rates(
     }
 
 
+def _skipped(source: VideoSource) -> list[dict[str, str]]:
+    """Files of a video folder passed over when listing (other extensions, symlinked folders), by id."""
+    return [{"id": vid, "reason": why} for vid, why in getattr(source, "skipped", [])]
+
+
 def _quartiles(x: list[float]) -> list[float] | None:
     return [float(v) for v in np.quantile(x, [0.0, 0.25, 0.5, 0.75, 1.0])] if x else None
 
@@ -210,7 +211,8 @@ def _quartiles(x: list[float]) -> list[float] | None:
 def run_study(config: VideoStudyConfig, folder: str | Path, workers: int | None = None) -> dict[str, Any]:
     """Run every step into ``folder`` (videos, edited copies) and return the report as a dict."""
     t0 = time.perf_counter()
-    jobs = [(config, str(folder), i) for i in range(config.count)]
+    source = config.source()
+    jobs = [(config, str(folder), i, source) for i in range(len(source))]
     chunks = [jobs[a : a + 4] for a in range(0, len(jobs), 4)]
     prepared = list(ordered_chunked_map(_prepare_chunk, iter(chunks), workers))
     t_prepare = time.perf_counter() - t0
@@ -241,6 +243,7 @@ def run_study(config: VideoStudyConfig, folder: str | Path, workers: int | None 
         "config": config.to_dict(),
         "videos": [{"id": p.id, "recipe": p.recipe, "edits": p.edits} for p in prepared],
         "failures": [f for p in prepared for f in p.failures],
+        **({"skipped": _skipped(source)} if source.name == "folder" else {}),
         "hashers": hashers,
         "timing": {"prepare_and_hash_seconds": t_prepare, "total_seconds": time.perf_counter() - t0},
     }
