@@ -101,7 +101,7 @@ def test_impostor_rate_counts_unordered_pairs_with_a_video_level_interval():
 def test_video_run_refuses_image_only_options(tmp_path, capsys):
     cfg = tmp_path / "v.toml"
     cfg.write_text('[run]\nkind = "video"\n')
-    assert main(["run", "--config", str(cfg), "--allow-command", "/bin/true", "--out", str(tmp_path)]) == 2
+    assert main(["run", "--config", str(cfg), "--cluster", "local", "--out", str(tmp_path)]) == 2
     assert "for image runs" in capsys.readouterr().err
 
 

@@ -38,7 +38,7 @@ from ..parallel import ordered_chunked_map
 from .config import VideoStudyConfig
 from .decode import VideoError
 from .edits import apply_edit, read_clip, suite
-from .hashers import VideoHash, get, hash_file
+from .hashers import VideoHash, hash_file
 from .listmatch import pair_counts
 from .match import MatchRule, compare, prepare, rule
 from .synthetic import VideoSource
@@ -62,7 +62,7 @@ class Prepared:
 
 def _hash_all(p: Prepared, config: VideoStudyConfig, label: str, path: Path) -> None:
     """Hash one file with every hasher: one decode pass feeds the frame hashers (:func:`hash_file`)."""
-    hashers = [get(name, **config.params.get(name, {})) for name in config.hashers]
+    hashers = [config.hasher(name) for name in config.hashers]
     results, seconds = hash_file(hashers, path)
     for name, h, secs in zip(config.hashers, results, seconds):
         if isinstance(h, VideoError):
@@ -234,7 +234,7 @@ def run_study(config: VideoStudyConfig, folder: str | Path, workers: int | None 
         secs = sum(p.seconds.get(name, 0.0) for p in prepared)
         frames = sum(p.frames.get(name, 0) for p in prepared)
         hashers[name] = {
-            "describe": get(name, **config.params.get(name, {})).describe(),
+            "describe": config.hasher(name).describe(),
             "rules": per_rule,
             "timing": {"seconds": secs, "frames": frames, "frames_per_second": frames / secs if secs else None},
         }
