@@ -40,10 +40,21 @@ from .decode import VideoError
 from .edits import apply_edit, read_clip, suite
 from .hashers import VideoHash, hash_file
 from .listmatch import pair_counts
-from .match import MatchRule, compare, prepare, rule
+from .match import MatchRule, _distances, compare, prepare, rule
 from .synthetic import VideoSource
 
-__all__ = ["Prepared", "prepare_video", "pair_counts", "decide_matrix", "genuine_rates", "impostor_rates", "run_study"]
+__all__ = [
+    "Prepared",
+    "prepare_video",
+    "pair_counts",
+    "decide_matrix",
+    "genuine_rates",
+    "impostor_rates",
+    "frame_distances",
+    "genuine_frame_histogram",
+    "impostor_frame_histogram",
+    "run_study",
+]
 
 
 @dataclass
@@ -205,6 +216,72 @@ def _quartiles(x: list[float]) -> list[float] | None:
 
 
 # ---------------------------------------------------------------------------------------------
+# frame-level distance distributions
+
+
+#: Bytes of XORed codes held at once while measuring impostor frame distances (rows per block).
+_BLOCK_BYTES = 8_000_000
+
+
+def _histogram(values: npt.NDArray[np.int64], nbits: int) -> npt.NDArray[np.int64]:
+    return np.bincount(values, minlength=nbits + 1).astype(np.int64)
+
+
+def genuine_frame_histogram(
+    refs: list[VideoHash | None], copies: list[VideoHash | None], r: MatchRule, nbits: int
+) -> dict[str, Any]:
+    """For each frame of each edited copy (as rule ``r`` compares frames: quality floor, unique
+    codes), its distance to the nearest frame of its own reference: ``counts[d]`` frames at ``d``.
+    Pairs where either side has no usable frame have no nearest distance and are left out."""
+    counts = np.zeros(nbits + 1, dtype=np.int64)
+    pairs = 0
+    for ref, copy in zip(refs, copies):
+        if ref is None or copy is None:
+            continue
+        q, t = prepare(copy, r), prepare(ref, r)
+        if len(q) and len(t):
+            pairs += 1
+            counts += _histogram(_distances(q, t).min(axis=1), nbits)
+    return {"counts": counts.tolist(), "frames": int(counts.sum()), "pairs": pairs}
+
+
+def impostor_frame_histogram(hashes: list[VideoHash | None], r: MatchRule, nbits: int) -> dict[str, Any]:
+    """For every ordered pair (i, j) of distinct videos with usable frames, each frame of ``i``'s
+    distance to the nearest frame of ``j``: ``counts[d]`` (frame, other video) pairs at ``d``.
+
+    Exact and in bulk: blocks of frames against all frames, reduced to a minimum per video."""
+    codes = [c for c in (prepare(h, r) for h in hashes if h is not None) if len(c)]
+    counts = np.zeros(nbits + 1, dtype=np.int64)
+    k = len(codes)
+    if k >= 2:
+        sizes = np.array([len(c) for c in codes], dtype=np.int64)
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        owner = np.repeat(np.arange(k), sizes)
+        allc = np.concatenate(codes)
+        block = max(1, _BLOCK_BYTES // max(1, allc.size))
+        for a in range(0, len(allc), block):
+            near = np.minimum.reduceat(_distances(allc[a : a + block], allc), starts, axis=1)
+            near[np.arange(len(near)), owner[a : a + block]] = -1  # a frame's own video is not an impostor
+            counts += _histogram(near[near >= 0], nbits)
+    return {"counts": counts.tolist(), "frames": int(counts.sum()), "pairs": k * (k - 1)}
+
+
+def frame_distances(
+    refs: list[VideoHash | None], copies: dict[str, list[VideoHash | None]], r: MatchRule, nbits: int
+) -> dict[str, Any]:
+    """The distributions of per-frame nearest distances, impostor and per edit (``video_report.json``)."""
+    return {
+        "frames_as": {"rule": r.name, "quality_min": r.quality_min, "unique": r.unique},
+        "nbits": nbits,
+        "impostor": impostor_frame_histogram(refs, r, nbits),
+        "genuine": {lab: genuine_frame_histogram(refs, c, r, nbits) for lab, c in copies.items()},
+        "about": "counts of frames by the Hamming distance to the nearest frame of the other video "
+        "(genuine: an edited copy's frames in its reference; impostor: every ordered pair of distinct "
+        "videos); frames of one video are alike, so these describe distributions and are not trials",
+    }
+
+
+# ---------------------------------------------------------------------------------------------
 # the whole study
 
 
@@ -233,11 +310,16 @@ def run_study(config: VideoStudyConfig, folder: str | Path, workers: int | None 
             }
         secs = sum(p.seconds.get(name, 0.0) for p in prepared)
         frames = sum(p.frames.get(name, 0) for p in prepared)
+        hasher = config.hasher(name)
         hashers[name] = {
-            "describe": config.hasher(name).describe(),
+            "describe": hasher.describe(),
             "rules": per_rule,
             "timing": {"seconds": secs, "frames": frames, "frames_per_second": frames / secs if secs else None},
         }
+        first = rule(config.rules_of(name)[0])
+        if not first.exact:  # frame hashers (vpdq, pdq-keyframe, commands): distances mean something
+            copies = {lab: [p.hashes.get(name, {}).get(lab) for p in prepared] for lab in labels}
+            hashers[name]["frame_distances"] = frame_distances(refs, copies, first, hasher.nbits)
     return {
         "kind": "video",
         "config": config.to_dict(),
