@@ -83,3 +83,74 @@ def test_apply_edit_encodes_and_records(tmp_path):
     assert len(labels) == len(set(labels)) == 13 and {s.edit for s in suite("default")} <= set(VIDEO_EDITS.names())
     with pytest.raises(UsageError, match="suites: default"):
         suite("nope")
+
+
+def _box(rec):
+    return rec["x"], rec["y"], rec["width"], rec["height"]
+
+
+@pytest.mark.parametrize("opacity", [1.0, 0.5])
+def test_logo_blends_a_seeded_mark_into_a_corner_and_nothing_else(opacity):
+    c = _clip(n=4, w=64, h=48)
+    out = _run("logo", c, share=0.25, opacity=opacity)
+    x, y, w, h = _box(out.record)
+    assert (w, h) == (16, 8) and out.record["corner"] in ("top-left", "top-right", "bottom-left", "bottom-right")
+    assert x in (1, 64 - 16 - 1) and y in (1, 48 - 8 - 1)  # round(3% of the short side) in from the corner
+    mark, _ = __import__("hashbench.video.edits", fromlist=["logo_mark"]).logo_mark(16, 8, _rng_after_corner(c))
+    for f, g in zip(c.frames, out.frames):
+        outside = np.ones(f.shape[:2], bool)
+        outside[y : y + h, x : x + w] = False
+        assert np.array_equal(g[outside], f[outside])  # only the logo's box changes
+        want = np.floor(opacity * mark.astype(np.float32) + (1 - opacity) * f[y : y + h, x : x + w] + 0.5)
+        assert np.array_equal(g[y : y + h, x : x + w], want.astype(np.uint8))
+    again = _run("logo", c, share=0.25, opacity=opacity)
+    assert again.record == out.record and all(np.array_equal(a, b) for a, b in zip(again.frames, out.frames))
+    assert _run("logo", c, seed=5, share=0.25).record != out.record
+    fixed = _run("logo", c, share=0.25, corner="bottom-right").record
+    assert (fixed["x"], fixed["y"]) == (64 - 16 - 1, 48 - 8 - 1)
+    with pytest.raises(UsageError, match="corner"):
+        _run("logo", c, corner="middle")
+
+
+def _rng_after_corner(c):
+    """The edit's generator after its corner draw: the logo colours are drawn next."""
+    rng = edit_rng(0, "v", "logo")
+    rng.integers(0, 4)
+    return rng
+
+
+@pytest.mark.parametrize("mode", ["inset", "host"])
+def test_picture_in_picture_puts_one_video_inside_the_other(mode):
+    from PIL import Image
+
+    c = _clip(n=5, w=64, h=48)
+    out = _run("pip", c, mode=mode, scale=0.5)
+    x, y, w, h = _box(out.record)
+    assert (w, h) == (32, 24) and len(out.frames) == 5 and out.record["mode"] == mode
+    small_of = lambda f: np.asarray(Image.fromarray(f).resize((32, 24), Image.Resampling.BILINEAR))  # noqa: E731
+    from hashbench.video.synthetic import VideoRecipe, render
+
+    rec = dict(out.record["other"])
+    rec.pop("generator_version")
+    other = list(render(VideoRecipe(**rec)))
+    assert len(other) == 5 and other[0].shape == (48, 64, 3)
+    for i, g in enumerate(out.frames):
+        back, small = (other[i], c.frames[i]) if mode == "inset" else (c.frames[i], other[i])
+        outside = np.ones((48, 64), bool)
+        outside[y : y + h, x : x + w] = False
+        assert np.array_equal(g[outside], back[outside])
+        assert np.array_equal(g[y : y + h, x : x + w], small_of(small))
+    again = _run("pip", c, mode=mode, scale=0.5)
+    assert again.record == out.record and np.array_equal(again.frames[2], out.frames[2])
+    with pytest.raises(UsageError, match="mode"):
+        _run("pip", c, mode="side")
+
+
+def test_pip_host_fits_odd_sizes_and_the_new_suites_keep_default_unchanged():
+    c = _clip(n=3, w=41, h=31)
+    assert _run("pip", c, mode="inset", scale=0.4).size == (41, 31)
+    default = [s.label for s in suite("default")]
+    assert default[-1] == "text-overlay" and len(default) == 13  # committed results/video-default used these
+    full = [s.label for s in suite("full")]
+    assert full[:13] == default and {s.edit for s in suite("full")} == set(VIDEO_EDITS.names())
+    assert [s.edit for s in suite("overlays")] == ["text", "logo", "logo", "pip", "pip"]

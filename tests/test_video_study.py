@@ -18,7 +18,13 @@ from hashbench.video import VideoHash  # noqa: E402
 from hashbench.video.config import load_video_config, parse_video_config  # noqa: E402
 from hashbench.video.listmatch import VideoList, pair_counts  # noqa: E402
 from hashbench.video.match import RULES, compare  # noqa: E402
-from hashbench.video.study import decide_matrix, genuine_rates, impostor_rates  # noqa: E402
+from hashbench.video.study import (  # noqa: E402
+    decide_matrix,
+    genuine_frame_histogram,
+    genuine_rates,
+    impostor_frame_histogram,
+    impostor_rates,
+)
 
 
 def _random_videos(seed=1, n=9):
@@ -101,7 +107,7 @@ def test_impostor_rate_counts_unordered_pairs_with_a_video_level_interval():
 def test_video_run_refuses_image_only_options(tmp_path, capsys):
     cfg = tmp_path / "v.toml"
     cfg.write_text('[run]\nkind = "video"\n')
-    assert main(["run", "--config", str(cfg), "--allow-command", "/bin/true", "--out", str(tmp_path)]) == 2
+    assert main(["run", "--config", str(cfg), "--cluster", "local", "--out", str(tmp_path)]) == 2
     assert "for image runs" in capsys.readouterr().err
 
 
@@ -147,6 +153,12 @@ def test_hashbench_run_takes_a_video_config(tmp_path, capsys):
     md5 = report["hashers"]["video-md5"]["rules"]["exact"]
     assert all(g["matched"] == 0 for g in md5["genuine"].values())  # every edit re-encodes: new bytes
     assert "# Video study `t`" in (run_dir / "report.md").read_text()
+    fd = report["hashers"]["vpdq"]["frame_distances"]
+    assert fd["frames_as"]["rule"] == "readme" and len(fd["impostor"]["counts"]) == 257
+    assert fd["impostor"]["pairs"] <= 6 and sum(fd["impostor"]["counts"]) == fd["impostor"]["frames"]
+    assert set(fd["genuine"]) == set(vp["genuine"]) and "frame_distances" not in report["hashers"]["video-md5"]
+    assert (run_dir / "plots" / "frame_distances.png").stat().st_size > 1000
+    assert "## Frame-level distances" in (run_dir / "report.md").read_text()
     # the same command again reuses the videos on disk and gives the same figures
     assert main(["run", "--config", str(cfg), "--out", str(tmp_path / "out")]) == 0
     again = json.loads((run_dir / "video_report.json").read_text())
@@ -158,3 +170,44 @@ def test_a_video_run_points_its_failure_summary_at_video_report_json():
 
     lines = failure_summary([{"stage": "edit", "reason": "bad"}], "video_report.json")
     assert lines[0].endswith("every one is in video_report.json")  # a video run writes no failures.csv
+
+
+def _nearest(q, t):
+    """Brute force: the Hamming distance from frame q to the nearest frame of t, bit by bit."""
+    return min(sum(bin(int(a) ^ int(b)).count("1") for a, b in zip(q, row)) for row in t)
+
+
+@pytest.mark.parametrize(("rname", "block_bytes"), [("readme", 8_000_000), ("cpp-brute", 1), ("any-frame", 2000)])
+def test_frame_distance_histograms_equal_a_brute_force(rname, block_bytes, monkeypatch):
+    from hashbench.video import study
+    from hashbench.video.match import prepare
+
+    monkeypatch.setattr(study, "_BLOCK_BYTES", block_bytes)  # one block, one frame per block, a few
+
+    r = RULES[rname]
+    videos = _random_videos(seed=3, n=8)
+    videos[2] = None  # a video that failed: no frames
+    want_imp = [0] * 257
+    usable = [prepare(v, r) for v in videos if v is not None]
+    usable = [u for u in usable if len(u)]
+    for i, a in enumerate(usable):
+        for j, b in enumerate(usable):
+            if i != j:
+                for q in a:
+                    want_imp[_nearest(q, b)] += 1
+    got = impostor_frame_histogram(videos, r, 256)
+    assert got["counts"] == want_imp and got["pairs"] == len(usable) * (len(usable) - 1)
+    assert got["frames"] == sum(len(u) for u in usable) * (len(usable) - 1)
+    copies = _random_videos(seed=4, n=8)
+    want_gen = [0] * 257
+    pairs = 0
+    for ref, copy in zip(videos, copies):
+        if ref is None:
+            continue
+        a, b = prepare(copy, r), prepare(ref, r)
+        if len(a) and len(b):
+            pairs += 1
+            for q in a:
+                want_gen[_nearest(q, b)] += 1
+    g = genuine_frame_histogram(videos, copies, r, 256)
+    assert g["counts"] == want_gen and g["pairs"] == pairs and g["frames"] == sum(want_gen)

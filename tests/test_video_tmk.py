@@ -213,3 +213,34 @@ def test_hostile_files_are_one_line_reasons(tmp_path):
             get("tmk").hash_video(path)
     with pytest.raises(VideoError, match="more than 10 frames"):  # the decode limits bound tmk too
         get("tmk", limits=DecodeLimits(max_frames=10)).hash_video(ROOT / PAN)
+
+
+def test_a_config_names_tmk_rules_and_tmk_defaults_to_both():
+    """[hashers.rules] accepts the TMK rules; without it, tmk is scored under both of them."""
+    from hashbench.video.config import parse_video_config
+
+    base = {"run": {"kind": "video"}, "videos": {"count": 2, "width": 64, "height": 48}}
+    cfg = parse_video_config({**base, "hashers": {"names": ["tmk"]}})
+    assert cfg.rules_of("tmk") == ("tmk", "tmk-level1")
+    cfg = parse_video_config({**base, "hashers": {"names": ["tmk"], "rules": {"tmk": ["tmk-level1"]}}})
+    assert cfg.rules_of("tmk") == ("tmk-level1",)
+    with pytest.raises(UsageError, match="unknown rule 'tmk-level3'"):
+        parse_video_config({**base, "hashers": {"names": ["tmk"], "rules": {"tmk": ["tmk-level3"]}}})
+
+
+def test_a_study_with_tmk_gives_frame_distances_to_frame_hashers_only(tmp_path):
+    """TMK features are not frames: the frame-level distance distributions (and their plot) are
+    the frame hashers'; the report with tmk in it is written whole."""
+    from hashbench.video.config import VideoStudyConfig
+    from hashbench.video.report import write_video_report
+    from hashbench.video.study import run_study
+    from hashbench.video.synthetic import VideoRecipe
+
+    config = VideoStudyConfig(
+        count=2, videos=VideoRecipe(width=64, height=48, seconds=1.0), suite="none", hashers=("vpdq", "tmk")
+    )
+    report = run_study(config, tmp_path / "media", workers=1)
+    assert "frame_distances" in report["hashers"]["vpdq"] and "frame_distances" not in report["hashers"]["tmk"]
+    assert report["hashers"]["tmk"]["rules"]["tmk"]["impostor"]["pairs"] == 1
+    write_video_report(report, tmp_path / "out")
+    assert (tmp_path / "out" / "plots" / "frame_distances.png").stat().st_size > 0

@@ -121,7 +121,7 @@ def run_command(args: argparse.Namespace) -> int:
     if not args.reproduce:
         from ..video.runner import video_config_of  # kind = "video" configs and presets (issue 17)
 
-        video = video_config_of(args.config, args.preset)
+        video = video_config_of(args.config, args.preset, frozenset(args.allow_command))
         if video is not None:  # before any cluster is reached: a video study refuses --cluster
             return _run_video(video, args)
     progress = False if args.no_progress else None
@@ -188,8 +188,8 @@ def _run_video(config: Any, args: argparse.Namespace) -> int:
     from ..video.report import summary_lines
     from ..video.runner import run_video
 
-    if args.cluster or args.allow_command:
-        raise UsageError("--cluster and --allow-command are for image runs; a video study runs on this machine")
+    if args.cluster:
+        raise UsageError("--cluster is for image runs; a video study runs on this machine")
 
     run_dir, report = run_video(config, args.out, workers=args.workers)
     print("\n".join(summary_lines(report)))

@@ -8,6 +8,7 @@ See docs/video.md.
 
 from __future__ import annotations
 
+from . import command as _command  # noqa: E402, F401  (registers the video "command" hasher)
 from . import tmk as _tmk  # noqa: F401  (registers the "tmk" video hasher)
 from .hashers import VIDEO_HASHERS, VideoHash, VideoHasher, available, get, register
 

@@ -4,7 +4,8 @@ An edit is a function ``(clip, rng, **params) -> clip`` on a :class:`Clip` (RGB 
 rate), registered by name in ``VIDEO_EDITS`` (the one registry idiom). :func:`apply_edit` decodes
 a file, applies one edit and encodes the result (H.264, CRF 23 unless the edit is the re-encode
 itself), and returns what was applied, random draws included, so the copy can be made again.
-A suite is a named list of ``(edit, params)``; ``default`` holds one of each edit.
+A suite is a named list of ``(edit, params)``: ``default`` (the 13 edits of the committed
+video-default run), ``overlays`` (caption, logos, picture-in-picture) and ``full`` (both).
 
 Frames are held in memory: edits are meant for the short clips of a benchmark (seconds, small
 sizes). Decoding goes through :mod:`hashbench.video.decode` with its limits.
@@ -25,10 +26,10 @@ from PIL import Image, ImageDraw
 from ..errors import UsageError
 from ..fonts import get_font
 from ..registry import Registry
-from .decode import DecodeLimits, VideoInfo, frames
+from .decode import DecodeLimits, VideoError, VideoInfo, frames, require_av
 from .synthetic import VideoRecipe, encode, render
 
-__all__ = ["Clip", "VIDEO_EDITS", "SUITES", "EditSpec", "suite", "apply_edit", "read_clip"]
+__all__ = ["Clip", "VIDEO_EDITS", "SUITES", "EditSpec", "suite", "apply_edit", "read_clip", "logo_mark"]
 
 RGB = npt.NDArray[np.uint8]
 
@@ -158,20 +159,10 @@ def framerate(clip: Clip, rng: np.random.Generator, fps: float = 15.0) -> Clip:
 @register("insert", description="the clip inside a longer unrelated video (host before and after)")
 def insert(clip: Clip, rng: np.random.Generator, host_seconds: float = 6.0) -> Clip:
     w, h = clip.size
-    host_index = int(rng.integers(0, 2**31))
     # Hosts come from their own seed space, so a host never shares a still with a listed video.
-    recipe = VideoRecipe(
-        kind="mixed",
-        index=host_index % 100_000,
-        seed=1_000_003,
-        width=w,
-        height=h,
-        fps=max(1, round(clip.fps)),
-        seconds=host_seconds,
-    )
-    host = list(render(recipe))
+    host, recipe = _host_frames(rng, host_seconds, clip.fps, w, h)
     at = int(rng.integers(0, len(host) + 1))
-    clip.record.update(host=recipe.as_dict(), at=at, host_frames=len(host))
+    clip.record.update(host=recipe, at=at, host_frames=len(host))
     return Clip(host[:at] + clip.frames + host[at:], clip.fps, clip.record)
 
 
@@ -190,6 +181,109 @@ def text(clip: Clip, rng: np.random.Generator, height: float = 0.12) -> Clip:
         return np.asarray(img)
 
     return _map(clip, one)
+
+
+CORNERS = ("top-left", "top-right", "bottom-left", "bottom-right")
+
+
+def _corner(rng: np.random.Generator, corner: str) -> str:
+    """The corner to use: ``corner`` itself, or one drawn from the four when it is ``"random"``."""
+    if corner == "random":
+        return CORNERS[int(rng.integers(0, len(CORNERS)))]
+    if corner not in CORNERS:
+        raise UsageError(f"unknown corner {corner!r}; corners: random, {', '.join(CORNERS)}")
+    return corner
+
+
+def _place(corner: str, w: int, h: int, bw: int, bh: int, margin: int) -> tuple[int, int]:
+    """Top-left (x, y) of a ``bw`` x ``bh`` box ``margin`` pixels in from ``corner`` of a w x h frame."""
+    x = margin if corner.endswith("left") else w - bw - margin
+    y = margin if corner.startswith("top") else h - bh - margin
+    return max(0, x), max(0, y)
+
+
+def logo_mark(width: int, height: int, rng: np.random.Generator) -> tuple[RGB, dict[str, Any]]:
+    """A seeded logo: a flat panel, a disc and a bar in three drawn colours (a broadcaster's bug)."""
+    colours = [tuple(int(c) for c in rng.integers(0, 256, 3)) for _ in range(3)]
+    img = Image.new("RGB", (width, height), colours[0])
+    draw = ImageDraw.Draw(img)
+    draw.ellipse((width * 0.1, height * 0.1, width * 0.6, height * 0.9), fill=colours[1])
+    draw.rectangle((width * 0.55, height * 0.35, width * 0.95, height * 0.65), fill=colours[2])
+    return np.asarray(img), {"colours": [list(c) for c in colours]}
+
+
+@register("logo", description="a corner logo (opaque or semi-transparent), its width a share of the frame's")
+def logo(
+    clip: Clip, rng: np.random.Generator, share: float = 0.15, opacity: float = 1.0, corner: str = "random"
+) -> Clip:
+    """Blend a seeded logo of width ``share`` x frame width (height half that, at least 2 px) into a
+    corner, ``opacity`` 1 for an opaque mark: ``out = floor(a * logo + (1 - a) * frame + 0.5)``."""
+    if not (0 < share <= 1 and 0 < opacity <= 1):
+        raise UsageError("logo: share and opacity must be in (0, 1]")
+    w, h = clip.size
+    lw, lh = max(2, round(w * share)), max(2, min(h, round(w * share / 2)))
+    where = _corner(rng, corner)
+    x, y = _place(where, w, h, lw, lh, margin=round(0.03 * min(w, h)))
+    mark, drawn = logo_mark(lw, lh, rng)
+    alpha = np.float32(opacity)
+    top = alpha * mark.astype(np.float32)
+    clip.record.update(corner=where, x=x, y=y, width=lw, height=lh, opacity=float(opacity), **drawn)
+
+    def one(f: RGB) -> RGB:
+        out = f.copy()
+        region = out[y : y + lh, x : x + lw].astype(np.float32)
+        out[y : y + lh, x : x + lw] = np.floor(top + (1 - alpha) * region + 0.5).astype(np.uint8)
+        return out
+
+    return _map(clip, one)
+
+
+def _host_frames(
+    rng: np.random.Generator, seconds: float, fps: float, w: int, h: int, n: int | None = None
+) -> tuple[list[RGB], dict[str, Any]]:
+    """An unrelated benign video of ``seconds`` (``n`` frames when given) at the clip's size and
+    rate, and its recipe. Hosts come from their own seed space (seed 1,000,003), so a host never
+    shares a still with a listed video; a clip of odd size gets a host made one pixel larger and
+    resized to it (a recipe's sides are even)."""
+    rate = min(120, max(1, round(fps)))
+    recipe = VideoRecipe(
+        kind="mixed",
+        index=int(rng.integers(0, 2**31)) % 100_000,
+        seed=1_000_003,
+        width=min(4096, max(16, w + w % 2)),
+        height=min(4096, max(16, h + h % 2)),
+        fps=rate,
+        seconds=seconds if n is None else n / rate,
+    )
+    host = list(render(recipe))[:n]
+    if (recipe.width, recipe.height) != (w, h):
+        host = [_resize(f, w, h) for f in host]
+    return host, recipe.as_dict()
+
+
+@register("pip", description="picture-in-picture: the clip shrunk into a corner of an unrelated video, or the reverse")
+def pip(clip: Clip, rng: np.random.Generator, mode: str = "inset", scale: float = 0.5, corner: str = "random") -> Clip:
+    """``mode="inset"``: the clip, scaled by ``scale``, in a corner of an unrelated host video of the
+    clip's size and length (the upload is the host: most of each frame is foreign).
+    ``mode="host"``: an unrelated video, scaled by ``scale``, inset into a corner of the clip."""
+    if mode not in ("inset", "host"):
+        raise UsageError(f"pip: mode must be 'inset' (the clip in a host) or 'host' (a video in it), not {mode!r}")
+    if not 0 < scale < 1:
+        raise UsageError("pip: scale must be in (0, 1)")
+    w, h = clip.size
+    n = len(clip.frames)
+    other, recipe = _host_frames(rng, 0.0, clip.fps, w, h, n=n)
+    iw, ih = max(2, round(w * scale)), max(2, round(h * scale))
+    where = _corner(rng, corner)
+    x, y = _place(where, w, h, iw, ih, margin=round(0.03 * min(w, h)))
+    clip.record.update(mode=mode, corner=where, x=x, y=y, width=iw, height=ih, other=recipe)
+    backs, smalls = (other, clip.frames) if mode == "inset" else (clip.frames, other)
+    out = []
+    for back, small in zip(backs, smalls):
+        f = back.copy()
+        f[y : y + ih, x : x + iw] = _resize(small, iw, ih)
+        out.append(f)
+    return Clip(out, clip.fps, clip.record)
 
 
 @dataclass(frozen=True)
@@ -219,6 +313,16 @@ SUITES: dict[str, tuple[EditSpec, ...]] = {
     ),
     "none": (),
 }
+#: Overlays a platform sees on re-uploads: caption, corner logos, picture-in-picture both ways.
+SUITES["overlays"] = (
+    SUITES["default"][-1],  # text-overlay
+    EditSpec("logo-0.15", "logo", {"share": 0.15, "opacity": 1.0}),
+    EditSpec("logo-0.3-alpha0.5", "logo", {"share": 0.3, "opacity": 0.5}),
+    EditSpec("pip-inset-0.5", "pip", {"mode": "inset", "scale": 0.5}),
+    EditSpec("pip-host-0.3", "pip", {"mode": "host", "scale": 0.3}),
+)
+#: Every edit: the default suite (unchanged, so its committed results stay valid) and the new overlays.
+SUITES["full"] = SUITES["default"] + SUITES["overlays"][1:]
 
 
 def suite(name: str) -> tuple[EditSpec, ...]:
@@ -261,5 +365,13 @@ def apply_edit(
     if not out.frames:
         raise UsageError(f"edit {spec.label} left no frame")
     crf = int(out.record.get("crf", 23))
-    encode(out.frames, dst, fps=out.fps, codec="libx264", quality=crf)
+    h, w = out.frames[0].shape[:2]
+    if w % 2 or h % 2:  # H.264 in 4:2:0 needs even sides: repeat the last column or row (a user's odd-sized video)
+        out.record["padded_to_even"] = True
+        out.frames = [np.pad(f, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge") for f in out.frames]
+    av = require_av()
+    try:
+        encode(out.frames, dst, fps=out.fps, codec="libx264", quality=crf)
+    except av.FFmpegError as exc:
+        raise VideoError(f"cannot encode the edited copy ({' '.join(str(exc).split())[:160]})") from None
     return {"label": spec.label, "edit": spec.edit, "params": dict(spec.params), "applied": out.record}

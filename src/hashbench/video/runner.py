@@ -16,8 +16,11 @@ from .config import VIDEO_PRESETS, VideoStudyConfig, is_video_config, load_video
 __all__ = ["video_config_of", "run_video"]
 
 
-def video_config_of(config_path: str | None, preset: str | None) -> VideoStudyConfig | None:
-    """The video study named by ``--preset`` or ``--config``, or None when it is an image run."""
+def video_config_of(
+    config_path: str | None, preset: str | None, allowed_commands: frozenset[str] = frozenset()
+) -> VideoStudyConfig | None:
+    """The video study named by ``--preset`` or ``--config``, or None when it is an image run;
+    its command hashers' programs must be in ``allowed_commands`` (``--allow-command``)."""
     if preset is not None:
         return load_video_config(preset=preset) if preset in VIDEO_PRESETS else None
     if config_path is None:
@@ -26,7 +29,9 @@ def video_config_of(config_path: str | None, preset: str | None) -> VideoStudyCo
         data = tomllib.loads(Path(config_path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
         return None  # the image configuration loader reports the problem in its own words
-    return parse_video_config(data, origin=config_path) if is_video_config(data) else None
+    if not is_video_config(data):
+        return None
+    return parse_video_config(data, origin=config_path, allowed_commands=allowed_commands)
 
 
 def run_video(

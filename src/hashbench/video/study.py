@@ -38,14 +38,25 @@ from ..parallel import ordered_chunked_map
 from .config import VideoStudyConfig
 from .decode import VideoError
 from .edits import apply_edit, read_clip, suite
-from .hashers import VideoHash, get, hash_file
+from .hashers import VideoHash, hash_file
 from .listmatch import pair_counts
-from .match import MatchRule, compare, prepare, rule
-from .synthetic import make_video
+from .match import MatchRule, _distances, compare, prepare, rule
+from .synthetic import VideoSource
 from .tmk import features_of
 from .tmk import match_matrix as tmk_match_matrix
 
-__all__ = ["Prepared", "prepare_video", "pair_counts", "decide_matrix", "genuine_rates", "impostor_rates", "run_study"]
+__all__ = [
+    "Prepared",
+    "prepare_video",
+    "pair_counts",
+    "decide_matrix",
+    "genuine_rates",
+    "impostor_rates",
+    "frame_distances",
+    "genuine_frame_histogram",
+    "impostor_frame_histogram",
+    "run_study",
+]
 
 
 @dataclass
@@ -64,7 +75,7 @@ class Prepared:
 
 def _hash_all(p: Prepared, config: VideoStudyConfig, label: str, path: Path) -> None:
     """Hash one file with every hasher: one decode pass feeds the frame hashers (:func:`hash_file`)."""
-    hashers = [get(name, **config.params.get(name, {})) for name in config.hashers]
+    hashers = [config.hasher(name) for name in config.hashers]
     results, seconds = hash_file(hashers, path)
     for name, h, secs in zip(config.hashers, results, seconds):
         if isinstance(h, VideoError):
@@ -75,25 +86,20 @@ def _hash_all(p: Prepared, config: VideoStudyConfig, label: str, path: Path) -> 
         p.hashes.setdefault(name, {})[label] = h
 
 
-def prepare_video(job: tuple[VideoStudyConfig, str, int]) -> Prepared:
-    """Make, edit and hash reference video ``i`` (see the module docstring, step 1)."""
-    config, folder, i = job
-    from dataclasses import replace
-
-    recipe = replace(config.videos, index=i, seed=config.seed)
-    p = Prepared(i, recipe.id, recipe.as_dict())
+def prepare_video(job: tuple[VideoStudyConfig, str, int, VideoSource]) -> Prepared:
+    """Make (or find), edit and hash reference video ``i`` (see the module docstring, step 1)."""
+    config, folder, i, source = job
     root = Path(folder)
-    ref = root / "references" / f"{recipe.id}.mp4"
+    p = Prepared(i, source.id(i), {})
     try:
-        if not ref.exists():
-            make_video(recipe, ref.with_suffix(".part.mp4")).rename(ref)
+        ref, stem, p.recipe = source.reference(i, root)
         clip = read_clip(ref)
     except VideoError as exc:
-        p.failures.append({"id": p.id, "stage": "make", "reason": str(exc)})
+        p.failures.append({"id": p.id, "stage": "make" if source.name == "synthetic" else "read", "reason": str(exc)})
         return p
     _hash_all(p, config, "", ref)
     for spec in suite(config.suite):
-        out = root / "edited" / spec.label / f"{recipe.id}.mp4"
+        out = root / "edited" / spec.label / f"{stem}.mp4"
         try:
             if not out.exists():
                 tmp = out.with_suffix(".part.mp4")
@@ -101,14 +107,14 @@ def prepare_video(job: tuple[VideoStudyConfig, str, int]) -> Prepared:
                 tmp.rename(out)
             else:
                 p.edits.append({"label": spec.label, "edit": spec.edit, "params": dict(spec.params), "reused": True})
-        except (VideoError, ValueError) as exc:
+        except (VideoError, ValueError, UsageError) as exc:
             p.failures.append({"id": f"{p.id}/{spec.label}", "stage": "edit", "reason": str(exc)})
             continue
         _hash_all(p, config, spec.label, out)
     return p
 
 
-def _prepare_chunk(jobs: list[tuple[VideoStudyConfig, str, int]]) -> list[Prepared]:
+def _prepare_chunk(jobs: list[tuple[VideoStudyConfig, str, int, VideoSource]]) -> list[Prepared]:
     return [prepare_video(j) for j in jobs]
 
 
@@ -213,8 +219,79 @@ def genuine_rates(
     }
 
 
+def _skipped(source: VideoSource) -> list[dict[str, str]]:
+    """Files of a video folder passed over when listing (other extensions, symlinked folders), by id."""
+    return [{"id": vid, "reason": why} for vid, why in getattr(source, "skipped", [])]
+
+
 def _quartiles(x: list[float]) -> list[float] | None:
     return [float(v) for v in np.quantile(x, [0.0, 0.25, 0.5, 0.75, 1.0])] if x else None
+
+
+# ---------------------------------------------------------------------------------------------
+# frame-level distance distributions
+
+
+#: Bytes of XORed codes held at once while measuring impostor frame distances (rows per block).
+_BLOCK_BYTES = 8_000_000
+
+
+def _histogram(values: npt.NDArray[np.int64], nbits: int) -> npt.NDArray[np.int64]:
+    return np.bincount(values, minlength=nbits + 1).astype(np.int64)
+
+
+def genuine_frame_histogram(
+    refs: list[VideoHash | None], copies: list[VideoHash | None], r: MatchRule, nbits: int
+) -> dict[str, Any]:
+    """For each frame of each edited copy (as rule ``r`` compares frames: quality floor, unique
+    codes), its distance to the nearest frame of its own reference: ``counts[d]`` frames at ``d``.
+    Pairs where either side has no usable frame have no nearest distance and are left out."""
+    counts = np.zeros(nbits + 1, dtype=np.int64)
+    pairs = 0
+    for ref, copy in zip(refs, copies):
+        if ref is None or copy is None:
+            continue
+        q, t = prepare(copy, r), prepare(ref, r)
+        if len(q) and len(t):
+            pairs += 1
+            counts += _histogram(_distances(q, t).min(axis=1), nbits)
+    return {"counts": counts.tolist(), "frames": int(counts.sum()), "pairs": pairs}
+
+
+def impostor_frame_histogram(hashes: list[VideoHash | None], r: MatchRule, nbits: int) -> dict[str, Any]:
+    """For every ordered pair (i, j) of distinct videos with usable frames, each frame of ``i``'s
+    distance to the nearest frame of ``j``: ``counts[d]`` (frame, other video) pairs at ``d``.
+
+    Exact and in bulk: blocks of frames against all frames, reduced to a minimum per video."""
+    codes = [c for c in (prepare(h, r) for h in hashes if h is not None) if len(c)]
+    counts = np.zeros(nbits + 1, dtype=np.int64)
+    k = len(codes)
+    if k >= 2:
+        sizes = np.array([len(c) for c in codes], dtype=np.int64)
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        owner = np.repeat(np.arange(k), sizes)
+        allc = np.concatenate(codes)
+        block = max(1, _BLOCK_BYTES // max(1, allc.size))
+        for a in range(0, len(allc), block):
+            near = np.minimum.reduceat(_distances(allc[a : a + block], allc), starts, axis=1)
+            near[np.arange(len(near)), owner[a : a + block]] = -1  # a frame's own video is not an impostor
+            counts += _histogram(near[near >= 0], nbits)
+    return {"counts": counts.tolist(), "frames": int(counts.sum()), "pairs": k * (k - 1)}
+
+
+def frame_distances(
+    refs: list[VideoHash | None], copies: dict[str, list[VideoHash | None]], r: MatchRule, nbits: int
+) -> dict[str, Any]:
+    """The distributions of per-frame nearest distances, impostor and per edit (``video_report.json``)."""
+    return {
+        "frames_as": {"rule": r.name, "quality_min": r.quality_min, "unique": r.unique},
+        "nbits": nbits,
+        "impostor": impostor_frame_histogram(refs, r, nbits),
+        "genuine": {lab: genuine_frame_histogram(refs, c, r, nbits) for lab, c in copies.items()},
+        "about": "counts of frames by the Hamming distance to the nearest frame of the other video "
+        "(genuine: an edited copy's frames in its reference; impostor: every ordered pair of distinct "
+        "videos); frames of one video are alike, so these describe distributions and are not trials",
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -228,7 +305,8 @@ def run_study(config: VideoStudyConfig, folder: str | Path, workers: int | None 
         for rname in config.rules_of(name):
             if rule(rname).tmk != (name == "tmk"):
                 raise UsageError(f"rule {rname!r} cannot score hasher {name!r}: TMK rules go with tmk, and only them")
-    jobs = [(config, str(folder), i) for i in range(config.count)]
+    source = config.source()
+    jobs = [(config, str(folder), i, source) for i in range(len(source))]
     chunks = [jobs[a : a + 4] for a in range(0, len(jobs), 4)]
     prepared = list(ordered_chunked_map(_prepare_chunk, iter(chunks), workers))
     t_prepare = time.perf_counter() - t0
@@ -249,16 +327,22 @@ def run_study(config: VideoStudyConfig, folder: str | Path, workers: int | None 
             }
         secs = sum(p.seconds.get(name, 0.0) for p in prepared)
         frames = sum(p.frames.get(name, 0) for p in prepared)
+        hasher = config.hasher(name)
         hashers[name] = {
-            "describe": get(name, **config.params.get(name, {})).describe(),
+            "describe": hasher.describe(),
             "rules": per_rule,
             "timing": {"seconds": secs, "frames": frames, "frames_per_second": frames / secs if secs else None},
         }
+        first = rule(config.rules_of(name)[0])
+        if not (first.exact or first.tmk):  # frame hashers (vpdq, pdq-keyframe, commands): distances mean something
+            copies = {lab: [p.hashes.get(name, {}).get(lab) for p in prepared] for lab in labels}
+            hashers[name]["frame_distances"] = frame_distances(refs, copies, first, hasher.nbits)
     return {
         "kind": "video",
         "config": config.to_dict(),
         "videos": [{"id": p.id, "recipe": p.recipe, "edits": p.edits} for p in prepared],
         "failures": [f for p in prepared for f in p.failures],
+        **({"skipped": _skipped(source)} if source.name == "folder" else {}),
         "hashers": hashers,
         "timing": {"prepare_and_hash_seconds": t_prepare, "total_seconds": time.perf_counter() - t0},
     }

@@ -20,11 +20,12 @@ one recipe set never share a still: they are distinct by construction, scene by 
 from __future__ import annotations
 
 import zlib
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, replace
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -33,6 +34,7 @@ from PIL import Image, ImageDraw
 from ..datasets.synthetic import FAMILIES, generate
 from ..errors import UsageError
 from ..fonts import get_font
+from ..registry import Registry
 from .decode import require_av
 
 __all__ = [
@@ -45,6 +47,9 @@ __all__ = [
     "make_video",
     "recipes",
     "still_family",
+    "VideoSource",
+    "VIDEO_DATASETS",
+    "SyntheticVideos",
 ]
 
 KINDS: tuple[str, ...] = ("pan", "zoom", "shapes", "cuts", "fade")
@@ -255,3 +260,51 @@ def recipes(count: int, **common: Any) -> list[VideoRecipe]:
     """``count`` recipes with indices 0..count-1 and the given common settings (kind defaults to mixed)."""
     base = VideoRecipe(**common)
     return [replace(base, index=i) for i in range(count)]
+
+
+# ---------------------------------------------------------------------------------------------
+# video datasets: where a study's reference videos come from
+
+
+class VideoSource(ABC):
+    """The reference videos of a study, by index: ``synthetic`` (made from recipes) or ``folder``
+    (the user's own files, :mod:`hashbench.video.folder`). Picklable: workers receive it."""
+
+    name: ClassVar[str]
+
+    @abstractmethod
+    def __len__(self) -> int: ...
+
+    @abstractmethod
+    def id(self, i: int) -> str:
+        """The id reports use for video ``i`` (stable across machines)."""
+
+    @abstractmethod
+    def reference(self, i: int, media: Path) -> tuple[Path, str, dict[str, Any]]:
+        """Video ``i``'s file (made under ``media`` if needed), a file stem for its edited copies
+        (unique, safe in a file name) and its record for the report."""
+
+
+#: Video datasets by name (the one registry idiom; plugins: entry-point group ``hashbench.video_datasets``).
+VIDEO_DATASETS: Registry[VideoSource] = Registry("video dataset", "hashbench.video_datasets", name_attr="name")
+
+
+@VIDEO_DATASETS.register("synthetic")
+class SyntheticVideos(VideoSource):
+    """``count`` seeded videos: ``recipe`` with indices 0..count-1 and the study's seed."""
+
+    def __init__(self, recipe: VideoRecipe, count: int, seed: int) -> None:
+        self.recipes = [replace(recipe, index=i, seed=seed) for i in range(count)]
+
+    def __len__(self) -> int:
+        return len(self.recipes)
+
+    def id(self, i: int) -> str:
+        return self.recipes[i].id
+
+    def reference(self, i: int, media: Path) -> tuple[Path, str, dict[str, Any]]:
+        r = self.recipes[i]
+        ref = media / "references" / f"{r.id}.mp4"
+        if not ref.exists():
+            make_video(r, ref.with_suffix(".part.mp4")).rename(ref)
+        return ref, r.id, r.as_dict()
