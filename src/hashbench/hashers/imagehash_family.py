@@ -49,7 +49,8 @@ class ImageHashHasher(Hasher):
     library = "ImageHash"
     function: ClassVar[Callable[..., imagehash.ImageHash]]
     kwargs: ClassVar[dict[str, object]] = {}
-    #: The grey image (1 byte a pixel) and imagehash's own convert("L") copy of it (1 more).
+    #: The grey image (1 byte a pixel) and imagehash's own convert("L") copy of it (1 more), or,
+    #: for the resizing hashers, the grey image and its transpose (:mod:`._grey_kernels`).
     bytes_per_pixel = 2.0
     #: True for hashers that start with convert("L"): they get the grey image.
     grey: ClassVar[bool] = True
