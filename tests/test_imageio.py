@@ -224,3 +224,18 @@ def test_padded_rows_are_not_read_in_place():
         assert np.array_equal(to_rgb(im), px)
     finally:
         Image.core.set_alignment(before)
+
+
+def test_an_unexpected_arrow_export_is_not_read(monkeypatch):
+    """A Pillow whose export is not the 4-byte layout (another capsule, no export) is converted the usual way."""
+    from hashbench.decoders_fast import pack_rgb
+
+    px = np.random.default_rng(6).integers(0, 256, (6, 9, 3), dtype=np.uint8)
+    im = Image.fromarray(px)
+    schema_only = (im.__arrow_c_schema__(), im.__arrow_c_schema__())  # the wrong capsule name
+    monkeypatch.setattr(Image.Image, "__arrow_c_array__", lambda self, requested_schema=None: schema_only)
+    assert not pack_rgb(im, np.empty_like(px))
+    assert np.array_equal(to_rgb(im), px)
+    monkeypatch.delattr(Image.Image, "__arrow_c_array__")  # Pillow before 11.2
+    assert not pack_rgb(im, np.empty_like(px))
+    assert np.array_equal(to_rgb(im), px)

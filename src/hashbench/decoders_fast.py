@@ -79,10 +79,13 @@ def pack_rgb(im: Image.Image, out: npt.NDArray[np.uint8]) -> bool:
         return False
     try:
         _, capsule = im.__arrow_c_array__()
-    except (AttributeError, ValueError, OSError, RuntimeError, MemoryError):
+        pointer = _capsule_pointer(capsule, b"arrow_array")  # raises on another capsule name
+    except (AttributeError, TypeError, ValueError, OSError, RuntimeError, MemoryError):
+        return False
+    if not pointer:
         return False
     # The capsule holds a reference to Pillow's image memory until it is released (dropped).
-    address = _pixel_buffer(_ArrowArray.from_address(_capsule_pointer(capsule, b"arrow_array")), w * h)
+    address = _pixel_buffer(_ArrowArray.from_address(pointer), w * h)
     if address is None:
         return False
     src = np.ctypeslib.as_array((ctypes.c_uint8 * (4 * w * h)).from_address(address))
