@@ -266,3 +266,79 @@ def test_numpy_whash_is_bit_identical_to_imagehash_on_every_kind_of_image():
         im = Image.fromarray(px)
         assert np.array_equal(whash_bits(im), imagehash.whash(im).hash), px.shape
         assert np.array_equal(whash_bits(im, 16), imagehash.whash(im, hash_size=16).hash) or min(px.shape[:2]) < 16
+
+
+# ---------------------------------------------------------------------------------------------
+# The grey kernels: Pillow's convert("L") and LANCZOS resize, pixel for pixel (issue 18, speed)
+
+
+def test_grey_kernel_is_pillows_convert_on_every_colour():
+    from hashbench.hashers._grey_kernels import grey
+
+    v = np.arange(1 << 24, dtype=np.uint32)
+    rgb = np.stack([(v >> 16) & 255, (v >> 8) & 255, v & 255], axis=-1).astype(np.uint8).reshape(4096, 4096, 3)
+    assert np.array_equal(grey(rgb), np.asarray(Image.fromarray(rgb).convert("L")))
+    view = rgb[::7, 5::3]  # not contiguous: the kernel reads a copy, same pixels
+    assert np.array_equal(grey(view), np.asarray(Image.fromarray(np.ascontiguousarray(view)).convert("L")))
+
+
+def _grey_samples(rng, h, w):
+    noise = rng.integers(0, 256, (h, w), dtype=np.uint8)
+    extremes = rng.choice(np.array([0, 255], np.uint8), (h, w))  # the sums that clip below 0 and above 255
+    small = rng.integers(0, 256, (max(1, h // 8), max(1, w // 8)), dtype=np.uint8)
+    smooth = np.asarray(Image.fromarray(small).resize((w, h), Image.Resampling.BICUBIC))
+    return noise, extremes, smooth
+
+
+def test_lanczos_kernel_is_pillows_resize_on_random_shapes():
+    """Down, up, one axis only, 1-pixel sides, and the shapes Pillow 13 resizes vertically first."""
+    from hashbench.hashers._grey_kernels import lanczos_resize, pillow_order, vertical_first
+
+    order = pillow_order()
+    assert order is not None, "the kernels no longer reproduce this Pillow's LANCZOS resize"
+    rng = np.random.default_rng(1818)
+    shapes = [((int(h), int(w)), (int(a), int(b))) for h, w, a, b in rng.integers(1, 200, (60, 4))]
+    shapes += [((768, 1024), (32, 32)), ((1024, 768), (9, 8)), ((3000, 60), (8, 8)), ((50, 50), (50, 7))]
+    shapes += [((50, 50), (7, 50)), ((1, 1), (8, 8)), ((5, 300), (64, 64)), ((300, 5), (9, 8)), ((2, 900), (1, 1))]
+    orders_seen = set()
+    for (h, w), size in shapes:
+        orders_seen.add(vertical_first((w, h), size, order))
+        for g in _grey_samples(rng, h, w):
+            want = np.asarray(Image.fromarray(g).resize(size, Image.Resampling.LANCZOS))
+            assert np.array_equal(lanczos_resize(g, size, order), want), ((h, w), size)
+    assert orders_seen == {True, False} or order == "horizontal"  # both of Pillow 13's paths were run
+
+
+def test_grey_resize_is_pillows_on_photos(items):
+    from hashbench.hashers._grey_kernels import grey_resize, pillow_order
+
+    order = pillow_order()
+    for it in items:
+        im = Image.fromarray(it.pixels).convert("L")
+        for size in [(32, 32), (64, 64), (9, 8), (8, 8)]:
+            want = np.asarray(im.resize(size, Image.Resampling.LANCZOS))
+            assert np.array_equal(grey_resize(it.pixels, size, order), want), (it.id, size)
+
+
+def _odd_shapes(items):
+    """Crops of a photo whose resize takes every path: tall (vertical pass first under Pillow 13),
+    wide, smaller than the hash (upscaled), 1x1, and a view that is not contiguous."""
+    px = items[0].pixels
+    crops = [px[:, :40], px[:12, :], px[:5, :7], px[:1, :1], px[:9, :300], px[::3, ::2]]
+    return [ImageItem(id=f"crop{i}", pixels=c) for i, c in enumerate(crops)]
+
+
+@pytest.mark.parametrize("name", ["phash", "phash16", "dhash", "ahash"])
+def test_resizing_hashers_match_imagehash_on_every_path(name, items, monkeypatch):
+    from hashbench.hashers import imagehash_family
+
+    h = hashers.get(name)
+    odd = _odd_shapes(items)
+    fast = h.hash_many(odd)
+    assert all(e is None for e in fast.errors)
+    for i, it in enumerate(odd):
+        ref = IMAGEHASH_REFERENCE[name](Image.fromarray(np.ascontiguousarray(it.pixels)))
+        assert code_to_hex(fast.codes[i], h.nbits) == str(ref), it.id
+    # With the kernels refused (another Pillow), Pillow resizes: the same hashes.
+    monkeypatch.setattr(imagehash_family, "_kernel_order", lambda: None)
+    assert np.array_equal(h.hash_many(odd).codes, fast.codes)

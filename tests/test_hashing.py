@@ -127,3 +127,53 @@ def test_timings_are_cpu_time_not_waiting():
     while cpu_clock() - t0 < 0.05 and _time.perf_counter() - w0 < 30:
         sum(range(1000))
     assert 0.05 <= cpu_clock() - t0 <= _time.perf_counter() - w0 + 0.01
+
+
+def _photo_like_jpegs(folder, shapes):
+    """Seeded JPEGs like benchmarks/bench_hash_command.py's: smooth colour fields with sensor noise."""
+    from PIL import Image
+
+    rng = np.random.default_rng(18)
+    paths = []
+    for i, (w, h) in enumerate(shapes):
+        small = rng.normal(128, 50, (max(2, h // 32), max(2, w // 32), 3)).clip(0, 255).astype(np.uint8)
+        big = np.asarray(Image.fromarray(small).resize((w, h), Image.Resampling.BICUBIC)).astype(np.int16)
+        big = (big + rng.normal(0, 6, big.shape)).clip(0, 255).astype(np.uint8)
+        paths.append(folder / f"{i}.jpg")
+        Image.fromarray(big).save(paths[-1], quality=90)
+    return paths
+
+
+def test_hash_files_gives_the_reference_libraries_hashes(tmp_path, photo_paths):
+    """What `hashbench hash` computes, against pdqhash, imagehash and hashlib on the file itself:
+    the fast paths of decoding and hashing (grey and resize kernels, numba PDQ) change no bit."""
+    import hashlib
+
+    import imagehash
+    import pdqhash
+    from PIL import Image, ImageOps
+
+    from hashbench.bits import code_to_hex
+
+    paths = _photo_like_jpegs(tmp_path, [(1024, 768), (768, 1024), (333, 197), (64, 900), (900, 40)])
+    paths += [p for p in photo_paths if Image.open(p).mode == "RGB"][:4]  # no alpha to composite
+    names = ["pdq", "phash", "phash16", "dhash", "ahash", "md5"]
+    result = hash_files(paths, hashers=names, workers=1, progress=False)
+    assert all(e is None for e in result.decode_errors)
+    reference = {
+        "phash": imagehash.phash,
+        "phash16": lambda im: imagehash.phash(im, hash_size=16),
+        "dhash": imagehash.dhash,
+        "ahash": imagehash.average_hash,
+    }
+    for i, path in enumerate(paths):
+        with Image.open(path) as im:
+            rgb = ImageOps.exif_transpose(im).convert("RGB")
+        px = np.asarray(rgb)
+        bits, quality = pdqhash.compute(px)
+        assert np.array_equal(result.codes["pdq"][i], np.packbits(bits.astype(np.uint8))), path
+        assert result.quality["pdq"][i] == quality
+        for name, fn in reference.items():
+            nbits = result.hashers[names.index(name)].nbits
+            assert code_to_hex(result.codes[name][i], nbits) == str(fn(rgb)), (name, path)
+        assert result.codes["md5"][i].tobytes() == hashlib.md5(path.read_bytes()).digest()

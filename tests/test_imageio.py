@@ -174,3 +174,68 @@ def test_32_bit_integer_tiff_is_scaled_not_clipped(tmp_path):
     # 16-bit data keeps its own scale
     Image.fromarray(np.array([[0, 32768, 65535]], dtype=np.uint16)).save(tmp_path / "i16.tif")
     assert read_image(tmp_path / "i16.tif").pixels[0, :, 0].tolist() == [0, 128, 255]
+
+
+# ---------------------------------------------------------------------------------------------
+# RGB pixels read in place (hashbench.decoders_fast): the bytes np.asarray gives, every path
+
+
+@pytest.mark.parametrize("size", [(1, 1), (7, 5), (1024, 768), (4097, 1), (1, 3000), (3000, 1500)])
+def test_rgb_read_in_place_gives_pillows_bytes(size):
+    """One block (read whole), several blocks (3000x1500 is 18 MB: read band by band), odd shapes."""
+    from hashbench.decoders_fast import pack_rgb
+
+    w, h = size
+    px = np.random.default_rng(w * h).integers(0, 256, (h, w, 3), dtype=np.uint8)
+    im = Image.fromarray(px)
+    out = np.empty_like(px)
+    whole = pack_rgb(im, out)
+    several_blocks = w * h * 4 > Image.core.get_block_size()
+    assert whole == (not several_blocks and hasattr(Image.Image, "__arrow_c_array__"))
+    got = to_rgb(im)
+    assert got.flags.c_contiguous and np.array_equal(got, px) and np.array_equal(got, np.asarray(im))
+
+
+def test_jpeg_decodes_to_pillows_pixels_with_or_without_the_in_place_read(monkeypatch):
+    from hashbench import decoders_fast
+
+    rng = np.random.default_rng(18)
+    small = rng.integers(0, 256, (24, 32, 3), dtype=np.uint8)
+    photo = np.asarray(Image.fromarray(small).resize((1024, 768), Image.Resampling.BICUBIC))
+    data = enc(Image.fromarray(photo), "JPEG", quality=90)
+    want = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+    fast = decode_bytes(data)
+    assert np.array_equal(fast, want)
+    monkeypatch.setattr(decoders_fast, "pack_rgb", lambda im, out: False)  # an older Pillow
+    assert np.array_equal(decode_bytes(data), want)
+
+
+def test_padded_rows_are_not_read_in_place():
+    """Rows aligned to 64 bytes are not back to back: refused (by Pillow 13, else by the last-row
+    check), and converted the usual way."""
+    from hashbench.decoders_fast import pack_rgb
+
+    px = np.random.default_rng(5).integers(0, 256, (5, 7, 3), dtype=np.uint8)
+    before = Image.core.get_alignment()
+    Image.core.set_alignment(64)
+    try:
+        im = Image.fromarray(px)
+        assert not pack_rgb(im, np.empty_like(px))
+        assert np.array_equal(to_rgb(im), px)
+    finally:
+        Image.core.set_alignment(before)
+
+
+def test_an_unexpected_arrow_export_is_not_read(monkeypatch):
+    """A Pillow whose export is not the 4-byte layout (another capsule, no export) is converted the usual way."""
+    from hashbench.decoders_fast import pack_rgb
+
+    px = np.random.default_rng(6).integers(0, 256, (6, 9, 3), dtype=np.uint8)
+    im = Image.fromarray(px)
+    schema_only = (im.__arrow_c_schema__(), im.__arrow_c_schema__())  # the wrong capsule name
+    monkeypatch.setattr(Image.Image, "__arrow_c_array__", lambda self, requested_schema=None: schema_only)
+    assert not pack_rgb(im, np.empty_like(px))
+    assert np.array_equal(to_rgb(im), px)
+    monkeypatch.delattr(Image.Image, "__arrow_c_array__")  # Pillow before 11.2
+    assert not pack_rgb(im, np.empty_like(px))
+    assert np.array_equal(to_rgb(im), px)
