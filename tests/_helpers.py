@@ -41,3 +41,20 @@ def noise_pngs(root: Path, n: int = 12, seed: int = 0) -> list[Path]:
         Image.fromarray(rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)).save(p)
         paths.append(p)
     return paths
+
+
+def write_audio_only(path: Path, container: str | None = None) -> Path:
+    """A file with one short silent AAC stream and no video stream (``container``: PyAV's format
+    name when the suffix does not say it, e.g. "mp4" for a ``.mp4`` file)."""
+    import av
+
+    with av.open(str(path), "w", format=container) as c:
+        s = c.add_stream("aac", rate=8000)
+        frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), dtype=np.float32), format="fltp", layout="mono")
+        frame.sample_rate = 8000
+        for _ in range(4):
+            for p in s.encode(frame):
+                c.mux(p)
+        for p in s.encode():
+            c.mux(p)
+    return path

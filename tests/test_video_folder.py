@@ -9,6 +9,7 @@ import pytest
 
 pytest.importorskip("av")
 
+from _helpers import write_audio_only  # noqa: E402
 from hashbench.errors import UsageError  # noqa: E402
 from hashbench.video.config import VideoStudyConfig, parse_video_config  # noqa: E402
 from hashbench.video.edits import EditSpec, apply_edit, read_clip  # noqa: E402
@@ -16,20 +17,6 @@ from hashbench.video.folder import FolderVideos, list_videos  # noqa: E402
 from hashbench.video.report import markdown  # noqa: E402
 from hashbench.video.study import run_study  # noqa: E402
 from hashbench.video.synthetic import VIDEO_DATASETS, VideoRecipe, encode, make_video  # noqa: E402
-
-
-def _audio_only(path):
-    import av
-
-    with av.open(str(path), "w", format="mp4") as c:
-        s = c.add_stream("aac", rate=8000)
-        frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), dtype=np.float32), format="fltp", layout="mono")
-        frame.sample_rate = 8000
-        for _ in range(4):
-            for p in s.encode(frame):
-                c.mux(p)
-        for p in s.encode():
-            c.mux(p)
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +31,7 @@ def folder(tmp_path_factory):
     data = (root / "b.mp4").read_bytes()
     (root / "cut.mp4").write_bytes(data[: len(data) // 3])  # truncated
     (root / "empty.webm").write_bytes(b"")  # zero-length
-    _audio_only(root / "sound.mp4")  # audio only
+    write_audio_only(root / "sound.mp4", "mp4")  # audio only
     (root / "notes.txt").write_bytes(data)  # a video under a non-video extension: passed over, said so
     return root
 

@@ -9,6 +9,7 @@ import pytest
 
 pytest.importorskip("av")
 
+from _helpers import write_audio_only  # noqa: E402
 from hashbench.errors import UsageError  # noqa: E402
 from hashbench.video import get  # noqa: E402
 from hashbench.video.decode import DecodeLimits, VideoError, frames, probe  # noqa: E402
@@ -41,18 +42,7 @@ def test_hostile_files_are_reported_with_a_reason(tmp_path):
 
 
 def test_audio_only_files_are_reported(tmp_path):
-    import av
-
-    path = tmp_path / "audio.m4a"
-    with av.open(str(path), "w") as c:
-        s = c.add_stream("aac", rate=8000)
-        frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), dtype=np.float32), format="fltp", layout="mono")
-        frame.sample_rate = 8000
-        for _ in range(4):
-            for p in s.encode(frame):
-                c.mux(p)
-        for p in s.encode():
-            c.mux(p)
+    path = write_audio_only(tmp_path / "audio.m4a")
     assert "no video stream" in _reason(path)
 
 
