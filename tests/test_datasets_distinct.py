@@ -119,3 +119,15 @@ def test_low_detail_keeps_its_hard_low_quality_cases():
     assert raw_quality is not None
     low, raw_low = float((quality < 50).mean()), float((raw_quality < 50).mean())
     assert low > 0.5 and low >= raw_low - 0.05, (low, raw_low)  # redraws keep the hard cases
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_known_signatures_with_gaps_give_the_same_redraws(workers):
+    """Signatures handed over by the hash stage, some missing (chunks resumed from an older run):
+    the missing ones are made (in the workers) and the counts are those of a search from nothing."""
+    want = distinct_redraws("low-detail", 2, (SIZE, SIZE), 400, workers=1)
+    firsts = [signature(generate("low-detail", i, 2, SIZE)) for i in range(400)]
+    known = [None if (i // 70) % 2 or i % 13 == 0 else s for i, s in enumerate(firsts[100:], start=100)]
+    got = distinct_redraws("low-detail", 2, (SIZE, SIZE), 400, workers=workers, known=known)
+    np.testing.assert_array_equal(got, want)
+    assert want.sum() > 0

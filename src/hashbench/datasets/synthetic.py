@@ -41,7 +41,6 @@ its hard low-texture cases, whose share is reported (:meth:`SyntheticDataset.pop
 from __future__ import annotations
 
 import functools
-import itertools
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -1019,6 +1018,21 @@ def _generate_span(span: tuple[str, int, Size, int, int, npt.NDArray[np.int32]])
 MAX_REDRAWS = 1000
 
 
+#: First draws per task of the signature search.
+_SPAN = 64
+
+
+def _spans(
+    indices: npt.NDArray[np.intp], family: str, seed: int, size: Size
+) -> Iterator[tuple[str, int, Size, int, int]]:
+    """Tasks ``(family, seed, size, lo, hi)`` covering ``indices`` (increasing) in index order:
+    runs of consecutive indices, each cut into spans of at most :data:`_SPAN`."""
+    runs = np.split(indices, np.flatnonzero(np.diff(indices) != 1) + 1) if len(indices) else []
+    for run in runs:
+        for lo in range(int(run[0]), int(run[-1]) + 1, _SPAN):
+            yield family, seed, size, lo, min(lo + _SPAN, int(run[-1]) + 1)
+
+
 def _signature_span(span: tuple[str, int, Size, int, int]) -> list[npt.NDArray[np.uint8]]:
     family, seed, size, lo, hi = span
     return [signature(generate(family, i, seed, size)) for i in range(lo, hi)]
@@ -1038,17 +1052,22 @@ def distinct_redraws(
     order against the accepted ones (:class:`~.distinct.DistinctSet`, no quadratic cost); a same
     picture is drawn again, ``redraw`` 1, 2, ..., in this process. ``known``: the first draws'
     signatures of the last ``len(known)`` indices, taken by whoever already generated them (None
-    for one not made: generated here), so they are not generated twice. Deterministic: the same
-    arguments give the same counts on any machine and chunking, with or without ``known``.
+    for one not made: generated here, in the worker processes with the rest), so they are not
+    generated twice. Deterministic: the same arguments give the same counts on any machine and
+    chunking, with or without ``known``.
     """
-    chunk = 64
-    made = stop - len(known)  # first draws generated here: indices 0 .. made - 1
-    spans = ((family, seed, size, lo, min(lo + chunk, made)) for lo in range(0, made, chunk))
-    firsts = itertools.chain(ordered_chunked_map(_signature_span, spans, workers if made > 4 * chunk else 1), known)
+    known = list(known)
+    made = stop - len(known)  # first draws of indices 0 .. made - 1 are not known
+    missing = np.ones(stop, bool)
+    missing[made:] = [k is None for k in known]
+    spans = _spans(np.flatnonzero(missing), family, seed, size)
+    n_missing = int(missing.sum())
+    generated = ordered_chunked_map(_signature_span, spans, workers if n_missing > 4 * _SPAN else 1)
     accepted = DistinctSet()
     out = np.zeros(stop, np.int32)
-    for i, first in enumerate(firsts):
-        sig = signature(generate(family, i, seed, size)) if first is None else first
+    for i in range(stop):
+        first = known[i - made] if i >= made else None
+        sig = next(generated) if first is None else first
         r = 0
         while accepted.find(sig) >= 0:
             r += 1
