@@ -514,6 +514,13 @@ def test_false_positive_only_run_renders(tmp_path):
     assert {r["transform"] for r in rows} == {"all"} and all(r["tpr"] == "" for r in rows)
     assert "–" in summary_table(report)
     assert shape_errors(report, schema.Report) == []  # the typed shape holds without genuine pairs too
+    # Only the figures the page shows are written; a re-render removes one an earlier drew.
+    shown = set(re.findall(r"\]\(plots/([a-z_]+\.png)\)", md))
+    assert shown and not shown & {"roc.png", "det.png", "tpr_heatmap.png"}
+    assert {p.name for p in (outcome.run_dir / "plots").iterdir()} == shown
+    (outcome.run_dir / "plots" / "roc.png").write_bytes(b"stale")
+    assert main(["report", str(outcome.run_dir)]) == 0
+    assert {p.name for p in (outcome.run_dir / "plots").iterdir()} == shown
 
 
 def test_a_fresh_report_has_exactly_the_typed_shape(report):

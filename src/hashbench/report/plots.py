@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -704,6 +704,10 @@ def caption(report: Report, name: str) -> str:
     return PLOTS[name][1](report)
 
 
-def render_plots(report: Report) -> dict[str, bytes]:
-    """Every figure of the report: file name -> PNG bytes."""
-    return {name: fn(report) for name, (fn, _) in PLOTS.items()}
+def render_plots(report: Report, names: Iterable[str] | None = None) -> dict[str, bytes]:
+    """The figures ``names`` (every figure of :data:`PLOTS` by default): file name -> PNG bytes.
+
+    The report files pass the figures their document shows, so a run without edited copies
+    writes no ROC, DET or heat map PNG that no page links to."""
+    wanted = PLOTS if names is None else [n for n in PLOTS if n in set(names)]
+    return {name: PLOTS[name][0](report) for name in wanted}

@@ -37,7 +37,7 @@ from typing import Any
 from ..atomic import check_target
 from ..errors import UsageError
 from ..schema import Report
-from .document import build_document
+from .document import Figure, build_document
 from .gallery import Gallery, build_gallery, gallery_files, load_gallery, read_rows
 from .html import render_html
 from .markdown import render_markdown
@@ -49,7 +49,7 @@ from .metrics import (
     group_metrics_rows,
     metrics_rows,
 )
-from .plots import render_plots
+from .plots import PLOTS, render_plots
 from .schema import REPORT_FILE, check_report
 
 __all__ = [
@@ -67,7 +67,8 @@ __all__ = [
     "csv_bytes",
 ]
 
-#: Every file a report consists of (plots/ holds one PNG per entry of ``hashbench.report.plots.PLOTS``).
+#: Every file a report consists of (plots/ holds a PNG for each figure of ``hashbench.report.plots.PLOTS``
+#: that the report shows: a run without edited copies has no ROC, DET or heat map).
 REPORT_FILES: tuple[str, ...] = (
     REPORT_FILE,
     "metrics.csv",
@@ -166,9 +167,9 @@ def render_files(report: Report, gallery: Gallery | None = None) -> dict[str, by
         "failures.csv": _csv(FAILURE_COLUMNS, failure_rows(report)),
     }
     out = {name: text.encode("utf-8") for name, text in files.items()}
-    plots = render_plots(report)
-    out.update({f"plots/{name}": png for name, png in plots.items()})
     blocks = build_document(report, gallery)
+    plots = render_plots(report, [b.name for b in blocks if isinstance(b, Figure)])
+    out.update({f"plots/{name}": png for name, png in plots.items()})
     out["report.md"] = render_markdown(blocks).encode("utf-8")
     title = f"hashbench report: {report['run_id']}"
     out["report.html"] = render_html(blocks, plots, title, gallery.thumbs if gallery else None).encode("utf-8")
@@ -199,6 +200,10 @@ def _publish(out: Path, files: dict[str, bytes], again: str) -> list[Path]:
             check_target(out / name)
         for name in order:
             os.replace(stage / name, out / name)
+        if any(name.startswith("plots/") for name in files):
+            for name in PLOTS:  # a figure an earlier rendering drew and this one does not show
+                if f"plots/{name}" not in files:
+                    (out / "plots" / name).unlink(missing_ok=True)
     except OSError as exc:
         raise UsageError(f"cannot write the report into {out}: {exc.strerror or exc}; {again}") from None
     finally:
