@@ -189,3 +189,48 @@ def test_bad_group_codes_are_refused():
         impostor_pairs(codes, 64, (8,), 0, groups=(np.arange(10), 3))
     with pytest.raises(ValueError, match="group codes"):
         impostor_pairs(codes, 64, (8,), 0, groups=(np.zeros(9, np.int64), 1))
+
+
+@pytest.mark.parametrize("dihedral", [False, True])
+def test_a_study_with_a_short_list_gets_the_whole_population_section(dihedral):
+    """The runner's route: study_hasher fills the evidence (list cut to 3 pairs), population_step
+    reads the kernel's matrix; every family's count equals the brute force's."""
+    import dataclasses
+
+    from hashbench.evaluate.study import StudySettings, study_hasher
+
+    n_ref, n_dis = 90, 70
+    codes = clustered(n_ref + n_dis, 4, seed=31)
+    lab = labels_for(n_ref + n_dis, seed=8)
+    variants = np.repeat(codes[:, None], 2, axis=1) if dihedral else None
+    refs = Codes(codes[:n_ref], np.ones(n_ref, bool), variants=None if variants is None else variants[:n_ref])
+    dis = Codes(codes[n_ref:], np.ones(n_dis, bool), variants=None if variants is None else variants[n_ref:])
+    s = StudySettings("h", 6, dihedral, None, 0, 0.05, (0.1,), (1e6,), 1e9, 1e6)
+    s = dataclasses.replace(s, max_listed=3)
+    ev = Evidence()
+    study_hasher(32, refs, refs, np.arange(n_ref), ["x"] * n_ref, dis, s, (lab[:n_ref], lab[n_ref:]), ev)
+    assert ev.pairs is not None and ev.pairs.truncated and ev.pairs.listed == 3
+    pop = population_step(ev, lab.tolist(), 0.05)
+    assert pop["complete"]
+    gc, G = group_codes(lab)
+    c = brute_by_group(bit_distances(codes, codes), 6, gc, G)
+    for g, name in enumerate(sorted(set(lab.tolist()))):
+        assert pop["by_group"][name]["count"] == int(c[gc == g, g].sum()) // 2
+    assert pop["pooled"]["count"] == ev.pairs.count == int(c.sum()) // 2
+
+
+def test_the_report_renders_the_family_table_or_says_why_not():
+    from hashbench.report.population import _hasher_table
+
+    n = 150
+    codes = clustered(n, 4, seed=41)
+    lab = labels_for(n, seed=9)
+    _, (per_image,), (cut,) = impostor_pairs(codes, 32, (6,), 2, groups=group_codes(lab))
+    pop = population_step(Evidence(pairs=cut, per_image=per_image), lab.tolist(), 0.05)
+    report = {"config": {"alpha": 0.05}, "hashers": {"h": {"threshold": 6, "population": pop}}}
+    text = repr(_hasher_table(report, "h"))  # type: ignore[arg-type]
+    assert "within flat" in text and "equal family weights" in text
+    old = {"config": {"alpha": 0.05}, "hashers": {"h": {"threshold": 6, "population": {"complete": False}}}}
+    old["hashers"]["h"]["population"].update({"by_group": {}, "without": {}})
+    text = repr(_hasher_table(old, "h"))  # type: ignore[arg-type]
+    assert "no per-family breakdown" in text and "within" not in text
