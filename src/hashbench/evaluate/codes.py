@@ -28,7 +28,8 @@ __all__ = ["Codes", "ImpostorImages", "PairCounter", "impostor_images", "PairCou
 #: :func:`~hashbench.evaluate.distances.impostor_histogram_with_counts` (or
 #: ``variant_impostor_histogram_with_counts``) does, and with ``max_listed=k`` too
 #: ``(histogram, per-image counts, pair lists)`` as :func:`~hashbench.evaluate.pairs.impostor_pairs`
-#: (or ``variant_impostor_pairs``). Either way the pairs are unordered.
+#: (or ``variant_impostor_pairs``); a study with image groups also passes ``groups=(code per
+#: image, number of groups)``, for the lists' ``by_group``. Either way the pairs are unordered.
 PairCounter = Callable[..., npt.NDArray[np.int64]]
 
 
