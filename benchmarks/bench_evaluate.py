@@ -14,6 +14,8 @@ pairs; 2 numba threads):
 * ``pair listing``: the histogram with per-image counts *and* the listed pairs at PDQ's threshold
   (``hashbench.evaluate.pairs.impostor_pairs``, max_listed 10,000; random codes, so matches are
   rare) against the histogram alone and against the counts alone (issue 15 allows 1.15).
+* ``counts by group``: the same pass with each image's matches counted per group as well (6
+  groups; what the per-family rates need) against it without, alternately (allowed: 1.05).
 
 Figures are ratios within this run (the machine is shared): ``bench_fraction_of_limit`` runs
 histogram and limit alternately and keeps each one's fastest round; every benchmark stores
@@ -203,6 +205,33 @@ def bench_pair_listing_cost(benchmark, codes):
         f"\npair listing at t={COUNTS_THRESHOLD}, N={N}: histogram {result['histogram_s']:.2f} s, "
         f"with counts {result['with_counts_s']:.2f} s, with counts and pairs {result['with_pairs_s']:.2f} s; "
         f"ratio {result['ratio_vs_histogram']:.3f} vs histogram, {result['ratio_vs_counts']:.3f} vs counts"
+    )
+
+
+def groups_cost_ratio(codes: np.ndarray, threshold: int, rounds: int, n_groups: int = 6) -> dict[str, float]:
+    """The listing pass without and with per-image-by-group counts, alternately; the ratio of
+    their fastest rounds. Matches are rare on random codes, so this is the check that only
+    matches touch the ``n x G`` matrix."""
+    labels = np.random.default_rng(1).integers(0, n_groups, len(codes))
+
+    def grouped() -> None:
+        hist, _, (pl,) = impostor_pairs(codes, None, (threshold,), 10_000, groups=(labels, n_groups))
+        assert pl.by_group is not None and int(pl.by_group.sum()) == 2 * pl.count
+
+    best = interleaved_min(
+        {"listed": lambda: impostor_pairs(codes, None, (threshold,), 10_000), "grouped": grouped}, rounds, warmup=True
+    )
+    return {"with_pairs_s": best["listed"], "with_groups_s": best["grouped"], "ratio": best["grouped"] / best["listed"]}
+
+
+def bench_groups_cost(benchmark, codes):
+    """Cost of the per-image-by-group counts at PDQ's threshold (rare matches), as a ratio."""
+    benchmark.group = "listing pass with counts by group / without (interleaved)"
+    result = benchmark.pedantic(groups_cost_ratio, args=(codes, COUNTS_THRESHOLD, ROUNDS), rounds=1, warmup_rounds=1)
+    benchmark.extra_info.update(result)
+    print(
+        f"\ncounts by group at t={COUNTS_THRESHOLD}, N={N}: without {result['with_pairs_s']:.3f} s, "
+        f"with {result['with_groups_s']:.3f} s, ratio {result['ratio']:.3f}"
     )
 
 

@@ -245,6 +245,29 @@ def test_dihedral_pair_lists_on_the_cluster_equal_the_local_ones(client, n, bloc
         assert want[1].count > 0  # near-duplicates: the lists are really exercised
 
 
+@pytest.mark.parametrize("n,block,cap", [(700, 64, 5), (300, 1000, 10_000), (7, 1, 0)])
+def test_counts_by_group_on_the_cluster_equal_the_local_ones(client, n, block, cap):
+    """Each block's per-image-by-group counts (rows of its two chunks) add up to the local matrix,
+    plain and dihedral, through the study's counter too, with the list cut short or not."""
+    from hashbench.evaluate.pairs import impostor_pairs, variant_impostor_pairs
+
+    codes = clustered_codes(n, seed=n + 5)
+    variants = variants_of(codes, seed=n + 5)
+    groups = (np.random.default_rng(n).integers(0, 3, n), 3)
+    _, _, want = impostor_pairs(codes, 256, (0, 31), cap, groups=groups)
+    _, _, got = impostor_pairs_on(client, codes, 256, (0, 31), cap, block=block, groups=groups)
+    _, _, want_v = variant_impostor_pairs(variants, codes, 256, (0, 31), cap, groups)
+    _, _, got_v = variant_impostor_pairs_on(client, variants, codes, 256, (0, 31), cap, block=block, groups=groups)
+    _, _, via_study = pair_histogram_on(client)(codes, 256, variants, thresholds=(0, 31), max_listed=cap, groups=groups)
+    for w, g, wv, gv, s in zip(want, got, want_v, got_v, via_study, strict=True):
+        assert w.by_group is not None and wv.by_group is not None and w.by_group.shape == (n, 3)
+        np.testing.assert_array_equal(g.by_group, w.by_group)
+        np.testing.assert_array_equal(gv.by_group, wv.by_group)
+        np.testing.assert_array_equal(s.by_group, wv.by_group)
+    if n > 100:
+        assert want[1].by_group.sum() == 2 * want[1].count > 2 * 100  # near-duplicates: really exercised
+
+
 def test_pair_histogram_callable_for_studies(client):
     codes = clustered_codes(600, seed=9)
     variants = variants_of(codes, seed=9)

@@ -35,6 +35,7 @@ hashed again item by item, and the item that kills workers is reported as
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import math
 import os
@@ -481,27 +482,52 @@ def _block_histogram(codes_a: np.ndarray, codes_b: np.ndarray | None, nbits: int
 
 
 def _block_counts(
-    codes_a: np.ndarray, codes_b: np.ndarray | None, nbits: int, thresholds: tuple[int, ...], max_listed: int = 0
+    codes_a: np.ndarray,
+    codes_b: np.ndarray | None,
+    nbits: int,
+    labels_a: np.ndarray | None = None,
+    labels_b: np.ndarray | None = None,
+    *,
+    thresholds: tuple[int, ...],
+    max_listed: int = 0,
+    n_groups: int = 0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, list[Any]]:
     """One block of pairs with the per-image match counts of its two row ranges (of ``a``,
     then of ``b``; ``None`` for a diagonal block, whose rows are ``a``'s) and, per threshold,
-    its ``max_listed`` smallest pairs (:class:`hashbench.evaluate.pairs.PairList`, block rows)."""
+    its ``max_listed`` smallest pairs (:class:`hashbench.evaluate.pairs.PairList`, block rows).
+    With ``labels_a`` (group codes of ``a``'s rows, and of ``b``'s for an off-diagonal block),
+    each list's ``by_group`` too (rows of ``a`` then of ``b``)."""
     from .evaluate.pairs import cross_pairs, impostor_pairs
 
+    groups = _block_groups(labels_a, labels_b, n_groups)
     with _KERNEL_LOCK, numba_threads(_slots_here()):
         if codes_b is None:
-            hist, counts, lists = impostor_pairs(codes_a, nbits, thresholds, max_listed)
+            hist, counts, lists = impostor_pairs(codes_a, nbits, thresholds, max_listed, groups=groups)
             return hist, counts, None, lists
-        return cross_pairs(codes_a, codes_b, nbits, thresholds, max_listed)
+        return cross_pairs(codes_a, codes_b, nbits, thresholds, max_listed, groups=groups)
+
+
+def _block_groups(
+    labels_a: np.ndarray | None, labels_b: np.ndarray | None, n_groups: int
+) -> tuple[np.ndarray, int] | None:
+    """The group codes of a block's images (``a``'s then ``b``'s), as the kernels take them."""
+    if labels_a is None:
+        return None
+    codes = labels_a if labels_b is None else np.concatenate([labels_a, labels_b])
+    return codes, n_groups
 
 
 def _variant_block_histogram(
     rows_a: np.ndarray,
     rows_b: np.ndarray | None,
     nbits: int,
+    labels_a: np.ndarray | None = None,
+    labels_b: np.ndarray | None = None,
+    *,
     variants: int,
     thresholds: tuple[int, ...],
     max_listed: int = 0,
+    n_groups: int = 0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, list[Any]]:
     """One block of unordered dihedral pairs (either direction matches) with the per-image
     counts of its row ranges and its pair lists, as :func:`_block_counts`. A chunk's rows are
@@ -509,12 +535,13 @@ def _variant_block_histogram(
     from .evaluate.pairs import variant_cross_pairs, variant_impostor_pairs
 
     va, a = _split_variant_rows(rows_a, variants)
+    groups = _block_groups(labels_a, labels_b, n_groups)
     with _KERNEL_LOCK, numba_threads(_slots_here()):
         if rows_b is None:
-            hist, counts, lists = variant_impostor_pairs(va, a, nbits, thresholds, max_listed)
+            hist, counts, lists = variant_impostor_pairs(va, a, nbits, thresholds, max_listed, groups)
             return hist, counts, None, lists
         vb, b = _split_variant_rows(rows_b, variants)
-        return variant_cross_pairs(va, a, vb, b, nbits, thresholds, max_listed)
+        return variant_cross_pairs(va, a, vb, b, nbits, thresholds, max_listed, groups)
 
 
 def _split_variant_rows(rows: np.ndarray, variants: int) -> tuple[np.ndarray, np.ndarray]:
@@ -573,18 +600,19 @@ def impostor_pairs_on(
     *,
     block: int | None = None,
     progress: bool = False,
+    groups: tuple[npt.ArrayLike, int] | None = None,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], list[Any]]:
     """:func:`hashbench.evaluate.pairs.impostor_pairs` on the workers: histogram, per-image
     counts and the ``max_listed`` smallest pairs per threshold, identical to the single-machine
-    ones (each block lists its own smallest; the client keeps the smallest of all)."""
-    from .evaluate.pairs import merge_pair_lists
-
+    ones (each block lists its own smallest; the client keeps the smallest of all). ``groups =
+    (group code per row, number of groups)``: each list's ``by_group`` too, the blocks' rows
+    added into the whole set's."""
     arr, nbits = _checked(codes, nbits)
     thresholds = tuple(int(t) for t in thresholds)
-    kernel = partial(_block_counts, thresholds=thresholds, max_listed=max_listed)
+    n_groups = 0 if groups is None else int(groups[1])
+    kernel = partial(_block_counts, thresholds=thresholds, max_listed=max_listed, n_groups=n_groups)
     chunk = _chunk(client, len(arr), block)
-    hist, counts, found = _counted_blocks(client, arr, nbits, thresholds, chunk, kernel, progress)
-    return hist, counts, [merge_pair_lists(lists, max_listed) for lists in found]
+    return _counted_blocks(client, arr, nbits, thresholds, chunk, kernel, progress, max_listed, groups)
 
 
 def _counted_blocks(
@@ -595,35 +623,52 @@ def _counted_blocks(
     chunk: int,
     kernel: Callable[..., Any],
     progress: bool,
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], list[list[Any]]]:
+    max_listed: int,
+    groups: tuple[npt.ArrayLike, int] | None,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], list[Any]]:
     """Run ``kernel`` on every block of rows of ``arr`` and add its histogram and per-image counts
     into the whole set's. The kernel returns ``(hist, counts of a, counts of b or None)`` and,
-    optionally, a fourth item: per threshold its block's pair list in block rows
-    (:class:`hashbench.evaluate.pairs.PairList`), returned here shifted to rows of ``arr``."""
-    from .evaluate.pairs import PairList
+    per threshold, its block's pair list in block rows (:class:`hashbench.evaluate.pairs.PairList`),
+    shifted here to rows of ``arr`` and merged (the ``max_listed`` smallest of all). With
+    ``groups``, each block's ``by_group`` rows are added into the whole set's (``n x G`` int64 a
+    threshold on the client: 26 MB at 550,000 images and 6 groups)."""
+    from .evaluate.pairs import PairList, merge_pair_lists
 
     n = len(arr)
     counts = np.zeros((len(thresholds), n), dtype=np.int64)
     found: list[list[PairList]] = [[] for _ in thresholds]
+    labels = None if groups is None else np.asarray(groups[0], dtype=np.int64).reshape(-1)
+    by_group = None if groups is None else np.zeros((len(thresholds), n, int(groups[1])), dtype=np.int64)
+    if labels is not None and len(labels) != n:
+        raise ValueError(f"{len(labels)} group codes for {n} images")
     if n < 2:
-        return np.zeros(nbits + 1, dtype=np.int64), counts, found
-    futures, parts = _submit_blocks(client, arr, nbits, chunk, kernel)
-    bounds = chunk_bounds(n, chunk)
-    k = len(bounds)
-    where = [(i, j) for i in range(k) for j in range(i + 1, k)] + [(i, None) for i in range(k)]
+        hist = np.zeros(nbits + 1, dtype=np.int64)
+    else:
+        futures, parts = _submit_blocks(client, arr, nbits, chunk, kernel, labels)
+        bounds = chunk_bounds(n, chunk)
+        k = len(bounds)
+        where = [(i, j) for i in range(k) for j in range(i + 1, k)] + [(i, None) for i in range(k)]
 
-    def add(index: int, part: tuple[Any, ...]) -> np.ndarray:
-        i, j = where[index]
-        counts[:, slice(*bounds[i])] += part[1]
-        if j is not None and part[2] is not None:
-            counts[:, slice(*bounds[j])] += part[2]
-        off_b = bounds[j][0] if j is not None else bounds[i][0]
-        for q, pl in enumerate(part[3] if len(part) > 3 else ()):
-            found[q].append(PairList(pl.threshold, pl.count, pl.a + bounds[i][0], pl.b + off_b, pl.distance))
-        return np.asarray(part[0])
+        def add(index: int, part: tuple[Any, ...]) -> np.ndarray:
+            i, j = where[index]
+            counts[:, slice(*bounds[i])] += part[1]
+            if j is not None and part[2] is not None:
+                counts[:, slice(*bounds[j])] += part[2]
+            off_b = bounds[j][0] if j is not None else bounds[i][0]
+            n_i = bounds[i][1] - bounds[i][0]
+            for q, pl in enumerate(part[3]):
+                found[q].append(PairList(pl.threshold, pl.count, pl.a + bounds[i][0], pl.b + off_b, pl.distance))
+                if by_group is not None and pl.by_group is not None:
+                    by_group[q, slice(*bounds[i])] += pl.by_group[:n_i]
+                    if j is not None:
+                        by_group[q, slice(*bounds[j])] += pl.by_group[n_i:]
+            return np.asarray(part[0])
 
-    hist = _sum_blocks(client, futures, parts, nbits, n * (n - 1) // 2, n, progress, add)
-    return hist, counts, found
+        hist = _sum_blocks(client, futures, parts, nbits, n * (n - 1) // 2, n, progress, add)
+    lists = [merge_pair_lists(found_q, max_listed) for found_q in found]
+    if by_group is not None:
+        lists = [dataclasses.replace(pl, by_group=by_group[q]) for q, pl in enumerate(lists)]
+    return hist, counts, lists
 
 
 def _chunk(client: Client, n: int, block: int | None) -> int:
@@ -632,18 +677,37 @@ def _chunk(client: Client, n: int, block: int | None) -> int:
 
 
 def _submit_blocks(
-    client: Client, arr: np.ndarray, nbits: int, chunk: int, kernel: Callable[..., Any]
+    client: Client,
+    arr: np.ndarray,
+    nbits: int,
+    chunk: int,
+    kernel: Callable[..., Any],
+    labels: np.ndarray | None = None,
 ) -> tuple[list[Any], list[Any]]:
     """Scatter the chunks and submit ``kernel(chunk_i, chunk_j or None, nbits)`` for every block
-    ``i < j`` then every diagonal one; returns the futures (in that order) and the chunks."""
+    ``i < j`` then every diagonal one; returns the futures (in that order) and the chunks. With
+    ``labels`` (a group code per row), their chunks are scattered too and the kernel gets them
+    after ``nbits``: ``kernel(chunk_i, chunk_j, nbits, labels_i, labels_j or None)``."""
     n = len(arr)
-    parts = client.scatter([arr[a:b] for a, b in chunk_bounds(n, chunk)], broadcast=False, hash=False)
+    bounds = chunk_bounds(n, chunk)
+    parts = client.scatter([arr[a:b] for a, b in bounds], broadcast=False, hash=False)
     k = len(parts)
+    labs: list[Any] = [None] * k
+    if labels is not None:
+        labs = list(client.scatter([labels[a:b] for a, b in bounds], broadcast=False, hash=False))
+
+    def extra(i: int, j: int | None) -> tuple[Any, ...]:
+        return () if labels is None else (labs[i], None if j is None else labs[j])
+
     # Full off-diagonal blocks first and the half-size diagonal ones last: the small tasks fill
     # the gaps at the end, so no thread waits long for the last big one.
-    futures = [client.submit(kernel, parts[i], parts[j], nbits, pure=False) for i in range(k) for j in range(i + 1, k)]
-    futures += [client.submit(kernel, parts[i], None, nbits, pure=False) for i in range(k)]
-    return futures, list(parts)
+    futures = [
+        client.submit(kernel, parts[i], parts[j], nbits, *extra(i, j), pure=False)
+        for i in range(k)
+        for j in range(i + 1, k)
+    ]
+    futures += [client.submit(kernel, parts[i], None, nbits, *extra(i, None), pure=False) for i in range(k)]
+    return futures, list(parts) + ([] if labels is None else labs)
 
 
 def variant_impostor_pairs_on(
@@ -656,9 +720,11 @@ def variant_impostor_pairs_on(
     *,
     block: int | None = None,
     progress: bool = False,
+    groups: tuple[npt.ArrayLike, int] | None = None,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], list[Any]]:
     """:func:`hashbench.evaluate.pairs.variant_impostor_pairs` on the workers: histogram,
-    per-image counts and the ``max_listed`` smallest pairs per threshold.
+    per-image counts and the ``max_listed`` smallest pairs per threshold (``groups``: as
+    :func:`impostor_pairs_on`).
 
     Dihedral matching (pdq8): unordered pairs ``i < j`` at ``min(d(i -> j), d(j -> i))``, with
     ``d(i -> j) = min_v d(variant_codes[i, v], codes[j])``; ``hist.sum() == n (n - 1) / 2``.
@@ -666,8 +732,6 @@ def variant_impostor_pairs_on(
     kernel, an off-diagonal one with both directions between its two chunks); each chunk
     carries its images' variants and codes. The result is identical to the single-machine one.
     """
-    from .evaluate.pairs import merge_pair_lists
-
     arr, nbits = _checked(codes, nbits)
     var = np.ascontiguousarray(np.asarray(variant_codes))
     if var.ndim != 3 or var.dtype != np.uint8 or var.shape[0] != arr.shape[0] or var.shape[2] != arr.shape[1]:
@@ -679,9 +743,11 @@ def variant_impostor_pairs_on(
     thresholds = tuple(int(t) for t in thresholds)
     # a pair costs 2 * variants distances, not one: smaller chunks than plain pairs
     chunk = _default_chunk(n, worker_slots(client), MIN_CHUNK // 8) if block is None else int(block)
-    kernel = partial(_variant_block_histogram, variants=nv, thresholds=thresholds, max_listed=max_listed)
-    hist, counts, found = _counted_blocks(client, rows, nbits, thresholds, chunk, kernel, progress)
-    return hist, counts, [merge_pair_lists(lists, max_listed) for lists in found]
+    n_groups = 0 if groups is None else int(groups[1])
+    kernel = partial(
+        _variant_block_histogram, variants=nv, thresholds=thresholds, max_listed=max_listed, n_groups=n_groups
+    )
+    return _counted_blocks(client, rows, nbits, thresholds, chunk, kernel, progress, max_listed, groups)
 
 
 def _sum_blocks(
@@ -731,7 +797,8 @@ def pair_histogram_on(
     (:data:`hashbench.evaluate.codes.PairCounter`): unordered pairs of ``codes``, with
     ``variants`` under the dihedral rule (either direction); with ``thresholds=(...)`` it
     returns ``(histogram, per-image counts)``, and with ``max_listed=k`` too the pair lists
-    (:func:`impostor_pairs_on`, :func:`variant_impostor_pairs_on`). The progress bar is shown
+    (:func:`impostor_pairs_on`, :func:`variant_impostor_pairs_on`; ``groups=(codes, G)`` fills
+    their ``by_group``). The progress bar is shown
     only for histograms of at least ``min_pairs_for_progress`` pairs (a run makes many small
     ones too).
     """
@@ -748,16 +815,19 @@ def _pair_histogram_on(
     *,
     thresholds: tuple[int, ...] | None = None,
     max_listed: int | None = None,
+    groups: tuple[npt.ArrayLike, int] | None = None,
 ) -> Any:
     n = len(codes)
     show = progress and n * (n - 1) // 2 >= min_pairs
     if thresholds is None and variants is None:
         return impostor_histogram_on(client, codes, nbits, progress=show)
     if variants is None:
-        hist, counts, lists = impostor_pairs_on(client, codes, nbits, thresholds or (), max_listed or 0, progress=show)
+        hist, counts, lists = impostor_pairs_on(
+            client, codes, nbits, thresholds or (), max_listed or 0, progress=show, groups=groups
+        )
     else:
         hist, counts, lists = variant_impostor_pairs_on(
-            client, variants, codes, nbits, thresholds or (), max_listed or 0, progress=show
+            client, variants, codes, nbits, thresholds or (), max_listed or 0, progress=show, groups=groups
         )
     if thresholds is None:
         return hist

@@ -20,6 +20,7 @@ resumes the same folder and skips every chunk already saved.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import json
 import resource
@@ -60,6 +61,7 @@ from .schema import (
     InputPopulation,
     Inputs,
     PeakMemory,
+    Population,
     PopulationSet,
     Report,
     StageTiming,
@@ -399,6 +401,16 @@ def _impostor_labels(ev: Evidence, groups: tuple[list[str], list[str]]) -> list[
     return [groups[0][k] for k in ev.ref_rows.tolist()] + [groups[1][k] for k in ev.dis_rows.tolist()]
 
 
+def _population_of(ev: Evidence, groups: tuple[list[str], list[str]], alpha: float) -> Population:
+    """One matcher's per-family rates (:func:`population_step`); then its per-image-by-group
+    counts are dropped from the evidence, which the run keeps for every matcher until the item
+    tables are written (26 MB a matcher at 550,000 images and 6 families)."""
+    out = population_step(ev, _impostor_labels(ev, groups), alpha)
+    if ev.pairs is not None and ev.pairs.by_group is not None:
+        ev.pairs = dataclasses.replace(ev.pairs, by_group=None)
+    return out
+
+
 def _population(config: RunConfig, inputs: RunInputs, hashed: Hashed) -> InputPopulation:
     """The images of each set by family: redraws (synthetic draws made distinct) and, with a
     quality hasher, how many hashes fall below the quality floor (the hard low-texture cases)."""
@@ -482,7 +494,7 @@ def _study_hashers(
         studied.hashers[h.name] = {
             **res,
             "listed": listed_summary(ev),
-            "population": population_step(ev, _impostor_labels(ev, groups), config.alpha),
+            "population": _population_of(ev, groups, config.alpha),
             "library": h.library,
             "library_version": h.library_version(),
             "kind": h.kind,

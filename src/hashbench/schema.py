@@ -371,8 +371,10 @@ class FamilyRate(TypedDict):
 
 class Population(TypedDict):
     """``hashers[h]["population"]``: per-family rates and the sensitivity of the pooled rate to
-    the family mix (:mod:`hashbench.evaluate.population`); only when every false match is listed
-    (``complete``), else empty."""
+    the family mix (:mod:`hashbench.evaluate.population`), from each image's false matches with
+    each family, counted by the all-pairs pass whatever the number of false matches.
+    ``complete`` is false (and the tables empty) only when those counts were not made and the
+    pair list is cut short (a custom pair counter; reports written before the counts existed)."""
 
     complete: bool
     by_group: dict[str, FamilyRate]

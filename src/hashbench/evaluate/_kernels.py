@@ -439,24 +439,45 @@ def _list_pair(d, a, b, thr, keys, fill, n_key):  # type: ignore[no-untyped-def]
 
 
 @njit(nogil=True, cache=True)
-def _list_two_rows(idx, m, stride, thr, keys, fill, i, c0, n_key):  # type: ignore[no-untyped-def]
-    """List the matches of :func:`_two_rows_pair_index`'s output (scalar: only called when the
-    counting pass found one)."""
-    for k in range(m):
-        x = np.int64(idx[k])
-        d1 = x // stride
-        _list_pair(d1, i, c0 + k, thr, keys, fill, n_key)
-        _list_pair(x - d1 * stride, i + 1, c0 + k, thr, keys, fill, n_key)
+def _group_pair(d, a, b, thr, groups, gc):  # type: ignore[no-untyped-def]
+    """Add pair ``(a, b)`` at distance ``d`` to the per-image-by-group counts of every threshold
+    it is within: ``gc[q, a, groups[b]]`` and ``gc[q, b, groups[a]]`` gain one."""
+    for q in range(thr.shape[0]):
+        if d <= thr[q]:
+            gc[q, a, groups[b]] += 1
+            gc[q, b, groups[a]] += 1
 
 
 @njit(nogil=True, cache=True)
-def _list_row_halves(idx, half, stride, thr, keys, fill, i, c0, n_key):  # type: ignore[no-untyped-def]
-    """List the matches of :func:`_row_pair_index`'s output (scalar, as :func:`_list_two_rows`)."""
+def _note_pair(d, a, b, thr, keys, fill, n_key, groups, gc):  # type: ignore[no-untyped-def]
+    """What a match is kept for besides the histogram and per-image counts: the listing buffer
+    (when ``keys`` has slots) and the per-image-by-group counts (when ``groups`` is not empty)."""
+    if keys.shape[1] > 0:
+        _list_pair(d, a, b, thr, keys, fill, n_key)
+    if groups.shape[0] > 0:
+        _group_pair(d, a, b, thr, groups, gc)
+
+
+@njit(nogil=True, cache=True)
+def _list_two_rows(idx, m, stride, thr, keys, fill, i, c0, n_key, groups, gc):  # type: ignore[no-untyped-def]
+    """List (and count by group) the matches of :func:`_two_rows_pair_index`'s output (scalar:
+    only called when the counting pass found one)."""
+    for k in range(m):
+        x = np.int64(idx[k])
+        d1 = x // stride
+        _note_pair(d1, i, c0 + k, thr, keys, fill, n_key, groups, gc)
+        _note_pair(x - d1 * stride, i + 1, c0 + k, thr, keys, fill, n_key, groups, gc)
+
+
+@njit(nogil=True, cache=True)
+def _list_row_halves(idx, half, stride, thr, keys, fill, i, c0, n_key, groups, gc):  # type: ignore[no-untyped-def]
+    """List (and count by group) the matches of :func:`_row_pair_index`'s output (scalar, as
+    :func:`_list_two_rows`)."""
     for k in range(half):
         x = np.int64(idx[k])
         d1 = x // stride
-        _list_pair(d1, i, c0 + k, thr, keys, fill, n_key)
-        _list_pair(x - d1 * stride, i, c0 + half + k, thr, keys, fill, n_key)
+        _note_pair(d1, i, c0 + k, thr, keys, fill, n_key, groups, gc)
+        _note_pair(x - d1 * stride, i, c0 + half + k, thr, keys, fill, n_key, groups, gc)
 
 
 def list_buffers(nthreads: int, nthr: int, cap: int, n_images: int, stride: int) -> tuple[np.ndarray, np.ndarray]:
@@ -501,7 +522,7 @@ def _flush(counts32, counts64):  # type: ignore[no-untyped-def]
 
 @njit(parallel=True, nogil=True, cache=True)
 def _accumulate_pair_histogram(
-    a_cols, b_cols, block, triangle, t0, t1, hist2, hist1, flush_pairs, thr, counts, keys, fill
+    a_cols, b_cols, block, triangle, t0, t1, hist2, hist1, flush_pairs, thr, counts, keys, fill, groups, gcounts
 ):  # type: ignore[no-untyped-def]
     """Add the pairs of tiles ``t0 .. t1-1`` to the per-thread histograms; return their number.
 
@@ -531,6 +552,14 @@ def _accumulate_pair_histogram(
     one (nearly all of them when matches are rare) costs nothing more; only a run with a match is
     scanned again, in scalar code. ``keys`` is int64 ``(nthreads, len(thr), 2 * cap)``, ``fill``
     int64 ``(nthreads, len(thr))``.
+
+    Per-image-by-group counts (with thresholds, when ``groups`` is not empty): ``groups[r]`` is
+    image ``r``'s group code (int64, ``0 .. G-1``, images numbered as for the counts) and thread
+    ``p`` adds to ``gcounts[p, q, r, h]`` one for every pair within ``thr[q]`` of image ``r``
+    with an image of group ``h``, so ``gcounts[:, q].sum(axis=(0, 2))`` is ``counts``' row.
+    Found by the same scalar rescan as the listing, so it too costs nothing where there is no
+    match. ``gcounts`` is int64 ``(nthreads, len(thr), n_images, G)``: 26 MB a thread at
+    550,000 images, 6 groups and one threshold (``(nthreads, len(thr), 0, 0)`` without groups).
     """
     n_a = a_cols.shape[1]
     n_b = b_cols.shape[1]
@@ -539,7 +568,7 @@ def _accumulate_pair_histogram(
     bounds = _split_tiles(n_a, n_b, block, triangle, t0, t1, nthreads)
     counted = np.zeros(nthreads, np.int64)
     per_image = thr.shape[0] > 0
-    listing = per_image and keys.shape[2] > 0
+    noting = per_image and (keys.shape[2] > 0 or groups.shape[0] > 0)  # a match is noted besides its counts
     off = 0 if triangle else n_a
     n_key = n_a if triangle else n_a + n_b
     for p in prange(nthreads):
@@ -548,6 +577,7 @@ def _accumulate_pair_histogram(
         cp = counts[p]
         kp = keys[p]
         fp = fill[p]
+        gp = gcounts[p]
         h32 = np.zeros(stride * stride, np.int32)
         idx = np.empty(block, np.uint32)  # unsigned: no negative-index wraparound per increment
         dist = np.empty(2 * block, np.int32)
@@ -575,23 +605,23 @@ def _accumulate_pair_histogram(
                             _row_pair_index(a_cols, i, b_cols, i + 1, half, stride, idx, dist)
                             for k in range(half):
                                 h32[idx[k]] += 1
-                            if per_image and _count_row_halves(idx, half, stride, thr, cp, i, off + i + 1) and listing:
-                                _list_row_halves(idx, half, stride, thr, kp, fp, i, off + i + 1, n_key)
+                            if per_image and _count_row_halves(idx, half, stride, thr, cp, i, off + i + 1) and noting:
+                                _list_row_halves(idx, half, stride, thr, kp, fp, i, off + i + 1, n_key, groups, gp)
                         if (j1 - i - 1) & 1:
                             d = _distance(a_cols, i, b_cols, j1 - 1)
                             h1[d] += 1
                             if per_image:
                                 _count_one(d, thr, cp, i, off + j1 - 1)
-                                if listing:
-                                    _list_pair(d, i, off + j1 - 1, thr, kp, fp, n_key)
+                                if noting:
+                                    _note_pair(d, i, off + j1 - 1, thr, kp, fp, n_key, groups, gp)
                 else:
                     m = j1 - j0
                     for i in range(i0, i1 - 1, 2):
                         _two_rows_pair_index(a_cols, i, b_cols, j0, m, stride, idx, dist)
                         for k in range(m):
                             h32[idx[k]] += 1
-                        if per_image and _count_two_rows(idx, m, stride, thr, cp, i, off + j0) and listing:
-                            _list_two_rows(idx, m, stride, thr, kp, fp, i, off + j0, n_key)
+                        if per_image and _count_two_rows(idx, m, stride, thr, cp, i, off + j0) and noting:
+                            _list_two_rows(idx, m, stride, thr, kp, fp, i, off + j0, n_key, groups, gp)
                     if (i1 - i0) & 1:  # the last row alone: its two halves of columns paired
                         i = i1 - 1
                         half = m // 2
@@ -599,15 +629,15 @@ def _accumulate_pair_histogram(
                             _row_pair_index(a_cols, i, b_cols, j0, half, stride, idx, dist)
                             for k in range(half):
                                 h32[idx[k]] += 1
-                            if per_image and _count_row_halves(idx, half, stride, thr, cp, i, off + j0) and listing:
-                                _list_row_halves(idx, half, stride, thr, kp, fp, i, off + j0, n_key)
+                            if per_image and _count_row_halves(idx, half, stride, thr, cp, i, off + j0) and noting:
+                                _list_row_halves(idx, half, stride, thr, kp, fp, i, off + j0, n_key, groups, gp)
                         if m & 1:
                             d = _distance(a_cols, i, b_cols, j1 - 1)
                             h1[d] += 1
                             if per_image:
                                 _count_one(d, thr, cp, i, off + j1 - 1)
-                                if listing:
-                                    _list_pair(d, i, off + j1 - 1, thr, kp, fp, n_key)
+                                if noting:
+                                    _note_pair(d, i, off + j1 - 1, thr, kp, fp, n_key, groups, gp)
                 bi, bj = _next_tile(bi, bj, n_b, block, triangle)
         _flush(h32, h64)
     return counted.sum()

@@ -28,7 +28,8 @@ __all__ = ["Codes", "ImpostorImages", "PairCounter", "impostor_images", "PairCou
 #: :func:`~hashbench.evaluate.distances.impostor_histogram_with_counts` (or
 #: ``variant_impostor_histogram_with_counts``) does, and with ``max_listed=k`` too
 #: ``(histogram, per-image counts, pair lists)`` as :func:`~hashbench.evaluate.pairs.impostor_pairs`
-#: (or ``variant_impostor_pairs``). Either way the pairs are unordered.
+#: (or ``variant_impostor_pairs``); a study with image groups also passes ``groups=(code per
+#: image, number of groups)``, for the lists' ``by_group``. Either way the pairs are unordered.
 PairCounter = Callable[..., npt.NDArray[np.int64]]
 
 
@@ -138,21 +139,28 @@ class PairCounting:
         return impostor_histogram_with_counts(codes, self.nbits, tuple(thresholds), progress=show)
 
     def with_pairs(
-        self, images: Codes, rows: npt.NDArray[np.int64], thresholds: tuple[int, ...], max_listed: int
+        self,
+        images: Codes,
+        rows: npt.NDArray[np.int64],
+        thresholds: tuple[int, ...],
+        max_listed: int,
+        groups: tuple[npt.NDArray[np.int64], int] | None = None,
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], list[PairList]]:
         """:meth:`with_counts` and, from the same pass, per threshold the :class:`PairList` of its
-        ``max_listed`` smallest pairs (rows of ``images[rows]``, in order of ``rows``)."""
+        ``max_listed`` smallest pairs (rows of ``images[rows]``, in order of ``rows``); with
+        ``groups = (group code per row, number of groups)`` each list's ``by_group`` too."""
         codes = images.codes[rows]
         variants = images.variant_codes()[rows] if self.dihedral else None
         if self.counter is not None:
+            extra = {} if groups is None else {"groups": groups}  # a counter without groups still works
             hist, counts, lists = self.counter(
-                codes, self.nbits, variants, thresholds=tuple(thresholds), max_listed=max_listed
+                codes, self.nbits, variants, thresholds=tuple(thresholds), max_listed=max_listed, **extra
             )
             return np.asarray(hist, dtype=np.int64), np.asarray(counts, dtype=np.int64), lists
         if variants is not None:
-            return variant_impostor_pairs(variants, codes, self.nbits, thresholds, max_listed)
+            return variant_impostor_pairs(variants, codes, self.nbits, thresholds, max_listed, groups)
         show = self.progress and len(rows) > 20_000
-        return impostor_pairs(codes, self.nbits, thresholds, max_listed, progress=show)
+        return impostor_pairs(codes, self.nbits, thresholds, max_listed, progress=show, groups=groups)
 
 
 def distance_histogram(d: npt.ArrayLike | Sequence[int], nbits: int) -> npt.NDArray[np.int64]:

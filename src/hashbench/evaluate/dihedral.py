@@ -37,6 +37,7 @@ from numba import njit, prange
 from ..bits import to_words
 from ..popcount import popcount64
 from ._kernels import _list_pair, list_buffers, merge_listed
+from .distances import _group_codes
 
 __all__ = [
     "variant_impostor_histogram",
@@ -63,7 +64,7 @@ def _toward(qv, i, b, j, best):
 
 
 @njit(parallel=True, nogil=True, cache=True)
-def _unordered_pairs(av, a, bv, b, same, nbits, thr, keys, fill):
+def _unordered_pairs(av, a, bv, b, same, nbits, thr, keys, fill, groups, gcounts):
     """Histogram of ``min(d(i -> j), d(j -> i))`` over pairs of rows ``i`` of ``a`` and ``j`` of
     ``b`` (``same``: ``a is b`` and only ``i < j``), with per-image match counts and, when
     ``keys`` has slots, the listed pairs.
@@ -75,6 +76,11 @@ def _unordered_pairs(av, a, bv, b, same, nbits, thr, keys, fill):
     images numbered as for the counts; nothing when ``keys`` has no slots). The thread count is
     ``keys.shape[0]``. Rows are dealt to threads round-robin, which balances the triangle's
     uneven rows to within one row per thread.
+
+    With ``groups`` (int64 group code per image, numbered as for the counts; empty: none),
+    thread ``t`` also adds to ``gcounts[t, q, r, h]`` one for every such pair of image ``r``
+    with an image of group ``h`` (``gcounts``: int64 ``(nthreads, len(thr), n_images, G)``,
+    summed by the caller; only matches touch it).
     """
     n_a = a.shape[0]
     n_b = b.shape[0]
@@ -93,6 +99,8 @@ def _unordered_pairs(av, a, bv, b, same, nbits, thr, keys, fill):
         cp = counts[t]
         kp = keys[t]
         fp = fill[t]
+        gp = gcounts[t]
+        grouped = groups.shape[0] > 0
         for i in range(t, n_a, nthreads):
             j0 = i + 1 if same else 0
             for j in range(j0, n_b):
@@ -102,6 +110,9 @@ def _unordered_pairs(av, a, bv, b, same, nbits, thr, keys, fill):
                     if d <= thr[q]:
                         cp[q, i] += 1
                         cp[q, off + j] += 1
+                        if grouped:
+                            gp[q, i, groups[off + j]] += 1
+                            gp[q, off + j, groups[i]] += 1
                 if d <= top:
                     _list_pair(d, i, off + j, thr, kp, fp, n_img)
     return hist.sum(axis=0), counts.sum(axis=0).astype(np.int64)
@@ -150,7 +161,8 @@ def variant_impostor_histogram_with_counts(
     the matches), shape ``(len(thresholds), n)``. The pairs themselves:
     :func:`hashbench.evaluate.pairs.variant_impostor_pairs`.
     """
-    return variant_pair_pass(variant_codes, codes, nbits, thresholds, 0)[:2]
+    hist, counts, _, _ = variant_pair_pass(variant_codes, codes, nbits, thresholds, 0)
+    return hist, counts
 
 
 def variant_impostor_histogram(variant_codes: npt.ArrayLike, codes: npt.ArrayLike, nbits: int) -> npt.NDArray[np.int64]:
@@ -166,11 +178,13 @@ def variant_pair_pass(
     thresholds: tuple[int, ...],
     max_listed: int,
     other: tuple[npt.ArrayLike, npt.ArrayLike] | None = None,
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], list[npt.NDArray[np.int64]]]:
+    groups: tuple[np.ndarray, int] | None = None,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], list[npt.NDArray[np.int64]], npt.NDArray[np.int64] | None]:
     """One pass of the unordered-pair kernel, as :func:`hashbench.evaluate.distances._histogram`
-    returns it: the histogram, the ``(len(thresholds), n_images)`` per-image counts and, per
-    threshold, the sorted keys (:func:`hashbench.evaluate.pairs.decode_keys`) of the
-    ``max_listed`` smallest pairs within it.
+    returns it: the histogram, the ``(len(thresholds), n_images)`` per-image counts, per
+    threshold the sorted keys (:func:`hashbench.evaluate.pairs.decode_keys`) of the
+    ``max_listed`` smallest pairs within it and, with ``groups = (code per image, G)``, the
+    ``(len(thresholds), n_images, G)`` per-image-by-group counts (else None).
 
     The pairs ``i < j`` of one image set, or with ``other = (variants_b, codes_b)`` every pair
     of an image of this set and one of ``other`` (a block of the all-pairs count split across
@@ -184,11 +198,20 @@ def variant_pair_pass(
             raise ValueError(f"variants of shape {av.shape[1:]} and {bv.shape[1:]}: not the same hasher")
     thr = _thresholds(thresholds, nbits)
     n_img = a.shape[0] if same else a.shape[0] + b.shape[0]
-    keys, fill = list_buffers(numba.get_num_threads(), len(thr), max_listed, n_img, nbits + 1)
+    nthreads = numba.get_num_threads()
+    keys, fill = list_buffers(nthreads, len(thr), max_listed, n_img, nbits + 1)
+    codes, n_groups = _group_codes(groups, n_img, len(thr))
+    gcounts = np.zeros((nthreads, len(thr), n_img if len(codes) else 0, n_groups), np.int64)
     if a.shape[0] == 0 or b.shape[0] == 0:
-        return np.zeros(nbits + 1, np.int64), np.zeros((len(thr), n_img), np.int64), merge_listed(keys, fill, 0)
-    hist, counts = _unordered_pairs(av, a, bv, b, same, nbits, thr, keys, fill)
-    return hist, counts, merge_listed(keys, fill, max_listed)
+        by_group = None if groups is None else np.zeros((len(thr), n_img, n_groups), np.int64)
+        return (
+            np.zeros(nbits + 1, np.int64),
+            np.zeros((len(thr), n_img), np.int64),
+            merge_listed(keys, fill, 0),
+            by_group,
+        )
+    hist, counts = _unordered_pairs(av, a, bv, b, same, nbits, thr, keys, fill, codes, gcounts)
+    return hist, counts, merge_listed(keys, fill, max_listed), None if groups is None else gcounts.sum(axis=0)
 
 
 @njit(parallel=True, nogil=True, cache=True)

@@ -87,11 +87,13 @@ def _histogram(
     desc: str,
     thresholds: tuple[int, ...] = (),
     max_listed: int = 0,
-) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    groups: tuple[np.ndarray, int] | None = None,
+) -> tuple[np.ndarray, np.ndarray, list[np.ndarray], np.ndarray | None]:
     """The histogram, the ``(len(thresholds), n_images)`` per-image match counts (images: the
-    rows of ``a``, then, unless ``triangle``, those of ``b``) and, per threshold, the sorted keys
+    rows of ``a``, then, unless ``triangle``, those of ``b``), per threshold the sorted keys
     (:func:`hashbench.evaluate.pairs.decode_keys`) of at most ``max_listed`` pairs within it,
-    smallest distance first."""
+    smallest distance first, and, with ``groups = (code per image, G)``, the ``(len(thresholds),
+    n_images, G)`` counts of each image's matches with each group (else None)."""
     if not 1 <= block <= MAX_BLOCK:
         raise ValueError(f"block must be in 1..{MAX_BLOCK}, got {block}")
     n_a = a_cols.shape[1]
@@ -99,14 +101,17 @@ def _histogram(
     stride = nbits + 1
     thr = _thresholds(thresholds)
     n_images = n_a if triangle else n_a + n_b
+    codes, n_groups = _group_codes(groups, n_images, len(thr))
     if n_a == 0 or n_b == 0:
         empty = [np.zeros(0, dtype=np.int64) for _ in thr]
-        return np.zeros(stride, dtype=np.int64), np.zeros((len(thr), n_images), dtype=np.int64), empty
+        by_group = None if groups is None else np.zeros((len(thr), n_images, n_groups), dtype=np.int64)
+        return np.zeros(stride, dtype=np.int64), np.zeros((len(thr), n_images), dtype=np.int64), empty, by_group
     nthreads = numba.get_num_threads()
     hist2 = np.zeros((nthreads, stride * stride), dtype=np.int64)
     hist1 = np.zeros((nthreads, stride), dtype=np.int64)
     counts = np.zeros((nthreads, len(thr), n_images if len(thr) else 0), dtype=np.int32)
     keys, fill = _kernels.list_buffers(nthreads, len(thr), max_listed, n_images, stride)
+    gcounts = np.zeros((nthreads, len(thr), n_images if len(codes) else 0, n_groups), dtype=np.int64)
     total = n_a * (n_a - 1) // 2 if triangle else n_a * n_b
     n_tiles = int(_kernels._tile_count(n_a, n_b, block, triangle))
     steps = min(n_tiles, max(1, total // _PAIRS_PER_PROGRESS_STEP)) if progress else 1
@@ -116,7 +121,21 @@ def _histogram(
             t0, t1 = n_tiles * s // steps, n_tiles * (s + 1) // steps
             done = int(
                 _kernels._accumulate_pair_histogram(
-                    a_cols, b_cols, block, triangle, t0, t1, hist2, hist1, _FLUSH_PAIRS, thr, counts, keys, fill
+                    a_cols,
+                    b_cols,
+                    block,
+                    triangle,
+                    t0,
+                    t1,
+                    hist2,
+                    hist1,
+                    _FLUSH_PAIRS,
+                    thr,
+                    counts,
+                    keys,
+                    fill,
+                    codes,
+                    gcounts,
                 )
             )
             counted += done
@@ -125,7 +144,21 @@ def _histogram(
         raise RuntimeError(f"histogram kernel counted {counted} pairs, expected {total}")
     per_image = counts.sum(axis=0, dtype=np.int64) if len(thr) else np.zeros((0, n_images), dtype=np.int64)
     listed = _kernels.merge_listed(keys, fill, max_listed)
-    return _kernels._fold_pair_histogram(hist2, hist1), per_image, listed
+    by_group = gcounts.sum(axis=0) if groups is not None else None
+    return _kernels._fold_pair_histogram(hist2, hist1), per_image, listed, by_group
+
+
+def _group_codes(groups: tuple[np.ndarray, int] | None, n_images: int, nthr: int) -> tuple[np.ndarray, int]:
+    """The kernel's group codes (int64, empty: no per-group counts) and their number, checked:
+    one code per image, each in ``0 .. G-1`` (a code out of range would write out of bounds)."""
+    if groups is None or nthr == 0:
+        return np.zeros(0, dtype=np.int64), 0 if groups is None else int(groups[1])
+    codes, n_groups = np.ascontiguousarray(groups[0], dtype=np.int64).reshape(-1), int(groups[1])
+    if len(codes) != n_images:
+        raise ValueError(f"{len(codes)} group codes for {n_images} images")
+    if len(codes) and (codes.min() < 0 or codes.max() >= n_groups):
+        raise ValueError(f"group codes must be in 0..{n_groups - 1}")
+    return codes, n_groups
 
 
 def _thresholds(thresholds: tuple[int, ...]) -> np.ndarray:
@@ -216,7 +249,9 @@ def cross_histogram_with_counts(
     b, _ = _checked_codes(codes_b, nbits, "codes_b")
     if a.shape[1] != b.shape[1]:
         raise ValueError(f"code widths differ: {a.shape[1]} vs {b.shape[1]} bytes")
-    hist, counts, _ = _histogram(_columns(a), _columns(b), nbits, block, False, False, "cross pairs", tuple(thresholds))
+    hist, counts, _, _ = _histogram(
+        _columns(a), _columns(b), nbits, block, False, False, "cross pairs", tuple(thresholds)
+    )
     return hist, counts[:, : len(a)], counts[:, len(a) :]
 
 

@@ -18,7 +18,7 @@ from ..schema import GroupImpostor, Impostor
 from .codes import Codes, ImpostorImages, PairCounting, impostor_images
 from .pairs import PairList
 
-__all__ = ["ImpostorStep", "impostor_step"]
+__all__ = ["ImpostorStep", "impostor_step", "group_codes"]
 
 
 @dataclass(frozen=True)
@@ -54,14 +54,17 @@ def impostor_step(
     Every matcher counts unordered pairs (``count``; dihedral: either direction matches).
     ``floor``: the quality floor when this hasher is gated, else None. ``threshold``: also
     count each image's matches at it (same pass), and with ``max_listed`` list up to that many
-    of the pairs within it (:mod:`.pairs`, from the same pass).
+    of the pairs within it (:mod:`.pairs`, from the same pass); with ``groups`` too, that pass
+    also counts each image's matches with each group (``pairs.by_group``, columns in the order
+    of :func:`group_codes`), which the per-family rates need whether or not the list is cut.
     """
     imp = impostor_images(refs, distractors, dihedral=count.dihedral, with_quality=floor is not None)
     images = imp.images
     rows = np.arange(len(imp))
     pairs = None
     if max_listed is not None and threshold is not None:
-        hist, counts, (pairs,) = count.with_pairs(images, rows, (threshold,), max_listed)
+        codes = None if groups is None else group_codes(imp.labels(groups))
+        hist, counts, (pairs,) = count.with_pairs(images, rows, (threshold,), max_listed, codes)
         per_image: npt.NDArray[np.int64] | None = counts[0]
     else:
         hist, per_image = _count(count, images, rows, threshold, progress=True)
@@ -79,6 +82,13 @@ def impostor_step(
         hist_ungated, per_image_ungated = _count(count, images, keep, threshold, progress=False)
         section["histogram_ungated"] = hist_ungated.tolist()
     return ImpostorStep(imp, hist, section, per_image, per_image_ungated, pairs)
+
+
+def group_codes(labels: npt.ArrayLike) -> tuple[npt.NDArray[np.int64], int]:
+    """Each label's code, ``0 .. G-1`` in sorted order of the distinct labels, and ``G``: the
+    columns of :attr:`~hashbench.evaluate.pairs.PairList.by_group`."""
+    names, codes = np.unique(np.asarray(labels, dtype=str), return_inverse=True)
+    return codes.astype(np.int64).reshape(-1), len(names)
 
 
 def _count(

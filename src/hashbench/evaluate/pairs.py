@@ -66,6 +66,12 @@ class PairList:
 
     ``a[k] < b[k]`` are rows of the image set; ``distance[k]`` their distance (for a composite,
     ``distance[k, p]`` is part ``p``'s). Listed in order of (distance, a, b).
+
+    ``by_group`` (when the pass was given group codes, else None): ``by_group[r, h]`` is the
+    number of *all* pairs within the threshold, listed or not, of image ``r`` with an image of
+    group ``h``; rows are the images of the pass (for a block between two sets, those of ``a``
+    then those of ``b``). Every per-family rate is a function of it
+    (:mod:`hashbench.evaluate.population`), so it stays complete when the list is cut short.
     """
 
     threshold: int
@@ -73,6 +79,7 @@ class PairList:
     a: npt.NDArray[np.int64]
     b: npt.NDArray[np.int64]
     distance: npt.NDArray[np.int64]
+    by_group: npt.NDArray[np.int64] | None = None
 
     @property
     def listed(self) -> int:
@@ -85,7 +92,7 @@ class PairList:
 
     def take(self, rows: npt.NDArray[np.int64]) -> PairList:
         """The same list with ``a`` and ``b`` mapped through ``rows`` (local row -> caller's row)."""
-        return PairList(self.threshold, self.count, rows[self.a], rows[self.b], self.distance)
+        return PairList(self.threshold, self.count, rows[self.a], rows[self.b], self.distance, self.by_group)
 
 
 def decode_keys(keys: npt.NDArray[np.int64], n_key: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -103,14 +110,18 @@ def impostor_pairs(
     *,
     block: int = DEFAULT_BLOCK,
     progress: bool = False,
+    groups: tuple[npt.ArrayLike, int] | None = None,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], list[PairList]]:
     """The impostor histogram, per-image counts and a :class:`PairList` per threshold, from one
-    kernel pass (plain, unordered pairs of the rows of ``codes``)."""
+    kernel pass (plain, unordered pairs of the rows of ``codes``). ``groups = (group code per
+    row, number of groups)`` fills each list's ``by_group`` from the same pass."""
     arr, nbits = _checked_codes(codes, nbits, "codes")
     cols = _columns(arr)
     thr = tuple(int(t) for t in thresholds)
-    hist, counts, listed = _histogram(cols, cols, nbits, block, True, progress, "impostor pairs", thr, max_listed)
-    return hist, counts, _pair_lists(hist, thr, listed, len(arr))
+    hist, counts, listed, by_group = _histogram(
+        cols, cols, nbits, block, True, progress, "impostor pairs", thr, max_listed, _as_groups(groups)
+    )
+    return hist, counts, _pair_lists(hist, thr, listed, len(arr), by_group=by_group)
 
 
 def variant_impostor_pairs(
@@ -119,13 +130,20 @@ def variant_impostor_pairs(
     nbits: int,
     thresholds: Sequence[int],
     max_listed: int = DEFAULT_MAX_LISTED,
+    groups: tuple[npt.ArrayLike, int] | None = None,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], list[PairList]]:
     """:func:`impostor_pairs` under dihedral matching, from the dihedral kernel's one pass
     (:func:`hashbench.evaluate.dihedral.variant_impostor_histogram_with_counts`): a pair's
     distance is the smaller of its two directions."""
     thr = tuple(int(t) for t in thresholds)
-    hist, counts, listed = variant_pair_pass(variant_codes, codes, nbits, thr, max_listed)
-    return hist, counts, _pair_lists(hist, thr, listed, len(np.asarray(codes)))
+    hist, counts, listed, by_group = variant_pair_pass(
+        variant_codes, codes, nbits, thr, max_listed, groups=_as_groups(groups)
+    )
+    return hist, counts, _pair_lists(hist, thr, listed, len(np.asarray(codes)), by_group=by_group)
+
+
+def _as_groups(groups: tuple[npt.ArrayLike, int] | None) -> tuple[np.ndarray, int] | None:
+    return None if groups is None else (np.asarray(groups[0], dtype=np.int64), int(groups[1]))
 
 
 def _pair_lists(
@@ -134,15 +152,18 @@ def _pair_lists(
     listed: list[npt.NDArray[np.int64]],
     n_key: int,
     n_a: int = 0,
+    by_group: npt.NDArray[np.int64] | None = None,
 ) -> list[PairList]:
     """A :class:`PairList` per threshold from a kernel's listed keys (images numbered ``0 ..
     n_key``); the true count is the histogram's. ``n_a``: a block between two sets, whose ``b``
-    images are numbered after the ``n_a`` of ``a`` (returned as rows of ``b``)."""
+    images are numbered after the ``n_a`` of ``a`` (returned as rows of ``b``). ``by_group``:
+    the kernel's ``(len(thresholds), n_images, G)`` per-image-by-group counts, if any."""
     cum = np.cumsum(hist)
     out = []
-    for t, keys in zip(thresholds, listed, strict=True):
+    for q, (t, keys) in enumerate(zip(thresholds, listed, strict=True)):
         d, a, b = decode_keys(keys, n_key)
-        out.append(PairList(t, int(cum[min(t, len(hist) - 1)]), a, b - n_a, d))
+        bg = None if by_group is None else by_group[q]
+        out.append(PairList(t, int(cum[min(t, len(hist) - 1)]), a, b - n_a, d, bg))
     return out
 
 
@@ -415,17 +436,20 @@ def cross_pairs(
     max_listed: int = DEFAULT_MAX_LISTED,
     *,
     block: int = DEFAULT_BLOCK,
+    groups: tuple[npt.ArrayLike, int] | None = None,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64], list[PairList]]:
     """:func:`impostor_pairs` for the pairs between two sets (a block of the all-pairs count on a
-    cluster): ``(hist, counts_a, counts_b, lists)``, ``a`` a row of ``codes_a``, ``b`` of ``codes_b``."""
+    cluster): ``(hist, counts_a, counts_b, lists)``, ``a`` a row of ``codes_a``, ``b`` of ``codes_b``.
+    ``groups``: the codes of ``a``'s rows then ``b``'s, and their number (``by_group`` rows alike)."""
     a_arr, nbits = _checked_codes(codes_a, nbits, "codes_a")
     b_arr, _ = _checked_codes(codes_b, nbits, "codes_b")
     thr = tuple(int(t) for t in thresholds)
-    hist, counts, listed = _histogram(
-        _columns(a_arr), _columns(b_arr), nbits, block, False, False, "cross pairs", thr, max_listed
+    hist, counts, listed, by_group = _histogram(
+        _columns(a_arr), _columns(b_arr), nbits, block, False, False, "cross pairs", thr, max_listed, _as_groups(groups)
     )
     n_a = len(a_arr)
-    return hist, counts[:, :n_a], counts[:, n_a:], _pair_lists(hist, thr, listed, n_a + len(b_arr), n_a)
+    lists = _pair_lists(hist, thr, listed, n_a + len(b_arr), n_a, by_group)
+    return hist, counts[:, :n_a], counts[:, n_a:], lists
 
 
 def variant_cross_pairs(
@@ -436,21 +460,26 @@ def variant_cross_pairs(
     nbits: int,
     thresholds: Sequence[int],
     max_listed: int = DEFAULT_MAX_LISTED,
+    groups: tuple[npt.ArrayLike, int] | None = None,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64], list[PairList]]:
     """:func:`cross_pairs` under dihedral matching: every unordered pair of one image of set
     ``a`` and one of set ``b``, either direction matching; ``hist`` sums to ``len(a) * len(b)``,
     ``counts_a[q, i]`` is the images of ``b`` that image ``i`` of ``a`` matches within
-    ``thresholds[q]``, ``counts_b`` the other way round."""
+    ``thresholds[q]``, ``counts_b`` the other way round. ``groups`` as :func:`cross_pairs`."""
     thr = tuple(int(t) for t in thresholds)
-    hist, counts, listed = variant_pair_pass(variants_a, codes_a, nbits, thr, max_listed, (variants_b, codes_b))
+    hist, counts, listed, by_group = variant_pair_pass(
+        variants_a, codes_a, nbits, thr, max_listed, (variants_b, codes_b), _as_groups(groups)
+    )
     n_a = len(np.asarray(codes_a))
-    return hist, counts[:, :n_a], counts[:, n_a:], _pair_lists(hist, thr, listed, counts.shape[1], n_a)
+    lists = _pair_lists(hist, thr, listed, counts.shape[1], n_a, by_group)
+    return hist, counts[:, :n_a], counts[:, n_a:], lists
 
 
 def merge_pair_lists(parts: Sequence[PairList], max_listed: int) -> PairList:
     """One list from lists of disjoint sets of pairs (blocks, rows already global): counts add,
     and the ``max_listed`` smallest (distance, a, b) of all are kept. Each part holds its own
-    smallest, so nothing that belongs in the merged list is missing."""
+    smallest, so nothing that belongs in the merged list is missing. ``by_group`` is not merged
+    here (its rows are each block's): the caller adds the blocks' rows into the whole set's."""
     a = np.concatenate([p.a for p in parts]) if parts else np.zeros(0, np.int64)
     b = np.concatenate([p.b for p in parts]) if parts else np.zeros(0, np.int64)
     d = np.concatenate([p.distance for p in parts]) if parts else np.zeros(0, np.int64)

@@ -7,9 +7,15 @@ This step reports, per hasher, each family's own rate with its image-level inter
 is the sampling unit: a flat image matches many others) and a sensitivity table: the pooled rate
 as measured, under equal family weights, and without each family.
 
-Everything here is counted from the listed false matches (:mod:`.pairs`), so it needs the whole
-list: when a matcher has more false matches than ``max_listed``, the section says so and gives
-only what the histograms give.
+Everything here is a function of one matrix the all-pairs kernel fills in the same pass as the
+histogram (:attr:`~hashbench.evaluate.pairs.PairList.by_group`): ``C[i, h]``, the false matches
+of image ``i`` with images of group ``h`` at the threshold. Within group ``g`` an image's count
+is ``C[i, g]``; without ``g`` it is ``C[i, :].sum() - C[i, g]``; pooled, the row sum; and the
+false matches between groups ``g`` and ``h`` are ``sum over i in g of C[i, h]`` (halved when
+``g == h``, where every pair is seen from both ends). So the section is complete whatever the
+number of false matches: the pair list (capped at ``max_listed``) is not needed. Without the
+matrix (a pair counter that does not fill it) it is rebuilt from the pair list when that list
+is whole, and otherwise the section says it is incomplete.
 """
 
 from __future__ import annotations
@@ -48,57 +54,66 @@ def _rate(per_image: npt.NDArray[np.int64], alpha: float) -> FamilyRate:
     return out
 
 
-def _counts_within(
-    keep: npt.NDArray[np.bool_], a: npt.NDArray[np.int64], b: npt.NDArray[np.int64]
-) -> npt.NDArray[np.int64]:
-    """Per kept image, its matches with other kept images (``a``, ``b``: the matching pairs)."""
-    both = keep[a] & keep[b]
-    counts = np.bincount(a[both], minlength=len(keep)) + np.bincount(b[both], minlength=len(keep))
-    return counts[keep].astype(np.int64)
+def _matrix(ev: Evidence, codes: npt.NDArray[np.int64], n_groups: int) -> npt.NDArray[np.int64] | None:
+    """``C[i, h]`` of the module docstring: the kernel's, else rebuilt from a whole pair list,
+    else None. The kernel's row sums are the per-image counts (checked: a cheap guard that the
+    group codes and the rows agree)."""
+    assert ev.pairs is not None
+    c = ev.pairs.by_group
+    if c is not None and c.shape == (len(codes), n_groups):
+        if ev.per_image is not None and not np.array_equal(c.sum(axis=1), ev.per_image):
+            raise RuntimeError("per-image counts by group do not add up to the per-image counts")
+        return np.asarray(c, dtype=np.int64)
+    if ev.pairs.truncated:
+        return None
+    a, b = ev.pairs.a, ev.pairs.b
+    out = np.zeros((len(codes), n_groups), dtype=np.int64)
+    np.add.at(out, (a, codes[b]), 1)
+    np.add.at(out, (b, codes[a]), 1)
+    return out
 
 
 def population_step(ev: Evidence, labels: Sequence[str], alpha: float) -> Population:
     """Per-family rates with image-level intervals and the sensitivity table of one matcher.
 
-    ``labels[r]``: the family (group) of row ``r`` of the matcher's impostor set.
+    ``labels[r]``: the family (group) of row ``r`` of the matcher's impostor set. ``complete``
+    is true whenever the per-image-by-group counts are known (from the kernel, or from a whole
+    pair list), false only when neither is (then only the key and empty tables are written).
     """
     lab = np.asarray(labels, dtype=object)
     groups = sorted(set(lab.tolist()))
-    assert ev.pairs is not None
-    complete = not ev.pairs.truncated
-    out: Population = {"complete": complete, "by_group": {}, "without": {}}
-    if not complete:
+    code_of = {g: k for k, g in enumerate(groups)}
+    codes = np.fromiter((code_of[g] for g in lab.tolist()), dtype=np.int64, count=len(lab))
+    c = _matrix(ev, codes, len(groups))
+    out: Population = {"complete": c is not None, "by_group": {}, "without": {}}
+    if c is None:
         return out
-    a, b = ev.pairs.a, ev.pairs.b
-    everyone = np.ones(len(lab), dtype=bool)
-    out["pooled"] = _rate(_counts_within(everyone, a, b), alpha)
-    for g in groups:
-        out["by_group"][g] = _rate(_counts_within(lab == g, a, b), alpha)
+    total = c.sum(axis=1)
+    out["pooled"] = _rate(total, alpha)
+    for k, g in enumerate(groups):
+        inside = codes == k
+        out["by_group"][g] = _rate(c[inside, k], alpha)
         if len(groups) > 1:
-            out["without"][g] = _rate(_counts_within(lab != g, a, b), alpha)
+            out["without"][g] = _rate(total[~inside] - c[~inside, k], alpha)
     if len(groups) > 1:
-        out["equal_weights_rate"] = _equal_weights(lab, groups, a, b)
+        out["equal_weights_rate"] = _equal_weights(codes, c)
     return out
 
 
-def _equal_weights(
-    lab: npt.NDArray[np.object_], groups: list[str], a: npt.NDArray[np.int64], b: npt.NDArray[np.int64]
-) -> float | None:
+def _equal_weights(codes: npt.NDArray[np.int64], c: npt.NDArray[np.int64]) -> float | None:
     """The pooled rate had every family the same number of images: the mean, over ordered pairs of
     families (g, h), of the rate among pairs of one image of g and one of h (a point estimate,
-    re-weighting the measured per-family-pair rates)."""
-    size = {g: int((lab == g).sum()) for g in groups}
-    ga, gb = lab[a], lab[b]
+    re-weighting the measured per-family-pair rates). ``k(g, h)``: the sum over images of ``g``
+    of their matches with ``h``, halved for ``g == h`` (each pair counted from both ends)."""
+    n_groups = c.shape[1]
+    size = np.bincount(codes, minlength=n_groups)
+    k = np.zeros((n_groups, n_groups), dtype=np.int64)
+    np.add.at(k, codes, c)  # k[g, h] = sum over i in g of c[i, h]
     total = 0.0
-    for g in groups:
-        for h in groups:
-            pairs = size[g] * (size[g] - 1) // 2 if g == h else size[g] * size[h]
+    for g in range(n_groups):
+        for h in range(n_groups):
+            pairs = int(size[g]) * (int(size[g]) - 1) // 2 if g == h else int(size[g]) * int(size[h])
             if pairs == 0:
                 return None
-            k = (
-                int(((ga == g) & (gb == h)).sum() + ((ga == h) & (gb == g)).sum())
-                if g != h
-                else int(((ga == g) & (gb == g)).sum())
-            )
-            total += k / pairs
-    return total / len(groups) ** 2
+            total += (int(k[g, h]) // 2 if g == h else int(k[g, h])) / pairs
+    return total / n_groups**2

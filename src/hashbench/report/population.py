@@ -83,7 +83,12 @@ def _hasher_table(report: Report, name: str) -> list[Block]:
         return []
     t = report["hashers"][name]["threshold"]
     if not pop["complete"]:
-        return [Paragraph(f"`{name}` ≤ {t}: more false matches than listed (max_listed); no per-family breakdown.")]
+        return [
+            Paragraph(
+                f"`{name}` ≤ {t}: no per-family breakdown: more false matches than listed (max_listed), and this "
+                "report has no per-image counts by family (written before they were counted)."
+            )
+        ]
     rows = [[f"within {g}", *_cell(r)] for g, r in pop["by_group"].items()]
     rows.append(["all pairs (as measured)", *_cell(pop.get("pooled"))])
     for g, r in pop["without"].items():
