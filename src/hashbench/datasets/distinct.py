@@ -18,16 +18,30 @@ perceptual colour difference:
 Checking a new image against all accepted ones must not cost O(n) at 550,000 images. The mean
 Delta E is a metric, and the signature's mean colour and its quadrant means are 1- and
 4-Lipschitz in it (``|mean(x) - mean(y)| <= D(x, y)``), so: a same picture of ``x`` has its mean
-colour within :data:`FLOOR` of ``x``'s in every coordinate, i.e. in one of the 27 grid cells of
-side :data:`FLOOR` around it (:class:`DistinctSet` keys accepted images by that cell, and by a
-fourth coordinate, the distance to a fixed pivot picture, the same way); the candidates there
-are filtered by their quadrant means, then checked exactly. No pair within the floor is missed.
+colour within :data:`FLOOR` of ``x``'s in every coordinate, i.e. in one of the 27 grid cells
+around it (:class:`DistinctSet` keys accepted images by that cell, and by a fourth coordinate,
+the distance to a fixed pivot picture, the same way: 81 cells); the candidates there are
+filtered by their quadrant means, then by their difference in float64, and only the survivors
+are decided by :func:`difference` itself. No pair within the floor is missed, and the decision
+is the criterion's float32 value, bit for bit:
+
+* the search works on the exact Lab values the criterion dequantises (float32, widened), in
+  float64, with a slack of :data:`MARGIN` = 0.01 everywhere (cell side ``FLOOR + MARGIN``,
+  feature bounds ``L * FLOOR + MARGIN``, float64 prefilter ``D < FLOOR + MARGIN``). The
+  criterion's float32 value is within 1e-4 of the exact mean (768 roundings of 2**-24 and a
+  pairwise sum of 256 terms below 400), and a stored float32 feature within 3e-5 of its float64
+  value, so a pair the criterion calls the same passes every filter with room to spare;
+* the final check is :func:`difference` on the survivors, a row at a time the same expression
+  as the brute force's (tests/test_distinct_search.py checks pairs one float32 ulp below, at and
+  above the floor, and a crowded family, against checking every earlier signature).
+
+Cost: the cells live in flat arrays (an open-addressing table of packed int64 keys, a linked list
+of images per cell) searched by numba kernels (:mod:`._distinct_kernels`), and
+:meth:`DistinctSet.add_distinct` accepts a whole batch of draws in one call up to the first one
+with a suspect, so Python is entered only near the floor. COST_FIGURE
 """
 
 from __future__ import annotations
-
-from collections import defaultdict
-from collections.abc import Iterator
 
 import numpy as np
 import numpy.typing as npt
@@ -83,17 +97,6 @@ def difference(sig_a: npt.NDArray[np.uint8], sig_b: npt.NDArray[np.uint8]) -> np
     return np.sqrt((d * d).sum(axis=-1)).mean(axis=-1)
 
 
-def _features(sig: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
-    """Coordinates each within a known multiple of :func:`difference`: the mean colour (3,
-    1-Lipschitz), the four quadrants' mean colours (12, 4-Lipschitz) and the difference to the
-    pivot picture (1, 1-Lipschitz by the triangle inequality)."""
-    lab = _dequantised(sig).reshape(GRID, GRID, 3)
-    h = GRID // 2
-    quads = [lab[:h, :h], lab[:h, h:], lab[h:, :h], lab[h:, h:]]
-    pivot = float(difference(sig, _PIVOT))
-    return np.concatenate([lab.reshape(-1, 3).mean(axis=0), *[q.reshape(-1, 3).mean(axis=0) for q in quads], [pivot]])
-
-
 def _pivot() -> npt.NDArray[np.uint8]:
     """A fixed reference picture (a diagonal colour ramp): its distance spreads images that share
     a mean colour, such as text pages, over many keys."""
@@ -105,59 +108,115 @@ def _pivot() -> npt.NDArray[np.uint8]:
 _PIVOT = _pivot()
 # feature k may differ by at most _LIPSCHITZ[k] * D between two pictures at difference D
 _LIPSCHITZ = np.array([1.0] * 3 + [4.0] * 12 + [1.0], np.float32)
+#: Slack of the search's cells, feature filter and float64 prefilter over the floor (Delta E
+#: units): far above the float rounding it covers (module doc), far below a visible difference.
+MARGIN = 0.01
+# lut[channel, byte]: the dequantised values of the criterion (float32), widened to float64
+_LUT = _dequantised(np.repeat(np.arange(256, dtype=np.uint8), 3)).T.astype(np.float64).copy()
+_PIVOT_LAB = _dequantised(_PIVOT).astype(np.float64)
 
 
 class DistinctSet:
     """Accepted signatures and a search for a same picture among them (module doc).
 
     ``find(sig)`` returns the index of an accepted signature within :data:`FLOOR` (or -1);
-    ``add(sig)`` accepts one. Memory: 768 bytes and 16 floats an image (0.45 GB at 550,000).
+    ``add(sig)`` accepts one; ``add_distinct(sigs)`` accepts a batch in order up to the first
+    same picture (the fast path of a search where most draws are accepted). Memory: 768 bytes,
+    16 float32 features and one int64 link an image (0.46 GB at 550,000), plus the table of
+    cells (16 bytes a slot, at most 4 slots a cell).
     """
 
     def __init__(self, floor: float = FLOOR) -> None:
+        from . import _distinct_kernels  # numba is loaded by a search, not by every generator
+
+        self._k = _distinct_kernels
         self.floor = float(floor)
+        self._side = self.floor + MARGIN
+        self._bounds = _LIPSCHITZ.astype(np.float64) * self.floor + MARGIN
+        self._limit = self.floor + MARGIN
         self._sigs = np.zeros((1024, GRID * GRID * 3), np.uint8)
         self._feats = np.zeros((1024, len(_LIPSCHITZ)), np.float32)
-        self._n = 0
-        self._cells: defaultdict[tuple[int, ...], list[int]] = defaultdict(list)
+        self._nxt = np.full(1024, -1, np.int64)
+        self._tkeys = np.full(2048, -1, np.int64)
+        self._thead = np.full(2048, -1, np.int64)
+        self._state = np.zeros(3, np.int64)  # accepted images, cells in the table, last suspects
+        self._out = np.empty(256, np.int64)
 
     def __len__(self) -> int:
-        return self._n
+        return int(self._state[0])
 
-    def _key(self, feats: npt.NDArray[np.float32]) -> tuple[int, ...]:
-        """The cell of an image: its mean colour and pivot difference on a grid of side floor."""
-        return tuple(int(v) for v in np.floor(feats[[0, 1, 2, 15]] / self.floor))
+    def _reserve(self, m: int) -> None:
+        """Room for ``m`` more images, and a table at most half full after they are filed."""
+        n, cells = int(self._state[0]), int(self._state[1])
+        if n + m > len(self._sigs):
+            grow = max(len(self._sigs), n + m - len(self._sigs))
+            self._sigs = np.concatenate([self._sigs, np.zeros((grow, self._sigs.shape[1]), np.uint8)])
+            self._feats = np.concatenate([self._feats, np.zeros((grow, self._feats.shape[1]), np.float32)])
+            self._nxt = np.concatenate([self._nxt, np.full(grow, -1, np.int64)])
+        if 2 * (cells + m) > len(self._tkeys):
+            capacity = 1 << int(2 * (cells + m) - 1).bit_length()
+            self._tkeys, self._thead = self._k.rehash(self._tkeys, self._thead, max(capacity, 2 * len(self._tkeys)))
 
-    def _neighbours(self, key: tuple[int, ...]) -> Iterator[tuple[int, ...]]:
-        for dl in (-1, 0, 1):
-            for da in (-1, 0, 1):
-                for db in (-1, 0, 1):
-                    for dp in (-1, 0, 1):
-                        yield (key[0] + dl, key[1] + da, key[2] + db, key[3] + dp)
+    def _features(self, sig: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
+        return self._k.features(sig, _LUT, _PIVOT_LAB).astype(np.float32)
 
-    def find(self, sig: npt.NDArray[np.uint8]) -> int:
-        """Index of an accepted same picture of ``sig`` (the first by index), else -1. Exact: every
-        accepted signature within the floor is among the candidates."""
-        feats = _features(sig)
-        cand_lists = [self._cells[k] for k in self._neighbours(self._key(feats)) if k in self._cells]
-        if not cand_lists:
-            return -1
-        cand = np.sort(np.concatenate([np.asarray(c, np.int64) for c in cand_lists]))
-        close = np.all(np.abs(self._feats[cand] - feats) < _LIPSCHITZ * self.floor, axis=1)
-        cand = cand[close]
+    def _suspects(self, sig: npt.NDArray[np.uint8]) -> npt.NDArray[np.int64]:
+        """Increasing indices of the accepted images the criterion could call the same as ``sig``
+        (a superset of those it does, by the margins of the module doc)."""
+        f = self._features(sig)
+        while True:
+            args = (self._sigs, self._feats, self._nxt, self._tkeys, self._thead, _LUT, self._side, self._bounds)
+            found = int(self._k.candidates(sig, f, *args, self._limit, self._out))
+            if found <= len(self._out):
+                return np.sort(self._out[:found])
+            self._out = np.empty(2 * found, np.int64)
+
+    def _first_same(self, sig: npt.NDArray[np.uint8], cand: npt.NDArray[np.int64]) -> int:
+        """The first of ``cand`` (increasing) that is the same picture as ``sig``: the criterion's
+        own float32 expression decides, never the kernels' float64 prefilter."""
         if len(cand) == 0:
             return -1
         same = cand[difference(self._sigs[cand], sig) < self.floor]
         return int(same[0]) if len(same) else -1
 
+    def find(self, sig: npt.NDArray[np.uint8]) -> int:
+        """Index of an accepted same picture of ``sig`` (the first by index), else -1. Exact: every
+        accepted signature within the floor is among the candidates."""
+        sig = _flat(sig)
+        return self._first_same(sig, self._suspects(sig))
+
     def add(self, sig: npt.NDArray[np.uint8]) -> int:
         """Accept ``sig``; returns its index."""
-        if self._n == len(self._sigs):
-            self._sigs = np.concatenate([self._sigs, np.zeros_like(self._sigs)])
-            self._feats = np.concatenate([self._feats, np.zeros_like(self._feats)])
-        feats = _features(sig)
-        self._sigs[self._n] = sig
-        self._feats[self._n] = feats
-        self._cells[self._key(feats)].append(self._n)
-        self._n += 1
-        return self._n - 1
+        sig = _flat(sig)
+        self._reserve(1)
+        n = len(self)
+        self._sigs[n] = sig
+        self._state[1] += self._k.insert(
+            n, self._features(sig), self._feats, self._nxt, self._tkeys, self._thead, self._side
+        )
+        self._state[0] = n + 1
+        return n
+
+    def add_distinct(self, sigs: npt.NDArray[np.uint8]) -> int:
+        """Accept ``sigs`` (n, 768) in order up to the first that is the same picture as an accepted
+        one (earlier ``sigs`` included); returns how many were accepted (``len(sigs)``: all).
+        The same as ``find`` then ``add`` one by one, in one kernel call while no draw is close."""
+        sigs = np.ascontiguousarray(sigs, np.uint8).reshape(-1, GRID * GRID * 3)
+        self._reserve(len(sigs))
+        j = 0
+        while j < len(sigs):
+            args = (self._sigs, self._feats, self._nxt, self._tkeys, self._thead, _LUT, _PIVOT_LAB)
+            j += int(self._k.scan(sigs[j:], *args, self._side, self._bounds, self._limit, self._state, self._out))
+            if j == len(sigs):
+                break
+            found = int(self._state[2])
+            cand = np.sort(self._out[:found]) if found <= len(self._out) else self._suspects(sigs[j])
+            if self._first_same(sigs[j], cand) >= 0:
+                return j
+            self.add(sigs[j])
+            j += 1
+        return j
+
+
+def _flat(sig: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+    return np.ascontiguousarray(sig, np.uint8).reshape(GRID * GRID * 3)

@@ -1063,19 +1063,47 @@ def distinct_redraws(
     spans = _spans(np.flatnonzero(missing), family, seed, size)
     n_missing = int(missing.sum())
     generated = ordered_chunked_map(_signature_span, spans, workers if n_missing > 4 * _SPAN else 1)
+
+    def firsts() -> Iterator[npt.NDArray[np.uint8]]:
+        for i in range(stop):
+            first = known[i - made] if i >= made else None
+            yield next(generated) if first is None else first
+
+    def redraw(i: int, r: int) -> npt.NDArray[np.uint8]:
+        if r > MAX_REDRAWS:
+            raise RuntimeError(f"{family} image {i}: still the same picture as another after {MAX_REDRAWS} redraws")
+        return signature(generate(family, i, seed, size, r))
+
+    return redraw_search(firsts(), stop, redraw)
+
+
+#: First draws handed to the search at once (:meth:`~.distinct.DistinctSet.add_distinct`).
+_BATCH = 1024
+
+
+def redraw_search(
+    firsts: Iterator[npt.NDArray[np.uint8]], stop: int, redraw: Callable[[int, int], npt.NDArray[np.uint8]]
+) -> npt.NDArray[np.int32]:
+    """The search of :func:`distinct_redraws` on given signatures: ``firsts`` yields the first
+    draws' of indices ``0 .. stop - 1``; ``redraw(i, r)`` is the signature of draw ``r`` of image
+    ``i``. Batches of first draws are accepted in one kernel call up to the first same picture,
+    which is drawn again here, ``redraw`` 1, 2, ..., until it is a different picture."""
     accepted = DistinctSet()
     out = np.zeros(stop, np.int32)
-    for i in range(stop):
-        first = known[i - made] if i >= made else None
-        sig = next(generated) if first is None else first
-        r = 0
-        while accepted.find(sig) >= 0:
-            r += 1
-            if r > MAX_REDRAWS:
-                raise RuntimeError(f"{family} image {i}: still the same picture as another after {MAX_REDRAWS} redraws")
-            sig = signature(generate(family, i, seed, size, r))
-        accepted.add(sig)
-        out[i] = r
+    for lo in range(0, stop, _BATCH):
+        batch = np.stack([next(firsts) for _ in range(lo, min(lo + _BATCH, stop))])
+        j = 0
+        while j < len(batch):
+            j += accepted.add_distinct(batch[j:])
+            if j == len(batch):
+                break
+            r, sig = 1, redraw(lo + j, 1)
+            while accepted.find(sig) >= 0:
+                r += 1
+                sig = redraw(lo + j, r)
+            accepted.add(sig)
+            out[lo + j] = r
+            j += 1
     return out
 
 
