@@ -79,7 +79,7 @@ def _slot(tkeys: npt.NDArray[np.int64], key: int) -> int:
     # Fibonacci hashing, folded: the product's high half depends on every field of the key (its
     # low bits alone would ignore the high fields, and every lightness would share one run)
     h = np.uint64(key) * np.uint64(0x9E3779B97F4A7C15)
-    i = np.int64((h ^ (h >> np.uint64(32))) & np.uint64(mask))
+    i = int(np.int64((h ^ (h >> np.uint64(32))) & np.uint64(mask)))
     while tkeys[i] != key and tkeys[i] != -1:
         i = (i + 1) & mask
     return i

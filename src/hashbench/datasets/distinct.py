@@ -21,9 +21,11 @@ Delta E is a metric, and the signature's mean colour and its quadrant means are 
 colour within :data:`FLOOR` of ``x``'s in every coordinate, i.e. in one of the 27 grid cells
 around it (:class:`DistinctSet` keys accepted images by that cell, and by a fourth coordinate,
 the distance to a fixed pivot picture, the same way: 81 cells); the candidates there are
-filtered by their quadrant means, then by their difference in float64, and only the survivors
-are decided by :func:`difference` itself. No pair within the floor is missed, and the decision
-is the criterion's float32 value, bit for bit:
+filtered by their quadrant means (each coordinate, then the mean over the quadrants of the norm
+of their mean colours' difference, itself at most the difference by the triangle inequality),
+then by their difference in float64, and only the survivors are decided by :func:`difference`
+itself. No pair within the floor is missed, and the decision is the criterion's float32 value,
+bit for bit:
 
 * the search works on the exact Lab values the criterion dequantises (float32, widened), in
   float64, with a slack of :data:`MARGIN` = 0.01 everywhere (cell side ``FLOOR + MARGIN``,
