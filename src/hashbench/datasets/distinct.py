@@ -40,7 +40,14 @@ bit for bit:
 Cost: the cells live in flat arrays (an open-addressing table of packed int64 keys, a linked list
 of images per cell) searched by numba kernels (:mod:`._distinct_kernels`), and
 :meth:`DistinctSet.add_distinct` accepts a whole batch of draws in one call up to the first one
-with a suspect, so Python is entered only near the floor. COST_FIGURE
+with a suspect, so Python is entered only near the floor. Measured on cached first draws at
+256 x 256, seed 0 (the search alone, redraws pre-generated, min of 2-3 runs in one process on a
+shared 2-core machine): ``mixed``, 100,000 draws, 5.9 s against 153 s for the previous search (a
+Python dict of lists keyed by tuples, one draw at a time): 59 us against 1.5 ms a draw, 26x;
+20,000 draws of ``text`` 33x (127 us a draw: pages share their mean colours), ``low-detail`` 22x
+(16% of draws redrawn, each through Python), ``shapes`` 69x; the same redraw counts and the same
+accepted index for every same picture in all four. The previous search took about 55 minutes
+(6 ms a draw) for the 550,000 draws of ``--preset fpr-50b``.
 """
 
 from __future__ import annotations
