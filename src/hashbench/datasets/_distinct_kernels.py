@@ -33,7 +33,7 @@ _OFFSET = 512
 @njit(nogil=True, cache=True)
 def features(
     sig: npt.NDArray[np.uint8], lut: npt.NDArray[np.float64], pivot: npt.NDArray[np.float64]
-) -> npt.NDArray[np.float64]:  # noqa: E501
+) -> npt.NDArray[np.float64]:
     """Features of one signature in float64, from its dequantised values ``lut[channel, byte]``."""
     f = np.zeros(NFEAT, np.float64)
     piv = 0.0
@@ -76,7 +76,10 @@ def _pack(k0: int, k1: int, k2: int, k3: int) -> int:
 def _slot(tkeys: npt.NDArray[np.int64], key: int) -> int:
     """The slot holding ``key``, or the empty slot where it would go (linear probing)."""
     mask = len(tkeys) - 1
-    i = ((key * 0x9E3779B1) >> 7) & mask
+    # Fibonacci hashing, folded: the product's high half depends on every field of the key (its
+    # low bits alone would ignore the high fields, and every lightness would share one run)
+    h = np.uint64(key) * np.uint64(0x9E3779B97F4A7C15)
+    i = int(np.int64((h ^ (h >> np.uint64(32))) & np.uint64(mask)))
     while tkeys[i] != key and tkeys[i] != -1:
         i = (i + 1) & mask
     return i
@@ -88,15 +91,31 @@ def _dist(a: npt.NDArray[np.uint8], b: npt.NDArray[np.uint8], lut: npt.NDArray[n
     once the running sum alone reaches ``stop`` (the terms are >= 0)."""
     total = 0.0
     bound = stop * _CELLS
-    for cell in range(_CELLS):
-        dd = 0.0
-        for c in range(3):
-            d = lut[c, a[3 * cell + c]] - lut[c, b[3 * cell + c]]
-            dd += d * d
-        total += np.sqrt(dd)
+    for row in range(_GRID):  # a row of cells at a time: the inner loop has no branch
+        for cell in range(row * _GRID, (row + 1) * _GRID):
+            dd = 0.0
+            for c in range(3):
+                d = lut[c, a[3 * cell + c]] - lut[c, b[3 * cell + c]]
+                dd += d * d
+            total += np.sqrt(dd)
         if total >= bound:
             return total / _CELLS
     return total / _CELLS
+
+
+@njit(nogil=True, cache=True)
+def _bound(fa: npt.NDArray[np.float32], fb: npt.NDArray[np.float32]) -> float:
+    """A lower bound of the difference from the features: a quadrant's mean of the cells' colour
+    differences is at least the norm of the difference of its mean colours (triangle inequality),
+    and the difference is the mean of the four quadrants' means."""
+    total = 0.0
+    for q in range(4):
+        dd = 0.0
+        for c in range(3):
+            d = np.float64(fa[3 + 3 * q + c]) - np.float64(fb[3 + 3 * q + c])
+            dd += d * d
+        total += np.sqrt(dd)
+    return total / 4
 
 
 @njit(nogil=True, cache=True)
@@ -115,8 +134,8 @@ def candidates(
     out: npt.NDArray[np.int64],
 ) -> int:
     """Accepted images in the 81 cells around ``sig``'s whose features are all within ``bounds``
-    of ``f`` and whose difference is below ``limit``: written to ``out`` (as many as fit); returns
-    how many there are."""
+    of ``f``, whose quadrant bound (:func:`_bound`) and difference are below ``limit``: written to
+    ``out`` (as many as fit); returns how many there are."""
     k = _coords(f, side)
     found = 0
     for d0 in range(-1, 2):
@@ -133,7 +152,7 @@ def candidates(
                             if abs(np.float64(feats[j, m]) - np.float64(f[m])) >= bounds[m]:
                                 ok = False
                                 break
-                        if ok and _dist(sigs[j], sig, lut, limit) < limit:
+                        if ok and _bound(feats[j], f) < limit and _dist(sigs[j], sig, lut, limit) < limit:
                             if found < len(out):
                                 out[found] = j
                             found += 1

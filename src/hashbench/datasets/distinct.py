@@ -21,9 +21,11 @@ Delta E is a metric, and the signature's mean colour and its quadrant means are 
 colour within :data:`FLOOR` of ``x``'s in every coordinate, i.e. in one of the 27 grid cells
 around it (:class:`DistinctSet` keys accepted images by that cell, and by a fourth coordinate,
 the distance to a fixed pivot picture, the same way: 81 cells); the candidates there are
-filtered by their quadrant means, then by their difference in float64, and only the survivors
-are decided by :func:`difference` itself. No pair within the floor is missed, and the decision
-is the criterion's float32 value, bit for bit:
+filtered by their quadrant means (each coordinate, then the mean over the quadrants of the norm
+of their mean colours' difference, itself at most the difference by the triangle inequality),
+then by their difference in float64, and only the survivors are decided by :func:`difference`
+itself. No pair within the floor is missed, and the decision is the criterion's float32 value,
+bit for bit:
 
 * the search works on the exact Lab values the criterion dequantises (float32, widened), in
   float64, with a slack of :data:`MARGIN` = 0.01 everywhere (cell side ``FLOOR + MARGIN``,
@@ -38,7 +40,14 @@ is the criterion's float32 value, bit for bit:
 Cost: the cells live in flat arrays (an open-addressing table of packed int64 keys, a linked list
 of images per cell) searched by numba kernels (:mod:`._distinct_kernels`), and
 :meth:`DistinctSet.add_distinct` accepts a whole batch of draws in one call up to the first one
-with a suspect, so Python is entered only near the floor. COST_FIGURE
+with a suspect, so Python is entered only near the floor. Measured on cached first draws at
+256 x 256, seed 0 (the search alone, redraws pre-generated, min of 2-3 runs in one process on a
+shared 2-core machine): ``mixed``, 100,000 draws, 5.9 s against 153 s for the previous search (a
+Python dict of lists keyed by tuples, one draw at a time): 59 us against 1.5 ms a draw, 26x;
+20,000 draws of ``text`` 33x (127 us a draw: pages share their mean colours), ``low-detail`` 22x
+(16% of draws redrawn, each through Python), ``shapes`` 69x; the same redraw counts and the same
+accepted index for every same picture in all four. The previous search took about 55 minutes
+(6 ms a draw) for the 550,000 draws of ``--preset fpr-50b``.
 """
 
 from __future__ import annotations

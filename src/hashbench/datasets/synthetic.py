@@ -1049,8 +1049,9 @@ def distinct_redraws(
     """The redraw count of indices ``0 .. stop - 1`` that makes every draw a different picture.
 
     First draws are generated (in ``workers`` processes) and their signatures checked in index
-    order against the accepted ones (:class:`~.distinct.DistinctSet`, no quadratic cost); a same
-    picture is drawn again, ``redraw`` 1, 2, ..., in this process. ``known``: the first draws'
+    order against the accepted ones (:class:`~.distinct.DistinctSet`, no quadratic cost; a batch
+    of first draws per kernel call, :func:`redraw_search`); a same picture is drawn again,
+    ``redraw`` 1, 2, ..., in this process. ``known``: the first draws'
     signatures of the last ``len(known)`` indices, taken by whoever already generated them (None
     for one not made: generated here, in the worker processes with the rest), so they are not
     generated twice. Deterministic: the same arguments give the same counts on any machine and
