@@ -143,8 +143,8 @@ def test_population_from_the_matrix_equals_the_brute_force_and_the_whole_pair_li
     _, (per_image,), (cut,) = count.with_pairs(images, np.arange(n), (6,), 5, (gc, G))
     _, _, (whole,) = count.with_pairs(images, np.arange(n), (6,), 10**6)
     assert cut.truncated and not whole.truncated
-    new = population_step(Evidence(pairs=cut, per_image=per_image), lab.tolist(), 0.05)
-    old = population_step(Evidence(pairs=whole, per_image=per_image), lab.tolist(), 0.05)
+    new = population_step(cut, per_image, lab.tolist(), 0.05)
+    old = population_step(whole, per_image, lab.tolist(), 0.05)
     assert new["complete"] and old["complete"]
     assert new == old
     dist = dihedral_distances(images.variant_codes(), codes) if dihedral else bit_distances(codes, codes)
@@ -173,9 +173,17 @@ def test_population_without_the_matrix_and_a_cut_list_says_incomplete():
     """An evidence with neither the kernel's matrix nor the whole list (a pair counter that does
     not fill ``by_group``) is reported incomplete, not guessed."""
     z = np.zeros(1, np.int64)
-    ev = Evidence(pairs=PairList(6, 10, z, z + 1, z), per_image=np.array([10, 10, 0]))
-    out = population_step(ev, ["a", "b", "b"], 0.05)
+    out = population_step(PairList(6, 10, z, z + 1, z), np.array([10, 10, 0]), ["a", "b", "b"], 0.05)
     assert out == {"complete": False, "by_group": {}, "without": {}}
+
+
+def test_a_matrix_that_does_not_fit_the_images_is_an_error_not_a_fallback():
+    """A ``by_group`` of the wrong shape means the codes and the rows disagree: raised, never
+    silently replaced by a count from the (cut) list."""
+    z = np.zeros(1, np.int64)
+    wrong = PairList(6, 1, z, z + 1, z, by_group=np.ones((2, 2), np.int64))
+    with pytest.raises(RuntimeError, match="shape"):
+        population_step(wrong, np.array([1, 1, 0]), ["a", "b", "b"], 0.05)
 
 
 def test_group_codes_follow_the_sorted_labels():
@@ -193,8 +201,9 @@ def test_bad_group_codes_are_refused():
 
 @pytest.mark.parametrize("dihedral", [False, True])
 def test_a_study_with_a_short_list_gets_the_whole_population_section(dihedral):
-    """The runner's route: study_hasher fills the evidence (list cut to 3 pairs), population_step
-    reads the kernel's matrix; every family's count equals the brute force's."""
+    """The runner's route: study_hasher fills the evidence (list cut to 3 pairs) and its
+    population from the kernel's matrix, which the evidence then does not keep; every family's
+    count equals the brute force's."""
     import dataclasses
 
     from hashbench.evaluate.study import StudySettings, study_hasher
@@ -210,7 +219,8 @@ def test_a_study_with_a_short_list_gets_the_whole_population_section(dihedral):
     ev = Evidence()
     study_hasher(32, refs, refs, np.arange(n_ref), ["x"] * n_ref, dis, s, (lab[:n_ref], lab[n_ref:]), ev)
     assert ev.pairs is not None and ev.pairs.truncated and ev.pairs.listed == 3
-    pop = population_step(ev, lab.tolist(), 0.05)
+    assert ev.pairs.by_group is None and ev.population is not None
+    pop = ev.population
     assert pop["complete"]
     gc, G = group_codes(lab)
     c = brute_by_group(bit_distances(codes, codes), 6, gc, G)
@@ -226,7 +236,7 @@ def test_the_report_renders_the_family_table_or_says_why_not():
     codes = clustered(n, 4, seed=41)
     lab = labels_for(n, seed=9)
     _, (per_image,), (cut,) = impostor_pairs(codes, 32, (6,), 2, groups=group_codes(lab))
-    pop = population_step(Evidence(pairs=cut, per_image=per_image), lab.tolist(), 0.05)
+    pop = population_step(cut, per_image, lab.tolist(), 0.05)
     report = {"config": {"alpha": 0.05}, "hashers": {"h": {"threshold": 6, "population": pop}}}
     text = repr(_hasher_table(report, "h"))  # type: ignore[arg-type]
     assert "within flat" in text and "equal family weights" in text

@@ -20,7 +20,6 @@ resumes the same folder and skips every chunk already saved.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as _dt
 import json
 import resource
@@ -45,7 +44,6 @@ from .evaluate.codes import Codes, PairCounter
 from .evaluate.composite import composite_images, study_composite
 from .evaluate.index_speed import index_throughput
 from .evaluate.pairs import Evidence, ItemNames, composite_evidence, listed_summary
-from .evaluate.population import population_step
 from .evaluate.settings import StudySettings
 from .evaluate.study import study_hasher
 from .hashers import Hasher
@@ -61,7 +59,6 @@ from .schema import (
     InputPopulation,
     Inputs,
     PeakMemory,
-    Population,
     PopulationSet,
     Report,
     StageTiming,
@@ -395,22 +392,6 @@ def _query_ref(inputs: RunInputs, hashed: Hashed) -> npt.NDArray[np.int64]:
     return np.array([ref_row[qid.rsplit("#", 1)[0]] for qid in hashed.queries.ids], dtype=np.int64)
 
 
-def _impostor_labels(ev: Evidence, groups: tuple[list[str], list[str]]) -> list[str]:
-    """The group of each row of a matcher's impostor set (hashed references, then distractors)."""
-    assert ev.ref_rows is not None and ev.dis_rows is not None
-    return [groups[0][k] for k in ev.ref_rows.tolist()] + [groups[1][k] for k in ev.dis_rows.tolist()]
-
-
-def _population_of(ev: Evidence, groups: tuple[list[str], list[str]], alpha: float) -> Population:
-    """One matcher's per-family rates (:func:`population_step`); then its per-image-by-group
-    counts are dropped from the evidence, which the run keeps for every matcher until the item
-    tables are written (26 MB a matcher at 550,000 images and 6 families)."""
-    out = population_step(ev, _impostor_labels(ev, groups), alpha)
-    if ev.pairs is not None and ev.pairs.by_group is not None:
-        ev.pairs = dataclasses.replace(ev.pairs, by_group=None)
-    return out
-
-
 def _population(config: RunConfig, inputs: RunInputs, hashed: Hashed) -> InputPopulation:
     """The images of each set by family: redraws (synthetic draws made distinct) and, with a
     quality hasher, how many hashes fall below the quality floor (the hard low-texture cases)."""
@@ -491,10 +472,11 @@ def _study_hashers(
             groups=groups,
             evidence=ev,
         )
+        assert ev.population is not None  # made by the study: the run always gives the groups
         studied.hashers[h.name] = {
             **res,
             "listed": listed_summary(ev),
-            "population": _population_of(ev, groups, config.alpha),
+            "population": ev.population,
             "library": h.library,
             "library_version": h.library_version(),
             "kind": h.kind,

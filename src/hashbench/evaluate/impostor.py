@@ -37,6 +37,7 @@ class ImpostorStep:
     per_image: npt.NDArray[np.int64] | None = None
     per_image_ungated: npt.NDArray[np.int64] | None = None
     pairs: PairList | None = None  # the false matches at the threshold, listed by the same pass
+    labels: npt.NDArray[np.object_] | None = None  # each image's group, when the study has groups
 
 
 def impostor_step(
@@ -62,8 +63,9 @@ def impostor_step(
     images = imp.images
     rows = np.arange(len(imp))
     pairs = None
+    labels = None if groups is None else imp.labels(groups)
     if max_listed is not None and threshold is not None:
-        codes = None if groups is None else group_codes(imp.labels(groups))
+        codes = None if labels is None else group_codes(labels)
         hist, counts, (pairs,) = count.with_pairs(images, rows, (threshold,), max_listed, codes)
         per_image: npt.NDArray[np.int64] | None = counts[0]
     else:
@@ -73,15 +75,15 @@ def impostor_step(
         "n_images": len(imp),
         "histogram": hist.tolist(),
     }
-    if groups is not None:
-        section["by_group"] = _by_group(imp, imp.labels(groups), count)
+    if labels is not None:
+        section["by_group"] = _by_group(imp, labels, count)
     per_image_ungated = None
     if floor is not None and images.quality is not None:
         keep = np.flatnonzero(images.quality >= floor)
         section["gated_images"] = int(len(imp) - len(keep))
         hist_ungated, per_image_ungated = _count(count, images, keep, threshold, progress=False)
         section["histogram_ungated"] = hist_ungated.tolist()
-    return ImpostorStep(imp, hist, section, per_image, per_image_ungated, pairs)
+    return ImpostorStep(imp, hist, section, per_image, per_image_ungated, pairs, labels)
 
 
 def group_codes(labels: npt.ArrayLike) -> tuple[npt.NDArray[np.int64], int]:

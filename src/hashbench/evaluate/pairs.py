@@ -16,6 +16,7 @@ hash), the unordered-pair rule.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from ..schema import ListedItems
+from ..schema import ListedItems, Population
 from .dihedral import variant_pair_pass
 from .distances import DEFAULT_BLOCK, _checked_codes, _columns, _histogram
 
@@ -237,7 +238,9 @@ class Evidence:
     :class:`~hashbench.evaluate.codes.ImpostorImages`); ``per_image``: each row's number of false
     matches at ``threshold``; ``misses``: the queries whose genuine pair does not match (beyond
     the threshold, or gated), capped at ``max_listed``, of ``miss_count`` in all; ``floor``: the
-    quality floor when the matcher is gated. Filled by the study (``None`` until then).
+    quality floor when the matcher is gated; ``population``: the per-family rates
+    (:func:`~hashbench.evaluate.population.population_step`), when the study had groups. Filled
+    by the study (``None`` until then).
     """
 
     threshold: int = 0
@@ -252,6 +255,7 @@ class Evidence:
     floor: int | None = None
     threshold_label: str = ""  # a composite's parts' thresholds, "31;10" (else the threshold)
     how: str = ""
+    population: Population | None = None
 
 
 def misses(
@@ -266,13 +270,16 @@ def record_evidence(
     ev: Evidence, imp: ImpostorStep, gen: Genuine, threshold: int, floor: int | None, max_listed: int
 ) -> None:
     """Fill ``ev`` from a study's impostor and genuine steps: the false matches and per-image
-    counts the impostor step's kernel pass listed at ``threshold`` (it must have listed them)."""
+    counts the impostor step's kernel pass listed at ``threshold`` (it must have listed them).
+    The list's per-image-by-group counts serve the per-family rates only (the study makes them
+    from the step) and are not kept: the run holds every matcher's evidence until its item
+    tables are written, and they are 26 MB a matcher at 550,000 images and 6 families."""
     if imp.pairs is None or imp.per_image is None:
         raise ValueError("the impostor step listed no pairs: give it the threshold and max_listed")
     images = imp.images
     ev.threshold, ev.max_listed, ev.floor = threshold, max_listed, floor
     ev.ref_rows, ev.dis_rows = images.ref_rows, images.dis_rows
-    ev.pairs, ev.per_image = imp.pairs, imp.per_image
+    ev.pairs, ev.per_image = dataclasses.replace(imp.pairs, by_group=None), imp.per_image
     missed = misses(gen.distances, gen.valid, gen.gated, threshold)
     ev.miss_count = int(len(missed))
     ev.misses = missed[:max_listed]

@@ -27,7 +27,8 @@ import numpy.typing as npt
 
 from ..schema import FamilyRate, Population
 from .image_level import image_level_interval
-from .pairs import Evidence
+from .impostor import group_codes
+from .pairs import PairList
 from .rates import clopper_pearson
 
 __all__ = ["population_step"]
@@ -54,37 +55,41 @@ def _rate(per_image: npt.NDArray[np.int64], alpha: float) -> FamilyRate:
     return out
 
 
-def _matrix(ev: Evidence, codes: npt.NDArray[np.int64], n_groups: int) -> npt.NDArray[np.int64] | None:
+def _matrix(
+    pairs: PairList, per_image: npt.NDArray[np.int64] | None, codes: npt.NDArray[np.int64], n_groups: int
+) -> npt.NDArray[np.int64] | None:
     """``C[i, h]`` of the module docstring: the kernel's, else rebuilt from a whole pair list,
-    else None. The kernel's row sums are the per-image counts (checked: a cheap guard that the
-    group codes and the rows agree)."""
-    assert ev.pairs is not None
-    c = ev.pairs.by_group
-    if c is not None and c.shape == (len(codes), n_groups):
-        if ev.per_image is not None and not np.array_equal(c.sum(axis=1), ev.per_image):
+    else None. The kernel's must have a row per image and a column per group, and its row sums
+    are the per-image counts (checked: a cheap guard that the group codes and the rows agree)."""
+    c = pairs.by_group
+    if c is not None:
+        if c.shape != (len(codes), n_groups):
+            raise RuntimeError(f"per-image counts by group of shape {c.shape}, expected {(len(codes), n_groups)}")
+        if per_image is not None and not np.array_equal(c.sum(axis=1), per_image):
             raise RuntimeError("per-image counts by group do not add up to the per-image counts")
         return np.asarray(c, dtype=np.int64)
-    if ev.pairs.truncated:
+    if pairs.truncated:
         return None
-    a, b = ev.pairs.a, ev.pairs.b
     out = np.zeros((len(codes), n_groups), dtype=np.int64)
-    np.add.at(out, (a, codes[b]), 1)
-    np.add.at(out, (b, codes[a]), 1)
+    np.add.at(out, (pairs.a, codes[pairs.b]), 1)
+    np.add.at(out, (pairs.b, codes[pairs.a]), 1)
     return out
 
 
-def population_step(ev: Evidence, labels: Sequence[str], alpha: float) -> Population:
+def population_step(
+    pairs: PairList, per_image: npt.NDArray[np.int64] | None, labels: Sequence[str] | npt.ArrayLike, alpha: float
+) -> Population:
     """Per-family rates with image-level intervals and the sensitivity table of one matcher.
 
-    ``labels[r]``: the family (group) of row ``r`` of the matcher's impostor set. ``complete``
-    is true whenever the per-image-by-group counts are known (from the kernel, or from a whole
-    pair list), false only when neither is (then only the key and empty tables are written).
+    ``pairs`` and ``per_image``: the impostor step's false matches at the threshold (with the
+    kernel's ``by_group`` when it was given the groups) and each image's count; ``labels[r]``:
+    the family (group) of row ``r`` of the matcher's impostor set. ``complete`` is true whenever
+    the per-image-by-group counts are known (from the kernel, or from a whole pair list), false
+    only when neither is (then only the key and empty tables are written).
     """
-    lab = np.asarray(labels, dtype=object)
-    groups = sorted(set(lab.tolist()))
-    code_of = {g: k for k, g in enumerate(groups)}
-    codes = np.fromiter((code_of[g] for g in lab.tolist()), dtype=np.int64, count=len(lab))
-    c = _matrix(ev, codes, len(groups))
+    codes, n_groups = group_codes(labels)
+    groups = sorted(set(np.asarray(labels, dtype=str).tolist()))  # the columns of group_codes
+    c = _matrix(pairs, per_image, codes, n_groups)
     out: Population = {"complete": c is not None, "by_group": {}, "without": {}}
     if c is None:
         return out

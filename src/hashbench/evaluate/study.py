@@ -59,6 +59,7 @@ from .genuine import Genuine, genuine_step
 from .impostor import ImpostorStep, impostor_step
 from .pairs import Evidence, record_evidence
 from .per_query import per_query_step
+from .population import population_step
 from .record import rate_dict
 from .settings import StudySettings
 
@@ -118,6 +119,8 @@ def study_hasher(
         )
         if evidence is not None:  # the pairs, listed by the impostor step's own pass
             record_evidence(evidence, imp, gen, s.threshold, floor, s.max_listed)
+            if imp.labels is not None and imp.pairs is not None:  # per-family rates, from the step's counts
+                evidence.population = population_step(imp.pairs, imp.per_image, imp.labels, s.alpha)
     with timed("operating_points", tm):
         operating = operating_points_step(
             gen, query_ref, imp.images, count, s.target_fprs, seed=s.seed, alpha=s.alpha, exact=s.exact
