@@ -36,7 +36,7 @@ from numba import njit, prange
 
 from ..bits import to_words
 from ..popcount import popcount64
-from ._kernels import _list_pair, list_buffers, merge_listed
+from ._kernels import _note_pair, list_buffers, merge_listed
 from .distances import _group_codes
 
 __all__ = [
@@ -88,8 +88,8 @@ def _unordered_pairs(av, a, bv, b, same, nbits, thr, keys, fill, groups, gcounts
     n_img = n_a if same else n_a + n_b
     nthr = thr.shape[0]
     nthreads = keys.shape[0]
-    top = -1  # pairs beyond every threshold are never listed: one comparison skips them
-    if keys.shape[2] > 0:
+    top = -1  # pairs beyond every threshold are never noted: one comparison skips them
+    if keys.shape[2] > 0 or groups.shape[0] > 0:
         for q in range(nthr):
             top = max(top, thr[q])
     hist = np.zeros((nthreads, nbits + 1), dtype=np.int64)
@@ -100,7 +100,6 @@ def _unordered_pairs(av, a, bv, b, same, nbits, thr, keys, fill, groups, gcounts
         kp = keys[t]
         fp = fill[t]
         gp = gcounts[t]
-        grouped = groups.shape[0] > 0
         for i in range(t, n_a, nthreads):
             j0 = i + 1 if same else 0
             for j in range(j0, n_b):
@@ -110,11 +109,8 @@ def _unordered_pairs(av, a, bv, b, same, nbits, thr, keys, fill, groups, gcounts
                     if d <= thr[q]:
                         cp[q, i] += 1
                         cp[q, off + j] += 1
-                        if grouped:
-                            gp[q, i, groups[off + j]] += 1
-                            gp[q, off + j, groups[i]] += 1
                 if d <= top:
-                    _list_pair(d, i, off + j, thr, kp, fp, n_img)
+                    _note_pair(d, i, off + j, thr, kp, fp, n_img, groups, gp)
     return hist.sum(axis=0), counts.sum(axis=0).astype(np.int64)
 
 
@@ -178,7 +174,7 @@ def variant_pair_pass(
     thresholds: tuple[int, ...],
     max_listed: int,
     other: tuple[npt.ArrayLike, npt.ArrayLike] | None = None,
-    groups: tuple[np.ndarray, int] | None = None,
+    groups: tuple[npt.ArrayLike, int] | None = None,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], list[npt.NDArray[np.int64]], npt.NDArray[np.int64] | None]:
     """One pass of the unordered-pair kernel, as :func:`hashbench.evaluate.distances._histogram`
     returns it: the histogram, the ``(len(thresholds), n_images)`` per-image counts, per

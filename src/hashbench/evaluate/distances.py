@@ -87,7 +87,7 @@ def _histogram(
     desc: str,
     thresholds: tuple[int, ...] = (),
     max_listed: int = 0,
-    groups: tuple[np.ndarray, int] | None = None,
+    groups: tuple[npt.ArrayLike, int] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray], np.ndarray | None]:
     """The histogram, the ``(len(thresholds), n_images)`` per-image match counts (images: the
     rows of ``a``, then, unless ``triangle``, those of ``b``), per threshold the sorted keys
@@ -148,7 +148,7 @@ def _histogram(
     return _kernels._fold_pair_histogram(hist2, hist1), per_image, listed, by_group
 
 
-def _group_codes(groups: tuple[np.ndarray, int] | None, n_images: int, nthr: int) -> tuple[np.ndarray, int]:
+def _group_codes(groups: tuple[npt.ArrayLike, int] | None, n_images: int, nthr: int) -> tuple[np.ndarray, int]:
     """The kernel's group codes (int64, empty: no per-group counts) and their number, checked:
     one code per image, each in ``0 .. G-1`` (a code out of range would write out of bounds)."""
     if groups is None or nthr == 0:

@@ -120,7 +120,7 @@ def impostor_pairs(
     cols = _columns(arr)
     thr = tuple(int(t) for t in thresholds)
     hist, counts, listed, by_group = _histogram(
-        cols, cols, nbits, block, True, progress, "impostor pairs", thr, max_listed, _as_groups(groups)
+        cols, cols, nbits, block, True, progress, "impostor pairs", thr, max_listed, groups
     )
     return hist, counts, _pair_lists(hist, thr, listed, len(arr), by_group=by_group)
 
@@ -137,14 +137,8 @@ def variant_impostor_pairs(
     (:func:`hashbench.evaluate.dihedral.variant_impostor_histogram_with_counts`): a pair's
     distance is the smaller of its two directions."""
     thr = tuple(int(t) for t in thresholds)
-    hist, counts, listed, by_group = variant_pair_pass(
-        variant_codes, codes, nbits, thr, max_listed, groups=_as_groups(groups)
-    )
+    hist, counts, listed, by_group = variant_pair_pass(variant_codes, codes, nbits, thr, max_listed, groups=groups)
     return hist, counts, _pair_lists(hist, thr, listed, len(np.asarray(codes)), by_group=by_group)
-
-
-def _as_groups(groups: tuple[npt.ArrayLike, int] | None) -> tuple[np.ndarray, int] | None:
-    return None if groups is None else (np.asarray(groups[0], dtype=np.int64), int(groups[1]))
 
 
 def _pair_lists(
@@ -452,7 +446,7 @@ def cross_pairs(
     b_arr, _ = _checked_codes(codes_b, nbits, "codes_b")
     thr = tuple(int(t) for t in thresholds)
     hist, counts, listed, by_group = _histogram(
-        _columns(a_arr), _columns(b_arr), nbits, block, False, False, "cross pairs", thr, max_listed, _as_groups(groups)
+        _columns(a_arr), _columns(b_arr), nbits, block, False, False, "cross pairs", thr, max_listed, groups
     )
     n_a = len(a_arr)
     lists = _pair_lists(hist, thr, listed, n_a + len(b_arr), n_a, by_group)
@@ -475,7 +469,7 @@ def variant_cross_pairs(
     ``thresholds[q]``, ``counts_b`` the other way round. ``groups`` as :func:`cross_pairs`."""
     thr = tuple(int(t) for t in thresholds)
     hist, counts, listed, by_group = variant_pair_pass(
-        variants_a, codes_a, nbits, thr, max_listed, (variants_b, codes_b), _as_groups(groups)
+        variants_a, codes_a, nbits, thr, max_listed, (variants_b, codes_b), groups
     )
     n_a = len(np.asarray(codes_a))
     lists = _pair_lists(hist, thr, listed, counts.shape[1], n_a, by_group)
