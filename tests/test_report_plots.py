@@ -120,3 +120,10 @@ def test_captions_of_a_false_positive_only_run_name_no_genuine_pairs(golden):
     for name in ("pdq", "phash"):  # constant weight is said, with the share of odd distances
         assert f"`{name}`" in text.split("have codes of constant weight")[0]
     assert "`dhash`" not in text.split("have codes of constant weight")[0]
+
+
+def test_render_plots_draws_the_named_figures_from_any_iterable(golden):
+    """The report files pass the figures their page shows; a generator must work as a list does."""
+    names = ("throughput.png", "distances.png")
+    assert set(plots.render_plots(golden, (n for n in names))) == set(names)
+    assert set(plots.render_plots(golden)) == set(plots.PLOTS)

@@ -709,5 +709,5 @@ def render_plots(report: Report, names: Iterable[str] | None = None) -> dict[str
 
     The report files pass the figures their document shows, so a run without edited copies
     writes no ROC, DET or heat map PNG that no page links to."""
-    wanted = PLOTS if names is None else [n for n in PLOTS if n in set(names)]
-    return {name: PLOTS[name][0](report) for name in wanted}
+    wanted = set(PLOTS if names is None else names)  # once: ``names`` may be an iterator
+    return {name: fn(report) for name, (fn, _) in PLOTS.items() if name in wanted}
