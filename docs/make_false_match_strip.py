@@ -12,13 +12,14 @@ So it shows exactly what the committed report shows.
 from __future__ import annotations
 
 import argparse
-import csv
-import json
 from pathlib import Path
+from typing import Any
 
 from PIL import Image, ImageDraw
 
+from hashbench import results
 from hashbench.fonts import get_font
+from hashbench.report.gallery import load_gallery
 
 THUMB = 120
 GAP = 6
@@ -26,35 +27,29 @@ LABEL = 30
 PAIRS_PER_ROW = 3
 
 
-def _rows(run: Path, hasher: str) -> dict[tuple[str, str], dict[str, str]]:
-    """``false_matches.csv`` rows of ``hasher`` by (id_a, id_b), the ``#`` count lines skipped."""
-    with open(run / "false_matches.csv", newline="", encoding="utf-8") as fh:
-        lines = [ln for ln in fh if not ln.startswith("#")]
-    return {(r["id_a"], r["id_b"]): r for r in csv.DictReader(lines) if r["hasher"] == hasher}
-
-
-def _pair(run: Path, thumbs: list[str], row: dict[str, str]) -> Image.Image:
-    """Two thumbnails side by side, the distance, qualities and families below."""
+def _pair(run: Path, thumbs: tuple[str, ...], row: Any) -> Image.Image:
+    """Two thumbnails side by side, the distance, qualities and family below."""
     tile = Image.new("RGB", (2 * THUMB + GAP, THUMB + LABEL), (255, 255, 255))
     for k, name in enumerate(thumbs):
         with Image.open(run / "thumbs" / name) as im:
             tile.paste(im.convert("RGB"), (k * (THUMB + GAP), 0))
     draw = ImageDraw.Draw(tile)
     font = get_font("sans", 11)
-    draw.text((2, THUMB + 2), f"distance {row['distance']}, {row['group_a']}", fill=(0, 0, 0), font=font)
-    draw.text((2, THUMB + 15), f"quality {row['quality_a']} and {row['quality_b']}", fill=(0, 0, 0), font=font)
+    draw.text((2, THUMB + 2), f"distance {row.distance}, {row.group_a}", fill=(0, 0, 0), font=font)
+    draw.text((2, THUMB + 15), f"quality {row.quality_a:.0f} and {row.quality_b:.0f}", fill=(0, 0, 0), font=font)
     return tile
 
 
 def strip(run: Path, hasher: str, out: Path) -> Path:
     """Make the picture of ``hasher``'s false matches in ``run``'s gallery into ``out``."""
-    gallery = json.loads((run / "thumbs" / "gallery.json").read_text(encoding="utf-8"))
-    rows = _rows(run, hasher)
+    gallery = load_gallery({f"thumbs/{p.name}": p.read_bytes() for p in (run / "thumbs").iterdir()})
+    fm = results.load(run).false_matches
+    rows = {(r.id_a, r.id_b): r for r in fm[fm["hasher"] == hasher].itertuples()}
     tiles = [
-        _pair(run, names, rows[(ids[0], ids[1])])
-        for section in gallery["sections"]
-        for caption, names, ids in section["tiles"]
-        if caption.startswith(f"`{hasher}` ") and (ids[0], ids[1]) in rows and all(names)
+        _pair(run, tile.thumbs, rows[(tile.ids[0], tile.ids[1])])
+        for section in (gallery.sections if gallery else [])
+        for tile in section.tiles
+        if tile.caption.startswith(f"`{hasher}` ") and (tile.ids[0], tile.ids[1]) in rows and all(tile.thumbs)
     ]
     if not tiles:
         raise SystemExit(f"{run}: the gallery shows no false match of {hasher}")
