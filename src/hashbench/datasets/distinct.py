@@ -52,6 +52,8 @@ accepted index for every same picture in all four. The previous search took abou
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 from PIL import Image
@@ -166,6 +168,12 @@ class DistinctSet:
             capacity = 1 << int(2 * (cells + m) - 1).bit_length()
             self._tkeys, self._thead = self._k.rehash(self._tkeys, self._thead, max(capacity, 2 * len(self._tkeys)))
 
+    @property
+    def _cells(self) -> tuple[npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[Any]]:
+        """The accepted images and their cells, as the kernels take them: signatures, features,
+        links, table keys, table heads (re-read each call: ``_reserve`` may replace them)."""
+        return self._sigs, self._feats, self._nxt, self._tkeys, self._thead
+
     def _features(self, sig: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
         return self._k.features(sig, _LUT, _PIVOT_LAB).astype(np.float32)
 
@@ -174,8 +182,8 @@ class DistinctSet:
         (a superset of those it does, by the margins of the module doc)."""
         f = self._features(sig)
         while True:
-            args = (self._sigs, self._feats, self._nxt, self._tkeys, self._thead, _LUT, self._side, self._bounds)
-            found = int(self._k.candidates(sig, f, *args, self._limit, self._out))
+            args = (_LUT, self._side, self._bounds, self._limit, self._out)
+            found = int(self._k.candidates(sig, f, *self._cells, *args))
             if found <= len(self._out):
                 return np.sort(self._out[:found])
             self._out = np.empty(2 * found, np.int64)
@@ -200,9 +208,7 @@ class DistinctSet:
         self._reserve(1)
         n = len(self)
         self._sigs[n] = sig
-        self._state[1] += self._k.insert(
-            n, self._features(sig), self._feats, self._nxt, self._tkeys, self._thead, self._side
-        )
+        self._state[1] += self._k.insert(n, self._features(sig), *self._cells[1:], self._side)
         self._state[0] = n + 1
         return n
 
@@ -214,8 +220,19 @@ class DistinctSet:
         self._reserve(len(sigs))
         j = 0
         while j < len(sigs):
-            args = (self._sigs, self._feats, self._nxt, self._tkeys, self._thead, _LUT, _PIVOT_LAB)
-            j += int(self._k.scan(sigs[j:], *args, self._side, self._bounds, self._limit, self._state, self._out))
+            j += int(
+                self._k.scan(
+                    sigs[j:],
+                    *self._cells,
+                    _LUT,
+                    _PIVOT_LAB,
+                    self._side,
+                    self._bounds,
+                    self._limit,
+                    self._state,
+                    self._out,
+                )
+            )
             if j == len(sigs):
                 break
             found = int(self._state[2])
