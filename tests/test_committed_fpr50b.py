@@ -8,8 +8,6 @@ checked against those counts and against the true counts report.json states.
 
 from __future__ import annotations
 
-import gzip
-import io
 import json
 from pathlib import Path
 
@@ -30,15 +28,15 @@ def report() -> dict:
 
 @pytest.fixture(scope="module")
 def per_image() -> pd.DataFrame:
-    with gzip.open(RUN / "per_image.csv.gz", "rt", encoding="utf-8") as fh:
-        lines = [ln for ln in fh if not ln.startswith("#")]
-    return pd.read_csv(io.StringIO("".join(lines)), keep_default_na=False)
+    table = results.load(RUN).per_image
+    assert table is not None
+    return table
 
 
 def test_image_level_intervals_are_those_of_the_committed_per_image_counts(report, per_image):
     for name, h in report["hashers"].items():
         at = h["at_threshold"]
-        assert len(per_image) == h["impostor"]["n_images"] and (per_image[name] != "").all(), name
+        assert len(per_image) == h["impostor"]["n_images"] and per_image[name].notna().all(), name
         m = per_image[name].to_numpy(np.int64)
         got = image_level_interval(m, at["fpr_per_pair"]["n"], report["config"]["alpha"])
         assert got.count == at["fpr_per_pair"]["count"], name

@@ -13,7 +13,7 @@ import pytest
 from hashbench import results
 from hashbench.errors import UsageError
 from hashbench.report.metrics import GROUP_METRICS_COLUMNS, group_metrics_rows
-from hashbench.report.writers import FALSE_MATCH_COLUMNS, csv_bytes
+from hashbench.report.writers import FALSE_MATCH_COLUMNS, PER_IMAGE_COLUMNS, csv_bytes
 
 RUN = Path(__file__).resolve().parents[1] / "results" / "fpr-50b"
 
@@ -70,3 +70,22 @@ def test_a_folder_without_a_report_is_one_line(tmp_path):
     shutil.copy(RUN / "metrics.csv", tmp_path / "metrics.csv")
     with pytest.raises(UsageError, match="no such file"):
         results.load(tmp_path)
+
+
+@pytest.mark.parametrize("gzipped", [False, True])
+def test_per_image_is_read_as_a_run_writes_it_plain_or_gzipped(tmp_path, gzipped):
+    """per_image.csv (or the .gz a committed run keeps): "#" count lines skipped, ids with a "#"
+    whole, "" (not hashed by that matcher) a missing value; no file, no table."""
+    import gzip
+
+    report = json.loads((RUN / "report.json").read_text())
+    (tmp_path / "report.json").write_text(json.dumps(report))
+    assert results.load(tmp_path).per_image is None
+    rows = [("a#1.jpg", "reference", "photos", "2", ""), ("b.jpg", "distractor", "text", "0", "1")]
+    data = csv_bytes((*PER_IMAGE_COLUMNS, "pdq", "md5"), rows, ["# false matches of each image", "# pdq: 1"])
+    name = "per_image.csv.gz" if gzipped else "per_image.csv"
+    (tmp_path / name).write_bytes(gzip.compress(data) if gzipped else data)
+    table = results.load(tmp_path).per_image
+    assert table is not None and list(table.columns) == [*PER_IMAGE_COLUMNS, "pdq", "md5"]
+    assert table["id"].tolist() == ["a#1.jpg", "b.jpg"] and table["pdq"].tolist() == [2, 0]
+    assert table["md5"].isna().tolist() == [True, False]

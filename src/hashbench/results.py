@@ -4,7 +4,8 @@ Why: perception and PHASER users look at benchmark results as DataFrames; this g
 hashbench's the same way without learning the report.json layout. Everything comes from the run
 folder: the tables are rebuilt from report.json by the code that writes metrics.csv,
 metrics_by_group.csv and failures.csv (so they agree with those files, with numeric columns
-typed), and ``false_matches`` is read from ``false_matches.csv`` when the run folder has one.
+typed), ``false_matches`` is read from ``false_matches.csv`` when the run folder has one, and
+``per_image`` from ``per_image.csv`` (or ``per_image.csv.gz``, as a committed run keeps it).
 
 pandas is an optional dependency (the ``pandas`` extra): without it, :func:`load` says so in one
 line.
@@ -13,11 +14,14 @@ Columns: ``metrics`` and ``metrics_by_group`` as ``METRICS_COLUMNS`` / ``GROUP_M
 of :mod:`hashbench.report.metrics` (docs/report-schema.md); ``failures``: stage, id, hasher,
 reason; ``false_matches``: :data:`FALSE_MATCH_COLUMNS` (hasher or composite, threshold, the two
 ids, their distance, qualities and groups, and whether the quality gate removed the pair), empty
-with those columns when the run wrote no false_matches.csv.
+with those columns when the run wrote no false_matches.csv; ``per_image``: id, set, group and one
+column per matcher (each image's false matches; NaN where the matcher did not hash it), None
+when the run wrote no per_image file.
 """
 
 from __future__ import annotations
 
+import gzip
 import io
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,6 +57,7 @@ class Results:
     metrics_by_group: pd.DataFrame
     failures: pd.DataFrame
     false_matches: pd.DataFrame
+    per_image: pd.DataFrame | None = None
 
     def __repr__(self) -> str:
         return (
@@ -89,14 +94,8 @@ def load(run_dir: str | Path) -> Results:
         return df
 
     false_path = folder / "false_matches.csv"
-    if false_path.is_file():
-        # its leading "#" lines state the true counts; not pandas' comment="#", which would cut
-        # every id holding a "#" short
-        lines = false_path.read_text(encoding="utf-8").splitlines(keepends=True)
-        table = io.StringIO("".join(ln for ln in lines if not ln.startswith("#")))
-        false_matches = pd.read_csv(table, keep_default_na=False, na_values=[""])
-    else:
-        false_matches = frame([], FALSE_MATCH_COLUMNS)
+    false_matches = _item_table(pd, false_path) if false_path.is_file() else frame([], FALSE_MATCH_COLUMNS)
+    per_image_path = next((p for p in (folder / "per_image.csv", folder / "per_image.csv.gz") if p.is_file()), None)
     return Results(
         run_dir=folder,
         report=report,
@@ -104,4 +103,15 @@ def load(run_dir: str | Path) -> Results:
         metrics_by_group=frame(group_metrics_rows(report), GROUP_METRICS_COLUMNS),
         failures=frame(failure_rows(report), FAILURE_COLUMNS),
         false_matches=false_matches,
+        per_image=None if per_image_path is None else _item_table(pd, per_image_path),
     )
+
+
+def _item_table(pd: Any, path: Path) -> Any:
+    """A per-item file (docs/report-schema.md) as a DataFrame, gzip'd or not. Its leading ``#``
+    lines state the true counts and are skipped; not with pandas' ``comment="#"``, which would
+    cut every id holding a ``#`` short."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as fh:
+        table = io.StringIO("".join(ln for ln in fh if not ln.startswith("#")))
+    return pd.read_csv(table, keep_default_na=False, na_values=[""])
